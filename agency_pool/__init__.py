@@ -1,0 +1,1 @@
+"""Intermediary agencies, their pool and agency draws (issue: sealed draws)."""

@@ -1,0 +1,1 @@
+"""The tender lifecycle: projects, announcements, bids, opening, evaluation, award."""

@@ -1,0 +1,89 @@
+"""Demo data for a first start: the city of Jining, organisations of every role, users,
+and a few projects with announcements. Loaded once; the check is the demo city's
+tendering party, so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bidding.announcements import publish_announcement
+from bidding.projects import register_project
+from trading.accounts import create_user
+from trading.organisations import Organisation, register_organisation, register_region
+from trading.roles import OrgRole, UserRole
+
+DEMO_PASSWORD = "Demo#2026"
+CITY_CODE = "370800"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    display_name: str
+    role: UserRole
+    organisation: str | None  # credit code
+    id_number: str | None = None
+
+
+ORGANISATIONS = [
+    ("12370800MB12345670", "济宁市第一人民医院", [OrgRole.TENDERING_PARTY]),
+    ("11370800MB0000001E", "济宁市城市建设投资中心", [OrgRole.TENDERING_PARTY]),
+    ("91370800MA3C5K8E74", "山东青山招标代理有限公司", [OrgRole.AGENCY]),
+    ("91370800MA1234567Q", "济宁鲁建建设集团有限公司", [OrgRole.BIDDER]),
+    ("91370811MA23456788", "任城宏远建筑工程有限公司", [OrgRole.BIDDER]),
+    ("91370802MA3456789Q", "山东泰和医疗设备有限公司", [OrgRole.BIDDER]),
+    ("12370800MB2345678H", "济宁学院", [OrgRole.EXPERT_EMPLOYER]),
+]
+
+ACCOUNTS = [
+    DemoAccount("admin", "交易中心管理员", UserRole.ADMIN, None),
+    DemoAccount("tenderer", "第一人民医院 采购办", UserRole.TENDERING_PARTY, "12370800MB12345670"),
+    DemoAccount("agency", "青山招标 王经理", UserRole.AGENCY, "91370800MA3C5K8E74"),
+    DemoAccount("bidder1", "鲁建集团 投标部", UserRole.BIDDER, "91370800MA1234567Q"),
+    DemoAccount("bidder2", "宏远建筑 投标部", UserRole.BIDDER, "91370811MA23456788"),
+    DemoAccount("bidder3", "泰和医疗 销售部", UserRole.BIDDER, "91370802MA3456789Q"),
+    DemoAccount("expert", "李明（评标专家）", UserRole.EXPERT, "12370800MB2345678H", "370802198001011235"),
+    DemoAccount("supervisor", "市住建局 监督员", UserRole.SUPERVISOR, None),
+    DemoAccount("finance", "交易中心 财务", UserRole.FINANCE, None),
+]
+
+PROJECTS = [
+    ("JN-2026-GC-0007", "济宁市第一人民医院新院区门诊楼施工总承包", "construction", "open_tender",
+     "12370800MB12345670", 86_500_000_00),
+    ("JN-2026-GC-0008", "城区老旧小区雨污分流改造工程（二期）", "construction", "open_tender",
+     "11370800MB0000001E", 12_300_000_00),
+    ("JN-2026-CG-0031", "济宁市第一人民医院医用直线加速器采购", "government_procurement", "public_tender",
+     "12370800MB12345670", 2_980_000_00),
+]
+
+
+async def demo_loaded(session: AsyncSession) -> bool:
+    return bool(await session.scalar(select(Organisation.id).where(Organisation.credit_code == ORGANISATIONS[0][0])))
+
+
+async def load_demo_data(session: AsyncSession) -> bool:
+    """Load the demo city once; returns False when it was already there."""
+    if await demo_loaded(session):
+        return False
+    actor = "system:demo"
+    await register_region(session, actor=actor, code="370000", name="山东省")
+    await register_region(session, actor=actor, code=CITY_CODE, name="济宁市", parent_code="370000")
+    orgs = {}
+    for code, name, roles in ORGANISATIONS:
+        orgs[code] = await register_organisation(session, actor=actor, credit_code=code, name=name,
+                                                 roles=[r.value for r in roles], region_code=CITY_CODE)
+    for account in ACCOUNTS:
+        await create_user(session, actor=actor, username=account.username, display_name=account.display_name,
+                          role=account.role.value, password=DEMO_PASSWORD,
+                          organisation_id=orgs[account.organisation].id if account.organisation else None,
+                          id_number=account.id_number)
+    for code, title, category, method, party, estimate in PROJECTS:
+        project = await register_project(session, actor=actor, code=code, title=title, category=category, method=method,
+                                         region_code=CITY_CODE, tendering_party_id=orgs[party].id, estimate_fen=estimate)
+        await publish_announcement(session, actor=actor, project=project, kind="tender", title=f"{title}招标公告",
+                                   body=f"项目编号：{code}。详见招标文件。")
+    return True

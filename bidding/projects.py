@@ -1,0 +1,71 @@
+"""Projects entering the center (进场登记), each pinned to a rule-set version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, func, select
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from trading.audit import record_event
+from trading.columns import created_at_column, money_column
+from trading.errors import Conflict, InvalidInput
+from trading.organisations import Organisation, Region
+from trading.roles import OrgRole
+from trading.rules.store import TradingCategory, rule_set_in_force
+
+
+class Project(SQLModel, table=True):
+    __tablename__ = "projects"
+    __table_args__ = (CheckConstraint("estimate_fen >= 0", name="projects_estimate_not_negative"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(40), nullable=False, unique=True))
+    title: str = Field(sa_column=Column(String(300), nullable=False))
+    category: str = Field(sa_column=Column(String(32), ForeignKey("trading_categories.code"), nullable=False, index=True))
+    method: str = Field(sa_column=Column(String(32), nullable=False))
+    region_code: str = Field(sa_column=Column(String(6), ForeignKey("regions.code"), nullable=False))
+    tendering_party_id: int = Field(sa_column=Column(Integer, ForeignKey("organisations.id"), nullable=False))
+    estimate_fen: int = Field(sa_column=money_column())
+    rule_set_id: int = Field(sa_column=Column(Integer, ForeignKey("rule_sets.id"), nullable=False))
+    state: str = Field(default="registered", sa_column=Column(String(32), nullable=False, server_default="registered"))
+    registered_at: datetime = Field(sa_column=created_at_column())
+
+
+async def register_project(
+    session: AsyncSession,
+    *,
+    actor: str,
+    code: str,
+    title: str,
+    category: str,
+    method: str,
+    region_code: str,
+    tendering_party_id: int,
+    estimate_fen: int,
+) -> Project:
+    """Register a project and pin the rule set in force today (database clock)."""
+    if isinstance(estimate_fen, bool) or not isinstance(estimate_fen, int) or estimate_fen < 0:
+        raise InvalidInput("估算价/预算金额应为不小于零的整数（单位：分）", field="estimate_fen")
+    if not title.strip():
+        raise InvalidInput("项目名称不能为空", field="title")
+    if await session.get(TradingCategory, category) is None:
+        raise InvalidInput(f"未知的交易类别「{category}」", field="category")
+    if await session.get(Region, region_code) is None:
+        raise InvalidInput(f"未知的行政区划代码「{region_code}」", field="region_code")
+    party = await session.get(Organisation, tendering_party_id)
+    if party is None or OrgRole.TENDERING_PARTY.value not in party.roles:
+        raise InvalidInput("招标人须为已登记且具有招标人角色的单位", field="tendering_party_id")
+    if await session.scalar(select(Project.id).where(Project.code == code)):
+        raise Conflict(f"项目编号 {code} 已存在", field="code")
+    today = await session.scalar(select(func.current_date()))
+    rule_set = await rule_set_in_force(session, category, method, today)
+    project = Project(code=code, title=title.strip(), category=category, method=method, region_code=region_code,
+                      tendering_party_id=tendering_party_id, estimate_fen=estimate_fen, rule_set_id=rule_set.id)
+    session.add(project)
+    await session.flush()
+    await record_event(session, actor=actor, action="project.registered", subject=f"project:{code}",
+                       data={"title": project.title, "category": category, "method": method,
+                             "estimate_fen": estimate_fen, "rule_set": f"{rule_set.code}@{rule_set.version}"})
+    return project

@@ -1,0 +1,1 @@
+"""Credit records, blacklist and joint sanctions, deposit negative list (issue: credit)."""

@@ -1,0 +1,1 @@
+"""Evaluation experts, their pool and expert draws (issue: sealed draws)."""

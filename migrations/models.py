@@ -1,0 +1,14 @@
+"""Every table module, imported so that ``SQLModel.metadata`` knows all tables.
+
+Alembic's autogenerate and the no-drift test compare the database with this metadata.
+"""
+
+import bidding.announcements  # noqa: F401
+import bidding.projects  # noqa: F401
+import trading.accounts  # noqa: F401
+import trading.audit  # noqa: F401
+import trading.organisations  # noqa: F401
+import trading.rules.store  # noqa: F401
+from sqlmodel import SQLModel
+
+metadata = SQLModel.metadata

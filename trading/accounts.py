@@ -1,0 +1,204 @@
+"""Users, passwords (argon2id), login with rate limiting, and bearer/session tokens.
+
+A token is 32 random bytes shown once to its holder; only its SHA-256 is stored, so a
+copy of the database cannot be used to log in. Portal sessions and API tokens are the
+same kind of row with a different ``kind`` and lifetime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import anyio
+import nacl.exceptions
+import nacl.pwhash
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, func, or_, select, text, update
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from trading.audit import actor_of, record_event
+from trading.columns import created_at_column, timestamp_column
+from trading.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
+from trading.identifiers import validate_id_number
+from trading.organisations import Organisation
+from trading.roles import USER_ORG_ROLE, UserRole
+
+USER_ROLE_VALUES = ", ".join(f"'{role.value}'" for role in UserRole)
+MIN_PASSWORD_LENGTH = 8
+SESSION = "session"
+API = "api"
+# Verified against when the username is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = nacl.pwhash.argon2id.str(b"not-a-password")
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN ({USER_ROLE_VALUES})", name="users_role_known"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    display_name: str = Field(sa_column=Column(String(100), nullable=False))
+    role: str = Field(sa_column=Column(String(32), nullable=False))
+    organisation_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("organisations.id"), nullable=True))
+    password_hash: str = Field(sa_column=Column(String(200), nullable=False))
+    id_number: str | None = Field(default=None, sa_column=Column(String(18), nullable=True))
+    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true")))
+    created_at: datetime = Field(sa_column=created_at_column())
+
+    @property
+    def user_role(self) -> UserRole:
+        return UserRole(self.role)
+
+
+class AuthToken(SQLModel, table=True):
+    __tablename__ = "auth_tokens"
+    __table_args__ = (CheckConstraint("kind IN ('session', 'api')", name="auth_tokens_kind_known"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id"), nullable=False, index=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    name: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    created_at: datetime = Field(sa_column=created_at_column())
+    expires_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+class LoginAttempt(SQLModel, table=True):
+    __tablename__ = "login_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    client: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    succeeded: bool = Field(sa_column=Column(Boolean, nullable=False))
+    at: datetime = Field(sa_column=created_at_column())
+
+
+def hash_password(password: str) -> str:
+    return nacl.pwhash.argon2id.str(password.encode()).decode()
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return nacl.pwhash.verify(password_hash.encode(), password.encode())
+    except nacl.exceptions.InvalidkeyError:
+        return False
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    actor: str,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    organisation_id: int | None = None,
+    id_number: str | None = None,
+) -> User:
+    username = username.strip().lower()
+    if not username or len(username) > 64:
+        raise InvalidInput("用户名不能为空且不超过64个字符", field="username")
+    try:
+        user_role = UserRole(role)
+    except ValueError:
+        raise InvalidInput(f"未知的用户角色「{role}」", field="role") from None
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"密码至少 {MIN_PASSWORD_LENGTH} 个字符", field="password")
+    needed = USER_ORG_ROLE.get(user_role)
+    if needed is not None:
+        org = await session.get(Organisation, organisation_id) if organisation_id else None
+        if org is None or needed.value not in org.roles:
+            raise InvalidInput(f"{user_role.label}账号必须属于具有「{needed.label}」角色的单位", field="organisation_id")
+    if id_number is not None:
+        id_number = validate_id_number(id_number)
+    if await session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"用户名「{username}」已被使用", field="username")
+    password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    user = User(username=username, display_name=display_name, role=user_role.value,
+                organisation_id=organisation_id, password_hash=password_hash, id_number=id_number)
+    session.add(user)
+    await session.flush()
+    await record_event(session, actor=actor, action="user.created", subject=f"user:{user.id}",
+                       data={"username": username, "role": user_role.value, "organisation_id": organisation_id})
+    return user
+
+
+async def _recent_failures(session: AsyncSession, column, value: str, window: timedelta) -> int:
+    # Failures since the last success within the window: a success resets the count.
+    last_success = (
+        select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.succeeded.is_(True)).scalar_subquery()
+    )
+    query = select(func.count()).where(
+        column == value,
+        LoginAttempt.succeeded.is_(False),
+        LoginAttempt.at > func.now() - window,
+        or_(last_success.is_(None), LoginAttempt.at > last_success),
+    )
+    return await session.scalar(query) or 0
+
+
+async def authenticate(
+    session: AsyncSession, *, username: str, password: str, client: str, max_failures: int, window_seconds: int
+) -> User:
+    """Check a password; refuse while too many recent failures stand against the account or client.
+
+    The attempt is recorded in the caller's transaction, so the caller must commit even
+    when this raises (the web layer does).
+    """
+    username = username.strip().lower()[:64]
+    window = timedelta(seconds=window_seconds)
+    if (await _recent_failures(session, LoginAttempt.username, username, window) >= max_failures
+            or await _recent_failures(session, LoginAttempt.client, client, window) >= max_failures * 4):
+        minutes = max(1, window_seconds // 60)
+        raise RateLimited(f"登录失败次数过多，请 {minutes} 分钟后再试", retry_after=window_seconds)
+    user = await session.scalar(select(User).where(User.username == username))
+    stored = user.password_hash if user is not None else _DUMMY_HASH.decode()
+    matches = await anyio.to_thread.run_sync(_password_matches, stored, password)
+    ok = bool(user is not None and user.is_active and matches)
+    session.add(LoginAttempt(username=username, client=client[:64], succeeded=ok))
+    await session.flush()
+    if not ok:
+        raise NotAuthenticated("用户名或密码错误")
+    await record_event(session, actor=actor_of(user), action="user.logged_in", subject=f"user:{user.id}", data={})
+    return user
+
+
+async def issue_token(
+    session: AsyncSession, user: User, *, kind: str, lifetime: timedelta, name: str | None = None
+) -> tuple[str, datetime]:
+    """Make a token for ``user``: (plain token, expiry). The plain token is never stored."""
+    token = secrets.token_urlsafe(32)
+    expires_at = await session.scalar(select(func.now() + lifetime))
+    session.add(AuthToken(user_id=user.id, kind=kind, token_hash=token_digest(token), name=name, expires_at=expires_at))
+    await session.flush()
+    if kind == API:
+        await record_event(session, actor=actor_of(user), action="api_token.issued", subject=f"user:{user.id}",
+                           data={"name": name, "expires_at": expires_at.isoformat()})
+    return token, expires_at
+
+
+async def user_for_token(session: AsyncSession, token: str, *, kind: str | None = None) -> User | None:
+    """The active user a live token belongs to, or None."""
+    query = (
+        select(User)
+        .join(AuthToken, AuthToken.user_id == User.id)
+        .where(AuthToken.token_hash == token_digest(token), AuthToken.revoked_at.is_(None),
+               AuthToken.expires_at > func.now(), User.is_active.is_(True))
+    )
+    if kind is not None:
+        query = query.where(AuthToken.kind == kind)
+    return await session.scalar(query)
+
+
+async def revoke_token(session: AsyncSession, token: str) -> None:
+    await session.execute(
+        update(AuthToken).where(AuthToken.token_hash == token_digest(token), AuthToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )

@@ -1,0 +1,126 @@
+"""The audit log (统一电子监察): append-only, gapless, hash-chained, signed checkpoints.
+
+Every service that changes state calls :func:`record_event` inside its own transaction,
+so the change and its audit entry commit or vanish together. Sequence numbers are taken
+under a transaction-scoped advisory lock, which serialises writers only for the instant
+between reading the chain head and inserting; the database refuses UPDATE, DELETE and
+TRUNCATE on both tables (triggers in the migration).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, String, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from trading.audit_chain import ChainReport, checkpoint_record, entry_body, entry_hash, format_time, verify_chain
+from trading.audit_chain import GENESIS_HASH
+from trading.columns import created_at_column, timestamp_column
+from trading.keys import CenterKeys
+
+# Arbitrary constant naming the audit-chain advisory lock.
+AUDIT_LOCK_KEY = 0x41554449
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    actor: str = Field(sa_column=Column(String(200), nullable=False))
+    action: str = Field(sa_column=Column(String(100), nullable=False, index=True))
+    subject: str = Field(sa_column=Column(String(200), nullable=False, index=True))
+    data: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+
+    def body(self) -> dict[str, Any]:
+        return entry_body(self.seq, self.at, self.actor, self.action, self.subject, self.data, self.prev_hash)
+
+    def as_export(self) -> dict[str, Any]:
+        return {**self.body(), "hash": self.hash}
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    __tablename__ = "audit_checkpoints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+    record: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    signature: str = Field(sa_column=Column(String(128), nullable=False))
+    key_id: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(sa_column=created_at_column())
+
+    def as_export(self) -> dict[str, Any]:
+        return {"record": self.record, "signature": self.signature, "key_id": self.key_id}
+
+
+def actor_of(user: Any | None) -> str:
+    """Audit name of who acted: ``user:<id>:<username>`` or ``system``."""
+    if user is None:
+        return "system"
+    return f"user:{user.id}:{user.username}"
+
+
+async def record_event(
+    session: AsyncSession, *, actor: str, action: str, subject: str, data: Mapping[str, Any] | None = None
+) -> AuditEntry:
+    """Append one entry to the chain in the caller's transaction."""
+    # Round-trip through JSON so what we hash is exactly what JSONB will give back.
+    payload = json.loads(json.dumps(dict(data or {}), ensure_ascii=False))
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+    head = (await session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    at = await session.scalar(text("SELECT clock_timestamp()"))
+    body = entry_body(seq, at, actor, action, subject, payload, prev_hash)
+    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, data=payload,
+                       prev_hash=prev_hash, hash=entry_hash(body))
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def make_checkpoint(session: AsyncSession, keys: CenterKeys) -> AuditCheckpoint | None:
+    """Sign the current head of the chain; None when nothing is new since the last one."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+    head = (await session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
+    if head is None:
+        return None
+    last = await session.scalar(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1))
+    if last is not None and last >= head[0]:
+        return None
+    now = await session.scalar(text("SELECT clock_timestamp()"))
+    record = checkpoint_record(head[0], head[1], format_time(now))
+    checkpoint = AuditCheckpoint(seq=head[0], hash=head[1], record=record, signature=keys.sign(record), key_id=keys.key_id)
+    session.add(checkpoint)
+    await session.flush()
+    return checkpoint
+
+
+async def iter_entries(session: AsyncSession, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:
+    """All entries in order, streamed in batches (the log grows without bound)."""
+    last = 0
+    while True:
+        rows = (await session.scalars(select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch))).all()
+        if not rows:
+            return
+        for row in rows:
+            yield row.as_export()
+        last = rows[-1].seq
+
+
+async def list_checkpoints(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = (await session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))).all()
+    return [row.as_export() for row in rows]
+
+
+async def verify_audit_log(session: AsyncSession, verify_key_hex: str) -> ChainReport:
+    entries = [entry async for entry in iter_entries(session)]
+    return verify_chain(entries, await list_checkpoints(session), verify_key_hex)

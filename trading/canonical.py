@@ -1,0 +1,40 @@
+"""Canonical JSON as sealed-draw/1 defines it (coincides with RFC 8785 for our values).
+
+Only strings, integers, booleans, null, lists and objects with ASCII keys are allowed;
+floats are refused because money is integer fen and a float has no single spelling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import rfc8785
+
+
+def _check(value: Any, path: str) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return
+    if isinstance(value, float):
+        raise TypeError(f"float at {path or '$'}: canonical JSON here takes integers only")
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise TypeError(f"key {key!r} at {path or '$'}: keys must be ASCII strings")
+            _check(item, f"{path}.{key}")
+        return
+    raise TypeError(f"{type(value).__name__} at {path or '$'} has no canonical JSON form")
+
+
+def canon(obj: Any) -> bytes:
+    """UTF-8 canonical JSON bytes of ``obj``."""
+    _check(obj, "")
+    return rfc8785.dumps(obj)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,210 @@
+"""The ``trading`` command line.
+
+The command line is the composition root: ``serve`` and ``demo`` reach the upper
+packages (web, bidding), which the import-layering contract allows for this module only.
+Every error prints one clear line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from trading.errors import DomainError
+from trading.settings import get_settings
+
+
+def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DomainError as exc:
+            click.echo(f"错误：{exc.message}", err=True)
+            sys.exit(1)
+        except (OSError, ConnectionError) as exc:
+            click.echo(f"错误：无法连接数据库或读写文件：{exc.__class__.__name__}: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _prepare_database(demo: bool) -> tuple[str, bool]:
+    """Start or reach the database, migrate it, load reference (and demo) data."""
+    from trading.database import database_url, ensure_database_exists
+    from trading.schema import upgrade_database
+
+    settings = get_settings()
+    url = database_url(settings)
+    if not settings.database_url:
+        asyncio.run(ensure_database_exists(url))
+    upgrade_database(url)
+    loaded = asyncio.run(_bootstrap(url, demo))
+    return url, loaded
+
+
+async def _bootstrap(url: str, demo: bool) -> bool:
+    from trading.database import make_engine, make_sessionmaker, transaction
+    from trading.rules.store import sync_reference_data
+
+    settings = get_settings()
+    engine = make_engine(url)
+    try:
+        sessions = make_sessionmaker(engine)
+        async with transaction(sessions) as session:
+            await sync_reference_data(session, rule_set_dir=settings.rule_set_dir)
+        if not demo:
+            return False
+        from bidding.demo_data import load_demo_data
+
+        async with transaction(sessions) as session:
+            await load_demo_data(session)
+        return True
+    finally:
+        await engine.dispose()
+
+
+def _print_demo_accounts() -> None:
+    from bidding.demo_data import ACCOUNTS, DEMO_PASSWORD
+
+    click.echo("演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+    for account in ACCOUNTS:
+        click.echo(f"  {account.username:<12} {account.role.label}  {account.display_name}")
+
+
+@click.group()
+def main() -> None:
+    """公共资源交易平台 — public resource trading platform."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--demo/--no-demo", default=False, help="Load the demo city on first start.")
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default 8000).")
+@one_line_errors
+def serve(demo: bool, host: str | None, port: int | None) -> None:
+    """Migrate, load reference data, and serve the portal."""
+    import uvicorn
+
+    settings = get_settings()
+    _prepare_database(demo)
+    from trading.keys import load_center_keys
+
+    keys = load_center_keys(settings)
+    host, port = host or settings.host, port or settings.port
+    click.echo(f"中心验签公钥（Ed25519）：{keys.verify_key_hex}")
+    if demo:
+        _print_demo_accounts()
+    click.echo(f"门户已启动：http://{host}:{port}/   （按 Ctrl-C 停止）")
+    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, log_level="warning")
+    click.echo("已停止。")
+
+
+@main.command()
+@one_line_errors
+def migrate() -> None:
+    """Bring the database schema to the newest version and load reference data."""
+    _prepare_database(demo=False)
+    click.echo("数据库已迁移到最新版本。")
+
+
+@main.command()
+@one_line_errors
+def demo() -> None:
+    """Load the demo city (once; a second run changes nothing)."""
+    _prepare_database(demo=True)
+    _print_demo_accounts()
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+async def _with_session(work: Callable[..., Any]) -> Any:
+    from trading.database import database_url, make_engine, make_sessionmaker, transaction
+
+    engine = make_engine(database_url(get_settings()))
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+@audit.command("verify")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Verify an exported log instead of the database.")
+@click.option("--key", "key_hex", default=None, help="Verify key to trust (hex); default: the center's own.")
+@one_line_errors
+def audit_verify(path: Path | None, key_hex: str | None) -> None:
+    """Recompute the chain and check the signed checkpoints; name the first bad entry."""
+    from trading.audit import verify_audit_log
+    from trading.audit_chain import verify_chain
+    from trading.keys import load_center_keys
+
+    if key_hex is None:
+        key_hex = load_center_keys(get_settings()).verify_key_hex
+    if path is not None:
+        exported = json.loads(path.read_text())
+        report = verify_chain(exported["entries"], exported["checkpoints"], key_hex)
+    else:
+        report = asyncio.run(_with_session(lambda session: verify_audit_log(session, key_hex)))
+    click.echo(report.describe())
+    if not report.ok:
+        sys.exit(2)
+
+
+@audit.command("checkpoint")
+@one_line_errors
+def audit_checkpoint() -> None:
+    """Sign the current head of the chain now."""
+    from trading.audit import make_checkpoint
+    from trading.keys import load_center_keys
+
+    keys = load_center_keys(get_settings())
+    checkpoint = asyncio.run(_with_session(lambda session: make_checkpoint(session, keys)))
+    click.echo(f"已签名检查点：第 {checkpoint.seq} 条" if checkpoint else "自上个检查点以来没有新记录。")
+
+
+@audit.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@one_line_errors
+def audit_export(path: Path) -> None:
+    """Write every entry and checkpoint to a JSON file that `audit verify --file` checks."""
+    from trading.audit import iter_entries, list_checkpoints
+    from trading.keys import load_center_keys
+
+    async def export(session):
+        return {"entries": [entry async for entry in iter_entries(session)], "checkpoints": await list_checkpoints(session)}
+
+    data = asyncio.run(_with_session(export))
+    data["verify_key"] = load_center_keys(get_settings()).verify_key_hex
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+    click.echo(f"已导出 {len(data['entries'])} 条记录、{len(data['checkpoints'])} 个检查点到 {path}")
+
+
+@main.group()
+def keys() -> None:
+    """The center's keys."""
+
+
+@keys.command("show")
+@one_line_errors
+def keys_show() -> None:
+    """Print the center's public verify key."""
+    from trading.keys import load_center_keys
+
+    info = load_center_keys(get_settings()).public_info()
+    click.echo(f"签名算法：{info['algorithm']}")
+    click.echo(f"验签公钥：{info['verify_key']}")
+    click.echo(f"公钥标识：{info['key_id']}")

@@ -1,0 +1,121 @@
+"""The center's keys: an Ed25519 signing key and a key-encryption key (KEK).
+
+Both are made on first start into ``var/keys`` (mode 0600) or loaded from the paths the
+settings name. The signing key signs draw records, audit checkpoints, award notices and
+receipts; the KEK (a libsodium secretbox key) encrypts what must stay sealed at rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nacl.exceptions
+import nacl.secret
+import nacl.signing
+
+from trading.canonical import canon, sha256_hex
+from trading.errors import ConfigurationError, IntegrityFailure
+from trading.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_ALGORITHM = "Ed25519"
+
+
+def _read_key_file(path: Path, size: int) -> bytes:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("key file %s is readable by others; it should be mode 0600", path)
+    try:
+        raw = bytes.fromhex(path.read_text().strip())
+    except ValueError:
+        raise ConfigurationError(f"密钥文件 {path} 格式错误：应为十六进制文本") from None
+    if len(raw) != size:
+        raise ConfigurationError(f"密钥文件 {path} 长度错误：应为 {size} 字节，实为 {len(raw)} 字节")
+    return raw
+
+
+def _write_key_file(path: Path, raw: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    # O_EXCL: two processes starting at once must not overwrite each other's key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(raw.hex() + "\n")
+
+
+def _load_or_make(path: Path, size: int, may_create: bool) -> bytes:
+    if path.exists():
+        return _read_key_file(path, size)
+    if not may_create:
+        raise ConfigurationError(f"找不到配置的密钥文件 {path}")
+    try:
+        _write_key_file(path, secrets.token_bytes(size))
+    except FileExistsError:
+        pass
+    return _read_key_file(path, size)
+
+
+def key_id(verify_key_hex: str) -> str:
+    """Short, stable name of a verify key (first 16 hex of its SHA-256)."""
+    return sha256_hex(bytes.fromhex(verify_key_hex))[:16]
+
+
+def verify_signature(record: Any, signature_hex: str, verify_key_hex: str) -> bool:
+    """True when ``signature_hex`` is a valid Ed25519 signature of ``canon(record)``."""
+    try:
+        key = nacl.signing.VerifyKey(bytes.fromhex(verify_key_hex))
+        key.verify(canon(record), bytes.fromhex(signature_hex))
+    except (ValueError, TypeError, nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class CenterKeys:
+    signing_key: nacl.signing.SigningKey
+    kek: bytes
+
+    @property
+    def verify_key_hex(self) -> str:
+        return self.signing_key.verify_key.encode().hex()
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.verify_key_hex)
+
+    def sign(self, record: Any) -> str:
+        """Hex Ed25519 signature over the canonical JSON of ``record``."""
+        return self.signing_key.sign(canon(record)).signature.hex()
+
+    def seal(self, plaintext: bytes) -> bytes:
+        """Encrypt at rest under the KEK (XSalsa20-Poly1305, random nonce)."""
+        return nacl.secret.SecretBox(self.kek).encrypt(plaintext)
+
+    def unseal(self, ciphertext: bytes) -> bytes:
+        try:
+            return nacl.secret.SecretBox(self.kek).decrypt(ciphertext)
+        except nacl.exceptions.CryptoError:
+            raise IntegrityFailure("密文无法用中心密钥解开：数据被篡改或密钥不符") from None
+
+    def public_info(self) -> dict[str, str]:
+        return {"algorithm": SIGNATURE_ALGORITHM, "verify_key": self.verify_key_hex, "key_id": self.key_id}
+
+
+def load_secret(path: Path, settings: Settings, size: int = 32) -> bytes:
+    """A random secret (e.g. for CSRF tokens), made on first start when it lives under var/."""
+    return _load_or_make(path, size, path.parent == settings.var_dir / "keys")
+
+
+def load_center_keys(settings: Settings) -> CenterKeys:
+    """Load the center's keys, making them on first start when they live under var/."""
+    default_dir = settings.var_dir / "keys"
+    seed = _load_or_make(settings.signing_key_path, 32, settings.signing_key_path.parent == default_dir)
+    kek = _load_or_make(settings.kek_path, nacl.secret.SecretBox.KEY_SIZE, settings.kek_path.parent == default_dir)
+    return CenterKeys(signing_key=nacl.signing.SigningKey(seed), kek=kek)

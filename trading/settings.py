@@ -1,0 +1,77 @@
+"""One settings object, read from the environment once, with local defaults.
+
+``make run`` needs no variable at all: data lives under ``var/`` in the checkout, the
+database is the embedded PostgreSQL, keys are made on first start. ``DATABASE_URL``
+switches to an external PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    # None means: start the embedded PostgreSQL under var_dir/pgdata.
+    database_url: str | None
+    database_name: str
+    signing_key_path: Path
+    kek_path: Path
+    session_secret_path: Path
+    host: str
+    port: int
+    # Failed logins allowed per account (and per client address) in the window.
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+    session_hours: int = 12
+    api_token_days: int = 90
+    audit_checkpoint_seconds: int = 3600
+    rule_set_dir: Path | None = None
+    calendar_dir: Path | None = None
+    timezone: str = "Asia/Shanghai"
+    frontend_dir: Path = field(default=PROJECT_ROOT / "node_modules")
+
+    @property
+    def pgdata(self) -> Path:
+        return self.var_dir / "pgdata"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        var_dir = _path("TRADING_VAR_DIR", PROJECT_ROOT / "var")
+        keys = var_dir / "keys"
+        return cls(
+            var_dir=var_dir,
+            database_url=os.environ.get("DATABASE_URL") or None,
+            database_name=os.environ.get("TRADING_DATABASE_NAME", "trading"),
+            signing_key_path=_path("TRADING_SIGNING_KEY", keys / "signing.key"),
+            kek_path=_path("TRADING_KEK", keys / "kek.key"),
+            session_secret_path=_path("TRADING_SESSION_SECRET", keys / "session.key"),
+            host=os.environ.get("TRADING_HOST", "127.0.0.1"),
+            port=_int("TRADING_PORT", 8000),
+            login_max_failures=_int("TRADING_LOGIN_MAX_FAILURES", 5),
+            login_window_seconds=_int("TRADING_LOGIN_WINDOW_SECONDS", 15 * 60),
+            audit_checkpoint_seconds=_int("TRADING_AUDIT_CHECKPOINT_SECONDS", 3600),
+            rule_set_dir=_path("TRADING_RULESET_DIR", None) if os.environ.get("TRADING_RULESET_DIR") else None,
+            calendar_dir=_path("TRADING_CALENDAR_DIR", None) if os.environ.get("TRADING_CALENDAR_DIR") else None,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,124 @@
+"""The JSON API: health, keys, tokens, rule sets, audit checkpoints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from trading.accounts import API, User, authenticate, issue_token, revoke_token
+from trading.audit import list_checkpoints
+from trading.errors import NotAuthenticated, RateLimited
+from trading.identifiers import mask_id_number
+from trading.roles import UserRole
+from trading.rules.store import get_rule_set, list_rule_sets
+from web.auth import requires_login, token_of
+from web.state import AppContext
+
+
+class TokenRequest(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+    name: str | None = Field(default=None, max_length=100, description="what the token is for")
+
+
+class TokenAnswer(BaseModel):
+    token: str
+    token_type: str = "bearer"
+    expires_at: str
+
+
+def describe_user(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "role_name": UserRole(user.role).label,
+        "organisation_id": user.organisation_id,
+        "id_number": mask_id_number(user.id_number) if user.id_number else None,
+    }
+
+
+@get("/health", tags=["platform"], summary="Liveness and database check")
+async def health(session: AsyncSession) -> Response[dict[str, str]]:
+    try:
+        await session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means the database is not usable
+        return Response({"status": "error", "database": "unreachable"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
+    return Response({"status": "ok", "database": "ok"})
+
+
+class PlatformController(Controller):
+    path = "/api"
+    tags = ["platform"]
+
+    @get("/keys", summary="The center's public verify keys")
+    async def keys(self, context: AppContext) -> dict[str, Any]:
+        return {"signing": context.keys.public_info()}
+
+    @post("/auth/token", summary="Exchange a password for a bearer token")
+    async def issue_api_token(self, request: Request, data: TokenRequest, session: AsyncSession, context: AppContext) -> TokenAnswer:
+        settings = context.settings
+        try:
+            user = await authenticate(
+                session, username=data.username, password=data.password,
+                client=request.client.host if request.client else "unknown",
+                max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds,
+            )
+        except (NotAuthenticated, RateLimited):
+            await session.commit()  # the failed attempt counts towards the limit
+            raise
+        token, expires_at = await issue_token(
+            session, user, kind=API, lifetime=timedelta(days=settings.api_token_days), name=data.name)
+        await session.commit()
+        return TokenAnswer(token=token, expires_at=expires_at.isoformat())
+
+    @delete("/auth/token", guards=[requires_login], summary="Revoke the token used for this request")
+    async def revoke_api_token(self, request: Request, session: AsyncSession) -> None:
+        presented = token_of(request)
+        if presented is not None:
+            await revoke_token(session, presented[0])
+            await session.commit()
+
+    @get("/me", guards=[requires_login], summary="The authenticated user")
+    async def me(self, request: Request) -> dict[str, Any]:
+        return describe_user(request.scope["user"])
+
+
+class RuleSetController(Controller):
+    path = "/api/rulesets"
+    tags = ["rules"]
+
+    @get("/", summary="Rule sets loaded on the platform")
+    async def list_all(self, session: AsyncSession) -> list[dict[str, Any]]:
+        return [
+            {"code": r.code, "version": r.version, "title": r.title, "category": r.category, "method": r.method,
+             "effective_from": r.effective_from.isoformat(),
+             "effective_to": r.effective_to.isoformat() if r.effective_to else None, "sha256": r.sha256}
+            for r in await list_rule_sets(session)
+        ]
+
+    @get("/{code:str}/{version:str}", summary="One rule set with every rule and its legal source")
+    async def one(self, code: str, version: str, session: AsyncSession) -> dict[str, Any]:
+        record = await get_rule_set(session, code, version)
+        return {**record.content, "sha256": record.sha256}
+
+    @get("/{code:str}/{version:str}/rules/{key:str}", summary="One rule with its value and legal source")
+    async def rule(self, code: str, version: str, key: str, session: AsyncSession) -> dict[str, Any]:
+        record = await get_rule_set(session, code, version)
+        return {"rule_set": {"code": record.code, "version": record.version}, **record.rule(key)}
+
+
+class AuditController(Controller):
+    path = "/api/audit"
+    tags = ["supervision"]
+
+    @get("/checkpoints", summary="Signed checkpoints of the audit chain (public)")
+    async def checkpoints(self, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+        return {"verify_key": context.keys.verify_key_hex, "checkpoints": await list_checkpoints(session)}

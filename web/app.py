@@ -1,0 +1,94 @@
+"""The Litestar application, assembled in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar_htmx import HTMXPlugin
+
+from trading.audit import make_checkpoint
+from trading.database import database_url, make_engine, make_sessionmaker, transaction
+from trading.keys import load_center_keys, load_secret
+from trading.settings import Settings, get_settings
+from trading.timefmt import local_time
+from web.api import AuditController, PlatformController, RuleSetController, health
+from web.auth import CurrentUserMiddleware
+from web.dependencies import provide_context, provide_session, provide_user
+from web.errors import exception_handlers
+from web.pages import PortalController
+from web.state import AppContext
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).parent
+
+
+async def checkpoint_periodically(context: AppContext) -> None:
+    """Sign the audit chain's head every so often (统一电子监察)."""
+    while True:
+        await asyncio.sleep(context.settings.audit_checkpoint_seconds)
+        try:
+            async with transaction(context.sessions) as session:
+                await make_checkpoint(session, context.keys)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
+            log.exception("audit checkpoint failed")
+
+
+def create_app(settings: Settings | None = None, url: str | None = None) -> Litestar:
+    settings = settings or get_settings()
+    engine = make_engine(url or database_url(settings))
+    context = AppContext(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
+                         keys=load_center_keys(settings))
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        task = asyncio.create_task(checkpoint_periodically(context))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+            await engine.dispose()
+
+    def template_globals(engine_: JinjaTemplateEngine) -> None:
+        engine_.engine.globals["local_time"] = local_time
+
+    vendor = settings.frontend_dir
+    return Litestar(
+        route_handlers=[
+            PortalController, PlatformController, RuleSetController, AuditController, health,
+            create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
+            create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
+        ],
+        dependencies={
+            "session": Provide(provide_session),
+            "context": Provide(provide_context),
+            "user": Provide(provide_user),
+        },
+        middleware=[CurrentUserMiddleware()],
+        exception_handlers=exception_handlers,
+        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
+                                       engine_callback=template_globals),
+        csrf_config=CSRFConfig(secret=load_secret(settings.session_secret_path, settings).hex(),
+                               cookie_name="csrftoken", exclude=["/api", "/health"]),
+        openapi_config=OpenAPIConfig(
+            title="公共资源交易平台 API", version="0.1.0", path="/api/docs",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        plugins=[HTMXPlugin()],
+        state=State({"context": context}),
+        lifespan=[lifespan],
+    )

@@ -1,0 +1,59 @@
+"""Who is asking: session cookie for the portal, bearer token for API clients; role guards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from trading.accounts import API, SESSION, user_for_token
+from trading.roles import UserRole
+from web.dependencies import context_of
+
+SESSION_COOKIE = "trading_session"
+
+
+def token_of(connection: ASGIConnection) -> tuple[str, str] | None:
+    """The presented token and its kind, from the Authorization header or the cookie."""
+    header = connection.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip(), API
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return cookie, SESSION
+    return None
+
+
+class CurrentUserMiddleware(ASGIMiddleware):
+    """Sets ``scope["user"]`` to the authenticated user, or None for the public."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        scope["user"] = None
+        if scope["type"] in ("http", "websocket"):
+            presented = token_of(ASGIConnection(scope))
+            if presented is not None:
+                token, kind = presented
+                context = context_of(scope["litestar_app"].state)
+                async with context.sessions() as session:
+                    scope["user"] = await user_for_token(session, token, kind=kind)
+        await next_app(scope, receive, send)
+
+
+def requires_role(*roles: UserRole) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+    """Guard: a logged-in user holding one of ``roles`` (any role when none is given)."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        user = connection.scope.get("user")
+        if user is None:
+            raise NotAuthorizedException("请先登录")
+        if roles and user.role not in roles:
+            raise PermissionDeniedException("您的角色无权执行此操作")
+
+    return guard
+
+
+requires_login = requires_role()

@@ -1,0 +1,34 @@
+"""Request-scoped dependencies: a database session, the app context, the current user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from trading.accounts import User
+from web.state import AppContext
+
+
+def context_of(state: State) -> AppContext:
+    return state["context"]
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    # Handlers commit explicitly; whatever they leave uncommitted is rolled back here.
+    async with context_of(state).sessions() as session:
+        yield session
+
+
+async def provide_context(state: State) -> AppContext:
+    return context_of(state)
+
+
+def current_user(connection: ASGIConnection) -> User | None:
+    return connection.scope.get("user")  # type: ignore[return-value]
+
+
+async def provide_user(request: ASGIConnection) -> User | None:
+    return current_user(request)

@@ -1,0 +1,92 @@
+"""Domain errors and HTTP errors as answers: JSON for the API, a Chinese page for people."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from trading import errors
+
+STATUS_OF: dict[type[errors.DomainError], int] = {
+    errors.InvalidInput: HTTP_400_BAD_REQUEST,
+    errors.NotAuthenticated: HTTP_401_UNAUTHORIZED,
+    errors.PermissionDenied: HTTP_403_FORBIDDEN,
+    errors.NotFound: HTTP_404_NOT_FOUND,
+    errors.Conflict: HTTP_409_CONFLICT,
+    errors.RuleViolation: HTTP_422_UNPROCESSABLE_ENTITY,
+    errors.RateLimited: HTTP_429_TOO_MANY_REQUESTS,
+    errors.ConfigurationError: HTTP_500_INTERNAL_SERVER_ERROR,
+    errors.IntegrityFailure: HTTP_500_INTERNAL_SERVER_ERROR,
+}
+
+HTTP_MESSAGES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "您无权访问此页面",
+    404: "页面不存在",
+    405: "不支持此请求方式",
+    429: "请求过于频繁，请稍后再试",
+    500: "服务器内部错误，请稍后再试",
+}
+
+
+def status_of(exc: errors.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return HTTP_400_BAD_REQUEST
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api") or request.url.path == "/health"
+
+
+def _answer(request: Request, status: int, body: dict[str, Any]) -> Response:
+    headers = {}
+    if status == HTTP_429_TOO_MANY_REQUESTS and "retry_after" in body.get("details", {}):
+        headers["Retry-After"] = str(body["details"]["retry_after"])
+    if wants_json(request):
+        return Response({"error": body}, status_code=status, headers=headers)
+    return Template("error.html", context={"error": body, "status": status}, status_code=status, headers=headers)
+
+
+def domain_error_handler(request: Request, exc: errors.DomainError) -> Response:
+    return _answer(request, status_of(exc), exc.as_dict())
+
+
+def http_error_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if isinstance(exc, NotAuthorizedException) and not wants_json(request):
+        return Redirect(f"/login?next={quote(request.url.path)}")
+    if isinstance(exc, ValidationException):
+        details = {"fields": [{"key": item.get("key"), "message": item.get("message")} for item in (exc.extra or []) if isinstance(item, dict)]}
+        return _answer(request, status, {"code": "invalid_request", "message": "请求参数不合法", "details": details})
+    message = exc.detail if exc.detail and not exc.detail.isascii() else HTTP_MESSAGES.get(status, "请求无法处理")
+    return _answer(request, status, {"code": f"http_{status}", "message": message, "details": {}})
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    request.logger.exception("unhandled error on %s", request.url.path)
+    return _answer(request, HTTP_500_INTERNAL_SERVER_ERROR,
+                   {"code": "internal_error", "message": HTTP_MESSAGES[500], "details": {}})
+
+
+exception_handlers = {
+    errors.DomainError: domain_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,89 @@
+"""Portal pages: home, login and logout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bidding.announcements import ANNOUNCEMENT_KINDS, latest_announcements
+from trading.accounts import SESSION, authenticate, issue_token, revoke_token
+from trading.errors import NotAuthenticated, RateLimited
+from trading.rules.store import TradingCategory
+from web.auth import SESSION_COOKIE, requires_login, token_of
+from web.errors import status_of
+from web.state import AppContext
+
+
+@dataclass
+class LoginForm:
+    username: str = ""
+    password: str = ""
+    next: str = "/"
+
+
+def safe_next(target: str) -> str:
+    # Only same-site paths: "//host" and "/\host" would leave the portal.
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+class PortalController(Controller):
+    include_in_schema = False
+
+    @get("/", name="home")
+    async def home(self, session: AsyncSession) -> Template:
+        categories = (await session.scalars(select(TradingCategory).order_by(TradingCategory.position))).all()
+        return Template("home.html", context={
+            "categories": categories,
+            "announcements": await latest_announcements(session),
+            "kinds": ANNOUNCEMENT_KINDS,
+        })
+
+    @get("/login", name="login")
+    async def login_page(self, next: str = "/") -> Template:
+        return Template("login.html", context={"next": safe_next(next), "username": "", "error": None})
+
+    @post("/login", name="login.submit")
+    async def login(
+        self,
+        request: Request,
+        session: AsyncSession,
+        context: AppContext,
+        data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        settings = context.settings
+        try:
+            user = await authenticate(
+                session, username=data.username, password=data.password,
+                client=request.client.host if request.client else "unknown",
+                max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds,
+            )
+        except (NotAuthenticated, RateLimited) as exc:
+            await session.commit()  # the failed attempt counts towards the limit
+            return Template("login.html", status_code=status_of(exc), context={
+                "next": safe_next(data.next), "username": data.username, "error": exc.message})
+        token, _ = await issue_token(session, user, kind=SESSION, lifetime=timedelta(hours=settings.session_hours))
+        await session.commit()
+        response = Redirect(safe_next(data.next))
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+                            max_age=settings.session_hours * 3600, secure=request.url.scheme == "https")
+        return response
+
+    @post("/logout", name="logout", guards=[requires_login])
+    async def logout(self, request: Request, session: AsyncSession) -> Redirect:
+        presented = token_of(request)
+        if presented is not None:
+            await revoke_token(session, presented[0])
+            await session.commit()
+        response = Redirect("/")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
