@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Text, func, select
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.projects import Project
 from trading.audit import record_event

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, func, select
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.audit import record_event
 from trading.columns import created_at_column, money_column

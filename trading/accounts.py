@@ -16,7 +16,7 @@ import nacl.exceptions
 import nacl.pwhash
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, func, or_, select, text, update
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.audit import actor_of, record_event
 from trading.columns import created_at_column, timestamp_column

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, String, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.audit_chain import ChainReport, checkpoint_record, entry_body, entry_hash, format_time, verify_chain
 from trading.audit_chain import GENESIS_HASH

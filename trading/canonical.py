@@ -12,8 +12,16 @@ from typing import Any
 import rfc8785
 
 
+# RFC 8785 writes numbers as IEEE doubles: integers beyond this lose their exact spelling.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def _check(value: Any, path: str) -> None:
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise TypeError(f"integer at {path or '$'} exceeds 2^53-1 and has no canonical JSON form")
         return
     if isinstance(value, float):
         raise TypeError(f"float at {path or '$'}: canonical JSON here takes integers only")

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from pydantic import BaseModel, Field
 from sqlalchemy import text
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.accounts import API, User, authenticate, issue_token, revoke_token
 from trading.audit import list_checkpoints

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.accounts import User
 from web.state import AppContext

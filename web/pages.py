@@ -11,7 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.announcements import ANNOUNCEMENT_KINDS, latest_announcements
 from trading.accounts import SESSION, authenticate, issue_token, revoke_token

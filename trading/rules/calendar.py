@@ -185,8 +185,10 @@ class WorkingDayCalendar:
 
 @cache
 def default_calendar() -> WorkingDayCalendar:
-    """The calendar of the shipped data files, loaded once."""
-    return WorkingDayCalendar.load()
+    """The center's calendar, loaded once: ``TRADING_CALENDAR_DIR`` or the shipped files."""
+    from trading.settings import get_settings
+
+    return WorkingDayCalendar.load(get_settings().calendar_dir)
 
 
 def _invalid(file: str, entry: str, reason: str) -> ConfigurationError:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Column, Date, Integer, String, UniqueConstraint, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.audit import record_event
 from trading.columns import created_at_column

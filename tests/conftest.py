@@ -1,0 +1,123 @@
+"""Test fixtures: one embedded PostgreSQL per test session, a fresh database per test
+module (copied from a migrated template), and a rolled-back transaction per test.
+
+``TEST_DATABASE_URL`` points the suite at an external PostgreSQL instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trading.database import async_url, embedded_url, make_engine, make_sessionmaker, start_embedded_server, transaction
+from trading.rules.store import sync_reference_data
+from trading.schema import upgrade_database
+from trading.settings import Settings
+
+TEMPLATE = "trading_test_template"
+_numbers = itertools.count(1)
+
+
+async def _admin(url: str, *statements: str) -> None:
+    engine = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the session's PostgreSQL server, database part to be replaced."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield async_url(external)
+        return
+    # Not under pytest's rotating basetemp: a parallel pytest run may prune that.
+    server = start_embedded_server(Path(tempfile.mkdtemp(prefix="trading-test-pg-")) / "data", cleanup_mode="delete")
+    yield embedded_url(server, "postgres")
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> str:
+    """A database migrated to head with the reference data, copied by every module."""
+    url = make_url(server_url).set(database=TEMPLATE).render_as_string(hide_password=False)
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{TEMPLATE}"', f'CREATE DATABASE "{TEMPLATE}"'))
+    upgrade_database(url)
+
+    async def load_reference() -> None:
+        engine = make_engine(url)
+        async with transaction(make_sessionmaker(engine)) as session:
+            await sync_reference_data(session)
+        await engine.dispose()
+
+    asyncio.run(load_reference())
+    return url
+
+
+async def create_database_from_template(server_url: str, template_url: str, hint: str) -> str:
+    name = f"t{next(_numbers)}_{re.sub(r'[^a-z0-9]', '_', hint.lower())}"[:60]
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    return make_url(template_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module")
+async def database_url(server_url: str, template_url: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A fresh database for this test module."""
+    url = await create_database_from_template(server_url, template_url, request.module.__name__.rsplit(".", 1)[-1])
+    yield url
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test.
+
+    Service code may commit: with ``create_savepoint`` its commits end savepoints only.
+    """
+    async with engine.connect() as connection:
+        outer = await connection.begin()
+        db = AsyncSession(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        try:
+            yield db
+        finally:
+            await db.close()
+            await outer.rollback()
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Settings:
+    """Settings for one module: its own var/ (keys) and its database."""
+    var_dir = tmp_path_factory.mktemp("var")
+    keys = var_dir / "keys"
+    return Settings(
+        var_dir=var_dir, database_url=database_url, database_name=make_url(database_url).database,
+        signing_key_path=keys / "signing.key", kek_path=keys / "kek.key", session_secret_path=keys / "session.key",
+        host="127.0.0.1", port=8000, frontend_dir=Path(__file__).resolve().parent.parent / "node_modules",
+    )
+
+
+def with_settings(settings: Settings, **changes) -> Settings:
+    return dataclasses.replace(settings, **changes)
