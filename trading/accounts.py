@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import anyio
 import nacl.exceptions
 import nacl.pwhash
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, func, or_, select, text, update
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, func, select, text, update
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,18 +130,31 @@ async def create_user(
     return user
 
 
-async def _recent_failures(session: AsyncSession, column, value: str, window: timedelta) -> int:
-    # Failures since the last success within the window: a success resets the count.
+async def _failures_for_account(session: AsyncSession, username: str, window: timedelta) -> int:
+    # Failures since the account's last success within the window (by id: one transaction
+    # shares one now()). A success resets the account's count, nobody else's.
     last_success = (
-        select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.succeeded.is_(True)).scalar_subquery()
+        select(func.max(LoginAttempt.id))
+        .where(LoginAttempt.username == username, LoginAttempt.succeeded.is_(True))
+        .scalar_subquery()
     )
-    query = select(func.count()).where(
-        column == value,
-        LoginAttempt.succeeded.is_(False),
-        LoginAttempt.at > func.now() - window,
-        or_(last_success.is_(None), LoginAttempt.at > last_success),
-    )
-    return await session.scalar(query) or 0
+    return await session.scalar(
+        select(func.count()).where(
+            LoginAttempt.username == username,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at > func.now() - window,
+            LoginAttempt.id > func.coalesce(last_success, 0),
+        )
+    ) or 0
+
+
+async def _failures_from_client(session: AsyncSession, client: str, window: timedelta) -> int:
+    # Never reset by a success: one valid account must not clear the way to guess others.
+    return await session.scalar(
+        select(func.count()).where(
+            LoginAttempt.client == client, LoginAttempt.succeeded.is_(False), LoginAttempt.at > func.now() - window
+        )
+    ) or 0
 
 
 async def authenticate(
@@ -153,16 +166,17 @@ async def authenticate(
     when this raises (the web layer does).
     """
     username = username.strip().lower()[:64]
+    client = client[:64]
     window = timedelta(seconds=window_seconds)
-    if (await _recent_failures(session, LoginAttempt.username, username, window) >= max_failures
-            or await _recent_failures(session, LoginAttempt.client, client, window) >= max_failures * 4):
+    if (await _failures_for_account(session, username, window) >= max_failures
+            or await _failures_from_client(session, client, window) >= max_failures * 4):
         minutes = max(1, window_seconds // 60)
         raise RateLimited(f"登录失败次数过多，请 {minutes} 分钟后再试", retry_after=window_seconds)
     user = await session.scalar(select(User).where(User.username == username))
     stored = user.password_hash if user is not None else _DUMMY_HASH.decode()
     matches = await anyio.to_thread.run_sync(_password_matches, stored, password)
     ok = bool(user is not None and user.is_active and matches)
-    session.add(LoginAttempt(username=username, client=client[:64], succeeded=ok))
+    session.add(LoginAttempt(username=username, client=client, succeeded=ok))
     await session.flush()
     if not ok:
         raise NotAuthenticated("用户名或密码错误")
@@ -198,7 +212,12 @@ async def user_for_token(session: AsyncSession, token: str, *, kind: str | None 
 
 
 async def revoke_token(session: AsyncSession, token: str) -> None:
-    await session.execute(
+    """End a session or revoke an API token (logout); audited."""
+    revoked = (await session.execute(
         update(AuthToken).where(AuthToken.token_hash == token_digest(token), AuthToken.revoked_at.is_(None))
-        .values(revoked_at=func.now())
-    )
+        .values(revoked_at=func.now()).returning(AuthToken.user_id, AuthToken.kind)
+    )).first()
+    if revoked is not None:
+        user = await session.get(User, revoked.user_id)
+        action = "user.logged_out" if revoked.kind == SESSION else "api_token.revoked"
+        await record_event(session, actor=actor_of(user), action=action, subject=f"user:{user.id}", data={})

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+from alembic.util import CommandError as AlembicError
+from sqlalchemy.exc import SQLAlchemyError
 
 from trading.errors import DomainError
 from trading.settings import get_settings
@@ -30,8 +32,12 @@ def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except DomainError as exc:
             click.echo(f"错误：{exc.message}", err=True)
             sys.exit(1)
-        except (OSError, ConnectionError) as exc:
+        except OSError as exc:
             click.echo(f"错误：无法连接数据库或读写文件：{exc.__class__.__name__}: {exc}", err=True)
+            sys.exit(1)
+        except (SQLAlchemyError, AlembicError) as exc:
+            first_line = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            click.echo(f"错误：数据库操作失败：{first_line}", err=True)
             sys.exit(1)
 
     return wrapper

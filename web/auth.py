@@ -18,14 +18,18 @@ SESSION_COOKIE = "trading_session"
 
 
 def token_of(connection: ASGIConnection) -> tuple[str, str] | None:
-    """The presented token and its kind, from the Authorization header or the cookie."""
-    header = connection.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip(), API
+    """The presented token and its kind: a bearer token for the API, the cookie for pages.
+
+    The API never honours the session cookie, so a page on another site cannot make a
+    logged-in browser act through the API (the portal's own forms carry CSRF tokens).
+    """
+    if connection.scope["path"].startswith("/api"):
+        header = connection.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            return header[7:].strip(), API
+        return None
     cookie = connection.cookies.get(SESSION_COOKIE)
-    if cookie:
-        return cookie, SESSION
-    return None
+    return (cookie, SESSION) if cookie else None
 
 
 class CurrentUserMiddleware(ASGIMiddleware):

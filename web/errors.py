@@ -71,7 +71,8 @@ def domain_error_handler(request: Request, exc: errors.DomainError) -> Response:
 def http_error_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
-        return Redirect(f"/login?next={quote(request.url.path)}")
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/login?next={quote(target)}")
     if isinstance(exc, ValidationException):
         details = {"fields": [{"key": item.get("key"), "message": item.get("message")} for item in (exc.extra or []) if isinstance(item, dict)]}
         return _answer(request, status, {"code": "invalid_request", "message": "请求参数不合法", "details": details})

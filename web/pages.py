@@ -69,7 +69,8 @@ class PortalController(Controller):
             )
         except (NotAuthenticated, RateLimited) as exc:
             await session.commit()  # the failed attempt counts towards the limit
-            return Template("login.html", status_code=status_of(exc), context={
+            headers = {"Retry-After": str(exc.details["retry_after"])} if isinstance(exc, RateLimited) else None
+            return Template("login.html", status_code=status_of(exc), headers=headers, context={
                 "next": safe_next(data.next), "username": data.username, "error": exc.message})
         token, _ = await issue_token(session, user, kind=SESSION, lifetime=timedelta(hours=settings.session_hours))
         await session.commit()
