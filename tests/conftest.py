@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -48,9 +49,11 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield async_url(external)
         return
     # Not under pytest's rotating basetemp: a parallel pytest run may prune that.
-    server = start_embedded_server(Path(tempfile.mkdtemp(prefix="trading-test-pg-")) / "data", cleanup_mode="delete")
+    parent = Path(tempfile.mkdtemp(prefix="trading-test-pg-"))
+    server = start_embedded_server(parent / "data", cleanup_mode="delete")
     yield embedded_url(server, "postgres")
     server.cleanup()
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
