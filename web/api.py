@@ -11,13 +11,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trading.accounts import API, User, authenticate, issue_token, revoke_token
+from trading.accounts import API, User, issue_token, revoke_token
 from trading.audit import list_checkpoints
-from trading.errors import NotAuthenticated, RateLimited
 from trading.identifiers import mask_id_number
 from trading.roles import UserRole
 from trading.rules.store import get_rule_set, list_rule_sets
-from web.auth import requires_login, token_of
+from web.auth import check_password, requires_login, token_of
 from web.state import AppContext
 
 
@@ -65,15 +64,7 @@ class PlatformController(Controller):
     @post("/auth/token", summary="Exchange a password for a bearer token")
     async def issue_api_token(self, request: Request, data: TokenRequest, session: AsyncSession, context: AppContext) -> TokenAnswer:
         settings = context.settings
-        try:
-            user = await authenticate(
-                session, username=data.username, password=data.password,
-                client=request.client.host if request.client else "unknown",
-                max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds,
-            )
-        except (NotAuthenticated, RateLimited):
-            await session.commit()  # the failed attempt counts towards the limit
-            raise
+        user = await check_password(request, session, context, data.username, data.password)
         token, expires_at = await issue_token(
             session, user, kind=API, lifetime=timedelta(days=settings.api_token_days), name=data.name)
         await session.commit()

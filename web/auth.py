@@ -10,9 +10,14 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from trading.accounts import API, SESSION, user_for_token
+from litestar import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trading.accounts import API, SESSION, User, authenticate, user_for_token
+from trading.errors import NotAuthenticated, RateLimited
 from trading.roles import UserRole
 from web.dependencies import context_of
+from web.state import AppContext
 
 SESSION_COOKIE = "trading_session"
 
@@ -61,3 +66,17 @@ def requires_role(*roles: UserRole) -> Callable[[ASGIConnection, BaseRouteHandle
 
 
 requires_login = requires_role()
+
+
+async def check_password(request: Request, session: AsyncSession, context: AppContext, username: str, password: str) -> User:
+    """Authenticate under the configured login limits; a failed attempt is committed."""
+    settings = context.settings
+    try:
+        return await authenticate(
+            session, username=username, password=password,
+            client=request.client.host if request.client else "unknown",
+            max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds,
+        )
+    except (NotAuthenticated, RateLimited):
+        await session.commit()  # the failed attempt counts towards the limit
+        raise

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.announcements import ANNOUNCEMENT_KINDS, latest_announcements
-from trading.accounts import SESSION, authenticate, issue_token, revoke_token
+from trading.accounts import SESSION, issue_token, revoke_token
 from trading.errors import NotAuthenticated, RateLimited
 from trading.rules.store import TradingCategory
-from web.auth import SESSION_COOKIE, requires_login, token_of
+from web.auth import SESSION_COOKIE, check_password, requires_login, token_of
 from web.errors import status_of
 from web.state import AppContext
 
@@ -62,13 +62,8 @@ class PortalController(Controller):
     ) -> Template | Redirect:
         settings = context.settings
         try:
-            user = await authenticate(
-                session, username=data.username, password=data.password,
-                client=request.client.host if request.client else "unknown",
-                max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds,
-            )
+            user = await check_password(request, session, context, data.username, data.password)
         except (NotAuthenticated, RateLimited) as exc:
-            await session.commit()  # the failed attempt counts towards the limit
             headers = {"Retry-After": str(exc.details["retry_after"])} if isinstance(exc, RateLimited) else None
             return Template("login.html", status_code=status_of(exc), headers=headers, context={
                 "next": safe_next(data.next), "username": data.username, "error": exc.message})
