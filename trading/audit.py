@@ -19,8 +19,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trading.audit_chain import ChainReport, checkpoint_record, entry_body, entry_hash, format_time, verify_chain
-from trading.audit_chain import GENESIS_HASH
+from trading.audit_chain import (
+    GENESIS_HASH,
+    ChainReport,
+    ChainVerifier,
+    checkpoint_record,
+    entry_body,
+    entry_hash,
+    format_time,
+)
 from trading.columns import created_at_column, timestamp_column
 from trading.keys import CenterKeys
 
@@ -108,7 +115,9 @@ async def iter_entries(session: AsyncSession, batch: int = 5000) -> AsyncIterato
     """All entries in order, streamed in batches (the log grows without bound)."""
     last = 0
     while True:
-        rows = (await session.scalars(select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch))).all()
+        # populate_existing: check what the database holds, not objects this session remembers.
+        query = select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
+        rows = (await session.scalars(query.execution_options(populate_existing=True))).all()
         if not rows:
             return
         for row in rows:
@@ -122,5 +131,9 @@ async def list_checkpoints(session: AsyncSession) -> list[dict[str, Any]]:
 
 
 async def verify_audit_log(session: AsyncSession, verify_key_hex: str) -> ChainReport:
-    entries = [entry async for entry in iter_entries(session)]
-    return verify_chain(entries, await list_checkpoints(session), verify_key_hex)
+    """Verify the stored chain as a stream against the stored checkpoints."""
+    verifier = ChainVerifier(await list_checkpoints(session), verify_key_hex)
+    async for entry in iter_entries(session):
+        if not verifier.add(entry):
+            break
+    return verifier.report()

@@ -68,6 +68,72 @@ class ChainReport:
         return f"审计日志校验失败：{self.problem}"
 
 
+class ChainVerifier:
+    """Checks a chain fed one entry at a time, keeping only the hashes checkpoints name.
+
+    Memory stays proportional to the number of checkpoints, not of entries, so a log of
+    any length can be verified as a stream. Chain problems take precedence over
+    checkpoint problems, whichever comes first in the stream.
+    """
+
+    _BODY_FIELDS = ("protocol", "seq", "at", "actor", "action", "subject", "data", "prev_hash")
+
+    def __init__(self, checkpoints: Iterable[Mapping[str, Any]] = (), verify_key_hex: str | None = None) -> None:
+        self.checkpoints = list(checkpoints)
+        self.verify_key_hex = verify_key_hex
+        self._wanted = {cp["record"].get("seq") for cp in self.checkpoints}
+        self._hashes: dict[int, str] = {}
+        self._prev_hash = GENESIS_HASH
+        self.count = 0
+        self.problem: ChainReport | None = None
+
+    def add(self, entry: Mapping[str, Any]) -> bool:
+        """Check the next entry; False once the chain is broken (stop feeding then)."""
+        if self.problem is not None:
+            return False
+        expected_seq = self.count + 1
+        seq = entry.get("seq")
+        if seq != expected_seq:
+            return self._fail(f"第 {expected_seq} 条记录缺失或顺序错乱（出现的是第 {seq} 条）", expected_seq)
+        seq = expected_seq  # name it as an int even where an edited file says 1.0 or true
+        if entry.get("prev_hash") != self._prev_hash:
+            return self._fail(f"第 {seq} 条记录的前序哈希与第 {seq - 1} 条不符", seq)
+        # A tampered entry may lack a field or hold a value with no canonical form (a float
+        # in an edited export): that is a content mismatch to report, not a crash.
+        body = {key: entry.get(key) for key in self._BODY_FIELDS}
+        try:
+            recomputed = entry_hash(body)
+        except (TypeError, ValueError):
+            recomputed = None
+        if recomputed is None or recomputed != entry.get("hash"):
+            return self._fail(f"第 {seq} 条记录内容与其哈希不符（记录被改动）", seq)
+        self._prev_hash = entry["hash"]
+        if seq in self._wanted:
+            self._hashes[seq] = self._prev_hash
+        self.count += 1
+        return True
+
+    def _fail(self, problem: str, seq: int) -> bool:
+        self.problem = ChainReport(False, self.count, 0, problem, seq)
+        return False
+
+    def report(self) -> ChainReport:
+        if self.problem is not None:
+            return self.problem
+        checked = 0
+        for checkpoint in self.checkpoints:
+            record = checkpoint["record"]
+            seq = record.get("seq")
+            if self.verify_key_hex is not None and not verify_signature(record, checkpoint["signature"], self.verify_key_hex):
+                return ChainReport(False, self.count, checked, f"截至第 {seq} 条的检查点签名无效", seq)
+            if seq not in self._hashes:
+                return ChainReport(False, self.count, checked, f"检查点指向的第 {seq} 条记录不存在（记录被删除）", seq)
+            if self._hashes[seq] != record.get("hash"):
+                return ChainReport(False, self.count, checked, f"第 {seq} 条记录的哈希与签名检查点不符（链被改写）", seq)
+            checked += 1
+        return ChainReport(True, self.count, checked)
+
+
 def verify_chain(
     entries: Iterable[Mapping[str, Any]],
     checkpoints: Iterable[Mapping[str, Any]] = (),
@@ -78,33 +144,8 @@ def verify_chain(
     ``entries`` are dicts with the body fields plus ``hash``, in ascending ``seq`` order.
     ``checkpoints`` are dicts with ``record`` and ``signature``.
     """
-    prev_hash = GENESIS_HASH
-    expected_seq = 1
-    hashes: dict[int, str] = {}
-    count = 0
+    verifier = ChainVerifier(checkpoints, verify_key_hex)
     for entry in entries:
-        seq = entry.get("seq")
-        if seq != expected_seq:
-            return ChainReport(False, count, 0, f"第 {expected_seq} 条记录缺失或顺序错乱（出现的是第 {seq} 条）", expected_seq)
-        if entry.get("prev_hash") != prev_hash:
-            return ChainReport(False, count, 0, f"第 {seq} 条记录的前序哈希与第 {seq - 1} 条不符", seq)
-        body = {key: entry[key] for key in ("protocol", "seq", "at", "actor", "action", "subject", "data", "prev_hash")}
-        if entry_hash(body) != entry.get("hash"):
-            return ChainReport(False, count, 0, f"第 {seq} 条记录内容与其哈希不符（记录被改动）", seq)
-        prev_hash = entry["hash"]
-        hashes[seq] = prev_hash
-        expected_seq += 1
-        count += 1
-
-    checked = 0
-    for checkpoint in checkpoints:
-        record = checkpoint["record"]
-        seq = record.get("seq")
-        if verify_key_hex is not None and not verify_signature(record, checkpoint["signature"], verify_key_hex):
-            return ChainReport(False, count, checked, f"截至第 {seq} 条的检查点签名无效", seq)
-        if seq not in hashes:
-            return ChainReport(False, count, checked, f"检查点指向的第 {seq} 条记录不存在（记录被删除）", seq)
-        if hashes[seq] != record.get("hash"):
-            return ChainReport(False, count, checked, f"第 {seq} 条记录的哈希与签名检查点不符（链被改写）", seq)
-        checked += 1
-    return ChainReport(True, count, checked)
+        if not verifier.add(entry):
+            break
+    return verifier.report()
