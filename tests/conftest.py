@@ -13,10 +13,13 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 from pathlib import Path
 
+import anyio
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -25,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trading.database import async_url, embedded_url, make_engine, make_sessionmaker, start_embedded_server, transaction
 from trading.rules.store import sync_reference_data
 from trading.schema import upgrade_database
-from trading.settings import Settings
+from trading.cli import main
+from trading.settings import Settings, get_settings
 
 TEMPLATE = "trading_test_template"
 _numbers = itertools.count(1)
@@ -124,3 +128,31 @@ def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Set
 
 def with_settings(settings: Settings, **changes) -> Settings:
     return dataclasses.replace(settings, **changes)
+
+
+def invoke_cli(args, env: dict[str, str | None]) -> Result:
+    """Run ``trading`` with ``env``; settings are read afresh for the run."""
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(main, list(args), env=env)
+    finally:
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def cli(settings, database_url) -> Iterator[Callable[..., Any]]:
+    """Run ``trading`` in a worker thread (it calls asyncio.run) with this module's database
+    and keys; unexpected exceptions are raised, exits are returned."""
+    env = {"DATABASE_URL": database_url, "TRADING_VAR_DIR": str(settings.var_dir),
+           "TRADING_SIGNING_KEY": None, "TRADING_KEK": None}
+
+    def invoke(*args: str) -> Result:
+        result = invoke_cli(args, env)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+    async def run(*args: str) -> Result:
+        return await anyio.to_thread.run_sync(invoke, *args)
+
+    yield run

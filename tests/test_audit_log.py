@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import anyio
 import nacl.signing
 import pytest
-from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
@@ -29,10 +26,8 @@ from tests.conftest import _admin, create_database_from_template
 from trading.audit import AuditCheckpoint, AuditEntry, iter_entries, make_checkpoint, record_event, verify_audit_log
 from trading.audit_chain import GENESIS_HASH, entry_hash, verify_chain
 from trading.canonical import MAX_SAFE_INTEGER
-from trading.cli import main
 from trading.database import make_engine, make_sessionmaker, transaction
 from trading.keys import CenterKeys, load_center_keys, verify_signature
-from trading.settings import get_settings
 
 OTHER_KEY = CenterKeys(signing_key=nacl.signing.SigningKey(bytes(range(100, 132))), kek=bytes(32))
 
@@ -254,32 +249,6 @@ async def test_tampering_behind_the_triggers_is_caught_and_named(session, keys, 
 
 
 # --- the command line --------------------------------------------------------------------
-
-@pytest.fixture
-def cli(settings, database_url) -> Iterator[Callable[..., Any]]:
-    """Run ``trading`` in a worker thread (it calls asyncio.run) with this module's database
-    and keys; the settings cache is cleared around every run."""
-    runner = CliRunner()
-    env = {"DATABASE_URL": database_url, "TRADING_VAR_DIR": str(settings.var_dir),
-           "TRADING_SIGNING_KEY": None, "TRADING_KEK": None}
-
-    def invoke(*args: str) -> Result:
-        get_settings.cache_clear()
-        try:
-            result = runner.invoke(main, list(args), env=env)
-        finally:
-            get_settings.cache_clear()
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
-
-    async def run(*args: str) -> Result:
-        return await anyio.to_thread.run_sync(invoke, *args)
-
-    get_settings.cache_clear()
-    yield run
-    get_settings.cache_clear()
-
 
 async def test_cli_checkpoint_then_verify(engine, cli):
     [seq] = await commit_events(engine, "project:JN-2026-GC-0201")
