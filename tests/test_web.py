@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.demo_data import ACCOUNTS, DEMO_PASSWORD, PROJECTS, load_demo_data
@@ -40,9 +41,12 @@ async def client(web_settings: Settings, database_url: str, engine: AsyncEngine)
 
 
 @pytest.fixture(autouse=True)
-def fresh_cookies(client: AsyncTestClient) -> None:
-    """Every test starts as an anonymous visitor (the client is shared by the module)."""
+async def fresh_visitor(client: AsyncTestClient, engine: AsyncEngine) -> None:
+    """Every test starts as an anonymous visitor with no failed logins behind it (the
+    client, and so its address, is shared by the module)."""
     client.cookies.clear()
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM login_attempts"))
 
 
 async def csrf_token_from(client: AsyncTestClient, path: str = "/login") -> str:
@@ -314,3 +318,14 @@ async def test_openapi_schema_lists_the_api(client: AsyncTestClient) -> None:
     assert "/api/rulesets" in paths
     assert "/api/auth/token" in paths
     assert "/login" not in paths  # portal pages stay out of the API schema
+
+
+async def test_only_supervisors_and_administrators_may_run_the_audit_check(client: AsyncTestClient) -> None:
+    bidder = await api_token(client, "bidder2")
+    refused = await client.get("/api/audit/verify", headers={"Authorization": f"Bearer {bidder}"})
+    assert assert_json_error(refused, 403)["message"] == "您的角色无权执行此操作"
+    supervisor = await api_token(client, "supervisor")
+    answer = await client.get("/api/audit/verify", headers={"Authorization": f"Bearer {supervisor}"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["ok"] is True and body["entries"] > 0 and "审计日志完整" in body["message"]

@@ -20,6 +20,11 @@ def _path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _optional_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else None
+
+
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
@@ -67,8 +72,8 @@ class Settings:
             login_max_failures=_int("TRADING_LOGIN_MAX_FAILURES", 5),
             login_window_seconds=_int("TRADING_LOGIN_WINDOW_SECONDS", 15 * 60),
             audit_checkpoint_seconds=_int("TRADING_AUDIT_CHECKPOINT_SECONDS", 3600),
-            rule_set_dir=_path("TRADING_RULESET_DIR", None) if os.environ.get("TRADING_RULESET_DIR") else None,
-            calendar_dir=_path("TRADING_CALENDAR_DIR", None) if os.environ.get("TRADING_CALENDAR_DIR") else None,
+            rule_set_dir=_optional_path("TRADING_RULESET_DIR"),
+            calendar_dir=_optional_path("TRADING_CALENDAR_DIR"),
         )
 
 

@@ -12,11 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.accounts import API, User, issue_token, revoke_token
-from trading.audit import list_checkpoints
+from trading.audit import list_checkpoints, verify_audit_log
 from trading.identifiers import mask_id_number
 from trading.roles import UserRole
 from trading.rules.store import get_rule_set, list_rule_sets
-from web.auth import check_password, requires_login, token_of
+from web.auth import check_password, requires_login, requires_role, token_of
 from web.state import AppContext
 
 
@@ -78,8 +78,8 @@ class PlatformController(Controller):
             await session.commit()
 
     @get("/me", guards=[requires_login], summary="The authenticated user")
-    async def me(self, request: Request) -> dict[str, Any]:
-        return describe_user(request.scope["user"])
+    async def me(self, user: User) -> dict[str, Any]:
+        return describe_user(user)
 
 
 class RuleSetController(Controller):
@@ -113,3 +113,10 @@ class AuditController(Controller):
     @get("/checkpoints", summary="Signed checkpoints of the audit chain (public)")
     async def checkpoints(self, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         return {"verify_key": context.keys.verify_key_hex, "checkpoints": await list_checkpoints(session)}
+
+    @get("/verify", guards=[requires_role(UserRole.SUPERVISOR, UserRole.ADMIN)],
+         summary="Recompute the audit chain now (supervisors and the center's administrators)")
+    async def verify(self, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+        report = await verify_audit_log(session, context.keys.verify_key_hex)
+        return {"ok": report.ok, "entries": report.entries, "checkpoints": report.checkpoints,
+                "bad_seq": report.bad_seq, "message": report.describe()}

@@ -38,12 +38,12 @@ WEB_DIR = Path(__file__).parent
 async def checkpoint_periodically(context: AppContext) -> None:
     """Sign the audit chain's head every so often (统一电子监察)."""
     while True:
-        await asyncio.sleep(context.settings.audit_checkpoint_seconds)
         try:
             async with transaction(context.sessions) as session:
                 await make_checkpoint(session, context.keys)
         except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
             log.exception("audit checkpoint failed")
+        await asyncio.sleep(context.settings.audit_checkpoint_seconds)
 
 
 def create_app(settings: Settings | None = None, url: str | None = None) -> Litestar:

@@ -26,9 +26,6 @@ async def provide_context(state: State) -> AppContext:
     return context_of(state)
 
 
-def current_user(connection: ASGIConnection) -> User | None:
-    return connection.scope.get("user")  # type: ignore[return-value]
-
-
 async def provide_user(request: ASGIConnection) -> User | None:
-    return current_user(request)
+    """The authenticated user (set by ``CurrentUserMiddleware``), or None for the public."""
+    return request.scope.get("user")  # type: ignore[return-value]
