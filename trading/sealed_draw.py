@@ -1,0 +1,165 @@
+"""sealed-draw/1: verifiable sealed random draws (../shared/specs/sealed-draw.md).
+
+Pure functions that follow the spec's steps and carry its names; no database, no HTTP.
+The database-backed workflow (``trading.draws``) and every verifier call these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from trading.canonical import canon
+from trading.keys import verify_signature
+
+PROTOCOL = "sealed-draw/1"
+COMMIT_FIELDS = ("protocol", "draw_id", "purpose", "project_code", "criteria", "pool_size", "pool_digest",
+                 "count", "reserve_count", "commitment", "committed_at")
+REVEAL_FIELDS = ("protocol", "draw_id", "center_seed", "witness", "selected", "reserves", "revealed_at")
+
+
+def H(data: bytes) -> bytes:  # noqa: N802 - the spec's name
+    return hashlib.sha256(data).digest()
+
+
+def sorted_pool(codes: Sequence[str]) -> list[str]:
+    """Step 1: deduplicate and sort ascending by UTF-8 bytes."""
+    return sorted(set(codes), key=lambda code: code.encode("utf-8"))
+
+
+def pool_digest(pool: Sequence[str]) -> str:
+    return H(canon(list(pool))).hex()
+
+
+def commitment(draw_id: str, center_seed: bytes) -> str:
+    """Step 2: the hash that binds the center to its secret seed before any witness."""
+    return H(canon({"protocol": PROTOCOL, "draw_id": draw_id, "center_seed": center_seed.hex()})).hex()
+
+
+def seed(draw_id: str, center_seed: bytes, witness: str, digest: str) -> bytes:
+    """Step 4: the seed joins the center's entropy, the witness and the pool."""
+    return H(canon({"protocol": PROTOCOL, "draw_id": draw_id, "center_seed": center_seed.hex(),
+                    "witness": witness, "pool_digest": digest}))
+
+
+def words(draw_seed: bytes) -> Iterator[int]:
+    """Step 5: 64-bit big-endian words of blocks H(seed || i as 8-byte big-endian)."""
+    block = 0
+    while True:
+        digest = H(draw_seed + block.to_bytes(8, "big"))
+        for offset in range(0, 32, 8):
+            yield int.from_bytes(digest[offset:offset + 8], "big")
+        block += 1
+
+
+def uniform(stream: Iterator[int], m: int) -> int:
+    """Step 5: an unbiased integer in [0, m) by rejection sampling."""
+    limit = 2**64 - (2**64 % m)
+    for x in stream:
+        if x < limit:
+            return x % m
+    raise AssertionError("the stream is endless")
+
+
+def select(pool: Sequence[str], draw_seed: bytes, count: int, reserve_count: int) -> tuple[list[str], list[str]]:
+    """Step 6: a partial Fisher-Yates shuffle of the sorted pool; (selected, reserves)."""
+    a = list(pool)
+    n = len(a)
+    m = min(count + reserve_count, n)
+    stream = words(draw_seed)
+    for j in range(m):
+        t = j + uniform(stream, n - j)
+        a[j], a[t] = a[t], a[j]
+    return a[:count], a[count:m]
+
+
+def draw(pool: Sequence[str], draw_id: str, center_seed: bytes, witness: str, count: int,
+         reserve_count: int) -> tuple[list[str], list[str]]:
+    """Steps 4-6 on an already sorted pool."""
+    return select(pool, seed(draw_id, center_seed, witness, pool_digest(pool)), count, reserve_count)
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    revealed: bool
+    failed_check: str | None = None
+    message: str = ""
+    selected: tuple[str, ...] = ()
+    reserves: tuple[str, ...] = ()
+
+
+def _moment(text: str) -> datetime:
+    if not text.endswith("Z"):
+        raise ValueError(f"timestamp {text!r} is not RFC 3339 UTC ending in Z")
+    return datetime.fromisoformat(text)
+
+
+def format_moment(moment: datetime) -> str:
+    """RFC 3339 UTC ending in Z, with microseconds so that quick steps still order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _fail(check: str, message: str) -> Verification:
+    return Verification(False, False, check, message)
+
+
+def verify_bundle(bundle: Mapping[str, Any], trusted_key_hex: str) -> Verification:
+    """Run the spec's checks on a draw bundle; the first failing check is named.
+
+    ``trusted_key_hex`` comes from the verifier: the bundle's own ``verify_key`` is only a
+    hint, and a bundle whose key differs from the trusted one fails.
+    """
+    try:
+        return _verify(bundle, trusted_key_hex)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return _fail("format", f"抽取记录格式不正确：{exc.__class__.__name__}: {exc}")
+
+
+def _verify(bundle: Mapping[str, Any], key: str) -> Verification:
+    if bundle.get("verify_key") not in (None, key):
+        return _fail("verify_key", "记录所附公钥与所信任的中心公钥不一致")
+    commit = bundle["commit"]
+    record = commit["record"]
+    if record.get("protocol") != PROTOCOL or set(record) != set(COMMIT_FIELDS):
+        return _fail("commit_record", "承诺记录字段不符合 sealed-draw/1")
+    if not verify_signature(record, commit["signature"], key):
+        return _fail("commit_signature", "承诺记录签名无效")
+    reveal, pool = bundle.get("reveal"), bundle.get("pool")
+    if reveal is None:
+        return Verification(True, False, None, "承诺记录签名有效；抽取结果尚未揭晓")
+    reveal_record = reveal["record"]
+    if reveal_record.get("protocol") != PROTOCOL or set(reveal_record) != set(REVEAL_FIELDS):
+        return _fail("reveal_record", "揭晓记录字段不符合 sealed-draw/1")
+    if not verify_signature(reveal_record, reveal["signature"], key):
+        return _fail("reveal_signature", "揭晓记录签名无效")
+    if reveal_record["draw_id"] != record["draw_id"]:
+        return _fail("draw_id", "揭晓记录与承诺记录不属于同一次抽取")
+    if pool is None or pool_digest(pool) != record["pool_digest"]:
+        return _fail("pool_digest", "候选名单与承诺的名单摘要不符")
+    if len(pool) != record["pool_size"]:
+        return _fail("pool_size", "候选名单人数与承诺不符")
+    if list(pool) != sorted_pool(pool):
+        return _fail("pool_order", "候选名单未按规定去重排序")
+    center_seed = bytes.fromhex(reveal_record["center_seed"])
+    if commitment(record["draw_id"], center_seed) != record["commitment"]:
+        return _fail("commitment", "中心种子与事先承诺不符")
+    witness = bundle.get("witness") or {}
+    if witness.get("value", "") != reveal_record["witness"]:
+        return _fail("witness", "见证值与揭晓记录不符")
+    selected, reserves = draw(pool, record["draw_id"], center_seed, reveal_record["witness"],
+                              record["count"], record["reserve_count"])
+    if selected != reveal_record["selected"] or reserves != reveal_record["reserves"]:
+        return _fail("selection", "按种子重算的抽取结果与公布结果不符")
+    if not reveal_record["witness"] and (record["criteria"] or {}).get("witness") != "none":
+        return _fail("witness", "见证值为空，但承诺记录未声明本次抽取无需见证")
+    committed_at, revealed_at = _moment(record["committed_at"]), _moment(reveal_record["revealed_at"])
+    witnessed_at = _moment(witness["at"]) if witness.get("at") else None
+    if witnessed_at is not None and not committed_at < witnessed_at < revealed_at:
+        return _fail("timeline", "时间顺序不符：应先承诺、再见证、后揭晓")
+    if not committed_at < revealed_at:
+        return _fail("timeline", "时间顺序不符：应先承诺、后揭晓")
+    return Verification(True, True, None, "全部校验通过", tuple(selected), tuple(reserves))
