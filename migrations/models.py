@@ -7,6 +7,7 @@ import bidding.announcements  # noqa: F401
 import bidding.projects  # noqa: F401
 import trading.accounts  # noqa: F401
 import trading.audit  # noqa: F401
+import trading.draws  # noqa: F401
 import trading.organisations  # noqa: F401
 import trading.rules.store  # noqa: F401
 from sqlmodel import SQLModel

@@ -1,0 +1,238 @@
+"""Draw records: the sealed-draw/1 workflow kept in the database.
+
+Every attempt is kept: a committed draw is completed (witnessed, then revealed) or voided
+with a reason, never deleted or replaced. The center's seed and the selection are stored
+only encrypted under the key-encryption key until the reveal, and no page or API shows
+the selection before then; ``sealed_selection`` hands it to the notification step only.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Integer, LargeBinary, Sequence, String, Text, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from trading import sealed_draw as sd
+from trading.audit import record_event
+from trading.columns import created_at_column, timestamp_column
+from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from trading.keys import CenterKeys
+
+DRAW_NUMBERS = Sequence("draw_numbers")
+PURPOSES = {"expert": "D", "agency": "AG"}
+COMMITTED, WITNESSED, REVEALED, VOIDED = "committed", "witnessed", "revealed", "voided"
+STATUS_NAMES = {COMMITTED: "已承诺，待见证", WITNESSED: "已见证，结果密封中", REVEALED: "已揭晓", VOIDED: "已作废"}
+MAX_WITNESS_LENGTH = 200
+
+
+class Draw(SQLModel, table=True):
+    __tablename__ = "draws"
+    __table_args__ = (
+        CheckConstraint("status IN ('committed', 'witnessed', 'revealed', 'voided')", name="draws_status_known"),
+        CheckConstraint("purpose IN ('expert', 'agency')", name="draws_purpose_known"),
+    )
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    draw_id: str = Field(sa_column=Column(String(40), nullable=False, unique=True))
+    purpose: str = Field(sa_column=Column(String(16), nullable=False))
+    project_code: str = Field(sa_column=Column(String(40), nullable=False, index=True))
+    pool: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    count: int = Field(sa_column=Column(Integer, nullable=False))
+    reserve_count: int = Field(sa_column=Column(Integer, nullable=False))
+    commit_record: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    commit_signature: str = Field(sa_column=Column(String(128), nullable=False))
+    sealed_seed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    witness_required: bool = Field(sa_column=Column(Boolean, nullable=False))
+    witness_value: str | None = Field(default=None, sa_column=Column(String(MAX_WITNESS_LENGTH), nullable=True))
+    witness_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    witness_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    sealed_result: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    unseal_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    reveal_record: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    reveal_signature: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    status: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    continues_draw_id: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    voided_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    void_approved_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    voided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    created_at: datetime = Field(sa_column=created_at_column())
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES[self.status]
+
+
+async def _now(session: AsyncSession) -> datetime:
+    # clock_timestamp, not now(): the steps of one draw may share a transaction.
+    return await session.scalar(text("SELECT clock_timestamp()"))
+
+
+async def commit_draw(
+    session: AsyncSession,
+    keys: CenterKeys,
+    *,
+    actor: str,
+    purpose: str,
+    project_code: str,
+    criteria: dict[str, Any],
+    pool: list[str],
+    count: int,
+    reserve_count: int,
+    witness_required: bool,
+    unseal_at: datetime | None = None,
+    continues: str | None = None,
+) -> Draw:
+    """Steps 1-2: fix the pool, commit to a secret seed, sign and publish the commit record.
+
+    Without a configured witness the draw is witnessed at once with the empty string,
+    and the commit record's criteria say so (``"witness": "none"``).
+    """
+    if purpose not in PURPOSES:
+        raise InvalidInput(f"未知的抽取用途「{purpose}」")
+    if count < 1 or reserve_count < 0:
+        raise InvalidInput("抽取人数至少为 1，备选人数不能为负")
+    pool = sd.sorted_pool(pool)
+    if count > len(pool):
+        raise RuleViolation(f"符合条件的候选只有 {len(pool)} 个，不足以抽取 {count} 个：请调整抽取条件",
+                            pool_size=len(pool), count=count)
+    number = await session.scalar(select(DRAW_NUMBERS.next_value()))
+    committed_at = await _now(session)
+    draw_id = f"{PURPOSES[purpose]}-{committed_at.year}-{number:06d}"
+    criteria = {**criteria, "witness": "supervisor" if witness_required else "none"}
+    if continues is not None:
+        criteria["continues"] = continues
+    center_seed = secrets.token_bytes(32)
+    record = {
+        "protocol": sd.PROTOCOL, "draw_id": draw_id, "purpose": purpose, "project_code": project_code,
+        "criteria": criteria, "pool_size": len(pool), "pool_digest": sd.pool_digest(pool), "count": count,
+        "reserve_count": reserve_count, "commitment": sd.commitment(draw_id, center_seed),
+        "committed_at": sd.format_moment(committed_at),
+    }
+    draw = Draw(id=number, draw_id=draw_id, purpose=purpose, project_code=project_code, pool=pool, count=count,
+                reserve_count=reserve_count, commit_record=record, commit_signature=keys.sign(record),
+                sealed_seed=keys.seal(center_seed), witness_required=witness_required, unseal_at=unseal_at,
+                status=COMMITTED, continues_draw_id=continues)
+    session.add(draw)
+    await session.flush()
+    await record_event(session, actor=actor, action="draw.committed", subject=f"draw:{draw_id}",
+                       data={"project_code": project_code, "purpose": purpose, "commitment": record["commitment"],
+                             "pool_digest": record["pool_digest"], "pool_size": len(pool), "count": count,
+                             "reserve_count": reserve_count, "continues": continues})
+    if not witness_required:
+        await _witness(session, keys, draw, value="", by="system")
+    return draw
+
+
+async def get_draw(session: AsyncSession, draw_id: str, *, for_update: bool = False) -> Draw:
+    query = select(Draw).where(Draw.draw_id == draw_id)
+    if for_update:
+        query = query.with_for_update()
+    draw = await session.scalar(query)
+    if draw is None:
+        raise NotFound(f"未找到抽取记录 {draw_id}", draw_id=draw_id)
+    return draw
+
+
+async def supply_witness(session: AsyncSession, keys: CenterKeys, draw_id: str, *, value: str, by: str) -> Draw:
+    """Step 3: the supervising officer's witness value, after the commit record is public."""
+    value = value.strip()
+    if not value:
+        raise InvalidInput("见证值不能为空：请输入或生成一个见证值", field="value")
+    if len(value) > MAX_WITNESS_LENGTH:
+        raise InvalidInput(f"见证值不超过 {MAX_WITNESS_LENGTH} 个字符", field="value")
+    draw = await get_draw(session, draw_id, for_update=True)
+    if not draw.witness_required:
+        raise Conflict(f"抽取 {draw_id} 无需见证")
+    if draw.status != COMMITTED:
+        raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，不能再提供见证值")
+    return await _witness(session, keys, draw, value=value, by=by)
+
+
+async def _witness(session: AsyncSession, keys: CenterKeys, draw: Draw, *, value: str, by: str) -> Draw:
+    center_seed = keys.unseal(draw.sealed_seed)
+    selected, reserves = sd.draw(draw.pool, draw.draw_id, center_seed, value, draw.count, draw.reserve_count)
+    draw.witness_value, draw.witness_by, draw.witness_at = value, by, await _now(session)
+    draw.sealed_result = keys.seal(json.dumps({"selected": selected, "reserves": reserves}).encode())
+    draw.status = WITNESSED
+    await session.flush()
+    await record_event(session, actor=by, action="draw.witnessed", subject=f"draw:{draw.draw_id}",
+                       data={"witness": value, "witness_at": sd.format_moment(draw.witness_at)})
+    return draw
+
+
+def sealed_selection(keys: CenterKeys, draw: Draw) -> tuple[list[str], list[str]]:
+    """The selection of a witnessed draw, for the notification step only (never a page)."""
+    if draw.sealed_result is None:
+        raise Conflict(f"抽取 {draw.draw_id} 尚未见证，没有结果")
+    result = json.loads(keys.unseal(draw.sealed_result))
+    return result["selected"], result["reserves"]
+
+
+async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, actor: str) -> Draw:
+    """Step 8: at the unseal moment, sign and publish the reveal record and the pool."""
+    draw = await get_draw(session, draw_id, for_update=True)
+    if draw.status != WITNESSED:
+        raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，不能揭晓")
+    now = await _now(session)
+    if draw.unseal_at is not None and now < draw.unseal_at:
+        raise RuleViolation(f"抽取 {draw_id} 的结果须在评标开始时才能揭晓", unseal_at=draw.unseal_at.isoformat())
+    selected, reserves = sealed_selection(keys, draw)
+    record = {"protocol": sd.PROTOCOL, "draw_id": draw.draw_id, "center_seed": keys.unseal(draw.sealed_seed).hex(),
+              "witness": draw.witness_value, "selected": selected, "reserves": reserves,
+              "revealed_at": sd.format_moment(now)}
+    draw.reveal_record, draw.reveal_signature, draw.status = record, keys.sign(record), REVEALED
+    await session.flush()
+    await record_event(session, actor=actor, action="draw.revealed", subject=f"draw:{draw_id}",
+                       data={"selected": selected, "reserves": reserves})
+    return draw
+
+
+async def void_draw(
+    session: AsyncSession, draw_id: str, *, reason: str, actor: str, approved_by_supervisor: str | None = None
+) -> Draw:
+    """Void an unfinished draw with a reason. Once witnessed the center could compute the
+    outcome, so voiding then needs a supervisor's approval, recorded with the draw."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("作废抽取必须说明理由", field="reason")
+    draw = await get_draw(session, draw_id, for_update=True)
+    if draw.status in (REVEALED, VOIDED):
+        raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，不能作废")
+    if draw.status == WITNESSED and not approved_by_supervisor:
+        raise PermissionDenied("见证值提交后作废抽取须经监督人员批准")
+    draw.status, draw.void_reason, draw.voided_by = VOIDED, reason, actor
+    draw.void_approved_by, draw.voided_at = approved_by_supervisor, await _now(session)
+    await session.flush()
+    await record_event(session, actor=actor, action="draw.voided", subject=f"draw:{draw_id}",
+                       data={"reason": reason, "approved_by": approved_by_supervisor})
+    return draw
+
+
+async def draws_of_project(session: AsyncSession, project_code: str) -> list[Draw]:
+    """Every attempt for a project, voided ones included, oldest first."""
+    return list((await session.scalars(select(Draw).where(Draw.project_code == project_code).order_by(Draw.id))).all())
+
+
+def draw_bundle(draw: Draw, keys: CenterKeys) -> dict[str, Any]:
+    """The bundle verifiers exchange (spec: "The draw bundle"); pool and reveal only after the reveal."""
+    revealed = draw.status == REVEALED
+    witness = None
+    if draw.witness_at is not None:
+        witness = {"value": draw.witness_value, "by": draw.witness_by, "at": sd.format_moment(draw.witness_at)}
+    return {
+        "verify_key": keys.verify_key_hex,
+        "commit": {"record": draw.commit_record, "signature": draw.commit_signature},
+        "witness": witness,
+        "reveal": {"record": draw.reveal_record, "signature": draw.reveal_signature} if revealed else None,
+        "pool": draw.pool if revealed else None,
+        "status": draw.status,
+        "void": {"reason": draw.void_reason, "by": draw.voided_by, "approved_by": draw.void_approved_by,
+                 "at": sd.format_moment(draw.voided_at)} if draw.status == VOIDED else None,
+    }
