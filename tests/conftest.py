@@ -122,7 +122,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Set
     return Settings(
         var_dir=var_dir, database_url=database_url, database_name=make_url(database_url).database,
         signing_key_path=keys / "signing.key", kek_path=keys / "kek.key", session_secret_path=keys / "session.key",
-        host="127.0.0.1", port=8000, frontend_dir=Path(__file__).resolve().parent.parent / "node_modules",
+        host="127.0.0.1", port=8000, public_url="http://127.0.0.1:8000", frontend_dir=Path(__file__).resolve().parent.parent / "node_modules",
     )
 
 

@@ -19,11 +19,11 @@ from trading.settings import Settings
 from web.app import create_app
 from web.auth import SESSION_COOKIE
 from tests.conftest import with_settings
+from tests.portal import CSRF_INPUT, api_token, csrf_token_from, log_in
 
 MAX_FAILURES = 3
 EXPERT = next(account for account in ACCOUNTS if account.username == "expert")
 BIDDER1 = next(account for account in ACCOUNTS if account.username == "bidder1")
-CSRF_INPUT = re.compile(r'<input[^>]*name="_csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -47,30 +47,6 @@ async def fresh_visitor(client: AsyncTestClient, engine: AsyncEngine) -> None:
     client.cookies.clear()
     async with engine.begin() as conn:
         await conn.execute(text("DELETE FROM login_attempts"))
-
-
-async def csrf_token_from(client: AsyncTestClient, path: str = "/login") -> str:
-    page = await client.get(path)
-    assert page.status_code == 200
-    match = CSRF_INPUT.search(page.text)
-    assert match, "the page has no CSRF hidden input"
-    assert client.cookies.get("csrftoken"), "the CSRF cookie was not set"
-    return match.group(1)
-
-
-async def log_in(client: AsyncTestClient, username: str, password: str = DEMO_PASSWORD, next: str = "/"):
-    token = await csrf_token_from(client)
-    return await client.post("/login", data={"username": username, "password": password, "next": next,
-                                             "_csrf_token": token}, follow_redirects=False)
-
-
-async def api_token(client: AsyncTestClient, username: str) -> str:
-    answer = await client.post("/api/auth/token", json={"username": username, "password": DEMO_PASSWORD,
-                                                        "name": "测试"})
-    assert answer.status_code == 201, answer.text
-    body = answer.json()
-    assert body["token_type"] == "bearer"
-    return body["token"]
 
 
 def assert_json_error(response, status: int) -> dict:

@@ -200,6 +200,93 @@ def audit_export(path: Path) -> None:
 
 
 @main.group()
+def draw() -> None:
+    """Sealed random draws (sealed-draw/1)."""
+
+
+def _load_bundle(source: str) -> dict[str, Any]:
+    """A bundle from a URL, a file, or this center's database by draw id."""
+    if source.startswith(("http://", "https://")):
+        import httpx
+
+        try:
+            answer = httpx.get(source, timeout=30, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            raise DomainError(f"无法获取 {source}：{exc}") from None
+        if answer.status_code != 200:
+            raise DomainError(f"无法获取 {source}：HTTP {answer.status_code}")
+        return answer.json()
+    path = Path(source)
+    if path.exists():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DomainError(f"文件 {source} 不是有效的 JSON：{exc}") from None
+    from trading.draws import draw_bundle, get_draw
+    from trading.keys import load_center_keys
+
+    keys = load_center_keys(get_settings())
+
+    async def fetch(session):
+        return draw_bundle(await get_draw(session, source), keys)
+
+    return asyncio.run(_with_session(fetch))
+
+
+@draw.command("verify")
+@click.argument("source")
+@click.option("--key", "key_hex", default=None, help="Verify key to trust (hex); default: this center's own.")
+@one_line_errors
+def draw_verify(source: str, key_hex: str | None) -> None:
+    """Check a draw from its id, a bundle file or a URL; name the first failing check."""
+    from trading.sealed_draw import verify_bundle
+
+    bundle = _load_bundle(source)
+    if key_hex is None:
+        from trading.keys import load_center_keys
+
+        key_hex = load_center_keys(get_settings()).verify_key_hex
+    result = verify_bundle(bundle, key_hex)
+    if not result.ok:
+        click.echo(f"验证失败（{result.failed_check}）：{result.message}", err=True)
+        sys.exit(2)
+    click.echo(result.message)
+    if result.revealed:
+        click.echo("抽中：" + "、".join(result.selected))
+        click.echo("备选：" + ("、".join(result.reserves) or "无"))
+
+
+@draw.command("witness")
+@click.argument("draw_id")
+@click.option("--by", "username", required=True, help="The supervising officer's account.")
+@click.option("--value", default=None, help="The witness value; default: 128 random bits generated here.")
+@one_line_errors
+def draw_witness(draw_id: str, username: str, value: str | None) -> None:
+    """Supply the witness value of a committed draw."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from trading.accounts import User
+    from trading.audit import actor_of
+    from trading.draws import supply_witness
+    from trading.keys import load_center_keys
+    from trading.roles import UserRole
+
+    keys = load_center_keys(get_settings())
+    value = value if value is not None else secrets.token_hex(16)
+
+    async def witness(session):
+        user = await session.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None or user.role != UserRole.SUPERVISOR or not user.is_active:
+            raise DomainError(f"「{username}」不是有效的监督人员账号")
+        await supply_witness(session, keys, draw_id, value=value, by=actor_of(user))
+
+    asyncio.run(_with_session(witness))
+    click.echo(f"已提交见证值：{value}")
+
+
+@main.group()
 def keys() -> None:
     """The center's keys."""
 

@@ -41,6 +41,8 @@ class Settings:
     session_secret_path: Path
     host: str
     port: int
+    # Where the public reaches the portal: printed in QR codes and verification links.
+    public_url: str
     # Failed logins allowed per account (and per client address) in the window.
     login_max_failures: int = 5
     login_window_seconds: int = 15 * 60
@@ -69,6 +71,8 @@ class Settings:
             session_secret_path=_path("TRADING_SESSION_SECRET", keys / "session.key"),
             host=os.environ.get("TRADING_HOST", "127.0.0.1"),
             port=_int("TRADING_PORT", 8000),
+            public_url=os.environ.get("TRADING_PUBLIC_URL")
+            or f"http://{os.environ.get('TRADING_HOST', '127.0.0.1')}:{_int('TRADING_PORT', 8000)}",
             login_max_failures=_int("TRADING_LOGIN_MAX_FAILURES", 5),
             login_window_seconds=_int("TRADING_LOGIN_WINDOW_SECONDS", 15 * 60),
             audit_checkpoint_seconds=_int("TRADING_AUDIT_CHECKPOINT_SECONDS", 3600),

@@ -1,0 +1,40 @@
+"""Helpers for tests that drive the portal over HTTP: CSRF tokens, logins, API tokens."""
+
+from __future__ import annotations
+
+import re
+
+from litestar.testing import AsyncTestClient
+
+from bidding.demo_data import DEMO_PASSWORD
+
+CSRF_INPUT = re.compile(r'<input[^>]*name="_csrf_token"[^>]*value="([^"]+)"')
+
+
+async def csrf_token_from(client: AsyncTestClient, path: str = "/login") -> str:
+    page = await client.get(path)
+    assert page.status_code == 200
+    match = CSRF_INPUT.search(page.text)
+    assert match, "the page has no CSRF hidden input"
+    assert client.cookies.get("csrftoken"), "the CSRF cookie was not set"
+    return match.group(1)
+
+
+async def log_in(client: AsyncTestClient, username: str, password: str = DEMO_PASSWORD, next: str = "/"):
+    token = await csrf_token_from(client)
+    return await client.post("/login", data={"username": username, "password": password, "next": next,
+                                             "_csrf_token": token}, follow_redirects=False)
+
+
+async def api_token(client: AsyncTestClient, username: str) -> str:
+    answer = await client.post("/api/auth/token", json={"username": username, "password": DEMO_PASSWORD,
+                                                        "name": "测试"})
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["token_type"] == "bearer"
+    return body["token"]
+
+
+async def bearer(client: AsyncTestClient, username: str) -> dict[str, str]:
+    """An Authorization header for the API as ``username`` (a demo account)."""
+    return {"Authorization": f"Bearer {await api_token(client, username)}"}

@@ -1,0 +1,91 @@
+"""Draws for outsiders and supervisors: bundles, witness, void, the verification page and
+the sealed result sheet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.response import Template
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trading.accounts import User
+from trading.audit import actor_of
+from trading.draw_sheet import draw_sheet_pdf
+from trading.draws import COMMITTED, STATUS_NAMES, draw_bundle, draws_of_project, get_draw, supply_witness, void_draw
+from trading.errors import PermissionDenied
+from trading.roles import UserRole
+from trading.sealed_draw import format_moment, verify_bundle
+from web.auth import requires_role
+from web.state import AppContext
+
+
+class WitnessRequest(BaseModel):
+    value: str = Field(max_length=200, description="typed by the supervisor, or generated on their side")
+
+
+class VoidRequest(BaseModel):
+    reason: str = Field(max_length=500)
+
+
+def draw_summary(draw) -> dict[str, Any]:
+    return {"draw_id": draw.draw_id, "purpose": draw.purpose, "project_code": draw.project_code,
+            "status": draw.status, "status_name": STATUS_NAMES[draw.status],
+            "committed_at": draw.commit_record["committed_at"], "continues": draw.continues_draw_id,
+            "void_reason": draw.void_reason, "void_approved_by": draw.void_approved_by}
+
+
+class DrawApiController(Controller):
+    path = "/api/draws"
+    tags = ["draws"]
+
+    @get("/", summary="Every draw of a project, voided ones included")
+    async def list_for_project(self, project: str, session: AsyncSession) -> list[dict[str, Any]]:
+        return [draw_summary(draw) for draw in await draws_of_project(session, project)]
+
+    @get("/{draw_id:str}", summary="The draw bundle of sealed-draw/1, for independent verification")
+    async def bundle(self, draw_id: str, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+        return draw_bundle(await get_draw(session, draw_id), context.keys)
+
+    @post("/{draw_id:str}/witness", guards=[requires_role(UserRole.SUPERVISOR)],
+          summary="Supply the witness value (supervisors), after the commit record is public")
+    async def witness(self, draw_id: str, data: WitnessRequest, user: User, session: AsyncSession,
+                      context: AppContext) -> dict[str, Any]:
+        draw = await supply_witness(session, context.keys, draw_id, value=data.value, by=actor_of(user))
+        await session.commit()
+        return draw_bundle(draw, context.keys)
+
+    @post("/{draw_id:str}/void", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
+          summary="Void an unfinished draw with a reason (after the witness: supervisors only)")
+    async def void(self, draw_id: str, data: VoidRequest, user: User, session: AsyncSession,
+                   context: AppContext) -> dict[str, Any]:
+        draw = await get_draw(session, draw_id)
+        approval = actor_of(user) if user.role == UserRole.SUPERVISOR else None
+        if draw.status != COMMITTED and approval is None:
+            raise PermissionDenied("见证值提交后作废抽取须经监督人员批准")
+        draw = await void_draw(session, draw_id, reason=data.reason, actor=actor_of(user), approved_by_supervisor=approval)
+        await session.commit()
+        return draw_summary(draw)
+
+
+class DrawPageController(Controller):
+    path = "/draws"
+    include_in_schema = False
+
+    @get("/{draw_id:str}", name="draw.page")
+    async def page(self, draw_id: str, session: AsyncSession, context: AppContext, user: User | None) -> Template:
+        draw = await get_draw(session, draw_id)
+        bundle = draw_bundle(draw, context.keys)
+        return Template("draw.html", context={
+            "draw": draw, "bundle": bundle, "verification": verify_bundle(bundle, context.keys.verify_key_hex),
+            "witness_at": format_moment(draw.witness_at) if draw.witness_at else None,
+            "may_print": user is not None and user.role in (UserRole.ADMIN, UserRole.SUPERVISOR),
+        })
+
+    @get("/{draw_id:str}/sheet.pdf", name="draw.sheet", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)])
+    async def sheet(self, draw_id: str, session: AsyncSession, context: AppContext) -> Response[bytes]:
+        draw = await get_draw(session, draw_id)
+        pdf = draw_sheet_pdf(draw, context.keys, public_url=context.settings.public_url)
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{draw_id}.pdf"'})
