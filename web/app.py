@@ -26,6 +26,7 @@ from trading.settings import Settings, get_settings
 from trading.timefmt import local_time
 from web.api import AuditController, PlatformController, RuleSetController, health
 from web.auth import CurrentUserMiddleware
+from web.draws import DrawApiController, DrawPageController
 from web.dependencies import provide_context, provide_session, provide_user
 from web.errors import exception_handlers
 from web.pages import PortalController
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
     return Litestar(
         route_handlers=[
             PortalController, PlatformController, RuleSetController, AuditController, health,
+            DrawApiController, DrawPageController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
         ],
