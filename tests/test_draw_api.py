@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
+from sqlalchemy import text
 from litestar.testing import AsyncTestClient
 from pypdf import PdfReader
 
@@ -40,7 +41,7 @@ async def new_draw(engine, keys, *, reveal: bool = False, witness: str | None = 
     async with transaction(make_sessionmaker(engine)) as session:
         draw = await commit_draw(session, keys, actor="test", purpose="expert", project_code="JN-2026-GC-0007",
                                  criteria={"specialties": ["A08"]}, pool=POOL, count=5, reserve_count=2,
-                                 witness_required=True)
+                                 witness_required=True, unseal_at=await session.scalar(text("SELECT now()")))
         if witness or reveal:
             await supply_witness(session, keys, draw.draw_id, value=witness or "w-1", by="test")
         if reveal:

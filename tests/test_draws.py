@@ -35,10 +35,15 @@ def keys(settings):
     return load_center_keys(settings)
 
 
+async def _past(session):
+    # An unseal moment already reached: the result waits for an explicit reveal.
+    return await session.scalar(text("SELECT clock_timestamp() - interval '1 second'"))
+
+
 async def committed(session, keys, **changes):
     values = dict(actor="user:1:admin", purpose="expert", project_code="JN-2026-GC-0100",
                   criteria={"specialties": ["A08"]}, pool=list(reversed(POOL)), count=5, reserve_count=2,
-                  witness_required=True) | changes
+                  witness_required=True, unseal_at=await _past(session)) | changes
     return await commit_draw(session, keys, **values)
 
 
@@ -89,12 +94,22 @@ async def test_too_small_a_pool_is_refused_before_anything_is_committed(session,
 
 
 async def test_a_draw_without_witness_says_so_and_is_witnessed_at_once(session, keys):
-    draw = await committed(session, keys, purpose="agency", witness_required=False, count=1, reserve_count=3)
-    assert draw.draw_id.startswith("AG-")
+    draw = await committed(session, keys, witness_required=False)
     assert draw.status == WITNESSED and draw.witness_value == ""
     assert draw.commit_record["criteria"]["witness"] == "none"
     draw = await reveal_draw(session, keys, draw.draw_id, actor="system")
     assert sd.verify_bundle(draw_bundle(draw, keys), keys.verify_key_hex).ok
+
+
+async def test_a_draw_with_nothing_to_keep_sealed_is_revealed_when_witnessed(session, keys):
+    agency = await committed(session, keys, purpose="agency", witness_required=False, count=1, reserve_count=3,
+                             unseal_at=None)
+    assert agency.draw_id.startswith("AG-") and agency.status == REVEALED
+    witnessed = await committed(session, keys, unseal_at=None)
+    assert witnessed.status == COMMITTED
+    witnessed = await supply_witness(session, keys, witnessed.draw_id, value="w", by="user:7:supervisor")
+    assert witnessed.status == REVEALED
+    assert sd.verify_bundle(draw_bundle(witnessed, keys), keys.verify_key_hex).ok
 
 
 @pytest.mark.parametrize("value", ["", "   ", "x" * 201])

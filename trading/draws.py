@@ -92,7 +92,8 @@ async def commit_draw(
     """Steps 1-2: fix the pool, commit to a secret seed, sign and publish the commit record.
 
     Without a configured witness the draw is witnessed at once with the empty string,
-    and the commit record's criteria say so (``"witness": "none"``).
+    and the commit record's criteria say so (``"witness": "none"``). Without an
+    ``unseal_at`` the result is revealed as soon as it is witnessed.
     """
     if purpose not in PURPOSES:
         raise InvalidInput(f"未知的抽取用途「{purpose}」")
@@ -164,6 +165,8 @@ async def _witness(session: AsyncSession, keys: CenterKeys, draw: Draw, *, value
     await session.flush()
     await record_event(session, actor=by, action="draw.witnessed", subject=f"draw:{draw.draw_id}",
                        data={"witness": value, "witness_at": sd.format_moment(draw.witness_at)})
+    if draw.unseal_at is None:  # nothing to keep sealed for (e.g. agency draws): reveal at once
+        return await reveal_draw(session, keys, draw.draw_id, actor="system")
     return draw
 
 
