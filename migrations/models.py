@@ -3,11 +3,15 @@
 Alembic's autogenerate and the no-drift test compare the database with this metadata.
 """
 
+import agency_pool.agencies  # noqa: F401
+import agency_pool.ratings  # noqa: F401
+import agency_pool.ties  # noqa: F401
 import bidding.announcements  # noqa: F401
 import bidding.projects  # noqa: F401
 import trading.accounts  # noqa: F401
 import trading.audit  # noqa: F401
 import trading.draws  # noqa: F401
+import trading.notifications  # noqa: F401
 import trading.organisations  # noqa: F401
 import trading.rules.store  # noqa: F401
 from sqlmodel import SQLModel

@@ -49,6 +49,7 @@ class Settings:
     session_hours: int = 12
     api_token_days: int = 90
     audit_checkpoint_seconds: int = 3600
+    outbox_seconds: int = 5
     rule_set_dir: Path | None = None
     calendar_dir: Path | None = None
     timezone: str = "Asia/Shanghai"
