@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from migrations.models import metadata
-from tests.conftest import create_database_from_template
+from tests.conftest import _admin, create_database_from_template
 from trading.database import make_engine
 from trading.schema import downgrade_database, upgrade_database
 
@@ -43,3 +44,4 @@ async def test_downgrade_to_base_and_upgrade_again(server_url, template_url):
         assert trigger_count == 3
     finally:
         await engine.dispose()
+        await _admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
