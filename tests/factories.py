@@ -48,3 +48,14 @@ async def user(session: AsyncSession, role: UserRole = UserRole.BIDDER, *, usern
     return await create_user(session, actor="test", username=username or f"user{next(_serial)}",
                              display_name="测试用户", role=role.value, password=PASSWORD,
                              organisation_id=org.id if org else None)
+
+
+async def agency(session: AsyncSession, code: str, categories=("construction",), **values):
+    """An active agency in the pool (registers its organisation too)."""
+    from agency_pool.agencies import register_agency
+
+    await region(session)
+    return await register_agency(session, actor="test", credit_code=values.pop("credit_code", credit_code()),
+                                 code=code, name=values.pop("name", f"{code}招标代理有限公司"),
+                                 qualification_level=values.pop("qualification_level", "乙级"),
+                                 categories=list(categories), city=values.pop("city", "370800"))

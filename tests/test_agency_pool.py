@@ -74,11 +74,7 @@ async def import_sample(session: AsyncSession, path: Path = SAMPLE, **options):
 
 
 async def new_agency(session: AsyncSession, code: str, categories=("construction",), **values) -> Agency:
-    await factories.region(session)
-    return await register_agency(session, actor="test", credit_code=values.pop("credit_code", factories.credit_code()),
-                                 code=code, name=values.pop("name", f"{code}招标代理有限公司"),
-                                 qualification_level=values.pop("qualification_level", "乙级"),
-                                 categories=list(categories), city=values.pop("city", "370800"))
+    return await factories.agency(session, code, categories, **values)
 
 
 async def count(session: AsyncSession, model, *where) -> int:
