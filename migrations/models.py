@@ -4,10 +4,14 @@ Alembic's autogenerate and the no-drift test compare the database with this meta
 """
 
 import agency_pool.agencies  # noqa: F401
+import agency_pool.draws  # noqa: F401
 import agency_pool.ratings  # noqa: F401
 import agency_pool.ties  # noqa: F401
 import bidding.announcements  # noqa: F401
 import bidding.projects  # noqa: F401
+import expert_pool.models  # noqa: F401
+import expert_pool.ratings  # noqa: F401
+import expert_pool.specialties  # noqa: F401
 import trading.accounts  # noqa: F401
 import trading.audit  # noqa: F401
 import trading.draws  # noqa: F401

@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from expert_pool.specialties import sync_specialties
 from trading.database import async_url, embedded_url, make_engine, make_sessionmaker, start_embedded_server, transaction
 from trading.rules.store import sync_reference_data
 from trading.schema import upgrade_database
@@ -71,6 +72,7 @@ def template_url(server_url: str) -> str:
         engine = make_engine(url)
         async with transaction(make_sessionmaker(engine)) as session:
             await sync_reference_data(session)
+            await sync_specialties(session)
         await engine.dispose()
 
     asyncio.run(load_reference())

@@ -67,6 +67,9 @@ async def _bootstrap(url: str, demo: bool) -> bool:
         sessions = make_sessionmaker(engine)
         async with transaction(sessions) as session:
             await sync_reference_data(session, rule_set_dir=settings.rule_set_dir)
+            from expert_pool.specialties import sync_specialties
+
+            await sync_specialties(session)
         if not demo:
             return False
         from bidding.demo_data import load_demo_data
@@ -301,3 +304,7 @@ def keys_show() -> None:
     click.echo(f"签名算法：{info['algorithm']}")
     click.echo(f"验签公钥：{info['verify_key']}")
     click.echo(f"公钥标识：{info['key_id']}")
+from agency_pool.cli import agencies  # noqa: E402
+main.add_command(agencies)
+from expert_pool.cli import experts  # noqa: E402
+main.add_command(experts)

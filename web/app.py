@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
@@ -19,14 +19,19 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar_htmx import HTMXPlugin
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from trading.audit import make_checkpoint
 from trading.database import database_url, make_engine, make_sessionmaker, transaction
 from trading.keys import load_center_keys, load_secret
+from trading.notifications import LocalSender, deliver_pending
 from trading.settings import Settings, get_settings
 from trading.timefmt import local_time
+from web.agencies import AgencyController
 from web.api import AuditController, PlatformController, RuleSetController, health
 from web.auth import CurrentUserMiddleware
 from web.draws import DrawApiController, DrawPageController
+from web.experts import ExpertController
 from web.dependencies import provide_context, provide_session, provide_user
 from web.errors import exception_handlers
 from web.pages import PortalController
@@ -36,15 +41,15 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent
 
 
-async def checkpoint_periodically(context: AppContext) -> None:
-    """Sign the audit chain's head every so often (统一电子监察)."""
+async def run_periodically(context: AppContext, seconds: float, work: Callable[[AsyncSession], Awaitable[object]]) -> None:
+    """Run ``work`` in its own transaction every ``seconds``; a failure waits for the next round."""
     while True:
         try:
             async with transaction(context.sessions) as session:
-                await make_checkpoint(session, context.keys)
+                await work(session)
         except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
-            log.exception("audit checkpoint failed")
-        await asyncio.sleep(context.settings.audit_checkpoint_seconds)
+            log.exception("periodic task %s failed", getattr(work, "__name__", work))
+        await asyncio.sleep(seconds)
 
 
 def create_app(settings: Settings | None = None, url: str | None = None) -> Litestar:
@@ -55,13 +60,22 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(checkpoint_periodically(context))
+        sender = LocalSender()
+        tasks = [
+            # 统一电子监察: the chain's head is signed regularly.
+            asyncio.create_task(run_periodically(context, settings.audit_checkpoint_seconds,
+                                                 lambda session: make_checkpoint(session, context.keys))),
+            asyncio.create_task(run_periodically(context, settings.outbox_seconds,
+                                                 lambda session: deliver_pending(session, sender))),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with suppress(asyncio.CancelledError):
+                    await task
             await engine.dispose()
 
     def template_globals(engine_: JinjaTemplateEngine) -> None:
@@ -72,6 +86,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
         route_handlers=[
             PortalController, PlatformController, RuleSetController, AuditController, health,
             DrawApiController, DrawPageController,
+            AgencyController,
+            ExpertController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
         ],

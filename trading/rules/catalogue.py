@@ -87,6 +87,8 @@ UNITS: Mapping[str, UnitSpec] = MappingProxyType({
         # Not in the original unit list: needed for expert seniority, recusal look-back
         # and debarment terms, which the law states in whole years.
         UnitSpec("years", INT, "年"),
+        # Added for the expert ratings (评标专家动态管理): a score out of 100.
+        UnitSpec("score", INT, "分（百分制）", maximum=100),
     )
 })
 
@@ -193,6 +195,11 @@ _SPECS = (
     RuleSpec("expert_cooling_off_days", "days", "专家为同一招标人评标后的回避期", _CG),
     RuleSpec("expert_recusal_lookback_years", "years", "专家与投标人任职、控股等关系的回避追溯年限", _CG),
     RuleSpec("collusion_signal_lookback_days", "days", "串通投标预警分析的回溯期", _CG),
+    # Dynamic management of the expert pool (center's operating rule), read by
+    # expert_pool.ratings; optional, so a rule set without them refuses expert ratings.
+    RuleSpec("expert_rating_window", "count", "评标专家动态管理：计算平均评分的最近评价次数", minimum=1),
+    RuleSpec("expert_rating_suspend_below_average", "score", "评标专家动态管理：最近评价平均分低于此分数的暂停其评标资格"),
+    RuleSpec("expert_rating_suspend_at_or_below", "score", "评标专家动态管理：单次评价不高于此分数的暂停其评标资格"),
 )
 
 CATALOGUE: Mapping[str, RuleSpec] = MappingProxyType({spec.key: spec for spec in _SPECS})

@@ -1,0 +1,104 @@
+"""``trading experts``: import, export and the annual-review list from the command line.
+
+Registered on ``trading.cli.main``; the helpers of ``trading.cli`` are looked up when a
+command runs, because ``trading.cli`` imports this module at its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from trading.spreadsheets import ImportRejected
+
+ACTOR = "system:cli"
+
+
+def _one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from trading.cli import one_line_errors
+
+        return one_line_errors(func)(*args, **kwargs)
+
+    return wrapper
+
+
+def _run(work: Callable[..., Any]) -> Any:
+    from trading.cli import _with_session
+
+    return asyncio.run(_with_session(work))
+
+
+@click.group()
+def experts() -> None:
+    """评标专家库 (the expert pool)."""
+
+
+@experts.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate every row and report; import nothing.")
+@_one_line_errors
+def import_command(path: Path, dry_run: bool) -> None:
+    """Import experts from a CSV or XLSX file: every row, or none."""
+    from expert_pool.imports import import_experts
+
+    data = path.read_bytes()
+    try:
+        result = _run(lambda session: import_experts(session, actor=ACTOR, filename=path.name, data=data,
+                                                     dry_run=dry_run))
+    except ImportRejected as rejected:
+        for error in rejected.errors:
+            click.echo(error.describe())
+        click.echo(f"错误：导入未执行，文件中有 {len(rejected.errors)} 处错误。", err=True)
+        sys.exit(1)
+    for row in result.rows:
+        if dry_run:
+            click.echo(f"第 {row.row} 行：校验通过 {row.name}")
+        else:
+            click.echo(f"第 {row.row} 行：已导入 {row.code} {row.name}")
+    if dry_run:
+        click.echo(f"校验通过：{result.count} 名专家可以导入（试运行，未写入）。")
+    else:
+        click.echo(f"已导入 {result.count} 名专家。")
+
+
+@experts.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--masked", is_flag=True, help="Mask ID and phone numbers.")
+@_one_line_errors
+def export_command(path: Path, masked: bool) -> None:
+    """Write every expert to a CSV or XLSX file (full values unless --masked)."""
+    from expert_pool.imports import export_experts
+
+    content = _run(lambda session: export_experts(session, actor=ACTOR, filename=path.name, masked=masked))
+    path.write_bytes(content)
+    click.echo(f"已导出专家库到 {path}{'（已脱敏）' if masked else ''}")
+
+
+@experts.command("review-due")
+@click.option("--date", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to check (default: today).")
+@click.option("--within", "within_days", type=int, default=30, show_default=True,
+              help="Also list reviews due within this many days.")
+@_one_line_errors
+def review_due_command(on_date: Any, within_days: int) -> None:
+    """List experts whose annual review is due or overdue."""
+    from expert_pool.reviews import list_review_due
+
+    day: date | None = on_date.date() if on_date is not None else None
+    due = _run(lambda session: list_review_due(session, on_date=day, within_days=within_days))
+    if not due:
+        click.echo("没有到期或逾期待审定的专家。")
+        return
+    for item in due:
+        state = f"已逾期 {-item.days_left} 天" if item.overdue else f"{item.days_left} 天后到期"
+        click.echo(f"{item.expert.code}  {item.expert.name}  应审定日期 {item.expert.next_review_due.isoformat()}  {state}")
+    click.echo(f"共 {len(due)} 名专家，其中逾期 {sum(1 for item in due if item.overdue)} 名。")

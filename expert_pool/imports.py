@@ -1,0 +1,198 @@
+"""Bulk import and export of experts as CSV or XLSX (trading.spreadsheets).
+
+Every row is validated before anything is written; a file with any bad cell imports
+nothing and the error report names each (row, column, reason). The export is for the
+center's staff: full values unless ``masked`` is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from expert_pool.experts import (
+    describe_experts,
+    insert_expert,
+    next_expert_ids,
+    one_year_after,
+    today,
+)
+from expert_pool.fields import (
+    check_city_code,
+    check_name,
+    check_phone,
+    check_review_date,
+    check_title,
+    check_years,
+)
+from expert_pool.models import Expert
+from expert_pool.specialties import known_codes, split_codes
+from trading.audit import record_event
+from trading.errors import InvalidInput
+from trading.identifiers import mask_id_number, validate_credit_code, validate_id_number
+from trading.organisations import Organisation
+from trading.spreadsheets import ImportRejected, Row, RowError, read_rows, write_rows
+
+NAME = "姓名"
+ID_NUMBER = "身份证号码"
+EMPLOYER_CODE = "工作单位统一社会信用代码"
+EMPLOYER_NAME = "工作单位名称"
+SPECIALTIES = "专业代码"
+TITLE = "职称"
+YEARS = "从业年限"
+CITY = "所在城市"
+PHONE = "联系电话"
+REVIEW_DUE = "下次审定日期"
+
+REQUIRED_COLUMNS = (NAME, ID_NUMBER, EMPLOYER_CODE, SPECIALTIES, TITLE, YEARS, CITY, PHONE)
+OPTIONAL_COLUMNS = (EMPLOYER_NAME, REVIEW_DUE)
+EXPORT_COLUMNS = ("专家编号", NAME, ID_NUMBER, EMPLOYER_CODE, EMPLOYER_NAME, SPECIALTIES, TITLE, YEARS, CITY, PHONE,
+                  "状态", "状态原因", REVIEW_DUE)
+
+
+@dataclass
+class ImportedRow:
+    row: int
+    name: str
+    code: str | None  # None in a dry run
+
+
+@dataclass
+class ImportResult:
+    filename: str
+    dry_run: bool
+    rows: list[ImportedRow] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class _Candidate:
+    row: int
+    fields: dict[str, Any]
+    specialties: list[str]
+
+
+def _check(errors: list[RowError], row: Row, column: str, check, *args: Any) -> Any:
+    """Run one field check; a refusal becomes a RowError for this cell."""
+    try:
+        return check(row.values.get(column, ""), *args)
+    except InvalidInput as error:
+        errors.append(RowError(row.number, column, error.message))
+        return None
+
+
+async def _validate(session: AsyncSession, rows: Sequence[Row]) -> tuple[list[_Candidate], list[RowError]]:
+    errors: list[RowError] = []
+    day = await today(session)
+    all_codes = {code for row in rows for code in split_codes(row.values.get(SPECIALTIES, ""))}
+    existing_codes = await known_codes(session, all_codes)
+    numbers = {}
+    for row in rows:
+        try:
+            numbers[row.number] = validate_id_number(row.values.get(ID_NUMBER, ""), today=day)
+        except InvalidInput as error:
+            errors.append(RowError(row.number, ID_NUMBER, error.message))
+    in_pool = dict((await session.execute(
+        select(Expert.id_number, Expert.code).where(Expert.id_number.in_(list(numbers.values()))))).all())
+    credit_codes = {}
+    for row in rows:
+        try:
+            credit_codes[row.number] = validate_credit_code(row.values.get(EMPLOYER_CODE, ""))
+        except InvalidInput as error:
+            errors.append(RowError(row.number, EMPLOYER_CODE, error.message))
+    organisations = dict((await session.execute(
+        select(Organisation.credit_code, Organisation.id)
+        .where(Organisation.credit_code.in_(list(credit_codes.values()))))).all())
+
+    first_row_of: dict[str, int] = {}
+    candidates = []
+    for row in rows:
+        number = numbers.get(row.number)
+        if number is not None:
+            if number in first_row_of:
+                errors.append(RowError(row.number, ID_NUMBER, f"与第 {first_row_of[number]} 行的身份证号码重复"))
+            else:
+                first_row_of[number] = row.number
+            if number in in_pool:
+                errors.append(RowError(row.number, ID_NUMBER,
+                                       f"身份证号码 {mask_id_number(number)} 的专家已在库中（{in_pool[number]}）"))
+        name = _check(errors, row, NAME, check_name)
+        codes = split_codes(row.values.get(SPECIALTIES, ""))
+        if not codes:
+            errors.append(RowError(row.number, SPECIALTIES, "至少应填写一个专业代码"))
+        unknown = [code for code in codes if code not in existing_codes]
+        if unknown:
+            errors.append(RowError(row.number, SPECIALTIES, f"专业代码不存在：{'、'.join(unknown)}"))
+        title = _check(errors, row, TITLE, check_title)
+        years = _check(errors, row, YEARS, check_years)
+        city = _check(errors, row, CITY, check_city_code)
+        phone = _check(errors, row, PHONE, check_phone)
+        review_due: date | None = one_year_after(day)
+        if row.values.get(REVIEW_DUE, ""):
+            review_due = _check(errors, row, REVIEW_DUE, check_review_date)
+        credit_code = credit_codes.get(row.number)
+        candidates.append(_Candidate(row=row.number, specialties=codes, fields={
+            "name": name, "id_number": number, "employer_credit_code": credit_code,
+            "employer_name": row.values.get(EMPLOYER_NAME, "").strip() or None,
+            "employer_id": organisations.get(credit_code), "title": title, "years_in_field": years,
+            "city_code": city, "phone": phone, "next_review_due": review_due,
+        }))
+    errors.sort(key=lambda error: (error.row, REQUIRED_COLUMNS.index(error.column)
+                                   if error.column in REQUIRED_COLUMNS else len(REQUIRED_COLUMNS)))
+    return candidates, errors
+
+
+async def import_experts(session: AsyncSession, *, actor: str, filename: str, data: bytes,
+                         dry_run: bool = False) -> ImportResult:
+    """Import every row of a CSV/XLSX file, or nothing.
+
+    Raises :class:`~trading.spreadsheets.ImportRejected` listing every bad cell (ID number
+    and credit code check characters, unknown specialty codes, title, years, city code,
+    phone, duplicates inside the file and against the pool). ``dry_run`` validates only.
+    """
+    rows = read_rows(filename, data, REQUIRED_COLUMNS)
+    if not rows:
+        raise InvalidInput("文件中没有专家数据：表头下方至少应有一行", field="file")
+    candidates, errors = await _validate(session, rows)
+    if errors:
+        raise ImportRejected(errors)
+    result = ImportResult(filename=filename, dry_run=dry_run)
+    if dry_run:
+        result.rows = [ImportedRow(row=c.row, name=c.fields["name"], code=None) for c in candidates]
+        return result
+    ids = await next_expert_ids(session, len(candidates))
+    for expert_id, candidate in zip(ids, candidates):
+        expert = await insert_expert(session, actor=actor, expert_id=expert_id, fields=candidate.fields,
+                                     specialties=candidate.specialties, action="expert.imported")
+        result.rows.append(ImportedRow(row=candidate.row, name=expert.name, code=expert.code))
+    await record_event(session, actor=actor, action="experts.imported", subject="experts",
+                       data={"file": filename, "count": result.count,
+                             "codes": [row.code for row in result.rows]})
+    return result
+
+
+async def export_experts(session: AsyncSession, *, actor: str, filename: str, masked: bool) -> bytes:
+    """Every expert, ordered by code, as CSV or XLSX (by ``filename``'s extension).
+
+    Full ID and phone numbers unless ``masked``; the export itself is audited.
+    """
+    lowered = filename.lower()
+    if not lowered.endswith((".csv", ".xlsx")):
+        raise InvalidInput(f"不支持的导出格式「{filename}」：请使用 .csv 或 .xlsx", field="format")
+    experts = list((await session.scalars(select(Expert).order_by(Expert.code))).all())
+    records = await describe_experts(session, experts, masked=masked)
+    rows = [[record["code"], record["name"], record["id_number"], record["employer_credit_code"],
+             record["employer_name"], ";".join(record["specialties"]), record["title"], record["years_in_field"],
+             record["city_code"], record["phone"], record["status_label"], record["status_reason"],
+             record["next_review_due"]] for record in records]
+    await record_event(session, actor=actor, action="experts.exported", subject="experts",
+                       data={"file": filename, "masked": masked, "count": len(rows)})
+    return write_rows(filename, EXPORT_COLUMNS, rows)
