@@ -9,6 +9,7 @@ import agency_pool.ratings  # noqa: F401
 import agency_pool.ties  # noqa: F401
 import bidding.announcements  # noqa: F401
 import bidding.projects  # noqa: F401
+import expert_pool.committees  # noqa: F401
 import expert_pool.models  # noqa: F401
 import expert_pool.ratings  # noqa: F401
 import expert_pool.specialties  # noqa: F401

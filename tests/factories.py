@@ -21,7 +21,9 @@ def credit_code(serial: int | None = None) -> str:
 
 
 def id_number(serial: int | None = None) -> str:
-    body = f"370802198{(serial or next(_serial)) % 10:01d}0101{(serial or next(_serial)) % 1000:03d}"
+    """A valid ID number, distinct for serials below 50,000 (year and sequence vary)."""
+    serial = serial if serial is not None else next(_serial)
+    body = f"370802{1950 + serial // 1000 % 50}0101{serial % 1000:03d}"
     return body + id_number_check_char(body)
 
 
@@ -59,3 +61,16 @@ async def agency(session: AsyncSession, code: str, categories=("construction",),
                                  code=code, name=values.pop("name", f"{code}招标代理有限公司"),
                                  qualification_level=values.pop("qualification_level", "乙级"),
                                  categories=list(categories), city=values.pop("city", "370800"))
+
+
+async def expert(session: AsyncSession, *, specialties=("A0801",), employer: str | None = None, **overrides):
+    """An active expert in the pool, due for review in a year."""
+    from datetime import date
+
+    from expert_pool.experts import register_expert
+
+    serial = next(_serial)
+    values = dict(actor="test", name="王建国", id_number=id_number(serial), employer_credit_code=employer or credit_code(serial),
+                  specialties=list(specialties), title="正高级", years_in_field=20, city_code="370800",
+                  phone="13905370137", next_review_due=date(2027, 12, 31)) | overrides
+    return await register_expert(session, **values)

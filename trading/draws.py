@@ -133,8 +133,8 @@ async def commit_draw(
 
 async def get_draw(session: AsyncSession, draw_id: str, *, for_update: bool = False) -> Draw:
     query = select(Draw).where(Draw.draw_id == draw_id)
-    if for_update:
-        query = query.with_for_update()
+    if for_update:  # read the row as locked, not as this session last saw it
+        query = query.with_for_update().execution_options(populate_existing=True)
     draw = await session.scalar(query)
     if draw is None:
         raise NotFound(f"未找到抽取记录 {draw_id}", draw_id=draw_id)

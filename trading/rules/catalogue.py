@@ -200,6 +200,9 @@ _SPECS = (
     RuleSpec("expert_rating_window", "count", "评标专家动态管理：计算平均评分的最近评价次数", minimum=1),
     RuleSpec("expert_rating_suspend_below_average", "score", "评标专家动态管理：最近评价平均分低于此分数的暂停其评标资格"),
     RuleSpec("expert_rating_suspend_at_or_below", "score", "评标专家动态管理：单次评价不高于此分数的暂停其评标资格"),
+    # Witnesses of sealed draws (center's operating rule), read by the draws; optional.
+    RuleSpec("expert_draw_witness_required", "bool", "抽取评标专家须由监督人员提供见证值"),
+    RuleSpec("agency_draw_witness_required", "bool", "抽取招标代理机构须由监督人员提供见证值"),
 )
 
 CATALOGUE: Mapping[str, RuleSpec] = MappingProxyType({spec.key: spec for spec in _SPECS})

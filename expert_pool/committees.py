@@ -1,0 +1,465 @@
+"""Expert draws for evaluation committees: request, sealed draws per group, invitations,
+answers and reserves, bookings, and the unseal at the start of the session.
+
+A committee request names the project, the evaluation session (time window and place)
+and groups of (specialty, count, reserves); each group is one sealed draw. Until the
+session starts nobody's screen shows who was drawn: the drawn experts alone are told
+time and place, through the outbox. A decline moves to the next reserve in order; with
+the reserves used up a replacement draw continues the group's last draw. Bookings carry
+a database exclusion constraint, so an expert can never sit in two overlapping sessions,
+even when two draws run at the same moment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    and_,
+    exists,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint, TSTZRANGE
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from expert_pool.availability import available_experts
+from expert_pool.composition import check_committee
+from expert_pool.models import Expert
+from trading.audit import record_event
+from trading.columns import created_at_column, timestamp_column
+from trading.draws import WITNESSED, Draw, commit_draw, get_draw, reveal_draw, sealed_selection, supply_witness
+from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from trading.keys import CenterKeys
+from trading.notifications import enqueue
+from trading.rules.store import RuleSetRecord
+from trading.sealed_draw import format_moment
+from trading.timefmt import local_time
+
+DRAWING, UNSEALED, CANCELLED = "drawing", "unsealed", "cancelled"
+# A member's life: a reserve waits; an invited expert confirms or declines; an expert
+# found already booked elsewhere when called is unavailable and the next one is called.
+RESERVE, INVITED, CONFIRMED, DECLINED, UNAVAILABLE = "reserve", "invited", "confirmed", "declined", "unavailable"
+MEMBER_STATUS_NAMES = {RESERVE: "备选", INVITED: "已通知", CONFIRMED: "已确认", DECLINED: "已谢绝", UNAVAILABLE: "时间冲突"}
+
+
+class CommitteeRequest(SQLModel, table=True):
+    __tablename__ = "committee_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('drawing', 'unsealed', 'cancelled')", name="committee_requests_status_known"),
+        CheckConstraint("ends_at > starts_at", name="committee_requests_window_ordered"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_code: str = Field(sa_column=Column(String(40), nullable=False, index=True))
+    rule_set_id: int = Field(sa_column=Column(Integer, ForeignKey("rule_sets.id"), nullable=False))
+    tendering_party_code: str = Field(sa_column=Column(String(18), nullable=False, index=True))
+    agency_code: str | None = Field(default=None, sa_column=Column(String(18), nullable=True))
+    bidder_codes: list[str] = Field(sa_column=Column(ARRAY(String(18)), nullable=False))
+    starts_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    ends_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    place: str = Field(sa_column=Column(String(200), nullable=False))
+    representatives: int = Field(sa_column=Column(Integer, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    requested_by: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(sa_column=created_at_column())
+
+
+class CommitteeGroup(SQLModel, table=True):
+    __tablename__ = "committee_groups"
+    __table_args__ = (CheckConstraint("count > 0 AND reserve_count >= 0", name="committee_groups_counts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(sa_column=Column(Integer, ForeignKey("committee_requests.id"), nullable=False, index=True))
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    specialty_code: str = Field(sa_column=Column(String(16), ForeignKey("specialties.code"), nullable=False))
+    count: int = Field(sa_column=Column(Integer, nullable=False))
+    reserve_count: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class CommitteeDraw(SQLModel, table=True):
+    """The draws of a group: the first, then any replacement draws, in order."""
+
+    __tablename__ = "committee_draws"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(sa_column=Column(Integer, ForeignKey("committee_groups.id"), nullable=False, index=True))
+    draw_id: str = Field(sa_column=Column(String(40), ForeignKey("draws.draw_id"), nullable=False, unique=True))
+
+
+class CommitteeMember(SQLModel, table=True):
+    __tablename__ = "committee_members"
+    __table_args__ = (
+        CheckConstraint("status IN ('reserve', 'invited', 'confirmed', 'declined', 'unavailable')",
+                        name="committee_members_status_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(sa_column=Column(Integer, ForeignKey("committee_requests.id"), nullable=False, index=True))
+    group_id: int = Field(sa_column=Column(Integer, ForeignKey("committee_groups.id"), nullable=False, index=True))
+    draw_id: str = Field(sa_column=Column(String(40), ForeignKey("draws.draw_id"), nullable=False))
+    expert_id: int = Field(sa_column=Column(Integer, ForeignKey("experts.id"), nullable=False, index=True))
+    rank: int = Field(sa_column=Column(Integer, nullable=False))  # place in selected + reserves
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    invited_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    answered_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+class ExpertBooking(SQLModel, table=True):
+    """An expert held for a session; overlapping live bookings of one expert are impossible."""
+
+    __tablename__ = "expert_bookings"
+    __table_args__ = (
+        ExcludeConstraint(("expert_id", "="), ("during", "&&"), where="released_at IS NULL",
+                          name="expert_bookings_no_overlap", using="gist"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    expert_id: int = Field(sa_column=Column(Integer, ForeignKey("experts.id"), nullable=False, index=True))
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("committee_members.id"), nullable=False, unique=True))
+    during: Any = Field(sa_column=Column(TSTZRANGE, nullable=False))
+    released_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    specialty: str
+    count: int
+    reserve_count: int
+
+
+def _rules(rule_set: RuleSetRecord) -> dict[str, Any]:
+    return rule_set.content["rules"]
+
+
+def _rule_value(rule_set: RuleSetRecord, key: str, default: Any) -> Any:
+    rule = _rules(rule_set).get(key)
+    return rule["value"] if rule is not None else default
+
+
+async def _now(session: AsyncSession) -> datetime:
+    return await session.scalar(select(func.clock_timestamp()))
+
+
+def _pool_filter(request: CommitteeRequest, cooling_off_days: int):
+    """Not booked in an overlapping session; not on a committee for the same tendering
+    party within the cooling-off period before this session."""
+    booked = exists().where(
+        ExpertBooking.expert_id == Expert.id, ExpertBooking.released_at.is_(None),
+        ExpertBooking.during.op("&&")(func.tstzrange(request.starts_at, request.ends_at)),
+    )
+    recent = exists().where(
+        CommitteeMember.expert_id == Expert.id,
+        CommitteeMember.status.in_((INVITED, CONFIRMED)),
+        CommitteeMember.request_id == CommitteeRequest.id,
+        CommitteeRequest.id != request.id,
+        CommitteeRequest.tendering_party_code == request.tendering_party_code,
+        CommitteeRequest.status != CANCELLED,
+        CommitteeRequest.starts_at > request.starts_at - timedelta(days=cooling_off_days),
+        CommitteeRequest.starts_at <= request.starts_at,
+    )
+    return and_(~booked, ~recent)
+
+
+async def _pool_codes(session: AsyncSession, request: CommitteeRequest, rule_set: RuleSetRecord, specialty: str,
+                      leave_out: set[str]) -> list[str]:
+    excluded = [request.tendering_party_code, *request.bidder_codes]
+    if request.agency_code:
+        excluded.append(request.agency_code)
+    experts = await available_experts(
+        session, specialties=[specialty], window_start=request.starts_at, window_end=request.ends_at,
+        exclude_credit_codes=excluded, on_date=request.starts_at.date(),
+        min_years_in_field=_rule_value(rule_set, "expert_min_years_in_field", None),
+        senior_title_only=bool(_rule_value(rule_set, "expert_senior_title_required", False)),
+        extra_filter=_pool_filter(request, _rule_value(rule_set, "expert_cooling_off_days", 0)),
+    )
+    return [expert.code for expert in experts if expert.code not in leave_out]
+
+
+def _criteria(request: CommitteeRequest, group: CommitteeGroup, rule_set: RuleSetRecord) -> dict[str, Any]:
+    excluded = sorted({request.tendering_party_code, *request.bidder_codes} | ({request.agency_code} - {None}))
+    return {"committee_request": request.id, "group": group.position, "specialties": [group.specialty_code],
+            "exclude_orgs": excluded, "session": [format_moment(request.starts_at), format_moment(request.ends_at)],
+            "rule_set": f"{rule_set.code}@{rule_set.version}",
+            "cooling_off_days": _rule_value(rule_set, "expert_cooling_off_days", 0)}
+
+
+async def request_committee(
+    session: AsyncSession,
+    keys: CenterKeys,
+    *,
+    actor: str,
+    project_code: str,
+    rule_set: RuleSetRecord,
+    tendering_party_code: str,
+    agency_code: str | None,
+    bidder_codes: list[str],
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    groups: list[GroupSpec],
+    representatives: int = 0,
+) -> CommitteeRequest:
+    """Check the committee against the rule set, then commit one sealed draw per group.
+
+    An expert who qualifies for several groups is in the pool of the first such group
+    only, so that no expert can be drawn twice for one committee.
+    """
+    if not groups:
+        raise InvalidInput("请至少填写一个专业组别")
+    if not place.strip():
+        raise InvalidInput("请填写评标地点", field="place")
+    if ends_at <= starts_at:
+        raise InvalidInput("评标结束时间应晚于开始时间", field="ends_at")
+    if starts_at <= await _now(session):
+        raise RuleViolation("评标开始时间须晚于抽取时间：专家名单在评标开始前须保持密封")
+    check_committee(_rules(rule_set), experts=sum(g.count for g in groups), representatives=representatives)
+    request = CommitteeRequest(project_code=project_code, rule_set_id=rule_set.id, tendering_party_code=tendering_party_code,
+                               agency_code=agency_code, bidder_codes=sorted(set(bidder_codes)), starts_at=starts_at,
+                               ends_at=ends_at, place=place.strip(), representatives=representatives, status=DRAWING,
+                               requested_by=actor)
+    session.add(request)
+    await session.flush()
+    await record_event(session, actor=actor, action="committee.requested", subject=f"committee:{request.id}",
+                       data={"project_code": project_code, "groups": [g.__dict__ for g in groups],
+                             "representatives": representatives, "place": request.place,
+                             "session": [format_moment(starts_at), format_moment(ends_at)]})
+    taken: set[str] = set()
+    for position, spec in enumerate(groups):
+        group = CommitteeGroup(request_id=request.id, position=position, specialty_code=spec.specialty,
+                               count=spec.count, reserve_count=spec.reserve_count)
+        session.add(group)
+        await session.flush()
+        pool = await _pool_codes(session, request, rule_set, spec.specialty, taken)
+        taken.update(pool)
+        await _commit_group_draw(session, keys, request, group, rule_set, pool, spec.count, actor=actor)
+    return request
+
+
+async def _commit_group_draw(session, keys, request, group, rule_set, pool, count, *, actor, continues=None) -> Draw:
+    draw = await commit_draw(
+        session, keys, actor=actor, purpose="expert", project_code=request.project_code,
+        criteria=_criteria(request, group, rule_set), pool=pool, count=count, reserve_count=group.reserve_count,
+        witness_required=bool(_rule_value(rule_set, "expert_draw_witness_required", True)),
+        unseal_at=request.starts_at, continues=continues,
+    )
+    session.add(CommitteeDraw(group_id=group.id, draw_id=draw.draw_id))
+    await session.flush()
+    if draw.status == WITNESSED:  # no witness configured: the draw is witnessed at commit
+        await _enrol_drawn(session, keys, draw)
+    return draw
+
+
+async def witness_committee_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, value: str, by: str) -> Draw:
+    """The supervisor's witness value completes the draw; the drawn experts are invited."""
+    draw = await supply_witness(session, keys, draw_id, value=value, by=by)
+    await _enrol_drawn(session, keys, draw)
+    return draw
+
+
+async def _group_of_draw(session: AsyncSession, draw_id: str) -> tuple[CommitteeGroup, CommitteeRequest]:
+    row = (await session.execute(
+        select(CommitteeGroup, CommitteeRequest)
+        .join(CommitteeDraw, CommitteeDraw.group_id == CommitteeGroup.id)
+        .join(CommitteeRequest, CommitteeRequest.id == CommitteeGroup.request_id)
+        .where(CommitteeDraw.draw_id == draw_id)
+    )).first()
+    if row is None:
+        raise NotFound(f"抽取 {draw_id} 不属于任何评标委员会")
+    return row[0], row[1]
+
+
+async def _enrol_drawn(session: AsyncSession, keys: CenterKeys, draw: Draw) -> None:
+    """Hand the sealed selection to the notification step: members in order, the
+    selected ones booked and invited, the reserves waiting."""
+    group, request = await _group_of_draw(session, draw.draw_id)
+    selected, reserves = sealed_selection(keys, draw)
+    experts = {e.code: e for e in (await session.scalars(select(Expert).where(Expert.code.in_(selected + reserves)))).all()}
+    offset = await session.scalar(select(func.coalesce(func.max(CommitteeMember.rank) + 1, 0))
+                                  .where(CommitteeMember.group_id == group.id))
+    for rank, code in enumerate(selected + reserves, start=offset):
+        session.add(CommitteeMember(request_id=request.id, group_id=group.id, draw_id=draw.draw_id,
+                                    expert_id=experts[code].id, rank=rank, status=RESERVE))
+    await session.flush()
+    # The selected come first in rank order; anyone booked elsewhere meanwhile is skipped.
+    await _fill_group(session, keys, request, group)
+
+
+async def _call(session: AsyncSession, request: CommitteeRequest, member: CommitteeMember) -> bool:
+    """Book and invite one member; an expert booked elsewhere meanwhile is unavailable."""
+    expert = await session.get(Expert, member.expert_id)
+    try:
+        async with session.begin_nested():
+            session.add(ExpertBooking(expert_id=member.expert_id, member_id=member.id,
+                                      during=func.tstzrange(request.starts_at, request.ends_at)))
+            await session.flush()
+    except IntegrityError:  # the exclusion constraint: already booked for an overlapping session
+        member.status, member.reason = UNAVAILABLE, "该时段已被其他评标活动预约"
+        await session.flush()
+        await record_event(session, actor="system", action="committee.member_unavailable",
+                           subject=f"committee:{request.id}", data={"member": member.id, "draw_id": member.draw_id})
+        return False
+    member.status, member.invited_at = INVITED, await _now(session)
+    enqueue(session, channel="sms", recipient=f"expert:{expert.code}", address=expert.phone,
+            subject=f"committee:{request.id}",
+            body=(f"【公共资源交易中心】您被抽取为评标专家，请于{local_time(request.starts_at, '%Y年%m月%d日 %H:%M')}"
+                  f"到{request.place}参加评标。请登录平台确认是否参加。"))
+    await session.flush()
+    await record_event(session, actor="system", action="committee.member_invited", subject=f"committee:{request.id}",
+                       data={"member": member.id, "draw_id": member.draw_id, "rank": member.rank})
+    return True
+
+
+async def _fill_group(session: AsyncSession, keys: CenterKeys, request: CommitteeRequest, group: CommitteeGroup) -> None:
+    """Call reserves in order until the group is full; with none left, draw again."""
+    while True:
+        members = (await session.scalars(select(CommitteeMember).where(CommitteeMember.group_id == group.id)
+                                         .order_by(CommitteeMember.rank))).all()
+        seated = sum(1 for m in members if m.status in (INVITED, CONFIRMED))
+        if seated >= group.count:
+            return
+        waiting = [m for m in members if m.status == RESERVE]
+        pending = (await session.scalars(select(CommitteeDraw.draw_id).join(Draw, Draw.draw_id == CommitteeDraw.draw_id)
+                                         .where(CommitteeDraw.group_id == group.id, Draw.status == "committed"))).all()
+        if waiting:
+            await _call(session, request, waiting[0])
+            continue
+        if pending:  # a replacement draw already waits for its witness
+            return
+        rule_set = await session.get(RuleSetRecord, request.rule_set_id)
+        taken = set((await session.scalars(select(Expert.code).join(CommitteeMember, CommitteeMember.expert_id == Expert.id)
+                                           .where(CommitteeMember.request_id == request.id))).all())
+        pool = await _pool_codes(session, request, rule_set, group.specialty_code, taken)
+        last = (await session.scalars(select(CommitteeDraw.draw_id).where(CommitteeDraw.group_id == group.id)
+                                      .order_by(CommitteeDraw.id.desc()).limit(1))).one()
+        if len(pool) < group.count - seated:
+            # Nobody left to draw: the group stays short and the center must decide (a new
+            # session time, a wider specialty); the answer that caused it still stands.
+            await record_event(session, actor="system", action="committee.group_short", subject=f"committee:{request.id}",
+                               data={"group": group.position, "missing": group.count - seated, "pool_size": len(pool)})
+            return
+        await record_event(session, actor="system", action="committee.replacement_draw", subject=f"committee:{request.id}",
+                           data={"group": group.position, "continues": last})
+        await _commit_group_draw(session, keys, request, group, rule_set, pool, group.count - seated,
+                                 actor="system", continues=last)
+        return
+
+
+async def answer_invitation(session: AsyncSession, keys: CenterKeys, *, member_id: int, expert_id: int, accept: bool,
+                            reason: str = "", actor: str) -> CommitteeMember:
+    """The expert's own answer. A decline needs a reason and calls the next reserve."""
+    member = await session.get(CommitteeMember, member_id, with_for_update=True, populate_existing=True)
+    if member is None or member.expert_id != expert_id:
+        raise NotFound("没有这条评标邀请")
+    if member.status != INVITED:
+        raise Conflict(f"该邀请当前状态为「{MEMBER_STATUS_NAMES[member.status]}」，不能再答复")
+    request = await session.get(CommitteeRequest, member.request_id, with_for_update=True, populate_existing=True)
+    if request.status != DRAWING or request.starts_at <= await _now(session):
+        raise Conflict("评标已开始或已取消，不能再答复")
+    member.answered_at = await _now(session)
+    if accept:
+        member.status = CONFIRMED
+    else:
+        if not reason.strip():
+            raise InvalidInput("谢绝参加评标必须说明理由", field="reason")
+        member.status, member.reason = DECLINED, reason.strip()
+        booking = await session.scalar(select(ExpertBooking).where(ExpertBooking.member_id == member.id))
+        if booking is not None:
+            booking.released_at = member.answered_at
+    await session.flush()
+    await record_event(session, actor=actor, action="committee.member_confirmed" if accept else "committee.member_declined",
+                       subject=f"committee:{request.id}",
+                       data={"member": member.id, "draw_id": member.draw_id, "reason": member.reason})
+    if not accept:
+        await _fill_group(session, keys, request, await session.get(CommitteeGroup, member.group_id))
+    return member
+
+
+async def unseal_committee(session: AsyncSession, keys: CenterKeys, request_id: int, *, actor: str) -> CommitteeRequest:
+    """At the start of the session: reveal every draw of the committee and publish them."""
+    request = await session.get(CommitteeRequest, request_id, with_for_update=True, populate_existing=True)
+    if request is None:
+        raise NotFound(f"未找到评标委员会抽取申请 {request_id}")
+    if request.status != DRAWING:
+        raise Conflict("该评标委员会已揭晓或已取消")
+    if await _now(session) < request.starts_at:
+        raise RuleViolation("评标开始前不能揭晓专家名单")
+    draw_ids = (await session.scalars(select(CommitteeDraw.draw_id).join(CommitteeGroup)
+                                      .where(CommitteeGroup.request_id == request.id).order_by(CommitteeDraw.id))).all()
+    for draw_id in draw_ids:
+        if (await get_draw(session, draw_id)).status == WITNESSED:
+            await reveal_draw(session, keys, draw_id, actor=actor)
+    request.status = UNSEALED
+    await session.flush()
+    await record_event(session, actor=actor, action="committee.unsealed", subject=f"committee:{request.id}",
+                       data={"draws": list(draw_ids)})
+    return request
+
+
+async def unseal_due_committees(session: AsyncSession, keys: CenterKeys) -> int:
+    """Unseal every committee whose session has started (run by the app's worker)."""
+    due = (await session.scalars(
+        select(CommitteeRequest.id).where(CommitteeRequest.status == DRAWING, CommitteeRequest.starts_at <= func.now())
+        .with_for_update(skip_locked=True)
+    )).all()
+    for request_id in due:
+        await unseal_committee(session, keys, request_id, actor="system")
+    return len(due)
+
+
+async def committee_view(session: AsyncSession, request_id: int) -> dict[str, Any]:
+    """What may be shown of a committee: counts while sealed, names once unsealed."""
+    request = await session.get(CommitteeRequest, request_id)
+    if request is None:
+        raise NotFound(f"未找到评标委员会抽取申请 {request_id}")
+    groups = (await session.scalars(select(CommitteeGroup).where(CommitteeGroup.request_id == request.id)
+                                    .order_by(CommitteeGroup.position))).all()
+    draws = {g.id: list((await session.scalars(select(CommitteeDraw.draw_id).where(CommitteeDraw.group_id == g.id)
+                                               .order_by(CommitteeDraw.id))).all()) for g in groups}
+    rows = (await session.execute(select(CommitteeMember, Expert).join(Expert, Expert.id == CommitteeMember.expert_id)
+                                  .where(CommitteeMember.request_id == request.id).order_by(CommitteeMember.rank))).all()
+    view: dict[str, Any] = {
+        "id": request.id, "project_code": request.project_code, "status": request.status,
+        "starts_at": request.starts_at.isoformat(), "ends_at": request.ends_at.isoformat(), "place": request.place,
+        "representatives": request.representatives,
+        "groups": [{"specialty": g.specialty_code, "count": g.count, "reserve_count": g.reserve_count,
+                    "draws": draws[g.id],
+                    "confirmed": sum(1 for m, _ in rows if m.group_id == g.id and m.status == CONFIRMED),
+                    "invited": sum(1 for m, _ in rows if m.group_id == g.id and m.status == INVITED)} for g in groups],
+        "members": None,
+    }
+    if request.status == UNSEALED:
+        view["members"] = [{"code": e.code, "name": e.name, "group": next(g.position for g in groups if g.id == m.group_id),
+                            "status": m.status, "status_name": MEMBER_STATUS_NAMES[m.status]}
+                           for m, e in rows if m.status in (INVITED, CONFIRMED)]
+    return view
+
+
+async def invitations_of(session: AsyncSession, expert_id: int) -> list[dict[str, Any]]:
+    """An expert's own invitations: time and place only, nothing about the project."""
+    rows = (await session.execute(
+        select(CommitteeMember, CommitteeRequest).join(CommitteeRequest, CommitteeRequest.id == CommitteeMember.request_id)
+        .where(CommitteeMember.expert_id == expert_id, CommitteeMember.status.in_((INVITED, CONFIRMED, DECLINED)))
+        .order_by(CommitteeRequest.starts_at)
+    )).all()
+    return [{"id": m.id, "starts_at": r.starts_at.isoformat(), "ends_at": r.ends_at.isoformat(), "place": r.place,
+             "status": m.status, "status_name": MEMBER_STATUS_NAMES[m.status]} for m, r in rows]
+
+
+async def expert_of_user(session: AsyncSession, user: Any) -> Expert:
+    """The pool entry of an expert's account (matched by ID number)."""
+    expert = await session.scalar(select(Expert).where(Expert.id_number == user.id_number)) if user.id_number else None
+    if expert is None:
+        raise PermissionDenied("您的账号未关联专家库中的专家")
+    return expert
