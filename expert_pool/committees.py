@@ -264,20 +264,19 @@ async def _commit_group_draw(session, keys, request, group, rule_set, pool, coun
 async def witness_committee_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, value: str, by: str) -> Draw:
     """The supervisor's witness value completes the draw; the drawn experts are invited."""
     draw = await supply_witness(session, keys, draw_id, value=value, by=by)
-    await _enrol_drawn(session, keys, draw)
+    if await _group_of_draw(session, draw_id) is not None:
+        await _enrol_drawn(session, keys, draw)
     return draw
 
 
-async def _group_of_draw(session: AsyncSession, draw_id: str) -> tuple[CommitteeGroup, CommitteeRequest]:
+async def _group_of_draw(session: AsyncSession, draw_id: str) -> tuple[CommitteeGroup, CommitteeRequest] | None:
     row = (await session.execute(
         select(CommitteeGroup, CommitteeRequest)
         .join(CommitteeDraw, CommitteeDraw.group_id == CommitteeGroup.id)
         .join(CommitteeRequest, CommitteeRequest.id == CommitteeGroup.request_id)
         .where(CommitteeDraw.draw_id == draw_id)
     )).first()
-    if row is None:
-        raise NotFound(f"抽取 {draw_id} 不属于任何评标委员会")
-    return row[0], row[1]
+    return (row[0], row[1]) if row is not None else None
 
 
 async def _enrol_drawn(session: AsyncSession, keys: CenterKeys, draw: Draw) -> None:

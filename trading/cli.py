@@ -283,7 +283,12 @@ def draw_witness(draw_id: str, username: str, value: str | None) -> None:
         user = await session.scalar(select(User).where(User.username == username.strip().lower()))
         if user is None or user.role != UserRole.SUPERVISOR or not user.is_active:
             raise DomainError(f"「{username}」不是有效的监督人员账号")
-        await supply_witness(session, keys, draw_id, value=value, by=actor_of(user))
+        from trading.draws import get_draw
+
+        witness = supply_witness
+        if (await get_draw(session, draw_id)).purpose == "expert":  # the drawn experts are then invited
+            from expert_pool.committees import witness_committee_draw as witness
+        await witness(session, keys, draw_id, value=value, by=actor_of(user))
 
     asyncio.run(_with_session(witness))
     click.echo(f"已提交见证值：{value}")

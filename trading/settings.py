@@ -50,6 +50,7 @@ class Settings:
     api_token_days: int = 90
     audit_checkpoint_seconds: int = 3600
     outbox_seconds: int = 5
+    unseal_seconds: int = 15
     rule_set_dir: Path | None = None
     calendar_dir: Path | None = None
     timezone: str = "Asia/Shanghai"

@@ -21,6 +21,7 @@ from litestar_htmx import HTMXPlugin
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from expert_pool.committees import unseal_due_committees
 from trading.audit import make_checkpoint
 from trading.database import database_url, make_engine, make_sessionmaker, transaction
 from trading.keys import load_center_keys, load_secret
@@ -30,6 +31,7 @@ from trading.timefmt import local_time
 from web.agencies import AgencyController
 from web.api import AuditController, PlatformController, RuleSetController, health
 from web.auth import CurrentUserMiddleware
+from web.committees import AgencyDrawController, CommitteeController, InvitationController
 from web.draws import DrawApiController, DrawPageController
 from web.experts import ExpertController
 from web.dependencies import provide_context, provide_session, provide_user
@@ -67,6 +69,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
                                                  lambda session: make_checkpoint(session, context.keys))),
             asyncio.create_task(run_periodically(context, settings.outbox_seconds,
                                                  lambda session: deliver_pending(session, sender))),
+            # Committees are named when their session starts, whether or not anyone is watching.
+            asyncio.create_task(run_periodically(context, settings.unseal_seconds,
+                                                 lambda session: unseal_due_committees(session, context.keys))),
         ]
         try:
             yield
@@ -85,7 +90,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
     return Litestar(
         route_handlers=[
             PortalController, PlatformController, RuleSetController, AuditController, health,
-            DrawApiController, DrawPageController,
+            DrawApiController, DrawPageController, CommitteeController, InvitationController, AgencyDrawController,
             AgencyController,
             ExpertController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),

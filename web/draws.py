@@ -10,6 +10,7 @@ from litestar.response import Template
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from expert_pool.committees import witness_committee_draw
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.draw_sheet import draw_sheet_pdf
@@ -52,7 +53,8 @@ class DrawApiController(Controller):
           summary="Supply the witness value (supervisors), after the commit record is public")
     async def witness(self, draw_id: str, data: WitnessRequest, user: User, session: AsyncSession,
                       context: AppContext) -> dict[str, Any]:
-        draw = await supply_witness(session, context.keys, draw_id, value=data.value, by=actor_of(user))
+        witness = witness_committee_draw if (await get_draw(session, draw_id)).purpose == "expert" else supply_witness
+        draw = await witness(session, context.keys, draw_id, value=data.value, by=actor_of(user))
         await session.commit()
         return draw_bundle(draw, context.keys)
 

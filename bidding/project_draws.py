@@ -1,0 +1,63 @@
+"""Draws for a registered project: its agency and its evaluation committee, under the
+project's pinned rule set and with the project's parties avoided."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agency_pool.draws import draw_agency
+from bidding.projects import Project
+from expert_pool.committees import CommitteeRequest, GroupSpec, request_committee
+from trading.draws import Draw
+from trading.errors import NotFound
+from trading.identifiers import validate_credit_code
+from trading.keys import CenterKeys
+from trading.organisations import Organisation
+from trading.rules.store import RuleSetRecord
+
+
+async def project_by_code(session: AsyncSession, code: str) -> tuple[Project, Organisation, RuleSetRecord]:
+    row = (await session.execute(
+        select(Project, Organisation, RuleSetRecord)
+        .join(Organisation, Organisation.id == Project.tendering_party_id)
+        .join(RuleSetRecord, RuleSetRecord.id == Project.rule_set_id)
+        .where(Project.code == code)
+    )).first()
+    if row is None:
+        raise NotFound(f"未找到项目 {code}", project_code=code)
+    return row[0], row[1], row[2]
+
+
+def _rule(rule_set: RuleSetRecord, key: str, default):
+    rule = rule_set.content["rules"].get(key)
+    return rule["value"] if rule is not None else default
+
+
+async def draw_project_agency(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str,
+                              reserve_count: int = 3) -> Draw:
+    """Draw the project's agency from the pool serving its category."""
+    project, party, rule_set = await project_by_code(session, project_code)
+    return await draw_agency(session, keys, actor=actor, project_code=project.code, category=project.category,
+                             tendering_party_credit_code=party.credit_code, reserve_count=reserve_count,
+                             witness_required=bool(_rule(rule_set, "agency_draw_witness_required", False)))
+
+
+async def request_project_committee(
+    session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str, starts_at: datetime, ends_at: datetime,
+    place: str, groups: list[GroupSpec], representatives: int = 0, agency_code: str | None = None,
+    bidder_codes: list[str] = (),
+) -> CommitteeRequest:
+    """Request the project's evaluation committee under its pinned rule set.
+
+    Until bidder registration exists (the lifecycle issue), the bidders to avoid are
+    given by the caller; then they will come from the project's registrations.
+    """
+    project, party, rule_set = await project_by_code(session, project_code)
+    return await request_committee(
+        session, keys, actor=actor, project_code=project.code, rule_set=rule_set, tendering_party_code=party.credit_code,
+        agency_code=validate_credit_code(agency_code) if agency_code else None,
+        bidder_codes=[validate_credit_code(code) for code in bidder_codes], starts_at=starts_at, ends_at=ends_at,
+        place=place, groups=groups, representatives=representatives)
