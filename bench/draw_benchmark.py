@@ -86,7 +86,7 @@ TEMPLATE = "draw_bench_template"
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 # Timed runs per size when --runs is not given: at least 100 where p99 must mean something,
 # fewer at 100,000 where one draw takes seconds (there p99 is the slowest of the runs).
-DEFAULT_RUNS = {1_000: 300, 10_000: 100, 100_000: 30}
+DEFAULT_RUNS = {1_000: 500, 10_000: 200, 100_000: 50}
 DEFAULT_WARMUP = 3
 SPECIALTY = "A0801"
 RULE_SET = ("construction-open-tender", "2019.1")
@@ -283,14 +283,28 @@ def commit_id() -> str:
 
 # --- profile -----------------------------------------------------------------------------
 
+PHASES = (
+    ("available_experts", "available_experts: filter query + one ORM Expert per row"),
+    ("pool_codes", "_pool_codes: the list of codes from the ORM objects"),
+    ("commit_draw", "commit_draw, all of it"),
+    ("sorted_pool", "  sd.sorted_pool (sort by UTF-8 bytes)"),
+    ("pool_digest", "  sd.pool_digest (rfc8785 canonical JSON of the pool + SHA-256)"),
+    ("sign", "  Ed25519 sign (canonical JSON of the commit record)"),
+    ("seal", "  seal the seed (secretbox)"),
+    ("flush", "session.flush, all (INSERTs incl. the draw row with the JSONB pool)"),
+    ("audit", "trading.audit.record_event, all (hash chain + INSERT)"),
+)
+
+
 class PhaseTimer:
-    """Wraps the functions the draw goes through, to see where its time goes (bench only)."""
+    """Wraps the functions the draw goes through, to see where its time goes (bench only:
+    the wrappers live in this process and are removed afterwards)."""
 
     def __init__(self):
         self.totals: dict[str, float] = defaultdict(float)
         self._patches: list[tuple[object, str, object]] = []
 
-    def wrap(self, owner, name: str, label: str) -> None:
+    def wrap(self, owner, name: str, key: str) -> None:
         original = getattr(owner, name)
         totals = self.totals
         if asyncio.iscoroutinefunction(original):
@@ -299,14 +313,14 @@ class PhaseTimer:
                 try:
                     return await original(*a, **k)
                 finally:
-                    totals[label] += time.perf_counter() - t
+                    totals[key] += time.perf_counter() - t
         else:
             def wrapped(*a, **k):
                 t = time.perf_counter()
                 try:
                     return original(*a, **k)
                 finally:
-                    totals[label] += time.perf_counter() - t
+                    totals[key] += time.perf_counter() - t
         setattr(owner, name, wrapped)
         self._patches.append((owner, name, original))
 
@@ -314,22 +328,76 @@ class PhaseTimer:
     def installed(self):
         from trading import audit
 
-        self.wrap(committees, "available_experts", "available_experts (filter query + ORM objects)")
-        self.wrap(committees, "commit_draw", "commit_draw (all of it)")
-        self.wrap(sd, "sorted_pool", "  sorted_pool")
-        self.wrap(sd, "pool_digest", "  pool_digest (canonical JSON + SHA-256)")
-        self.wrap(CenterKeys, "sign", "  Ed25519 sign (canonical JSON of the record)")
-        self.wrap(CenterKeys, "seal", "  seal seed (secretbox)")
-        self.wrap(draws_module, "record_event", "  audit entry of the commit")
-        self.wrap(committees, "record_event", "audit entry of the request")
-        self.wrap(AsyncSession, "flush", "session.flush (all flushes)")
-        self.wrap(audit, "record_event", "audit record_event (all)")
+        self.wrap(committees, "available_experts", "available_experts")
+        self.wrap(committees, "_pool_codes", "pool_codes")
+        self.wrap(committees, "commit_draw", "commit_draw")
+        self.wrap(sd, "sorted_pool", "sorted_pool")
+        self.wrap(sd, "pool_digest", "pool_digest")
+        self.wrap(CenterKeys, "sign", "sign")
+        self.wrap(CenterKeys, "seal", "seal")
+        self.wrap(AsyncSession, "flush", "flush")
+        for module in (committees, draws_module, audit):
+            self.wrap(module, "record_event", "audit")
         try:
             yield self
         finally:
             for owner, name, original in reversed(self._patches):
                 setattr(owner, name, original)
             self._patches.clear()
+
+
+class _Code:
+    __slots__ = ("code",)
+
+    def __init__(self, code: str):
+        self.code = code
+
+
+def _canonical_string_list(pool) -> bytes:
+    """For a list of strings RFC 8785 and ``json.dumps(ensure_ascii=False)`` with compact
+    separators write the same bytes (both escape only quote, backslash and controls, the
+    latter as lowercase \\u00xx); checked against rfc8785 below before it is used."""
+    import json
+
+    return json.dumps(list(pool), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@contextmanager
+def proposed_fixes():
+    """The changes proposed in RESULTS.md, patched into this process only:
+
+    1. the pool filter selects the code column, not whole ``Expert`` entities (patched by
+       turning ``select(Expert)`` inside ``available_experts`` into ``select(Expert.code)``;
+       the codes are wrapped in a slotted object so that ``_pool_codes`` runs unchanged);
+    2. ``sd.pool_digest`` hashes ``json.dumps`` bytes for a list of strings instead of
+       running the pure-Python rfc8785 serializer over 100,000 strings;
+    3. ``sd.sorted_pool`` sorts the strings directly: code-point order is UTF-8 byte order.
+    """
+    import expert_pool.availability as availability
+    from expert_pool.models import Expert
+
+    original_select = availability.select
+    original_available = committees.available_experts
+    original_sorted, original_digest = sd.sorted_pool, sd.pool_digest
+
+    def codes_select(*entities, **kw):
+        if len(entities) == 1 and entities[0] is Expert:
+            return original_select(Expert.code, **kw)
+        return original_select(*entities, **kw)
+
+    async def available_codes(*a, **k):
+        return [_Code(code) for code in await original_available(*a, **k)]
+
+    availability.select = codes_select
+    committees.available_experts = available_codes
+    sd.sorted_pool = lambda codes: sorted(set(codes))
+    sd.pool_digest = lambda pool: sd.H(_canonical_string_list(pool)).hex()
+    try:
+        yield
+    finally:
+        availability.select = original_select
+        committees.available_experts = original_available
+        sd.sorted_pool, sd.pool_digest = original_sorted, original_digest
 
 
 async def profile(bench: Bench, size: int, runs: int) -> str:
@@ -341,31 +409,42 @@ async def profile(bench: Bench, size: int, runs: int) -> str:
             elapsed, _ = await bench.draw_once()
             total += elapsed
     print(f"\n### Phase breakdown at {size:,} experts (mean of {runs} draws)\n", file=out)
-    print(f"| phase | ms per draw | share |\n|---|---:|---:|", file=out)
-    print(f"| whole draw | {ms(total / runs)} | 100 % |", file=out)
-    for label, seconds in timer.totals.items():
+    print("| phase | ms per draw | share |\n|---|---:|---:|", file=out)
+    print(f"| whole draw (request_committee) | {ms(total / runs)} | 100 % |", file=out)
+    for key, label in PHASES:
+        seconds = timer.totals.get(key, 0.0)
         print(f"| {label} | {ms(seconds / runs)} | {100 * seconds / total:.0f} % |", file=out)
 
-    # The pieces of the filter, each measured alone on the same connection.
     raw = (await bench.conn.get_raw_connection()).driver_connection
+    args = (SPECIALTY, bench.starts_at.date(), bench.starts_at, bench.ends_at, 8, TENDERING_PARTY, 90, *bench.excluded)
+    plan = await raw.fetch("EXPLAIN (ANALYZE, TIMING OFF) " + bench.bare_sql, *args)
+    server_ms = next(row[0] for row in plan if row[0].startswith("Execution Time"))
+
+    pieces: dict[str, float] = {}
     async with bench.conn.begin():
         session = AsyncSession(bind=bench.conn, join_transaction_mode="create_savepoint")
         try:
             from expert_pool.availability import available_experts
 
-            pieces = {}
-            for label, fn in (
-                ("available_experts() as ORM objects", lambda: available_experts(
+            def orm_filter():
+                return available_experts(
                     session, specialties=[SPECIALTY], window_start=bench.starts_at, window_end=bench.ends_at,
                     exclude_credit_codes=bench.excluded, on_date=bench.starts_at.date(), min_years_in_field=8,
-                    senior_title_only=True)),
-                ("bare SELECT via raw asyncpg", lambda: raw.fetch(bench.bare_sql, SPECIALTY, bench.starts_at.date(),
-                                                                  bench.starts_at, bench.ends_at, 8, TENDERING_PARTY,
-                                                                  90, *bench.excluded)),
+                    senior_title_only=True)
+
+            async def codes_filter():
+                with proposed_fixes():
+                    return await committees.available_experts(
+                        session, specialties=[SPECIALTY], window_start=bench.starts_at, window_end=bench.ends_at,
+                        exclude_credit_codes=bench.excluded, on_date=bench.starts_at.date(), min_years_in_field=8,
+                        senior_title_only=True)
+
+            for label, fn in (
+                ("available_experts() as it is (ORM Expert objects)", orm_filter),
+                ("available_experts() selecting the code column only (proposed)", codes_filter),
+                ("bare SELECT via raw asyncpg (the baseline)", lambda: raw.fetch(bench.bare_sql, *args)),
                 ("bare SELECT via SQLAlchemy text()", lambda: session.execute(
-                    text(bench.bare_sql.replace("$", ":p")), {f"p{i + 1}": v for i, v in enumerate(
-                        (SPECIALTY, bench.starts_at.date(), bench.starts_at, bench.ends_at, 8, TENDERING_PARTY, 90,
-                         *bench.excluded))})),
+                    text(bench.bare_sql.replace("$", ":p")), {f"p{i + 1}": v for i, v in enumerate(args)})),
             ):
                 samples = []
                 for _ in range(runs):
@@ -376,23 +455,38 @@ async def profile(bench: Bench, size: int, runs: int) -> str:
                         result = result.all()
                     samples.append(time.perf_counter() - t)
                 pieces[label] = statistics.median(samples)
-            pool = sd.sorted_pool([f"EXP{i:06d}" for i in range(1, size + 1)])
-            t = time.perf_counter()
-            for _ in range(runs):
-                sd.pool_digest(pool)
-            pieces["pool_digest alone (canonical JSON of the pool)"] = (time.perf_counter() - t) / runs
-            import json
-            t = time.perf_counter()
-            for _ in range(runs):
-                json.dumps(pool)
-            pieces["json.dumps of the pool (stdlib, for comparison)"] = (time.perf_counter() - t) / runs
         finally:
             await session.close()
             await bench.conn.rollback()
-    print(f"\n### Pieces measured alone at {size:,} experts (median of {runs})\n", file=out)
+    pool = sd.sorted_pool([f"EXP{i:06d}" for i in range(1, size + 1)])
+    if _canonical_string_list(pool) != sd.canon(pool):
+        raise SystemExit("json.dumps and rfc8785 disagree on the pool: the proposed digest is wrong")
+    for label, fn in (("sd.pool_digest as it is (rfc8785)", lambda: sd.pool_digest(pool)),
+                      ("pool digest via json.dumps (proposed; same bytes, checked)",
+                       lambda: sd.H(_canonical_string_list(pool)).hex()),
+                      ("sd.sorted_pool as it is (key=encode)", lambda: sd.sorted_pool(pool)),
+                      ("sorted(set(pool)) (proposed; same order)", lambda: sorted(set(pool)))):
+        t = time.perf_counter()
+        for _ in range(runs):
+            fn()
+        pieces[label] = (time.perf_counter() - t) / runs
+    print(f"\n### Pieces measured alone at {size:,} experts (median of {runs}, or mean for the pure functions)\n",
+          file=out)
     print("| piece | ms |\n|---|---:|", file=out)
     for label, seconds in pieces.items():
         print(f"| {label} | {ms(seconds)} |", file=out)
+    print(f"\nServer side of the bare SELECT (EXPLAIN ANALYZE, timing off): {server_ms}.", file=out)
+
+    fixed_draws, fixed_selects = [], []
+    with proposed_fixes():
+        await bench.draw_once()  # warm-up
+        for _ in range(runs):
+            fixed_draws.append((await bench.draw_once())[0])
+            fixed_selects.append((await bench.select_once())[0])
+    draw_m, select_m = statistics.median(fixed_draws), statistics.median(fixed_selects)
+    print(f"\n### What-if: the whole draw with the three proposed changes patched in ({runs} runs)\n", file=out)
+    print("| draw median ms | bare SELECT median ms | ratio |\n|---:|---:|---:|", file=out)
+    print(f"| {ms(draw_m)} | {ms(select_m)} | {draw_m / select_m:.2f} |", file=out)
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -400,7 +494,7 @@ async def profile(bench: Bench, size: int, runs: int) -> str:
         await bench.draw_once()
     profiler.disable()
     stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(25)
+    pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(20)
     print(f"\n### cProfile of {max(1, runs // 2)} draws at {size:,}, by own time\n\n```", file=out)
     print(stream.getvalue().strip(), file=out)
     print("```", file=out)

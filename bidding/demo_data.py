@@ -1,17 +1,21 @@
 """Demo data for a first start: the city of Jining, organisations of every role, users,
-and a few projects with announcements. Loaded once; the check is the demo city's
-tendering party, so a second run changes nothing.
+the sample expert and agency pools, and a few projects with announcements. Loaded once;
+the check is the demo city's tendering party, so a second run changes nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agency_pool.imports import import_agencies
 from bidding.announcements import publish_announcement
 from bidding.projects import register_project
+from expert_pool.experts import register_expert
+from expert_pool.imports import import_experts
 from trading.accounts import create_user
 from trading.organisations import Organisation, register_organisation, register_region
 from trading.roles import OrgRole, UserRole
@@ -61,6 +65,22 @@ PROJECTS = [
 ]
 
 
+SAMPLES = Path(__file__).resolve().parent.parent
+
+
+async def load_demo_pools(session: AsyncSession, actor: str) -> None:
+    """The shipped sample pools, and the demo expert account's own entry in the expert pool."""
+    for importer, sample in ((import_experts, "expert_pool/samples/experts.csv"),
+                             (import_agencies, "agency_pool/samples/agencies.csv")):
+        path = SAMPLES / sample
+        await importer(session, actor=actor, filename=path.name, data=path.read_bytes())
+    demo_expert = next(account for account in ACCOUNTS if account.role == UserRole.EXPERT)
+    await register_expert(session, actor=actor, name="李明", id_number=demo_expert.id_number,
+                          employer_credit_code=demo_expert.organisation, employer_name="济宁学院",
+                          specialties=["A0801", "A0601"], title="正高级", years_in_field=18, city_code=CITY_CODE,
+                          phone="13905370999")
+
+
 async def demo_loaded(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(Organisation.id).where(Organisation.credit_code == ORGANISATIONS[0][0])))
 
@@ -81,6 +101,7 @@ async def load_demo_data(session: AsyncSession) -> bool:
                           role=account.role.value, password=DEMO_PASSWORD,
                           organisation_id=orgs[account.organisation].id if account.organisation else None,
                           id_number=account.id_number)
+    await load_demo_pools(session, actor)
     for code, title, category, method, party, estimate in PROJECTS:
         project = await register_project(session, actor=actor, code=code, title=title, category=category, method=method,
                                          region_code=CITY_CODE, tendering_party_id=orgs[party].id, estimate_fen=estimate)

@@ -34,11 +34,23 @@ async def test_migrate_and_demo_on_an_external_database(server_url, tmp_path):
     engine = make_engine(make_url(url).set(drivername="postgresql+asyncpg"))
     try:
         async with engine.connect() as conn:
-            assert await conn.scalar(select(func.count()).select_from(Organisation)) == 7
+            assert await conn.scalar(select(func.count()).select_from(Organisation)) == len(demo_organisation_codes())
             assert await conn.scalar(select(func.count()).select_from(User)) == 9
     finally:
         await engine.dispose()
         await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def demo_organisation_codes() -> set[str]:
+    """The demo's organisations and those of the sample agencies (some are the same)."""
+    import csv
+    from pathlib import Path
+
+    from bidding.demo_data import ORGANISATIONS
+
+    sample = Path(__file__).resolve().parent.parent / "agency_pool" / "samples" / "agencies.csv"
+    rows = csv.DictReader(sample.read_text(encoding="utf-8").splitlines())
+    return {code for code, _, _ in ORGANISATIONS} | {row["统一社会信用代码"] for row in rows}
 
 
 async def test_keys_show_prints_the_published_verify_key(cli, settings):

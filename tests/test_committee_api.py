@@ -6,33 +6,25 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
 
-from agency_pool.imports import import_agencies
 from bidding.demo_data import load_demo_data
-from expert_pool.imports import import_experts
 from expert_pool.models import Expert
 from tests.portal import bearer
 from trading.accounts import create_user
 from trading.database import make_sessionmaker, transaction
 from web.app import create_app
 
-ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "JN-2026-GC-0007"
 
 
 @pytest.fixture(scope="module")
 async def client(settings, database_url, engine) -> AsyncIterator[AsyncTestClient]:
     async with transaction(make_sessionmaker(engine)) as session:
-        await load_demo_data(session)
-        for importer, sample in ((import_experts, "expert_pool/samples/experts.csv"),
-                                 (import_agencies, "agency_pool/samples/agencies.csv")):
-            path = ROOT / sample
-            await importer(session, actor="test", filename=path.name, data=path.read_bytes())
+        await load_demo_data(session)  # includes the sample expert and agency pools
     async with AsyncTestClient(app=create_app(settings, url=database_url)) as client:
         yield client
 
