@@ -79,7 +79,7 @@ from trading import sealed_draw as sd  # noqa: E402
 from trading.database import embedded_url, make_engine, make_sessionmaker, start_embedded_server, transaction  # noqa: E402
 from trading.identifiers import credit_code_check_char, id_number_check_char  # noqa: E402
 from trading.keys import CenterKeys  # noqa: E402
-from trading.rules.store import get_rule_set, sync_reference_data  # noqa: E402
+from trading.rules.store import sync_reference_data  # noqa: E402
 from trading.schema import upgrade_database  # noqa: E402
 
 TEMPLATE = "draw_bench_template"
@@ -559,6 +559,7 @@ async def run(args) -> int:
                       kek=secrets.token_bytes(nacl.secret.SecretBox.KEY_SIZE))
     parent = Path(tempfile.mkdtemp(prefix="draw-bench-pg-"))
     began = time.perf_counter()
+    load_before = os.getloadavg()
     server = None
     try:
         server = start_embedded_server(parent / "data", cleanup_mode="delete")
@@ -584,6 +585,8 @@ async def run(args) -> int:
     print(f"- commit: {commit_id()}")
     print(f"- command: `{command}`")
     print(f"- machine: {machine()}")
+    print(f"- load average (1/5/15 min) at start {' / '.join(f'{x:.2f}' for x in load_before)}, at end "
+          f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())} (other work on the machine shows here)")
     print(f"- wall time of the whole script: {total:.0f} s\n")
     print("| experts | eligible | runs | draw median ms | draw p99 ms | bare SELECT median ms | bare SELECT p99 ms "
           "| draw / SELECT (medians) |")

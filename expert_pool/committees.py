@@ -27,6 +27,7 @@ from sqlalchemy import (
     exists,
     func,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, ExcludeConstraint, TSTZRANGE
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +48,7 @@ from trading.sealed_draw import format_moment
 from trading.timefmt import local_time
 
 DRAWING, UNSEALED, CANCELLED = "drawing", "unsealed", "cancelled"
+BOOKINGS_LOCK = 0x424F4F4B  # advisory lock key serialising expert bookings
 # A member's life: a reserve waits; an invited expert confirms or declines; an expert
 # found already booked elsewhere when called is unavailable and the next one is called.
 RESERVE, INVITED, CONFIRMED, DECLINED, UNAVAILABLE = "reserve", "invited", "confirmed", "declined", "unavailable"
@@ -322,6 +324,9 @@ async def _call(session: AsyncSession, request: CommitteeRequest, member: Commit
 
 async def _fill_group(session: AsyncSession, keys: CenterKeys, request: CommitteeRequest, group: CommitteeGroup) -> None:
     """Call reserves in order until the group is full; with none left, draw again."""
+    # One booker at a time: concurrent witnesses would otherwise book overlapping sets of
+    # experts in different orders and deadlock. The exclusion constraint stays the guarantee.
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": BOOKINGS_LOCK})
     while True:
         members = (await session.scalars(select(CommitteeMember).where(CommitteeMember.group_id == group.id)
                                          .order_by(CommitteeMember.rank))).all()

@@ -306,3 +306,35 @@ async def test_a_session_must_start_after_the_draw(session, keys, rule_set):
     now = await session.scalar(select(func.now()))
     with pytest.raises(RuleViolation, match="密封"):
         await new_request(session, keys, rule_set, window=(now - timedelta(hours=1), now + timedelta(hours=3)))
+
+
+async def test_two_draws_witnessed_at_the_same_moment_never_share_an_expert(engine, keys):
+    # Two committees for overlapping sessions, committed on the same five experts, are
+    # witnessed concurrently in separate transactions: the exclusion constraint lets each
+    # expert be booked once, whatever the interleaving.
+    import asyncio
+
+    from trading.database import make_sessionmaker, transaction
+
+    sessions = make_sessionmaker(engine)
+    async with transaction(sessions) as session:
+        rule_set = await get_rule_set(session, "construction-open-tender", "2019.1")
+        specialty = "C0601"  # a specialty no other test of this module uses
+        await make_pool(session, 5, specialty)
+        window = await session_window(session, days=60)
+        requests = [await new_request(session, keys, rule_set, groups=[GroupSpec(specialty, 5, 0)], window=window)
+                    for _ in range(2)]
+        draw_ids = [(await draws_of(session, request.id))[0].draw_id for request in requests]
+
+    async def witness(draw_id: str) -> None:
+        async with transaction(sessions) as session:
+            await witness_committee_draw(session, keys, draw_id, value="同时见证", by="user:7:supervisor")
+
+    await asyncio.gather(*(witness(draw_id) for draw_id in draw_ids))
+    async with transaction(sessions) as session:
+        invited = (await session.scalars(select(CommitteeMember.expert_id).where(
+            CommitteeMember.request_id.in_([r.id for r in requests]), CommitteeMember.status == INVITED))).all()
+        booked = (await session.scalars(select(ExpertBooking.expert_id).join(
+            CommitteeMember, CommitteeMember.id == ExpertBooking.member_id).where(
+            CommitteeMember.request_id.in_([r.id for r in requests]), ExpertBooking.released_at.is_(None)))).all()
+    assert len(invited) == 5 and sorted(booked) == sorted(invited) and len(set(booked)) == 5
