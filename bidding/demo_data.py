@@ -85,8 +85,11 @@ async def demo_loaded(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(Organisation.id).where(Organisation.credit_code == ORGANISATIONS[0][0])))
 
 
-async def load_demo_data(session: AsyncSession) -> bool:
-    """Load the demo city once; returns False when it was already there."""
+async def load_demo_data(session: AsyncSession, *, pools: bool = True) -> bool:
+    """Load the demo city once; returns False when it was already there.
+
+    ``pools=False`` leaves the expert and agency pools empty (for tests of the pools).
+    """
     if await demo_loaded(session):
         return False
     actor = "system:demo"
@@ -101,7 +104,8 @@ async def load_demo_data(session: AsyncSession) -> bool:
                           role=account.role.value, password=DEMO_PASSWORD,
                           organisation_id=orgs[account.organisation].id if account.organisation else None,
                           id_number=account.id_number)
-    await load_demo_pools(session, actor)
+    if pools:
+        await load_demo_pools(session, actor)
     for code, title, category, method, party, estimate in PROJECTS:
         project = await register_project(session, actor=actor, code=code, title=title, category=category, method=method,
                                          region_code=CITY_CODE, tendering_party_id=orgs[party].id, estimate_fen=estimate)

@@ -478,7 +478,7 @@ async def demo_database(server_url: str, template_url: str, hint: str) -> str:
     engine = make_engine(url)
     try:
         async with transaction(make_sessionmaker(engine)) as session:
-            await load_demo_data(session)
+            await load_demo_data(session, pools=False)
     finally:
         await engine.dispose()
     return url

@@ -168,7 +168,7 @@ async def test_the_database_never_deletes_a_draw(session, keys):
     ("pool", """(pool - 0) || '["EXP9999"]'::jsonb""", "pool_digest"),
     ("witness_value", "'someone else'", "witness"),
     ("reveal_record", """jsonb_set(reveal_record, '{center_seed}', to_jsonb(repeat('0', 64)))""", "reveal_signature"),
-    ("reveal_record", """jsonb_set(reveal_record, '{selected,0}', '"EXP0001"')""", "reveal_signature"),
+    ("reveal_record", """jsonb_set(reveal_record, '{selected,0}', '"EXP9999"')""", "reveal_signature"),
     ("commit_record", """jsonb_set(commit_record, '{pool_size}', '31')""", "commit_signature"),
     ("commit_signature", "repeat('0', 128)", "commit_signature"),
     ("reveal_signature", "repeat('0', 128)", "reveal_signature"),

@@ -25,7 +25,7 @@ from web.app import create_app
 @pytest.fixture(scope="module")
 async def client(settings: Settings, database_url: str, engine: AsyncEngine) -> AsyncIterator[AsyncTestClient]:
     async with transaction(make_sessionmaker(engine)) as session:
-        await load_demo_data(session)
+        await load_demo_data(session, pools=False)
         await sync_specialties(session)
     async with AsyncTestClient(app=create_app(settings, url=database_url)) as test_client:
         yield test_client
