@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from expert_pool.availability import available_experts
+from expert_pool.availability import available_expert_codes
 from expert_pool.composition import check_committee
 from expert_pool.models import Expert
 from trading.audit import record_event
@@ -179,14 +179,14 @@ async def _pool_codes(session: AsyncSession, request: CommitteeRequest, rule_set
     excluded = [request.tendering_party_code, *request.bidder_codes]
     if request.agency_code:
         excluded.append(request.agency_code)
-    experts = await available_experts(
+    codes = await available_expert_codes(
         session, specialties=[specialty], window_start=request.starts_at, window_end=request.ends_at,
         exclude_credit_codes=excluded, on_date=request.starts_at.date(),
         min_years_in_field=_rule_value(rule_set, "expert_min_years_in_field", None),
         senior_title_only=bool(_rule_value(rule_set, "expert_senior_title_required", False)),
         extra_filter=_pool_filter(request, _rule_value(rule_set, "expert_cooling_off_days", 0)),
     )
-    return [expert.code for expert in experts if expert.code not in leave_out]
+    return [code for code in codes if code not in leave_out]
 
 
 def _criteria(request: CommitteeRequest, group: CommitteeGroup, rule_set: RuleSetRecord) -> dict[str, Any]:

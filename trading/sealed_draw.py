@@ -26,8 +26,9 @@ def H(data: bytes) -> bytes:  # noqa: N802 - the spec's name
 
 
 def sorted_pool(codes: Sequence[str]) -> list[str]:
-    """Step 1: deduplicate and sort ascending by UTF-8 bytes."""
-    return sorted(set(codes), key=lambda code: code.encode("utf-8"))
+    """Step 1: deduplicate and sort ascending by UTF-8 bytes (UTF-8 keeps code point
+    order, so Python's own string order is the same)."""
+    return sorted(set(codes))
 
 
 def pool_digest(pool: Sequence[str]) -> str:
