@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from credit.queries import listed_defaulter
 from expert_pool.fields import SENIOR_TITLES, ExpertStatus
 from expert_pool.models import Expert, ExpertConflict, ExpertLeave, ExpertSpecialty
 from expert_pool.specialties import check_codes, subtree_codes
@@ -36,6 +37,7 @@ def _conditions(
                        ExpertSpecialty.specialty_code.in_(select(subtree.c.code))),
         ~exists().where(ExpertLeave.expert_id == Expert.id,
                         ExpertLeave.starts_at < window_end, ExpertLeave.ends_at > window_start),
+        ~listed_defaulter(Expert.id_number),
     ]
     if excluded:
         conditions.append(Expert.employer_credit_code.not_in(excluded))
@@ -92,12 +94,14 @@ async def available_experts(
     - their employer is not among ``exclude_credit_codes`` (tendering party, agency,
       bidders), and they declared no conflict with any of those organisations;
     - optionally, ``min_years_in_field`` and a senior title (the pinned rule set's
-      ``expert_min_years_in_field`` and ``expert_senior_title_required``).
+      ``expert_min_years_in_field`` and ``expert_senior_title_required``);
+    - they are not a court-listed defaulter (失信被执行人) in force now, by ID number
+      (:func:`credit.queries.listed_defaulter`).
 
     Hooks for the draw: session bookings (double booking) and the cooling-off period for
     the same tendering party live with the draw; pass them as ``extra_filter``, a SQL
     condition on :class:`Expert` (for example ``~exists(...booking overlapping...)``).
-    Credit restrictions (失信被执行人) will come from credit/ the same way.
+    Credit restrictions (失信被执行人) come from credit/ the same way, as one condition.
     """
     conditions = await _filter(
         session, specialties=specialties, window_start=window_start, window_end=window_end,

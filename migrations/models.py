@@ -9,6 +9,9 @@ import agency_pool.ratings  # noqa: F401
 import agency_pool.ties  # noqa: F401
 import bidding.announcements  # noqa: F401
 import bidding.projects  # noqa: F401
+import bidding.registrations  # noqa: F401
+import credit.departments  # noqa: F401
+import credit.models  # noqa: F401
 import expert_pool.committees  # noqa: F401
 import expert_pool.models  # noqa: F401
 import expert_pool.ratings  # noqa: F401

@@ -313,3 +313,7 @@ from agency_pool.cli import agencies  # noqa: E402
 main.add_command(agencies)
 from expert_pool.cli import experts  # noqa: E402
 main.add_command(experts)
+from bidding.bid_cli import bid  # noqa: E402
+main.add_command(bid)
+from credit.cli import credit  # noqa: E402
+main.add_command(credit)

@@ -13,6 +13,8 @@ class UserRole(StrEnum):
     EXPERT = "expert"
     SUPERVISOR = "supervisor"
     FINANCE = "finance"
+    CREDIT_OFFICER = "credit_officer"
+    DEPARTMENT = "department"
 
     @property
     def label(self) -> str:
@@ -27,6 +29,8 @@ USER_ROLE_LABELS = {
     UserRole.EXPERT: "评标专家",
     UserRole.SUPERVISOR: "监督人员",
     UserRole.FINANCE: "财务人员",
+    UserRole.CREDIT_OFFICER: "信用管理人员",
+    UserRole.DEPARTMENT: "行业主管部门",
 }
 
 

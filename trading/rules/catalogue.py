@@ -203,6 +203,9 @@ _SPECS = (
     # Witnesses of sealed draws (center's operating rule), read by the draws; optional.
     RuleSpec("expert_draw_witness_required", "bool", "抽取评标专家须由监督人员提供见证值"),
     RuleSpec("agency_draw_witness_required", "bool", "抽取招标代理机构须由监督人员提供见证值"),
+    # Credit check at registration (center's operating rule), read by credit/; optional:
+    # without it, every bribery-crime record in force decides.
+    RuleSpec("bribery_record_lookback_years", "years", "行贿犯罪记录核查的追溯年限"),
 )
 
 CATALOGUE: Mapping[str, RuleSpec] = MappingProxyType({spec.key: spec for spec in _SPECS})
