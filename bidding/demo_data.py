@@ -1,19 +1,22 @@
 """Demo data for a first start: the city of Jining, organisations of every role, users,
-the sample expert and agency pools, and a few projects with announcements. Loaded once;
-the check is the demo city's tendering party, so a second run changes nothing.
+the sample expert and agency pools, a few credit records, and a few projects with
+announcements. Loaded once; the check is the demo city's tendering party, so a second run
+changes nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.imports import import_agencies
 from bidding.announcements import publish_announcement
 from bidding.projects import register_project
+from credit.records import enter_record
 from expert_pool.experts import register_expert
 from expert_pool.imports import import_experts
 from trading.accounts import create_user
@@ -81,6 +84,30 @@ async def load_demo_pools(session: AsyncSession, actor: str) -> None:
                           phone="13905370999")
 
 
+# (subject type, name, code, department, kind, act, decision number, days since effective,
+#  days in force from then or None for an open end, categories)
+CREDIT_RECORDS = [
+    ("单位", "聊城恒基建筑安装工程有限公司", "91371500MA3LCJ091F", "住建", "collusive_bidding",
+     "在聊城市某学校教学楼施工招标中与其他投标人相互串通投标报价", "聊住建罚字〔2026〕27号", 60, 730, ()),
+    ("单位", "任城宏远建筑工程有限公司", "91370811MA23456788", "住建", "contract_refusal",
+     "中标后无正当理由拒不与招标人订立施工合同", "济住建信〔2026〕3号", 90, 1095, ()),
+    ("个人", "张建军", "371702196909012285", "法院", "court_defaulter",
+     "有履行能力而拒不履行生效法律文书确定的给付义务", "（2026）鲁1702执588号", 30, None, ()),
+]
+
+
+async def load_demo_credit(session: AsyncSession, actor: str) -> None:
+    """A bidder of another city blacklisted by 住建, a demo bidder with a record on the deposit
+    negative list (so it must pay a deposit), and a court-listed defaulter (shown masked)."""
+    today = await session.scalar(select(func.current_date()))
+    for subject_type, name, code, department, kind, act, number, since, days, categories in CREDIT_RECORDS:
+        start = today - timedelta(days=since)
+        await enter_record(session, actor=actor, subject_type=subject_type, subject_key=code, subject_name=name,
+                           department=department, kind=kind, act=act, decision_number=number,
+                           effective_from=start, effective_to=start + timedelta(days=days) if days else None,
+                           categories=categories, channel="demo")
+
+
 async def demo_loaded(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(Organisation.id).where(Organisation.credit_code == ORGANISATIONS[0][0])))
 
@@ -106,6 +133,7 @@ async def load_demo_data(session: AsyncSession, *, pools: bool = True) -> bool:
                           id_number=account.id_number)
     if pools:
         await load_demo_pools(session, actor)
+    await load_demo_credit(session, actor)
     for code, title, category, method, party, estimate in PROJECTS:
         project = await register_project(session, actor=actor, code=code, title=title, category=category, method=method,
                                          region_code=CITY_CODE, tendering_party_id=orgs[party].id, estimate_fen=estimate)

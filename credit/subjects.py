@@ -48,9 +48,11 @@ def validate_subject_type(value: str) -> str:
 
 def validate_subject_key(subject_type: str, value: str) -> str:
     """The normalised credit code (organisation) or ID number (person)."""
-    if subject_type == PERSON:
-        return validate_id_number(value)
-    return validate_credit_code(value)
+    try:
+        return validate_id_number(value) if subject_type == PERSON else validate_credit_code(value)
+    except InvalidInput as exc:
+        exc.details.setdefault("field", "subject_key")
+        raise
 
 
 def validate_subject_name(value: str) -> str:

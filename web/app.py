@@ -32,11 +32,13 @@ from web.agencies import AgencyController
 from web.api import AuditController, PlatformController, RuleSetController, health
 from web.auth import CurrentUserMiddleware
 from web.committees import AgencyDrawController, CommitteeController, InvitationController
+from web.credit import CreditApiController, CreditPageController
 from web.draws import DrawApiController, DrawPageController
 from web.experts import ExpertController
 from web.dependencies import provide_context, provide_session, provide_user
 from web.errors import exception_handlers
 from web.pages import PortalController
+from web.registrations import RegistrationController
 from web.state import AppContext
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             DrawApiController, DrawPageController, CommitteeController, InvitationController, AgencyDrawController,
             AgencyController,
             ExpertController,
+            CreditPageController, CreditApiController, RegistrationController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
         ],
