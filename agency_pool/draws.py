@@ -48,10 +48,12 @@ class AgencyAssignment:
 async def draw_agency(
     session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str, category: str,
     tendering_party_credit_code: str, reserve_count: int = 3, witness_required: bool = False,
-    continues: str | None = None,
+    continues: str | None = None, region_code: str | None = None,
 ) -> Draw:
-    """Draw an agency for a project from every eligible agency of the pool."""
-    pool = await eligible_agencies(session, category=category, tendering_party_credit_code=tendering_party_credit_code)
+    """Draw an agency for a project from every eligible agency of the pool (credit
+    restrictions scoped to the project's region and category included)."""
+    pool = await eligible_agencies(session, category=category, tendering_party_credit_code=tendering_party_credit_code,
+                                   region_code=region_code)
     codes = [agency.code for agency in pool]
     if continues is not None:  # a replacement draw leaves out everyone the first one offered
         earlier = await get_draw(session, continues)

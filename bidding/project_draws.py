@@ -42,6 +42,7 @@ async def draw_project_agency(session: AsyncSession, keys: CenterKeys, *, actor:
     project, party, rule_set = await project_by_code(session, project_code)
     return await draw_agency(session, keys, actor=actor, project_code=project.code, category=project.category,
                              tendering_party_credit_code=party.credit_code, reserve_count=reserve_count,
+                             region_code=project.region_code,
                              witness_required=bool(_rule(rule_set, "agency_draw_witness_required", False)))
 
 
