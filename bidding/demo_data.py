@@ -22,6 +22,7 @@ from expert_pool.imports import import_experts
 from trading.accounts import create_user
 from trading.organisations import Organisation, register_organisation, register_region
 from trading.roles import OrgRole, UserRole
+from trading.rooms import EVALUATION, OPENING, add_room
 
 DEMO_PASSWORD = "Demo#2026"
 CITY_CODE = "370800"
@@ -66,6 +67,21 @@ PROJECTS = [
     ("JN-2026-CG-0031", "济宁市第一人民医院医用直线加速器采购", "government_procurement", "public_tender",
      "12370800MB12345670", 2_980_000_00),
 ]
+
+
+# The center's rooms (统一设施配备): code, name, kind, capacity, location.
+ROOMS = [
+    ("KB01", "第1开标室", OPENING, 60, "济宁市公共资源交易中心 三楼东"),
+    ("KB02", "第2开标室", OPENING, 40, "济宁市公共资源交易中心 三楼西"),
+    ("PB01", "第1评标室", EVALUATION, 12, "济宁市公共资源交易中心 四楼（评标区）"),
+    ("PB02", "第2评标室", EVALUATION, 12, "济宁市公共资源交易中心 四楼（评标区）"),
+    ("PB03", "第3评标室", EVALUATION, 20, "济宁市公共资源交易中心 四楼（评标区）"),
+]
+
+
+async def load_demo_rooms(session: AsyncSession, actor: str) -> None:
+    for code, name, kind, capacity, location in ROOMS:
+        await add_room(session, actor=actor, code=code, name=name, kind=kind, capacity=capacity, location=location)
 
 
 SAMPLES = Path(__file__).resolve().parent.parent
@@ -134,6 +150,7 @@ async def load_demo_data(session: AsyncSession, *, pools: bool = True) -> bool:
     if pools:
         await load_demo_pools(session, actor)
     await load_demo_credit(session, actor)
+    await load_demo_rooms(session, actor)
     for code, title, category, method, party, estimate in PROJECTS:
         project = await register_project(session, actor=actor, code=code, title=title, category=category, method=method,
                                          region_code=CITY_CODE, tendering_party_id=orgs[party].id, estimate_fen=estimate)

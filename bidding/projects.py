@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, func, select
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Integer, String, func, select
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.audit import record_event
-from trading.columns import created_at_column, money_column
+from trading.columns import created_at_column, money_column, timestamp_column
 from trading.errors import Conflict, InvalidInput
 from trading.organisations import Organisation, Region
 from trading.roles import OrgRole
@@ -18,7 +18,10 @@ from trading.rules.store import TradingCategory, rule_set_in_force
 
 class Project(SQLModel, table=True):
     __tablename__ = "projects"
-    __table_args__ = (CheckConstraint("estimate_fen >= 0", name="projects_estimate_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("estimate_fen >= 0", name="projects_estimate_not_negative"),
+        CheckConstraint("(state = 'suspended') = (suspended_from IS NOT NULL)", name="projects_suspended_remembers_state"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(sa_column=Column(String(40), nullable=False, unique=True))
@@ -31,6 +34,13 @@ class Project(SQLModel, table=True):
     rule_set_id: int = Field(sa_column=Column(Integer, ForeignKey("rule_sets.id"), nullable=False))
     state: str = Field(default="registered", sa_column=Column(String(32), nullable=False, server_default="registered"))
     registered_at: datetime = Field(sa_column=created_at_column())
+    # The tender's life (bidding/states.py): set only through bidding.lifecycle.
+    suspended_from: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    documents_issued_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    bid_deadline: datetime | None = Field(default=None, sa_column=timestamp_column())
+    publicity_started_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    # When the chronograph next acts on the tender (None: it waits for people).
+    next_due_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True))
 
 
 async def register_project(

@@ -21,6 +21,7 @@ import trading.audit  # noqa: F401
 import trading.draws  # noqa: F401
 import trading.notifications  # noqa: F401
 import trading.organisations  # noqa: F401
+import trading.rooms  # noqa: F401
 import trading.rules.store  # noqa: F401
 from sqlmodel import SQLModel
 

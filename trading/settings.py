@@ -51,6 +51,8 @@ class Settings:
     audit_checkpoint_seconds: int = 3600
     outbox_seconds: int = 5
     unseal_seconds: int = 15
+    # The chronograph: how often due tenders take their time-driven steps.
+    chronograph_seconds: int = 10
     rule_set_dir: Path | None = None
     calendar_dir: Path | None = None
     timezone: str = "Asia/Shanghai"
@@ -78,6 +80,7 @@ class Settings:
             login_max_failures=_int("TRADING_LOGIN_MAX_FAILURES", 5),
             login_window_seconds=_int("TRADING_LOGIN_WINDOW_SECONDS", 15 * 60),
             audit_checkpoint_seconds=_int("TRADING_AUDIT_CHECKPOINT_SECONDS", 3600),
+            chronograph_seconds=_int("TRADING_CHRONOGRAPH_SECONDS", 10),
             rule_set_dir=_optional_path("TRADING_RULESET_DIR"),
             calendar_dir=_optional_path("TRADING_CALENDAR_DIR"),
         )

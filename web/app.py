@@ -21,6 +21,7 @@ from litestar_htmx import HTMXPlugin
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.chronograph import run_due_steps
 from expert_pool.committees import unseal_due_committees
 from trading.audit import make_checkpoint
 from trading.database import database_url, make_engine, make_sessionmaker, transaction
@@ -39,6 +40,7 @@ from web.dependencies import provide_context, provide_session, provide_user
 from web.errors import exception_handlers
 from web.pages import PortalController
 from web.registrations import RegistrationController
+from web.rooms import RoomController
 from web.state import AppContext
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             # Committees are named when their session starts, whether or not anyone is watching.
             asyncio.create_task(run_periodically(context, settings.unseal_seconds,
                                                  lambda session: unseal_due_committees(session, context.keys))),
+            # The chronograph: deadlines move tenders on their own (FOR UPDATE SKIP LOCKED).
+            asyncio.create_task(run_periodically(context, settings.chronograph_seconds,
+                                                 lambda session: run_due_steps(session))),
         ]
         try:
             yield
@@ -96,6 +101,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             AgencyController,
             ExpertController,
             CreditPageController, CreditApiController, RegistrationController,
+            RoomController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
         ],

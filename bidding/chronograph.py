@@ -1,0 +1,59 @@
+"""The chronograph (openprocurement's): time-driven steps happen on their own.
+
+Each project stores ``next_due_at``, the moment its next time-driven step is due (documents
+issued → bidding, bid deadline → opening, end of publicity → award). A worker in the app
+calls :func:`run_due_steps` every few seconds; due projects are picked with
+``FOR UPDATE SKIP LOCKED``, so several workers share the work and never act twice on one
+project: a row one worker holds is skipped by the others, and once its step commits the
+project is no longer due.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding.lifecycle import database_now, take_step, transition_named
+from bidding.projects import Project
+from bidding.states import TIME_DRIVEN
+from trading.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+CHRONOGRAPH_ACTOR = "system:chronograph"
+
+
+async def run_due_steps(session: AsyncSession, now: datetime | None = None, limit: int = 100) -> list[tuple[str, str]]:
+    """Take the due time-driven step of up to ``limit`` projects; returns (project code, action).
+
+    ``now`` defaults to the database clock. A step its guard refuses is logged and left
+    for the next round; it never stops the others.
+    """
+    now = now or await database_now(session)
+    due = (await session.scalars(
+        select(Project)
+        .where(Project.next_due_at <= now)
+        .order_by(Project.next_due_at, Project.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )).all()
+    taken = []
+    for project in due:
+        action = TIME_DRIVEN.get(project.state)
+        if action is None:
+            # Nothing the clock can do here (the state changed without clearing it): stop asking.
+            project.next_due_at = None
+            await session.flush()
+            continue
+        try:
+            async with session.begin_nested():
+                await take_step(session, project, transition_named(action), {}, actor=CHRONOGRAPH_ACTOR, now=now)
+        except DomainError as refused:
+            log.warning("chronograph: %s %s refused: %s", project.code, action, refused.message)
+            continue
+        taken.append((project.code, action))
+    return taken
