@@ -1,34 +1,20 @@
 """``trading bid``: the bidder's sealed-bid/1 client on the command line.
 
-Registered on ``trading.cli.main``; its one-line error handling is looked up when a command
-runs, because ``trading.cli`` imports this module at its end. Nothing here needs the
-database: keys, payloads and envelopes are files.
+Nothing here needs the database: keys, payloads and envelopes are files.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 import nacl.signing
 
 from bidding import bid_client, sealed_bid
+from trading.cli_support import one_line_errors
 
 DEFAULT_KEY_FILE = Path("bidder.key")
-
-
-def _one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from trading.cli import one_line_errors
-
-        return one_line_errors(func)(*args, **kwargs)
-
-    return wrapper
 
 
 def _load_key(path: Path) -> nacl.signing.SigningKey:
@@ -50,7 +36,7 @@ def bid() -> None:
 @click.option("--out", "path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_KEY_FILE,
               show_default=True, help="Key file to create (never overwritten).")
 @click.option("--passphrase", is_flag=True, help="Derive the key from a passphrase (argon2id); asked twice.")
-@_one_line_errors
+@one_line_errors
 def keygen(path: Path, passphrase: bool) -> None:
     """Make a bidder identity key and print the verify key to register."""
     secret = None
@@ -69,7 +55,7 @@ def keygen(path: Path, passphrase: bool) -> None:
 @click.option("--key", "key_path", type=_existing_file, required=True, help="The bidder's key file.")
 @click.option("--out", "out_prefix", type=click.Path(path_type=Path), default=None,
               help="Output prefix: writes PREFIX.sealed and PREFIX.envelope.json.")
-@_one_line_errors
+@one_line_errors
 def seal(payload: Path, tender_code: str, bidder_code: str, tender_key: str, key_path: Path,
          out_prefix: Path | None) -> None:
     """Seal a bid package (a ZIP, a JSON offer, or a directory with bid.json)."""
@@ -90,7 +76,7 @@ def seal(payload: Path, tender_code: str, bidder_code: str, tender_key: str, key
 @bid.command("decrypt")
 @click.argument("envelope", type=_existing_file)
 @click.option("--key", "key_path", type=_existing_file, required=True, help="The bidder's key file.")
-@_one_line_errors
+@one_line_errors
 def decrypt(envelope: Path, key_path: Path) -> None:
     """Print the bidder's half K_b (hex) of a sealed bid, to hand in at the opening."""
     click.echo(bid_client.decrypt_bidder_half(envelope, _load_key(key_path)))
@@ -102,7 +88,7 @@ def decrypt(envelope: Path, key_path: Path) -> None:
 @click.option("--tender-private-key", "tender_key_path", type=_existing_file, required=True,
               help="File with the tender's opening private key (hex).")
 @click.option("--key", "key_path", type=_existing_file, required=True, help="The bidder's key file.")
-@_one_line_errors
+@one_line_errors
 def open_command(envelope: Path, ciphertext: Path, tender_key_path: Path, key_path: Path) -> None:
     """Check and open a sealed bid with both keys (testing and offline checks)."""
     opened = bid_client.open_sealed_bid(envelope, ciphertext, bid_client.read_tender_private_key(tender_key_path),

@@ -1,20 +1,14 @@
 """``trading credit``: import credit records, check a bidder against a project, bind
 department accounts — from the command line.
 
-``trading.cli`` registers this group at its end, so the platform's helpers
-(``_with_session``, ``one_line_errors``) are imported when a command runs, not when
-this module loads. ``check`` needs a project's facts, which only bidding/ can build: the
+``check`` needs a project's facts, which only bidding/ can build: the
 command line is a composition root, and the layering contract allows this module (only)
 to reach bidding/.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import getpass
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,35 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from credit.checks import CreditCheck
 from credit.departments import bind_department_account
 from credit.imports import import_records
+from trading.cli_support import cli_actor, in_transaction, one_line_errors
 from trading.spreadsheets import ImportRejected
-
-
-def _one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from trading.cli import one_line_errors
-
-        return one_line_errors(func)(*args, **kwargs)
-
-    return wrapper
-
-
-def _in_transaction(work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
-    """Run ``work`` in one transaction of the configured database: committed, or rolled back on error."""
-    from trading.cli import _with_session
-
-    return asyncio.run(_with_session(work))
-
-
-def _actor() -> str:
-    """Audit name of whoever runs the command on the server."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):  # no login name in this environment
-        who = "unknown"
-    return f"cli:{who}"
-
-
 @click.group()
 def credit() -> None:
     """Credit records, blacklist and the deposit negative list (信用管理)."""
@@ -61,18 +28,18 @@ def credit() -> None:
 @credit.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file and print the report; write nothing.")
-@_one_line_errors
+@one_line_errors
 def credit_import(path: Path, dry_run: bool) -> None:
     """Import credit records from a CSV or XLSX file: every row, or none (exit 1 with the report)."""
     data = path.read_bytes()
 
     async def work(session: AsyncSession) -> Any:
         try:
-            return await import_records(session, actor=_actor(), filename=path.name, data=data, dry_run=dry_run)
+            return await import_records(session, actor=cli_actor(), filename=path.name, data=data, dry_run=dry_run)
         except ImportRejected as rejected:
             return rejected  # nothing was written; reported in full below
 
-    outcome = _in_transaction(work)
+    outcome = in_transaction(work)
     if isinstance(outcome, ImportRejected):
         click.echo(f"导入未执行：文件 {path.name} 中有 {len(outcome.errors)} 处错误：")
         for error in outcome.errors:
@@ -95,12 +62,12 @@ def _print_check(check: CreditCheck) -> None:
 @click.argument("credit_code")
 @click.option("--project", "project_code", required=True, help="The project's code.")
 @click.option("--deposit", "deposit_fen", type=int, default=None, help="The project's deposit setting, in fen.")
-@_one_line_errors
+@one_line_errors
 def credit_check(credit_code: str, project_code: str, deposit_fen: int | None) -> None:
     """Print the eligibility and deposit answers for a bidder and a project now (writes nothing)."""
     from bidding.registrations import preview_credit_check
 
-    check = _in_transaction(lambda session: preview_credit_check(
+    check = in_transaction(lambda session: preview_credit_check(
         session, project_code=project_code, subject_key=credit_code, requested_deposit_fen=deposit_fen))
     _print_check(check)
     if not check.eligibility.admitted:
@@ -110,9 +77,9 @@ def credit_check(credit_code: str, project_code: str, deposit_fen: int | None) -
 @credit.command("bind-account")
 @click.argument("username")
 @click.argument("department")
-@_one_line_errors
+@one_line_errors
 def credit_bind_account(username: str, department: str) -> None:
     """Bind a department API account (role ``department``) to its department (code or name)."""
-    account = _in_transaction(lambda session: bind_department_account(
-        session, actor=_actor(), username=username, department=department))
+    account = in_transaction(lambda session: bind_department_account(
+        session, actor=cli_actor(), username=username, department=department))
     click.echo(f"已绑定：用户 {username} → 部门 {account.department_code}")

@@ -1,42 +1,17 @@
-"""``trading experts``: import, export and the annual-review list from the command line.
-
-Registered on ``trading.cli.main``; the helpers of ``trading.cli`` are looked up when a
-command runs, because ``trading.cli`` imports this module at its end.
-"""
+"""``trading experts``: import, export and the annual-review list from the command line."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import sys
-from collections.abc import Callable
+
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
+from trading.cli_support import cli_actor, in_transaction, one_line_errors
 from trading.spreadsheets import ImportRejected
-
-ACTOR = "system:cli"
-
-
-def _one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from trading.cli import one_line_errors
-
-        return one_line_errors(func)(*args, **kwargs)
-
-    return wrapper
-
-
-def _run(work: Callable[..., Any]) -> Any:
-    from trading.cli import _with_session
-
-    return asyncio.run(_with_session(work))
-
-
 @click.group()
 def experts() -> None:
     """评标专家库 (the expert pool)."""
@@ -45,14 +20,14 @@ def experts() -> None:
 @experts.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate every row and report; import nothing.")
-@_one_line_errors
+@one_line_errors
 def import_command(path: Path, dry_run: bool) -> None:
     """Import experts from a CSV or XLSX file: every row, or none."""
     from expert_pool.imports import import_experts
 
     data = path.read_bytes()
     try:
-        result = _run(lambda session: import_experts(session, actor=ACTOR, filename=path.name, data=data,
+        result = in_transaction(lambda session: import_experts(session, actor=cli_actor(), filename=path.name, data=data,
                                                      dry_run=dry_run))
     except ImportRejected as rejected:
         for error in rejected.errors:
@@ -73,12 +48,12 @@ def import_command(path: Path, dry_run: bool) -> None:
 @experts.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--masked", is_flag=True, help="Mask ID and phone numbers.")
-@_one_line_errors
+@one_line_errors
 def export_command(path: Path, masked: bool) -> None:
     """Write every expert to a CSV or XLSX file (full values unless --masked)."""
     from expert_pool.imports import export_experts
 
-    content = _run(lambda session: export_experts(session, actor=ACTOR, filename=path.name, masked=masked))
+    content = in_transaction(lambda session: export_experts(session, actor=cli_actor(), filename=path.name, masked=masked))
     path.write_bytes(content)
     click.echo(f"已导出专家库到 {path}{'（已脱敏）' if masked else ''}")
 
@@ -88,13 +63,13 @@ def export_command(path: Path, masked: bool) -> None:
               help="The day to check (default: today).")
 @click.option("--within", "within_days", type=int, default=30, show_default=True,
               help="Also list reviews due within this many days.")
-@_one_line_errors
+@one_line_errors
 def review_due_command(on_date: Any, within_days: int) -> None:
     """List experts whose annual review is due or overdue."""
     from expert_pool.reviews import list_review_due
 
     day: date | None = on_date.date() if on_date is not None else None
-    due = _run(lambda session: list_review_due(session, on_date=day, within_days=within_days))
+    due = in_transaction(lambda session: list_review_due(session, on_date=day, within_days=within_days))
     if not due:
         click.echo("没有到期或逾期待审定的专家。")
         return

@@ -8,41 +8,17 @@ Every error prints one clear line and exits non-zero.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
-from alembic.util import CommandError as AlembicError
-from sqlalchemy.exc import SQLAlchemyError
 
+from trading.cli_support import in_transaction, one_line_errors
 from trading.errors import DomainError
 from trading.settings import get_settings
-
-
-def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DomainError as exc:
-            click.echo(f"错误：{exc.message}", err=True)
-            sys.exit(1)
-        except OSError as exc:
-            click.echo(f"错误：无法连接数据库或读写文件：{exc.__class__.__name__}: {exc}", err=True)
-            sys.exit(1)
-        except (SQLAlchemyError, AlembicError) as exc:
-            first_line = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            click.echo(f"错误：数据库操作失败：{first_line}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
 def _prepare_database(demo: bool) -> tuple[str, bool]:
     """Start or reach the database, migrate it, load reference (and demo) data."""
     from trading.database import database_url, ensure_database_exists
@@ -139,17 +115,6 @@ def audit() -> None:
     """The tamper-evident audit log."""
 
 
-async def _with_session(work: Callable[..., Any]) -> Any:
-    from trading.database import database_url, make_engine, make_sessionmaker, transaction
-
-    engine = make_engine(database_url(get_settings()))
-    try:
-        async with transaction(make_sessionmaker(engine)) as session:
-            return await work(session)
-    finally:
-        await engine.dispose()
-
-
 @audit.command("verify")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Verify an exported log instead of the database.")
@@ -167,7 +132,7 @@ def audit_verify(path: Path | None, key_hex: str | None) -> None:
         exported = json.loads(path.read_text())
         report = verify_chain(exported["entries"], exported["checkpoints"], key_hex)
     else:
-        report = asyncio.run(_with_session(lambda session: verify_audit_log(session, key_hex)))
+        report = in_transaction(lambda session: verify_audit_log(session, key_hex))
     click.echo(report.describe())
     if not report.ok:
         sys.exit(2)
@@ -181,7 +146,7 @@ def audit_checkpoint() -> None:
     from trading.keys import load_center_keys
 
     keys = load_center_keys(get_settings())
-    checkpoint = asyncio.run(_with_session(lambda session: make_checkpoint(session, keys)))
+    checkpoint = in_transaction(lambda session: make_checkpoint(session, keys))
     click.echo(f"已签名检查点：第 {checkpoint.seq} 条" if checkpoint else "自上个检查点以来没有新记录。")
 
 
@@ -196,7 +161,7 @@ def audit_export(path: Path) -> None:
     async def export(session):
         return {"entries": [entry async for entry in iter_entries(session)], "checkpoints": await list_checkpoints(session)}
 
-    data = asyncio.run(_with_session(export))
+    data = in_transaction(export)
     data["verify_key"] = load_center_keys(get_settings()).verify_key_hex
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
     click.echo(f"已导出 {len(data['entries'])} 条记录、{len(data['checkpoints'])} 个检查点到 {path}")
@@ -233,7 +198,7 @@ def _load_bundle(source: str) -> dict[str, Any]:
     async def fetch(session):
         return draw_bundle(await get_draw(session, source), keys)
 
-    return asyncio.run(_with_session(fetch))
+    return in_transaction(fetch)
 
 
 @draw.command("verify")
@@ -290,7 +255,7 @@ def draw_witness(draw_id: str, username: str, value: str | None) -> None:
             from expert_pool.committees import witness_committee_draw as witness
         await witness(session, keys, draw_id, value=value, by=actor_of(user))
 
-    asyncio.run(_with_session(witness))
+    in_transaction(witness)
     click.echo(f"已提交见证值：{value}")
 
 

@@ -1,0 +1,65 @@
+"""What every `trading` subcommand shares: one-line errors, a transaction, who acted.
+
+Kept apart from ``trading.cli`` so that the packages' own command groups (experts,
+agencies, credit, bids) can use it without importing the command line that registers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import click
+from alembic.util import CommandError as AlembicError
+from sqlalchemy.exc import SQLAlchemyError
+
+from trading.errors import DomainError
+from trading.settings import get_settings
+
+
+def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DomainError as exc:
+            click.echo(f"错误：{exc.message}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.echo(f"错误：无法连接数据库或读写文件：{exc.__class__.__name__}: {exc}", err=True)
+            sys.exit(1)
+        except (SQLAlchemyError, AlembicError) as exc:
+            first_line = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            click.echo(f"错误：数据库操作失败：{first_line}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+async def with_session(work: Callable[..., Any]) -> Any:
+    from trading.database import database_url, make_engine, make_sessionmaker, transaction
+
+    engine = make_engine(database_url(get_settings()))
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def in_transaction(work: Callable[..., Awaitable[Any]]) -> Any:
+    """Run ``work(session)`` in one transaction of the configured database."""
+    return asyncio.run(with_session(work))
+
+
+def cli_actor() -> str:
+    """Audit name of whoever runs the command on the server."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no login name in this environment
+        who = "unknown"
+    return f"cli:{who}"
