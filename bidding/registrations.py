@@ -25,7 +25,7 @@ from credit.checks import CreditCheck, check_subject, database_now
 from credit.facts import ProjectFacts
 from credit.subjects import ORGANISATION, Subject
 from trading.audit import record_event
-from trading.columns import created_at_column, money_column
+from trading.columns import created_at_column, money_column, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.identifiers import validate_credit_code
 from trading.organisations import Organisation
@@ -56,6 +56,8 @@ class Registration(SQLModel, table=True):
     deposit_required_fen: int = Field(default=0, sa_column=money_column())
     registered_by: str = Field(sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(sa_column=created_at_column())
+    # When a required deposit was received (set by the ledger); None: not (yet) paid.
+    deposit_paid_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
 def project_facts(project: Project, rule_set: RuleSetRecord, requested_deposit_fen: int | None = None) -> ProjectFacts:

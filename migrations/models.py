@@ -8,6 +8,10 @@ import agency_pool.draws  # noqa: F401
 import agency_pool.ratings  # noqa: F401
 import agency_pool.ties  # noqa: F401
 import bidding.announcements  # noqa: F401
+import bidding.bidder_keys  # noqa: F401
+import bidding.bids  # noqa: F401
+import bidding.clarifications  # noqa: F401
+import bidding.opening_keys  # noqa: F401
 import bidding.projects  # noqa: F401
 import bidding.registrations  # noqa: F401
 import credit.departments  # noqa: F401

@@ -32,6 +32,8 @@ from trading.timefmt import local_time
 from web.agencies import AgencyController
 from web.api import AuditController, PlatformController, RuleSetController, health
 from web.auth import CurrentUserMiddleware
+from web.clarifications import ClarificationController
+from web.bids import BidController
 from web.committees import AgencyDrawController, CommitteeController, InvitationController
 from web.credit import CreditApiController, CreditPageController
 from web.draws import DrawApiController, DrawPageController
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             ExpertController,
             CreditPageController, CreditApiController, RegistrationController,
             RoomController,
+            ClarificationController,
+            BidController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
         ],

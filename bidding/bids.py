@@ -1,0 +1,305 @@
+"""Sealed bids (sealed-bid/1, ../shared/specs/sealed-bid.md "Submission"): stored as
+ciphertext only, receipted by the center, refused after the deadline by the database clock.
+
+:func:`submit_bid` does every check of the spec in the caller's ONE transaction, which the
+caller commits BEFORE it hands out the receipt (a receipt proves the bid is durably
+stored). In order: the envelope against the bidder's registered verify key
+(:mod:`bidding.bidder_keys`): format, tender and bidder codes, signature, ciphertext size
+and SHA-256 — done before any lock; then, with the project row locked ``FOR UPDATE`` (a
+deadline change, the chronograph's ``start_opening`` and other submissions wait for us,
+so no bid slips in after the deadline and sequence numbers have no gaps or duplicates):
+the database clock (``clock_timestamp()``) before the deadline, the tender in state
+``bidding``, an admitted registration and, if it requires a deposit, the deposit paid
+(``registrations.deposit_paid_at``, set by the ledger). ``received_at`` is the very clock
+reading the deadline was checked against.
+
+A new submission supersedes the bidder's earlier one (kept, marked ``superseded``); a
+retry of the very same envelope while it is the current bid answers the stored receipt
+again (idempotent: a bidder whose connection broke after the commit gets its receipt).
+
+Storage: the ciphertext is a ``bytea`` column (at most :data:`MAX_CIPHERTEXT_SIZE`; a
+PostgreSQL bytea holds at most 1 GiB, and the whole value passes through memory, so very
+large packages would want large objects or files with a hash in the row). The table holds
+nothing the server can decrypt: the envelope's halves are sealed to the tender key and the
+bidder's key; there is no endpoint that returns either before the opening.
+
+Withdrawal (:func:`withdraw_bid`) is a signed request. The bidder signs, with its
+registered identity key, the canonical JSON (``trading.canonical.canon``) of exactly::
+
+    {"protocol": "sealed-bid-withdraw/1", "tender_code": "<项目编号>",
+     "bidder_code": "<统一社会信用代码>", "envelope_sha256": "<the receipt's envelope_sha256>"}
+
+and sends it with ``signature`` (Ed25519, 64 bytes hex). Before the deadline the named
+current bid is marked ``withdrawn`` (kept, with the signed request) and the center answers
+a signed ``{"protocol": "sealed-bid-withdraw-receipt/1", "tender_code", "bidder_code",
+"envelope_sha256", "withdrawn_at"}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import nacl.signing
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from bidding import sealed_bid
+from bidding.bidder_keys import BidderKey, active_bidder_key, bidder_organisation, check_verify_key
+from bidding.projects import Project
+from bidding.registrations import ADMITTED, REFUSED, Registration
+from bidding.states import STATE_NAMES, TenderState
+from trading.audit import record_event
+from trading.columns import timestamp_column
+from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from trading.keys import CenterKeys, verify_signature
+from trading.organisations import Organisation
+from trading.sealed_draw import format_moment
+from trading.timefmt import local_time
+
+SUBMITTED = "submitted"
+SUPERSEDED = "superseded"
+WITHDRAWN = "withdrawn"
+STATUS_NAMES = {SUBMITTED: "已递交", SUPERSEDED: "已被替换", WITHDRAWN: "已撤回"}
+
+WITHDRAW_PROTOCOL = "sealed-bid-withdraw/1"
+WITHDRAW_RECEIPT_PROTOCOL = "sealed-bid-withdraw-receipt/1"
+WITHDRAW_FIELDS = ("protocol", "tender_code", "bidder_code", "envelope_sha256")
+
+# 512 MiB: well inside bytea's 1 GiB; the web layer's request size limit is set to match.
+MAX_CIPHERTEXT_SIZE = 512 * 1024 * 1024
+
+
+class Bid(SQLModel, table=True):
+    __tablename__ = "bids"
+    __table_args__ = (
+        CheckConstraint("status IN ('submitted', 'superseded', 'withdrawn')", name="bids_status_known"),
+        CheckConstraint("size = octet_length(ciphertext)", name="bids_size_is_ciphertext_length"),
+        CheckConstraint("(status = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="bids_withdrawn_has_time"),
+        UniqueConstraint("project_id", "sequence", name="bids_sequence_per_tender"),
+        UniqueConstraint("envelope_sha256", name="bids_envelope_once"),
+        # At most one current bid per bidder and tender.
+        Index("bids_one_current", "project_id", "registration_id", unique=True,
+              postgresql_where=text("status = 'submitted'")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(sa_column=Column(Integer, ForeignKey("projects.id"), nullable=False, index=True))
+    registration_id: int = Field(sa_column=Column(Integer, ForeignKey("registrations.id"), nullable=False, index=True))
+    bidder_credit_code: str = Field(sa_column=Column(String(18), nullable=False))
+    bidder_key_id: int = Field(sa_column=Column(Integer, ForeignKey("bidder_keys.id"), nullable=False))
+    envelope: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    envelope_sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    ciphertext_sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    sequence: int = Field(sa_column=Column(Integer, nullable=False))
+    received_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    receipt: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    receipt_signature: str = Field(sa_column=Column(String(128), nullable=False))
+    receipt_key_id: str = Field(sa_column=Column(String(16), nullable=False))
+    superseded_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    withdrawn_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    # The bidder's signed withdrawal request and the center's signed answer.
+    withdrawal: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+
+
+@dataclass(frozen=True)
+class SignedReceipt:
+    """A record the center signed, as handed to the bidder (after the commit)."""
+
+    record: dict[str, Any]
+    signature: str
+    key_id: str
+    bid_id: int
+    superseded: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"receipt": self.record, "signature": self.signature, "key_id": self.key_id}
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d} 元"
+
+
+async def _clock(session: AsyncSession) -> datetime:
+    return await session.scalar(select(func.clock_timestamp()))
+
+
+async def _locked_project(session: AsyncSession, project_code: str) -> Project:
+    project = await session.scalar(select(Project).where(Project.code == project_code).with_for_update()
+                                   .execution_options(populate_existing=True))
+    if project is None:
+        raise NotFound(f"未找到项目 {project_code}", project=project_code)
+    return project
+
+
+def _check_open(project: Project, now: datetime, what: str) -> None:
+    """Before the deadline by the database clock, and the tender in state ``bidding``."""
+    if project.bid_deadline is not None and now >= project.bid_deadline:
+        raise RuleViolation(f"项目 {project.code} 的投标截止时间（{local_time(project.bid_deadline)}）已过，"
+                            f"不再接受{what}", code="after_bid_deadline", project=project.code,
+                            bid_deadline=project.bid_deadline.isoformat(), now=now.isoformat())
+    if project.state != TenderState.BIDDING:
+        name = STATE_NAMES.get(project.state, project.state)
+        raise Conflict(f"项目 {project.code} 当前状态为「{name}」，不接受{what}", code="state_conflict",
+                       project=project.code, state=project.state, state_name=name)
+    if project.bid_deadline is None:
+        raise Conflict(f"项目 {project.code} 未设定投标截止时间，不接受{what}", code="state_conflict", project=project.code)
+
+
+async def _registered_key(session: AsyncSession, bidder: Organisation, given: Any) -> BidderKey:
+    key = await active_bidder_key(session, bidder.id)
+    if key is None:
+        raise RuleViolation(f"「{bidder.name}」尚未登记投标人身份公钥，不能投标", code="no_bidder_key",
+                            bidder=bidder.credit_code)
+    if given is not None:
+        if isinstance(given, nacl.signing.VerifyKey):
+            given = given.encode()
+        given_hex = given.hex() if isinstance(given, (bytes, bytearray)) else given
+        if check_verify_key(given_hex) != key.verify_key:
+            raise InvalidInput(f"所用身份公钥不是「{bidder.name}」登记的身份公钥", code="bidder_key_mismatch",
+                               field="bidder_verify_key")
+    return key
+
+
+async def _admitted_registration(session: AsyncSession, project: Project, bidder: Organisation) -> Registration:
+    rows = (await session.scalars(select(Registration).where(
+        Registration.project_id == project.id, Registration.bidder_organisation_id == bidder.id))).all()
+    admitted = [row for row in rows if row.status == ADMITTED]
+    if not admitted:
+        if any(row.status == REFUSED for row in rows):
+            raise RuleViolation(f"「{bidder.name}」报名项目 {project.code} 未获准予（不予报名），不能投标",
+                                code="registration_refused", project=project.code, bidder=bidder.credit_code)
+        raise RuleViolation(f"「{bidder.name}」未报名项目 {project.code}，不能投标", code="not_registered",
+                            project=project.code, bidder=bidder.credit_code)
+    registration = admitted[0]
+    if registration.deposit_required_fen > 0 and registration.deposit_paid_at is None:
+        raise RuleViolation(f"「{bidder.name}」须交纳投标保证金 {yuan(registration.deposit_required_fen)}，"
+                            f"保证金尚未到账，不能投标", code="deposit_unpaid", project=project.code,
+                            bidder=bidder.credit_code, deposit_required_fen=registration.deposit_required_fen)
+    return registration
+
+
+def _receipt_of(bid: Bid, superseded: list[int] | None = None) -> SignedReceipt:
+    return SignedReceipt(record=bid.receipt, signature=bid.receipt_signature, key_id=bid.receipt_key_id,
+                         bid_id=bid.id, superseded=superseded or [])
+
+
+async def submit_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str,
+                     bidder_credit_code: str, envelope: Mapping[str, Any], ciphertext: bytes,
+                     bidder_verify_key: Any = None) -> SignedReceipt:
+    """Check and store a sealed bid; returns the center-signed receipt.
+
+    ``bidder_verify_key`` (hex, bytes or VerifyKey), when given, must be the key the
+    organisation registered; the envelope is always checked against the registered key.
+    Commit before handing the receipt out. Refusals: :class:`sealed_bid.EnvelopeRejected`
+    (bad envelope), :class:`RuleViolation` (after the deadline, not admitted, deposit
+    unpaid, no registered key), :class:`Conflict` (tender not in ``bidding``, old envelope).
+    """
+    if not isinstance(ciphertext, (bytes, bytearray, memoryview)):
+        raise InvalidInput("投标文件密文必须是字节串", field="ciphertext")
+    ciphertext = bytes(ciphertext)
+    if len(ciphertext) > MAX_CIPHERTEXT_SIZE:
+        raise InvalidInput(f"投标文件密文超过 {MAX_CIPHERTEXT_SIZE // (1024 * 1024)} MiB", field="ciphertext")
+    bidder = await bidder_organisation(session, bidder_credit_code)
+    key = await _registered_key(session, bidder, bidder_verify_key)
+    sealed_bid.verify_envelope(envelope, ciphertext, key.verify_key, tender_code=project_code,
+                               bidder_code=bidder.credit_code)
+    envelope = {name: envelope[name] for name in (*sealed_bid.ENVELOPE_FIELDS, "signature")}
+    digest = sealed_bid.envelope_sha256(envelope)
+
+    project = await _locked_project(session, project_code)
+    now = await _clock(session)
+    _check_open(project, now, "投标")
+    registration = await _admitted_registration(session, project, bidder)
+    existing = await session.scalar(select(Bid).where(Bid.envelope_sha256 == digest))
+    if existing is not None:
+        if existing.status == SUBMITTED:
+            return _receipt_of(existing)  # a retry: the bid is stored, here is its receipt again
+        raise Conflict(f"该投标文件已{STATUS_NAMES[existing.status]}，不能再次递交；请重新加密后递交",
+                       code="envelope_reused", envelope_sha256=digest)
+
+    earlier = (await session.scalars(select(Bid).where(
+        Bid.project_id == project.id, Bid.registration_id == registration.id, Bid.status == SUBMITTED))).all()
+    for old in earlier:
+        old.status, old.superseded_at = SUPERSEDED, now
+    await session.flush()
+    sequence = (await session.scalar(select(func.coalesce(func.max(Bid.sequence), 0))
+                                     .where(Bid.project_id == project.id))) + 1
+    receipt = sealed_bid.receipt_record(envelope, now, sequence)
+    bid = Bid(project_id=project.id, registration_id=registration.id, bidder_credit_code=bidder.credit_code,
+              bidder_key_id=key.id, envelope=envelope, envelope_sha256=digest, ciphertext=ciphertext,
+              ciphertext_sha256=envelope["ciphertext_sha256"], size=len(ciphertext), status=SUBMITTED,
+              sequence=sequence, received_at=now, receipt=receipt, receipt_signature=keys.sign(receipt),
+              receipt_key_id=keys.key_id)
+    session.add(bid)
+    await session.flush()
+    superseded = [old.id for old in earlier]
+    await record_event(session, actor=actor, action="bid.submitted", subject=f"project:{project.code}",
+                       data={"bid_id": bid.id, "bidder": bidder.credit_code, "sequence": sequence,
+                             "envelope_sha256": digest, "ciphertext_sha256": bid.ciphertext_sha256,
+                             "size": bid.size, "superseded": superseded, "received_at": format_moment(now)})
+    return _receipt_of(bid, superseded)
+
+
+def check_withdraw_request(request: Any) -> dict[str, Any]:
+    if not isinstance(request, Mapping) or set(request) != set(WITHDRAW_FIELDS) \
+            or request.get("protocol") != WITHDRAW_PROTOCOL:
+        raise InvalidInput(f"撤回请求格式不符合 {WITHDRAW_PROTOCOL}：应恰好含字段 {'、'.join(WITHDRAW_FIELDS)}",
+                           field="request")
+    if not all(isinstance(request[name], str) and request[name] for name in WITHDRAW_FIELDS):
+        raise InvalidInput("撤回请求的各字段应为非空字符串", field="request")
+    return {name: request[name] for name in WITHDRAW_FIELDS}
+
+
+async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str,
+                       bidder_credit_code: str, request: Mapping[str, Any], signature: str) -> SignedReceipt:
+    """Withdraw the bidder's current bid before the deadline, on its signed request (see the
+    module docstring); returns the center-signed withdrawal receipt. Commit before answering."""
+    request = check_withdraw_request(request)
+    bidder = await bidder_organisation(session, bidder_credit_code)
+    key = await _registered_key(session, bidder, None)
+    if request["tender_code"] != project_code or request["bidder_code"] != bidder.credit_code:
+        raise InvalidInput("撤回请求所列项目或投标人与本次请求不符", code="withdraw_mismatch")
+    if not isinstance(signature, str) or not verify_signature(request, signature, key.verify_key):
+        raise InvalidInput("撤回请求签名无效：不是该投标人登记的身份密钥所签，或请求内容被改动",
+                           code="withdraw_signature")
+    project = await _locked_project(session, project_code)
+    now = await _clock(session)
+    _check_open(project, now, "撤回投标")
+    bid = await session.scalar(select(Bid).where(Bid.project_id == project.id, Bid.envelope_sha256 ==
+                                                 request["envelope_sha256"], Bid.bidder_credit_code == bidder.credit_code))
+    if bid is None:
+        raise NotFound("未找到要撤回的投标文件", envelope_sha256=request["envelope_sha256"])
+    if bid.status != SUBMITTED:
+        raise Conflict(f"该投标文件{STATUS_NAMES[bid.status]}，不能撤回", code="bid_not_current", status=bid.status)
+    record = {"protocol": WITHDRAW_RECEIPT_PROTOCOL, "tender_code": project.code, "bidder_code": bidder.credit_code,
+              "envelope_sha256": bid.envelope_sha256, "withdrawn_at": format_moment(now)}
+    answer = keys.sign(record)
+    bid.status, bid.withdrawn_at = WITHDRAWN, now
+    bid.withdrawal = {"request": request, "signature": signature, "bidder_key_id": key.id,
+                      "receipt": record, "receipt_signature": answer, "receipt_key_id": keys.key_id}
+    await session.flush()
+    await record_event(session, actor=actor, action="bid.withdrawn", subject=f"project:{project.code}",
+                       data={"bid_id": bid.id, "bidder": bidder.credit_code, "envelope_sha256": bid.envelope_sha256,
+                             "withdrawn_at": format_moment(now)})
+    return SignedReceipt(record=record, signature=answer, key_id=keys.key_id, bid_id=bid.id)

@@ -1,0 +1,92 @@
+"""Tender opening keys (sealed-bid/1 "Keys"): one X25519 key per tender.
+
+Made when the tender is announced (:func:`make_opening_key`, called by
+:func:`bidding.announce.announce_tender`); the public half is published in hex with the
+announcement, the private half is stored only sealed under the center's key-encryption
+key (``CenterKeys.seal``). :func:`open_opening_key` unseals it, and refuses to before the
+bid deadline by the database clock (``clock_timestamp()``, with the project row locked
+so the deadline read is the committed one).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nacl.public import PrivateKey
+from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from bidding.projects import Project
+from trading.audit import record_event
+from trading.columns import created_at_column
+from trading.errors import Conflict, IntegrityFailure, NotFound, RuleViolation
+from trading.keys import CenterKeys
+from trading.timefmt import local_time
+
+
+class TenderOpeningKey(SQLModel, table=True):
+    __tablename__ = "tender_opening_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(sa_column=Column(Integer, ForeignKey("projects.id"), nullable=False, unique=True))
+    public_key: str = Field(sa_column=Column(String(64), nullable=False))
+    # PrivateKey bytes sealed with CenterKeys.seal (XSalsa20-Poly1305 under the KEK).
+    sealed_private: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_by: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(sa_column=created_at_column())
+
+
+async def _project(session: AsyncSession, project_code: str, *, lock: bool = False) -> Project:
+    query = select(Project).where(Project.code == project_code)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    project = await session.scalar(query)
+    if project is None:
+        raise NotFound(f"未找到项目 {project_code}", project=project_code)
+    return project
+
+
+async def make_opening_key(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str) -> TenderOpeningKey:
+    """Make the tender's opening key; the private half leaves this function only sealed."""
+    project = await _project(session, project_code)
+    if await session.scalar(select(TenderOpeningKey.id).where(TenderOpeningKey.project_id == project.id)):
+        raise Conflict(f"项目 {project.code} 已生成开标密钥，不能重复生成", project=project.code)
+    private = PrivateKey.generate()
+    record = TenderOpeningKey(project_id=project.id, public_key=private.public_key.encode().hex(),
+                              sealed_private=keys.seal(private.encode()), created_by=actor)
+    del private
+    session.add(record)
+    await session.flush()
+    await record_event(session, actor=actor, action="tender.opening_key_made", subject=f"project:{project.code}",
+                       data={"public_key": record.public_key})
+    return record
+
+
+async def opening_public_key(session: AsyncSession, project_code: str) -> str:
+    """The tender's published opening public key (hex); NotFound before the announcement."""
+    project = await _project(session, project_code)
+    public = await session.scalar(select(TenderOpeningKey.public_key).where(TenderOpeningKey.project_id == project.id))
+    if public is None:
+        raise NotFound(f"项目 {project.code} 尚未发布招标公告，没有开标公钥", project=project.code)
+    return public
+
+
+async def open_opening_key(session: AsyncSession, keys: CenterKeys, project_code: str, *,
+                           actor: str = "system") -> PrivateKey:
+    """Unseal the tender's opening private key: only at or after the bid deadline (database clock)."""
+    project = await _project(session, project_code, lock=True)
+    record = await session.scalar(select(TenderOpeningKey).where(TenderOpeningKey.project_id == project.id))
+    if record is None:
+        raise NotFound(f"项目 {project.code} 没有开标密钥", project=project.code)
+    now = await session.scalar(select(func.clock_timestamp()))
+    if project.bid_deadline is None or now < project.bid_deadline:
+        deadline = local_time(project.bid_deadline) if project.bid_deadline else "未设定"
+        raise RuleViolation(f"投标截止时间（{deadline}）未到，不能解开项目 {project.code} 的开标私钥",
+                            code="before_bid_deadline", project=project.code)
+    private = PrivateKey(keys.unseal(record.sealed_private))
+    if private.public_key.encode().hex() != record.public_key:
+        raise IntegrityFailure(f"项目 {project.code} 的开标私钥与公布的开标公钥不符", project=project.code)
+    await record_event(session, actor=actor, action="tender.opening_key_opened", subject=f"project:{project.code}",
+                       data={"public_key": record.public_key, "at": now.isoformat()})
+    return private
