@@ -23,6 +23,7 @@ import expert_pool.specialties  # noqa: F401
 import trading.accounts  # noqa: F401
 import trading.audit  # noqa: F401
 import trading.draws  # noqa: F401
+import trading.ledger  # noqa: F401
 import trading.notifications  # noqa: F401
 import trading.organisations  # noqa: F401
 import trading.rooms  # noqa: F401

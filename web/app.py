@@ -42,6 +42,7 @@ from web.dependencies import provide_context, provide_session, provide_user
 from web.errors import exception_handlers
 from web.pages import PortalController
 from web.registrations import RegistrationController
+from web.ledger import LedgerController
 from web.rooms import RoomController
 from web.state import AppContext
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             RoomController,
             ClarificationController,
             BidController,
+            LedgerController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
         ],

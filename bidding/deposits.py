@@ -1,0 +1,93 @@
+"""Deposits of registered bidders: matching ledger entries to registrations and settling them.
+
+The ledger (``trading.ledger``) records money by project and bidder code and cannot see
+registrations; this module, above it, matches each deposit to an admitted registration
+and sets ``registrations.deposit_paid_at`` once the bidder's deposits for the project
+reach what its registration requires (``bidding.bids`` refuses bids until then).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding.projects import Project
+from bidding.registrations import ADMITTED, Registration
+from credit.checks import database_now
+from trading import ledger
+from trading.audit import record_event
+from trading.errors import InvalidInput, NotFound, RuleViolation
+from trading.identifiers import validate_credit_code
+from trading.organisations import Organisation
+
+
+async def _admitted(session: AsyncSession, project_code: str, bidder_credit_code: str) -> Registration | None:
+    return await session.scalar(
+        select(Registration).join(Project, Project.id == Registration.project_id)
+        .join(Organisation, Organisation.id == Registration.bidder_organisation_id)
+        .where(Project.code == project_code, Organisation.credit_code == bidder_credit_code,
+               Registration.status == ADMITTED))
+
+
+async def match_registration(session: AsyncSession, project_code: str, bidder_credit_code: str) -> str | None:
+    """None when the bidder has an admitted registration for the project; else the reason (Chinese)."""
+    if await session.scalar(select(Project.id).where(Project.code == project_code)) is None:
+        return f"未找到项目 {project_code}"
+    if await _admitted(session, project_code, bidder_credit_code) is None:
+        return f"投标人 {bidder_credit_code} 未获准报名项目 {project_code}"
+    return None
+
+
+async def settle_deposits(session: AsyncSession, *, project_code: str, actor: str = "system") -> list[Registration]:
+    """Mark every admitted registration of the project whose deposits now reach its requirement as paid."""
+    rows = (await session.execute(
+        select(Registration, Organisation.credit_code).join(Project, Project.id == Registration.project_id)
+        .join(Organisation, Organisation.id == Registration.bidder_organisation_id)
+        .where(Project.code == project_code, Registration.status == ADMITTED, Registration.deposit_required_fen > 0,
+               Registration.deposit_paid_at.is_(None))
+        .with_for_update(of=Registration))).all()
+    settled = []
+    for registration, credit_code in rows:
+        paid = await ledger.paid_total(session, project_code=project_code, bidder_credit_code=credit_code)
+        if paid < registration.deposit_required_fen:
+            continue
+        registration.deposit_paid_at = await database_now(session)
+        settled.append(registration)
+        await record_event(session, actor=actor, action="registration.deposit_paid", subject=f"project:{project_code}",
+                           data={"registration_id": registration.id, "bidder": credit_code, "paid_fen": paid,
+                                 "deposit_required_fen": registration.deposit_required_fen})
+    await session.flush()
+    return settled
+
+
+async def confirm_deposit(
+    session: AsyncSession, *, actor: str, project_code: str, bidder_credit_code: str, amount_fen: int,
+    account: str, account_name: str, bank_reference: str, value_date: date, bank: str = "",
+) -> ledger.LedgerDeposit:
+    """Finance staff confirm a deposit by hand: matched to an admitted registration, recorded, settled."""
+    code = validate_credit_code(bidder_credit_code)
+    reason = await match_registration(session, project_code, code)
+    if reason is not None:
+        if reason.startswith("未找到项目"):
+            raise NotFound(reason, project_code=project_code)
+        raise RuleViolation(reason, code="not_admitted", project_code=project_code, bidder=code)
+    if not isinstance(value_date, date):
+        raise InvalidInput("到账日期格式有误", field="value_date")
+    deposit = await ledger.record_deposit(
+        session, actor=actor, project_code=project_code, bidder_credit_code=code, amount_fen=amount_fen,
+        account=account, account_name=account_name, bank_reference=bank_reference, value_date=value_date,
+        source=ledger.MANUAL, bank=bank)
+    await settle_deposits(session, project_code=project_code, actor=actor)
+    return deposit
+
+
+async def import_statement(session: AsyncSession, *, actor: str, filename: str, data: bytes,
+                           bank: str = "") -> ledger.StatementResult:
+    """Import a bank statement into the ledger (rows matched to admitted registrations), then settle."""
+    result = await ledger.import_statement(session, actor=actor, filename=filename, data=data, bank=bank,
+                                           matcher=match_registration)
+    for project_code in sorted({deposit.project_code for deposit in result.imported}):
+        await settle_deposits(session, project_code=project_code, actor=actor)
+    return result
