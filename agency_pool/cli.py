@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.exports import export_agencies
 from agency_pool.imports import import_agencies
-from trading.cli_support import cli_actor, in_transaction, one_line_errors
-from trading.spreadsheets import ImportRejected
+from trading.cli_support import in_transaction, one_line_errors, run_import
+
+
 @click.group()
 def agencies() -> None:
     """The agency pool (代理机构库)."""
@@ -24,20 +22,7 @@ def agencies() -> None:
 @one_line_errors
 def agencies_import(path: Path, dry_run: bool) -> None:
     """Import agencies from a CSV or XLSX file: every row, or none (exit 1 with the report)."""
-    data = path.read_bytes()
-
-    async def work(session: AsyncSession) -> Any:
-        try:
-            return await import_agencies(session, actor=cli_actor(), filename=path.name, data=data, dry_run=dry_run)
-        except ImportRejected as rejected:
-            return rejected  # nothing was written; reported in full below
-
-    outcome = in_transaction(work)
-    if isinstance(outcome, ImportRejected):
-        click.echo(f"导入未执行：文件 {path.name} 中有 {len(outcome.errors)} 处错误：")
-        for error in outcome.errors:
-            click.echo(f"  {error.describe()}")
-        sys.exit(1)
+    outcome = run_import(path, dry_run, import_agencies)
     click.echo(outcome.describe())
     for label, codes in (("新入库", outcome.registered), ("更新", outcome.updated)):
         if codes:

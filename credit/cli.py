@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from credit.checks import CreditCheck
 from credit.departments import bind_department_account
 from credit.imports import import_records
-from trading.cli_support import cli_actor, in_transaction, one_line_errors
-from trading.spreadsheets import ImportRejected
+from trading.cli_support import cli_actor, in_transaction, one_line_errors, run_import
+
+
 @click.group()
 def credit() -> None:
     """Credit records, blacklist and the deposit negative list (信用管理)."""
@@ -31,20 +30,7 @@ def credit() -> None:
 @one_line_errors
 def credit_import(path: Path, dry_run: bool) -> None:
     """Import credit records from a CSV or XLSX file: every row, or none (exit 1 with the report)."""
-    data = path.read_bytes()
-
-    async def work(session: AsyncSession) -> Any:
-        try:
-            return await import_records(session, actor=cli_actor(), filename=path.name, data=data, dry_run=dry_run)
-        except ImportRejected as rejected:
-            return rejected  # nothing was written; reported in full below
-
-    outcome = in_transaction(work)
-    if isinstance(outcome, ImportRejected):
-        click.echo(f"导入未执行：文件 {path.name} 中有 {len(outcome.errors)} 处错误：")
-        for error in outcome.errors:
-            click.echo(f"  {error.describe()}")
-        sys.exit(1)
+    outcome = run_import(path, dry_run, import_records)
     click.echo(outcome.describe())
 
 

@@ -11,6 +11,7 @@ import functools
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -63,3 +64,25 @@ def cli_actor() -> str:
     except (KeyError, OSError):  # no login name in this environment
         who = "unknown"
     return f"cli:{who}"
+
+
+def run_import(path: Path, dry_run: bool, importer: Callable[..., Awaitable[Any]]) -> Any:
+    """Run a spreadsheet importer on ``path`` in one transaction and return its outcome;
+    a rejected file prints every bad cell and exits 1 (nothing was written)."""
+    from trading.spreadsheets import ImportRejected
+
+    data = path.read_bytes()
+
+    async def work(session) -> Any:
+        try:
+            return await importer(session, actor=cli_actor(), filename=path.name, data=data, dry_run=dry_run)
+        except ImportRejected as rejected:
+            return rejected
+
+    outcome = in_transaction(work)
+    if isinstance(outcome, ImportRejected):
+        click.echo(f"导入未执行：文件 {path.name} 中有 {len(outcome.errors)} 处错误：")
+        for error in outcome.errors:
+            click.echo(f"  {error.describe()}")
+        sys.exit(1)
+    return outcome
