@@ -11,6 +11,7 @@ import bidding.announcements  # noqa: F401
 import bidding.bidder_keys  # noqa: F401
 import bidding.bids  # noqa: F401
 import bidding.clarifications  # noqa: F401
+import bidding.opening  # noqa: F401
 import bidding.opening_keys  # noqa: F401
 import bidding.projects  # noqa: F401
 import bidding.registrations  # noqa: F401

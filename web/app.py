@@ -43,6 +43,7 @@ from web.errors import exception_handlers
 from web.pages import PortalController
 from web.registrations import RegistrationController
 from web.ledger import LedgerController
+from web.opening import OpeningController
 from web.rooms import RoomController
 from web.state import AppContext
 
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             ClarificationController,
             BidController,
             LedgerController,
+            OpeningController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
         ],

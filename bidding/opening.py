@@ -1,0 +1,471 @@
+"""The opening (开标, sealed-bid/1 "Opening"), in the order centers use.
+
+1. :func:`start_opening` at the bid deadline: the tender moves to ``opening`` (the
+   ``start_opening`` transition, unless the chronograph already took it), the tender's
+   opening key is unsealed (:func:`bidding.opening_keys.open_opening_key`), every current
+   bid's ``sealed_center`` is opened and ``K_c`` is kept only sealed under the center's KEK
+   (``CenterKeys.seal``; never in plaintext in the database), and the decryption window is
+   set: ``window_ends_at`` = database clock + the rule ``decryption_window_minutes``.
+2. :func:`sign_in`: bidders sign in online.
+3. :func:`hand_in_bidder_half` within the window (database clock): ``K = K_c XOR K_b``
+   must open the bid; the package's ``bid.json`` gives price and duration. A wrong key, or
+   an unreadable package, is recorded not decrypted with the reason, cause ``bidder``.
+4. :func:`close_window` after the window: every entry still pending is not decrypted
+   (cause ``bidder``: no hand-in).
+5. :func:`announce_max_price`: the maximum bid price (最高投标限价), announced once.
+6. :func:`raise_objection` / :func:`answer_objection`: objections at the opening (异议).
+7. :func:`finish_opening`: ``start_evaluation`` with the valid-bid count, or ``fail`` (流标)
+   with the reason naming ``min_valid_bids`` when there are too few.
+
+A failure the bidder caused counts as a revoked bid (撤销投标: the deposit may be kept);
+one it did not cause (cause ``other``, :func:`record_other_failure`, e.g. a platform
+outage) as a withdrawn bid (视为撤回). Every step is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from bidding import sealed_bid
+from bidding.bids import SUBMITTED, Bid
+from bidding.lifecycle import apply_transition, database_now, rule_values
+from bidding.opening_keys import open_opening_key
+from bidding.projects import Project
+from bidding.states import STATE_NAMES, TenderState
+from trading.audit import record_event
+from trading.columns import timestamp_column
+from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from trading.keys import CenterKeys
+from trading.organisations import Organisation
+from trading.rules.store import RuleSetRecord
+from trading.timefmt import local_time
+
+PENDING = "pending"
+DECRYPTED = "decrypted"
+NOT_DECRYPTED = "not_decrypted"
+STATE_LABELS = {PENDING: "待解密", DECRYPTED: "已解密", NOT_DECRYPTED: "未解密"}
+CAUSE_BIDDER = "bidder"
+CAUSE_OTHER = "other"
+# What a failure counts as: bidder-caused → revoked (deposit may be kept); otherwise withdrawn.
+OUTCOMES = {CAUSE_BIDDER: "revoked", CAUSE_OTHER: "withdrawn"}
+OUTCOME_LABELS = {"revoked": "视为撤销投标（投标保证金可不予退还）", "withdrawn": "视为撤回投标"}
+REASON_LABELS = {
+    "center_half": "开标私钥无法解开中心密钥份额",
+    "bidder_half": "投标人密钥份额错误",
+    "content_key": "投标人递交的密钥份额无法解开投标文件",
+    "package": "投标文件包无法读取",
+    "no_hand_in": "投标人未在解密时限内解密",
+}
+
+
+class OpeningSession(SQLModel, table=True):
+    __tablename__ = "opening_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(sa_column=Column(Integer, ForeignKey("projects.id"), nullable=False, unique=True))
+    started_by: str = Field(sa_column=Column(String(200), nullable=False))
+    started_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    window_ends_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    max_price_fen: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    max_price_announced_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    # When the decryption window was closed (pending entries marked not decrypted).
+    closed_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    finished_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    outcome: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+
+
+class OpeningEntry(SQLModel, table=True):
+    __tablename__ = "opening_entries"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'decrypted', 'not_decrypted')", name="opening_entries_state_known"),
+        CheckConstraint("cause IS NULL OR cause IN ('bidder', 'other')", name="opening_entries_cause_known"),
+        CheckConstraint("(state = 'not_decrypted') = (cause IS NOT NULL)", name="opening_entries_failure_has_cause"),
+        UniqueConstraint("session_id", "bid_id", name="opening_entries_bid_once"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(sa_column=Column(Integer, ForeignKey("opening_sessions.id"), nullable=False, index=True))
+    bid_id: int = Field(sa_column=Column(Integer, ForeignKey("bids.id"), nullable=False))
+    bidder_credit_code: str = Field(sa_column=Column(String(18), nullable=False))
+    signed_in_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    center_half_opened: bool = Field(sa_column=Column(Boolean, nullable=False))
+    # K_c sealed under the center's KEK (CenterKeys.seal); cleared once the bid is settled.
+    sealed_center_half: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    state: str = Field(sa_column=Column(String(16), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    reason_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    cause: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
+    price_fen: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    duration_days: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    decrypted_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    settled_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+class OpeningObjection(SQLModel, table=True):
+    __tablename__ = "opening_objections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(sa_column=Column(Integer, ForeignKey("opening_sessions.id"), nullable=False, index=True))
+    raised_by: str = Field(sa_column=Column(String(200), nullable=False))
+    bidder_credit_code: str | None = Field(default=None, sa_column=Column(String(18), nullable=True))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    raised_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    answered_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _subject(project: Project) -> str:
+    return f"project:{project.code}"
+
+
+async def _project(session: AsyncSession, project_code: str, *, lock: bool = False) -> Project:
+    query = select(Project).where(Project.code == project_code)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    project = await session.scalar(query)
+    if project is None:
+        raise NotFound(f"未找到项目 {project_code}", project=project_code)
+    return project
+
+
+async def _opening(session: AsyncSession, project: Project, *, lock: bool = False) -> OpeningSession:
+    query = select(OpeningSession).where(OpeningSession.project_id == project.id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    opening = await session.scalar(query)
+    if opening is None:
+        raise Conflict(f"项目 {project.code} 尚未开标", code="opening_not_started", project=project.code)
+    return opening
+
+
+async def _rules(session: AsyncSession, project: Project) -> tuple[dict[str, Any], RuleSetRecord]:
+    rule_set = await session.get(RuleSetRecord, project.rule_set_id)
+    return rule_values(rule_set), rule_set
+
+
+async def _entry(session: AsyncSession, opening: OpeningSession, bidder_credit_code: str) -> OpeningEntry:
+    entry = await session.scalar(select(OpeningEntry).where(
+        OpeningEntry.session_id == opening.id, OpeningEntry.bidder_credit_code == bidder_credit_code)
+        .with_for_update().execution_options(populate_existing=True))
+    if entry is None:
+        raise NotFound("该投标人在本项目没有参与开标的投标文件", code="no_opening_entry", bidder=bidder_credit_code)
+    return entry
+
+
+def _not_finished(project: Project, opening: OpeningSession) -> None:
+    if opening.finished_at is not None:
+        raise Conflict(f"项目 {project.code} 开标已结束", code="opening_finished", project=project.code)
+
+
+def _fail(entry: OpeningEntry, reason: str, message: str, cause: str, now: datetime) -> None:
+    entry.state, entry.reason, entry.reason_text, entry.cause = NOT_DECRYPTED, reason, message, cause
+    entry.sealed_center_half, entry.settled_at = None, now
+
+
+# --------------------------------------------------------------------------- steps
+
+
+async def start_opening(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str) -> OpeningSession:
+    """Start the opening: state ``opening``, center halves opened and sealed, window set."""
+    project = await _project(session, project_code, lock=True)
+    if project.state == TenderState.BIDDING:
+        project = await apply_transition(session, actor=actor, project_code=project_code, action="start_opening")
+    if project.state != TenderState.OPENING:
+        name = STATE_NAMES.get(project.state, project.state)
+        raise Conflict(f"项目 {project.code} 当前状态为「{name}」，不能开标", code="state_conflict",
+                       project=project.code, state=project.state, state_name=name)
+    if await session.scalar(select(OpeningSession.id).where(OpeningSession.project_id == project.id)):
+        raise Conflict(f"项目 {project.code} 已开标，不能重复开标", code="opening_started", project=project.code)
+    private = await open_opening_key(session, keys, project.code, actor=actor)
+    rules, _ = await _rules(session, project)
+    minutes = rules.get("decryption_window_minutes")
+    if not minutes:
+        raise RuleViolation(f"项目 {project.code} 的规则集未规定解密时限", rule="decryption_window_minutes")
+    now = await database_now(session)
+    opening = OpeningSession(project_id=project.id, started_by=actor, started_at=now,
+                             window_ends_at=now + timedelta(minutes=minutes))
+    session.add(opening)
+    await session.flush()
+    bids = (await session.scalars(select(Bid).where(Bid.project_id == project.id, Bid.status == SUBMITTED)
+                                  .order_by(Bid.sequence))).all()
+    failed = 0
+    for bid in bids:
+        entry = OpeningEntry(session_id=opening.id, bid_id=bid.id, bidder_credit_code=bid.bidder_credit_code,
+                             center_half_opened=False, state=PENDING)
+        try:
+            k_c = sealed_bid.open_center_half(bid.envelope, private)
+        except sealed_bid.BidNotDecrypted as exc:
+            # sealed_center was not sealed to this tender's key: the bidder's envelope is at fault.
+            _fail(entry, exc.details.get("reason", "center_half"), exc.message, CAUSE_BIDDER, now)
+            failed += 1
+        else:
+            entry.center_half_opened, entry.sealed_center_half = True, keys.seal(k_c)
+            del k_c
+        session.add(entry)
+    del private
+    await session.flush()
+    await record_event(session, actor=actor, action="opening.started", subject=_subject(project),
+                       data={"bids": len(bids), "center_half_failed": failed, "started_at": now.isoformat(),
+                             "window_ends_at": opening.window_ends_at.isoformat(), "window_minutes": minutes})
+    return opening
+
+
+async def sign_in(session: AsyncSession, *, actor: str, project_code: str, bidder_credit_code: str) -> OpeningEntry:
+    """A bidder signs in online at the opening (once; a second sign-in answers the first)."""
+    project = await _project(session, project_code)
+    opening = await _opening(session, project)
+    _not_finished(project, opening)
+    entry = await _entry(session, opening, bidder_credit_code)
+    if entry.signed_in_at is None:
+        entry.signed_in_at = await database_now(session)
+        await session.flush()
+        await record_event(session, actor=actor, action="opening.signed_in", subject=_subject(project),
+                           data={"bidder": bidder_credit_code, "at": entry.signed_in_at.isoformat()})
+    return entry
+
+
+async def hand_in_bidder_half(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str,
+                              bidder_credit_code: str, k_b_hex: str) -> OpeningEntry:
+    """The bidder hands in ``K_b`` within the window: the bid opens, or is recorded not decrypted."""
+    k_b = sealed_bid.key_half_from_hex(k_b_hex) if isinstance(k_b_hex, str) else None
+    if k_b is None:
+        raise InvalidInput("密钥份额应为十六进制文本", field="k_b")
+    project = await _project(session, project_code)
+    opening = await _opening(session, project, lock=True)
+    _not_finished(project, opening)
+    now = await database_now(session)
+    if opening.closed_at is not None or now >= opening.window_ends_at:
+        raise RuleViolation(f"解密时限已于 {local_time(opening.window_ends_at)} 结束，不再接受解密",
+                            code="after_decryption_window", rule="decryption_window_minutes",
+                            project=project.code, window_ends_at=opening.window_ends_at.isoformat())
+    entry = await _entry(session, opening, bidder_credit_code)
+    if entry.signed_in_at is None:
+        raise Conflict("请先签到，再解密投标文件", code="not_signed_in", bidder=bidder_credit_code)
+    if entry.state != PENDING:
+        raise Conflict(f"该投标文件已{STATE_LABELS[entry.state]}，不能再次解密", code="already_settled",
+                       state=entry.state)
+    bid = await session.get(Bid, entry.bid_id)
+    try:
+        k_c = keys.unseal(entry.sealed_center_half)
+        payload = sealed_bid.open_bid(bid.ciphertext, k_c, k_b)
+        del k_c
+        offer, _documents = sealed_bid.read_package(payload)
+    except sealed_bid.BidNotDecrypted as exc:
+        _fail(entry, exc.details.get("reason", "content_key"), exc.message, CAUSE_BIDDER, now)
+    except InvalidInput as exc:
+        _fail(entry, "package", exc.message, CAUSE_BIDDER, now)
+    else:
+        entry.state, entry.decrypted_at, entry.settled_at = DECRYPTED, now, now
+        entry.price_fen, entry.duration_days = offer.get("price_fen"), offer.get("duration_days")
+        entry.sealed_center_half = None
+    await session.flush()
+    await record_event(session, actor=actor, action=f"opening.{entry.state}", subject=_subject(project),
+                       data={"bidder": bidder_credit_code, "bid_id": entry.bid_id, "reason": entry.reason,
+                             "cause": entry.cause, "price_fen": entry.price_fen,
+                             "duration_days": entry.duration_days, "at": now.isoformat()})
+    return entry
+
+
+async def record_other_failure(session: AsyncSession, *, actor: str, project_code: str, bidder_credit_code: str,
+                               reason: str) -> OpeningEntry:
+    """A pending bid fails for a cause not the bidder's (e.g. the platform): deemed withdrawn."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("须说明未能解密的原因", field="reason")
+    project = await _project(session, project_code)
+    opening = await _opening(session, project, lock=True)
+    _not_finished(project, opening)
+    entry = await _entry(session, opening, bidder_credit_code)
+    if entry.state != PENDING:
+        raise Conflict(f"该投标文件已{STATE_LABELS[entry.state]}", code="already_settled", state=entry.state)
+    now = await database_now(session)
+    _fail(entry, "other", reason.strip(), CAUSE_OTHER, now)
+    await session.flush()
+    await record_event(session, actor=actor, action="opening.not_decrypted", subject=_subject(project),
+                       data={"bidder": bidder_credit_code, "bid_id": entry.bid_id, "reason": "other",
+                             "reason_text": entry.reason_text, "cause": CAUSE_OTHER, "at": now.isoformat()})
+    return entry
+
+
+async def close_window(session: AsyncSession, *, actor: str, project_code: str) -> OpeningSession:
+    """After the window (database clock): every pending bid is not decrypted (cause bidder).
+
+    Closing an already closed window changes nothing and records nothing.
+    """
+    project = await _project(session, project_code)
+    opening = await _opening(session, project, lock=True)
+    if opening.closed_at is not None:
+        return opening
+    now = await database_now(session)
+    if now < opening.window_ends_at:
+        raise RuleViolation(f"解密时限至 {local_time(opening.window_ends_at)} 结束，尚未届满",
+                            code="decryption_window_open", rule="decryption_window_minutes",
+                            project=project.code, window_ends_at=opening.window_ends_at.isoformat())
+    pending = (await session.scalars(select(OpeningEntry).where(
+        OpeningEntry.session_id == opening.id, OpeningEntry.state == PENDING))).all()
+    for entry in pending:
+        _fail(entry, "no_hand_in", "投标人未在解密时限内递交密钥份额，投标文件未解密", CAUSE_BIDDER, now)
+    opening.closed_at = now
+    await session.flush()
+    await record_event(session, actor=actor, action="opening.window_closed", subject=_subject(project),
+                       data={"not_decrypted": [entry.bidder_credit_code for entry in pending], "at": now.isoformat()})
+    return opening
+
+
+async def announce_max_price(session: AsyncSession, *, actor: str, project_code: str, max_price_fen: int) -> OpeningSession:
+    """Announce the maximum bid price (最高投标限价), in fen, once."""
+    if isinstance(max_price_fen, bool) or not isinstance(max_price_fen, int) or max_price_fen <= 0:
+        raise InvalidInput("最高投标限价应为正整数（分）", field="max_price_fen")
+    project = await _project(session, project_code)
+    opening = await _opening(session, project, lock=True)
+    _not_finished(project, opening)
+    if opening.max_price_announced_at is not None:
+        raise Conflict("最高投标限价已公布，不能重复公布", code="max_price_announced",
+                       max_price_fen=opening.max_price_fen)
+    now = await database_now(session)
+    opening.max_price_fen, opening.max_price_announced_at = max_price_fen, now
+    await session.flush()
+    await record_event(session, actor=actor, action="opening.max_price_announced", subject=_subject(project),
+                       data={"max_price_fen": max_price_fen, "at": now.isoformat()})
+    return opening
+
+
+async def raise_objection(session: AsyncSession, *, actor: str, project_code: str, text: str,
+                          bidder_credit_code: str | None = None) -> OpeningObjection:
+    """An objection (异议) raised at the opening; a bidder must be taking part in it."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("异议内容不能为空", field="text")
+    project = await _project(session, project_code)
+    opening = await _opening(session, project)
+    _not_finished(project, opening)
+    if bidder_credit_code is not None and not await session.scalar(select(OpeningEntry.id).where(
+            OpeningEntry.session_id == opening.id, OpeningEntry.bidder_credit_code == bidder_credit_code)):
+        raise PermissionDenied("只有参加本次开标的投标人可以提出异议", bidder=bidder_credit_code)
+    now = await database_now(session)
+    objection = OpeningObjection(session_id=opening.id, raised_by=actor, bidder_credit_code=bidder_credit_code,
+                                 text=text.strip(), raised_at=now)
+    session.add(objection)
+    await session.flush()
+    await record_event(session, actor=actor, action="opening.objection_raised", subject=_subject(project),
+                       data={"objection_id": objection.id, "bidder": bidder_credit_code, "text": objection.text})
+    return objection
+
+
+async def answer_objection(session: AsyncSession, *, actor: str, project_code: str, objection_id: int,
+                           answer: str) -> OpeningObjection:
+    """The answer given on the spot, recorded once."""
+    if not isinstance(answer, str) or not answer.strip():
+        raise InvalidInput("答复内容不能为空", field="answer")
+    project = await _project(session, project_code)
+    opening = await _opening(session, project)
+    objection = await session.scalar(select(OpeningObjection).where(
+        OpeningObjection.id == objection_id, OpeningObjection.session_id == opening.id).with_for_update())
+    if objection is None:
+        raise NotFound("未找到该异议", objection_id=objection_id)
+    if objection.answered_at is not None:
+        raise Conflict("该异议已答复", code="objection_answered", objection_id=objection_id)
+    objection.answer, objection.answered_by = answer.strip(), actor
+    objection.answered_at = await database_now(session)
+    await session.flush()
+    await record_event(session, actor=actor, action="opening.objection_answered", subject=_subject(project),
+                       data={"objection_id": objection.id, "answer": objection.answer})
+    return objection
+
+
+async def finish_opening(session: AsyncSession, *, actor: str, project_code: str) -> dict[str, Any]:
+    """End the opening: ``start_evaluation`` with the valid bids, or ``fail`` (流标) when too few."""
+    project = await _project(session, project_code, lock=True)
+    opening = await _opening(session, project, lock=True)
+    _not_finished(project, opening)
+    await close_window(session, actor=actor, project_code=project_code)
+    entries = (await session.scalars(select(OpeningEntry).where(OpeningEntry.session_id == opening.id))).all()
+    valid = sum(1 for entry in entries if entry.state == DECRYPTED)
+    rules, _ = await _rules(session, project)
+    minimum = rules.get("min_valid_bids")
+    reason = None
+    if minimum is not None and valid < minimum:
+        reason = (f"开标后有效投标仅 {valid} 个，少于规则 min_valid_bids 规定的 {minimum} 个，流标，"
+                  f"应当重新招标")
+        project = await apply_transition(session, actor=actor, project_code=project_code, action="fail",
+                                         facts={"valid_bids": valid, "reason": reason})
+    else:
+        project = await apply_transition(session, actor=actor, project_code=project_code, action="start_evaluation",
+                                         facts={"valid_bids": valid})
+    now = await database_now(session)
+    opening.finished_at, opening.outcome = now, project.state
+    await session.flush()
+    await record_event(session, actor=actor, action="opening.finished", subject=_subject(project),
+                       data={"valid_bids": valid, "min_valid_bids": minimum, "state": project.state,
+                             "reason": reason, "retender": reason is not None})
+    return {"project": project.code, "state": project.state, "state_name": STATE_NAMES.get(project.state),
+            "valid_bids": valid, "min_valid_bids": minimum, "reason": reason, "retender": reason is not None}
+
+
+# --------------------------------------------------------------------------- the record
+
+
+async def window_closed(session: AsyncSession, project_code: str) -> bool:
+    project = await _project(session, project_code)
+    opening = await session.scalar(select(OpeningSession).where(OpeningSession.project_id == project.id))
+    if opening is None:
+        return False
+    return opening.closed_at is not None or await database_now(session) >= opening.window_ends_at
+
+
+async def opening_record(session: AsyncSession, project_code: str) -> dict[str, Any]:
+    """The opening record (开标记录): bidder, price, duration, decryption state; prices only once decrypted."""
+    project = await _project(session, project_code)
+    opening = await _opening(session, project)
+    rows = (await session.execute(
+        select(OpeningEntry, Organisation.name).join(Bid, Bid.id == OpeningEntry.bid_id)
+        .outerjoin(Organisation, Organisation.credit_code == OpeningEntry.bidder_credit_code)
+        .where(OpeningEntry.session_id == opening.id).order_by(Bid.sequence))).all()
+    objections = (await session.scalars(select(OpeningObjection).where(OpeningObjection.session_id == opening.id)
+                                        .order_by(OpeningObjection.id))).all()
+
+    def moment(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    entries = []
+    for entry, name in rows:
+        decrypted = entry.state == DECRYPTED
+        outcome = OUTCOMES.get(entry.cause) if entry.state == NOT_DECRYPTED else None
+        entries.append({
+            "bidder_credit_code": entry.bidder_credit_code, "bidder_name": name,
+            "signed_in_at": moment(entry.signed_in_at), "center_half_opened": entry.center_half_opened,
+            "state": entry.state, "state_name": STATE_LABELS[entry.state],
+            "price_fen": entry.price_fen if decrypted else None,
+            "duration_days": entry.duration_days if decrypted else None,
+            "decrypted_at": moment(entry.decrypted_at), "reason": entry.reason, "reason_text": entry.reason_text,
+            "cause": entry.cause, "outcome": outcome, "outcome_name": OUTCOME_LABELS.get(outcome),
+        })
+    return {
+        "project": project.code, "title": project.title, "state": project.state,
+        "started_at": moment(opening.started_at), "window_ends_at": moment(opening.window_ends_at),
+        "closed_at": moment(opening.closed_at), "finished_at": moment(opening.finished_at),
+        "max_price_fen": opening.max_price_fen, "max_price_announced_at": moment(opening.max_price_announced_at),
+        "entries": entries,
+        "objections": [{"id": o.id, "raised_by": o.raised_by, "bidder_credit_code": o.bidder_credit_code,
+                        "text": o.text, "raised_at": moment(o.raised_at), "answer": o.answer,
+                        "answered_by": o.answered_by, "answered_at": moment(o.answered_at)} for o in objections],
+    }

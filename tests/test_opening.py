@@ -1,0 +1,265 @@
+"""The opening (开标) with the real sealed-bid/1 protocol: center halves opened at the
+deadline and kept only sealed, bidders sign in and hand in K_b within the decryption
+window (database clock), wrong keys and missing hand-ins recorded not decrypted with the
+cause, the maximum price announced once, objections answered, the opening record, and the
+tender moved to evaluation or failed (流标) naming min_valid_bids."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import nacl.utils
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding import sealed_bid
+from bidding.bids import Bid
+from bidding.opening import (
+    DECRYPTED,
+    NOT_DECRYPTED,
+    OpeningEntry,
+    OpeningSession,
+    announce_max_price,
+    answer_objection,
+    close_window,
+    finish_opening,
+    hand_in_bidder_half,
+    opening_record,
+    raise_objection,
+    record_other_failure,
+    sign_in,
+    start_opening,
+)
+from bidding.projects import Project
+from tests import test_bids as bids  # helpers only (a module attribute is not collected)
+from tests.portal import bearer
+from trading.audit import AuditEntry
+from trading.database import make_sessionmaker, transaction
+from trading.errors import Conflict, RuleViolation
+from trading.settings import Settings
+from web.app import create_app
+
+demo = bids.demo
+keys = bids.keys
+OPENING_TABLES = ("opening_sessions", "opening_entries", "opening_objections")
+
+
+async def tender_with_bids(session: AsyncSession, keys, prices: list[int]):
+    """A tender in bidding with one sealed bid per price; the deadline then passes."""
+    tender = await bids.tender_in_bidding(session, keys)
+    bidders = []
+    for price in prices:
+        code, signing_key = await bids.bidder(session, tender.code)
+        _, ciphertext, envelope = await bids.sealed(session, tender.code, code, signing_key, price_fen=price)
+        await bids.submit(session, keys, tender.code, code, envelope, ciphertext)
+        bidders.append((code, signing_key))
+    await bids.deadline_passes(session, tender.code)
+    return tender, bidders
+
+
+async def k_b_of(session: AsyncSession, tender: Project, code: str, signing_key) -> str:
+    bid = await session.scalar(select(Bid).where(Bid.project_id == tender.id, Bid.bidder_credit_code == code,
+                                                 Bid.status == "submitted"))
+    return sealed_bid.open_bidder_half(bid.envelope, signing_key).hex()
+
+
+async def window_passes(session: AsyncSession, tender: Project) -> None:
+    """Move the window and the deadline so that the decryption window is over by the database clock."""
+    await session.execute(update(OpeningSession).where(OpeningSession.project_id == tender.id).values(
+        window_ends_at=func.clock_timestamp() - timedelta(seconds=1)))
+    await bids.deadline_passes(session, tender.code, ago=timedelta(minutes=31))
+
+
+async def test_the_whole_opening_with_three_bidders(demo, session, keys):
+    tender, [(wrong, wrong_key), (absent, _), (good, good_key)] = await tender_with_bids(
+        session, keys, [101_000_000, 102_000_000, 99_500_000])
+    assert tender.state == "bidding"
+
+    opening = await start_opening(session, keys, actor="admin", project_code=tender.code)
+    await session.refresh(tender)
+    assert tender.state == "opening"
+    assert opening.window_ends_at - opening.started_at == timedelta(minutes=30)
+    entries = (await session.scalars(select(OpeningEntry).where(OpeningEntry.session_id == opening.id))).all()
+    assert len(entries) == 3 and all(entry.center_half_opened and entry.state == "pending" for entry in entries)
+    with pytest.raises(Conflict, match="已开标"):
+        await start_opening(session, keys, actor="admin", project_code=tender.code)
+
+    for code in (wrong, absent, good):
+        await sign_in(session, actor=code, project_code=tender.code, bidder_credit_code=code)
+    with pytest.raises(RuleViolation, match="尚未届满"):
+        await close_window(session, actor="admin", project_code=tender.code)
+
+    failed = await hand_in_bidder_half(session, keys, actor=wrong, project_code=tender.code, bidder_credit_code=wrong,
+                                       k_b_hex=nacl.utils.random(32).hex())
+    assert (failed.state, failed.reason, failed.cause) == (NOT_DECRYPTED, "content_key", "bidder")
+    assert failed.price_fen is None
+    with pytest.raises(Conflict, match="不能再次解密"):
+        await hand_in_bidder_half(session, keys, actor=wrong, project_code=tender.code, bidder_credit_code=wrong,
+                                  k_b_hex=await k_b_of(session, tender, wrong, wrong_key))
+    opened = await hand_in_bidder_half(session, keys, actor=good, project_code=tender.code, bidder_credit_code=good,
+                                       k_b_hex=await k_b_of(session, tender, good, good_key))
+    assert (opened.state, opened.price_fen, opened.duration_days) == (DECRYPTED, 99_500_000, 180)
+
+    await announce_max_price(session, actor="agency", project_code=tender.code, max_price_fen=110_000_000)
+    with pytest.raises(Conflict, match="已公布"):
+        await announce_max_price(session, actor="agency", project_code=tender.code, max_price_fen=120_000_000)
+    objection = await raise_objection(session, actor=wrong, project_code=tender.code, bidder_credit_code=wrong,
+                                      text="我单位的密钥份额无误，请核查")
+    await answer_objection(session, actor="admin", project_code=tender.code, objection_id=objection.id,
+                           answer="经核查，所交密钥份额无法解开投标文件（MAC 校验未通过），维持未解密")
+
+    await window_passes(session, tender)
+    await close_window(session, actor="admin", project_code=tender.code)
+    await close_window(session, actor="admin", project_code=tender.code)  # nothing twice
+
+    record = await opening_record(session, tender.code)
+    by_code = {entry["bidder_credit_code"]: entry for entry in record["entries"]}
+    assert by_code[good]["price_fen"] == 99_500_000 and by_code[good]["state"] == "decrypted"
+    assert by_code[wrong]["price_fen"] is None and by_code[wrong]["outcome"] == "revoked"
+    assert (by_code[absent]["state"], by_code[absent]["reason"], by_code[absent]["cause"]) == \
+        ("not_decrypted", "no_hand_in", "bidder")
+    assert all(entry["signed_in_at"] for entry in record["entries"])
+    assert record["max_price_fen"] == 110_000_000
+    assert record["objections"][0]["answer"].startswith("经核查")
+
+    # One valid bid of the three: too few, the tender fails naming min_valid_bids.
+    result = await finish_opening(session, actor="admin", project_code=tender.code)
+    assert result["state"] == "failed" and result["valid_bids"] == 1 and result["retender"]
+    assert "min_valid_bids" in result["reason"]
+    await session.refresh(tender)
+    assert tender.state == "failed"
+    actions = (await session.scalars(select(AuditEntry.action).where(
+        AuditEntry.subject == f"project:{tender.code}", AuditEntry.action.like("opening.%"))
+        .order_by(AuditEntry.seq))).all()
+    assert actions.count("opening.window_closed") == 1
+    assert {"opening.started", "opening.signed_in", "opening.decrypted", "opening.not_decrypted",
+            "opening.max_price_announced", "opening.objection_raised", "opening.objection_answered",
+            "opening.finished"} <= set(actions)
+    fail = await session.scalar(select(AuditEntry).where(AuditEntry.subject == f"project:{tender.code}",
+                                                         AuditEntry.action == "tender.fail"))
+    assert "min_valid_bids" in fail.data["facts"]["reason"]
+
+
+async def test_enough_valid_bids_move_the_tender_to_evaluation(demo, session, keys):
+    tender, bidders = await tender_with_bids(session, keys, [100_000_000, 100_500_000, 101_000_000])
+    await bids.deadline_passes(session, tender.code)
+    await start_opening(session, keys, actor="admin", project_code=tender.code)
+    for code, signing_key in bidders:
+        await sign_in(session, actor=code, project_code=tender.code, bidder_credit_code=code)
+        await hand_in_bidder_half(session, keys, actor=code, project_code=tender.code, bidder_credit_code=code,
+                                  k_b_hex=await k_b_of(session, tender, code, signing_key))
+    with pytest.raises(RuleViolation):  # the window is still open
+        await finish_opening(session, actor="admin", project_code=tender.code)
+    await window_passes(session, tender)
+    result = await finish_opening(session, actor="admin", project_code=tender.code)
+    assert (result["state"], result["valid_bids"], result["reason"]) == ("evaluating", 3, None)
+
+
+async def test_a_hand_in_after_the_window_is_refused_and_other_causes_count_as_withdrawn(demo, session, keys):
+    tender, [(late, late_key), (other, _)] = await tender_with_bids(session, keys, [100_000_000, 100_000_000])
+    await start_opening(session, keys, actor="admin", project_code=tender.code)
+    await sign_in(session, actor=late, project_code=tender.code, bidder_credit_code=late)
+    entry = await record_other_failure(session, actor="admin", project_code=tender.code, bidder_credit_code=other,
+                                       reason="平台解密服务故障")
+    assert (entry.state, entry.cause) == (NOT_DECRYPTED, "other")
+    await window_passes(session, tender)
+    with pytest.raises(RuleViolation, match="解密时限已于.*结束") as refused:
+        await hand_in_bidder_half(session, keys, actor=late, project_code=tender.code, bidder_credit_code=late,
+                                  k_b_hex=await k_b_of(session, tender, late, late_key))
+    assert refused.value.code == "after_decryption_window"
+    record = await opening_record(session, tender.code)
+    outcomes = {entry["bidder_credit_code"]: entry["outcome"] for entry in record["entries"]}
+    assert outcomes == {late: None, other: "withdrawn"}  # the late one is still pending until the window closes
+    await close_window(session, actor="admin", project_code=tender.code)
+    record = await opening_record(session, tender.code)
+    assert {entry["bidder_credit_code"]: entry["outcome"] for entry in record["entries"]} == \
+        {late: "revoked", other: "withdrawn"}
+
+
+async def test_the_center_half_never_appears_in_any_opening_table(demo, session, keys):
+    tender, bidders = await tender_with_bids(session, keys, [100_000_000, 100_000_000])
+    await start_opening(session, keys, actor="admin", project_code=tender.code)
+    await raise_objection(session, actor="x", project_code=tender.code, text="异议")
+    from bidding.opening_keys import open_opening_key
+
+    private = await open_opening_key(session, keys, tender.code)
+    halves = []
+    for code, _ in bidders:
+        bid = await session.scalar(select(Bid).where(Bid.project_id == tender.id, Bid.bidder_credit_code == code))
+        halves.append(sealed_bid.open_center_half(bid.envelope, private))
+    await session.flush()
+    for table in OPENING_TABLES:
+        columns = (await session.execute(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = :t"), {"t": table})).scalars().all()
+        rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
+        assert rows, table
+        for row in rows:
+            for column, value in zip(columns, row, strict=False):
+                blob = bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode()
+                for k_c in halves:
+                    assert k_c not in blob and k_c.hex().encode() not in blob.lower(), (table, column)
+    # Yet the sealed half is there, and opens to K_c under the KEK only.
+    sealed_halves = (await session.scalars(select(OpeningEntry.sealed_center_half).join(
+        OpeningSession, OpeningSession.id == OpeningEntry.session_id).where(OpeningSession.project_id == tender.id))).all()
+    assert sorted(keys.unseal(value) for value in sealed_halves) == sorted(halves)
+
+
+# ----------------------------------------------------------------------------- the API
+
+
+@pytest.fixture
+async def client(demo, settings: Settings, database_url: str) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=create_app(settings, url=database_url)) as test_client:
+        yield test_client
+
+
+async def test_the_opening_over_the_api_with_each_role(client, settings, engine):
+    from trading.keys import load_center_keys
+
+    center = load_center_keys(settings)
+    async with transaction(make_sessionmaker(engine)) as session:
+        tender = await bids.tender_in_bidding(session, center)
+        code, signing_key = await bids.bidder(session, tender.code, bids.LUJIAN)  # demo bidder1
+        _, ciphertext, envelope = await bids.sealed(session, tender.code, code, signing_key, price_fen=98_000_000)
+        await bids.submit(session, center, tender.code, code, envelope, ciphertext)
+        await bids.deadline_passes(session, tender.code)
+        k_b = await k_b_of(session, tender, code, signing_key)
+    path = f"/api/projects/{tender.code}/opening"
+    admin, bidder1, bidder2 = [await bearer(client, name) for name in ("admin", "bidder1", "bidder2")]
+    agency, supervisor = await bearer(client, "agency"), await bearer(client, "supervisor")
+
+    assert (await client.post(path, headers=bidder1)).status_code == 403
+    started = await client.post(path, headers=admin)
+    assert started.status_code == 201, started.text
+    assert (await client.get(path)).status_code == 401  # public only after the window
+    assert (await client.get(path, headers=bidder1)).status_code == 403
+    watched = await client.get(path, headers=supervisor)
+    assert watched.status_code == 200 and watched.json()["entries"][0]["state"] == "pending"
+
+    assert (await client.post(f"{path}/sign-in", headers=bidder2)).status_code == 404  # no bid of its own
+    assert (await client.post(f"{path}/sign-in", headers=bidder1)).status_code == 201
+    assert (await client.post(f"{path}/hand-in", json={"k_b": k_b}, headers=supervisor)).status_code == 403
+    opened = await client.post(f"{path}/hand-in", json={"k_b": k_b}, headers=bidder1)
+    assert opened.status_code == 201 and opened.json()["price_fen"] == 98_000_000, opened.text
+    assert (await client.post(f"{path}/max-price", json={"max_price_fen": 1}, headers=bidder1)).status_code == 403
+    assert (await client.post(f"{path}/max-price", json={"max_price_fen": 120_000_000},
+                              headers=agency)).status_code == 201
+    objection = await client.post(f"{path}/objections", json={"text": "请当场核对最高投标限价"}, headers=bidder1)
+    assert objection.status_code == 201, objection.text
+    answer_path = f"{path}/objections/{objection.json()['id']}/answer"
+    assert (await client.post(answer_path, json={"answer": "已核对"}, headers=bidder1)).status_code == 403
+    assert (await client.post(answer_path, json={"answer": "已核对，无误"}, headers=agency)).status_code == 201
+
+    async with transaction(make_sessionmaker(engine)) as session:
+        await window_passes(session, tender)
+    public = await client.get(path)
+    assert public.status_code == 200
+    assert public.json()["entries"][0]["price_fen"] == 98_000_000
+    assert public.json()["objections"][0]["answer"] == "已核对，无误"
+    assert (await client.post(f"{path}/finish", headers=agency)).status_code == 403
+    finished = await client.post(f"{path}/finish", headers=admin)
+    assert finished.status_code == 201 and finished.json()["state"] == "failed", finished.text
+    assert "min_valid_bids" in finished.json()["reason"]

@@ -1,0 +1,129 @@
+"""The opening (开标) over the API: started and finished by the center's administrators,
+bidders sign in, hand in their key halves and raise objections for their own organisation,
+the maximum bid price and answers to objections come from administrators or the agency.
+The opening record is public once the decryption window has closed; supervisors (and
+administrators) may watch it at any time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding.opening import (
+    announce_max_price,
+    answer_objection,
+    close_window,
+    finish_opening,
+    hand_in_bidder_half,
+    opening_record,
+    raise_objection,
+    record_other_failure,
+    sign_in,
+    start_opening,
+    window_closed,
+)
+from trading.accounts import User
+from trading.audit import actor_of
+from trading.errors import InvalidInput, NotAuthenticated, PermissionDenied
+from trading.roles import UserRole
+from web.auth import requires_role
+from web.bids import own_organisation
+from web.state import AppContext
+
+admin_only = requires_role(UserRole.ADMIN)
+bidders = requires_role(UserRole.BIDDER)
+admin_or_agency = requires_role(UserRole.ADMIN, UserRole.AGENCY)
+WATCHERS = (UserRole.SUPERVISOR, UserRole.ADMIN)
+
+
+def _object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput("请求应为 JSON 对象")
+    return data
+
+
+class OpeningController(Controller):
+    path = "/api/projects/{code:str}/opening"
+    tags = ["opening"]
+
+    @post("/", guards=[admin_only], summary="Start the opening: center halves opened, decryption window set")
+    async def start(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+        await start_opening(session, context.keys, actor=actor_of(user), project_code=code)
+        await session.commit()
+        return await opening_record(session, code)
+
+    @post("/sign-in", guards=[bidders], summary="A bidder signs in online for its own organisation")
+    async def sign_in(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
+        organisation = await own_organisation(session, user)
+        entry = await sign_in(session, actor=actor_of(user), project_code=code,
+                              bidder_credit_code=organisation.credit_code)
+        await session.commit()
+        return {"bidder_credit_code": entry.bidder_credit_code, "signed_in_at": entry.signed_in_at.isoformat()}
+
+    @post("/hand-in", guards=[bidders], summary="Hand in the bidder's key half K_b (hex) within the window")
+    async def hand_in(self, code: str, data: dict[str, Any], user: User, session: AsyncSession,
+                      context: AppContext) -> dict[str, Any]:
+        organisation = await own_organisation(session, user)
+        entry = await hand_in_bidder_half(session, context.keys, actor=actor_of(user), project_code=code,
+                                          bidder_credit_code=organisation.credit_code,
+                                          k_b_hex=_object(data).get("k_b"))
+        await session.commit()
+        return {"bidder_credit_code": entry.bidder_credit_code, "state": entry.state, "reason": entry.reason,
+                "reason_text": entry.reason_text, "cause": entry.cause, "price_fen": entry.price_fen,
+                "duration_days": entry.duration_days}
+
+    @post("/close-window", guards=[admin_only], summary="Close the decryption window once it has ended")
+    async def close(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
+        await close_window(session, actor=actor_of(user), project_code=code)
+        await session.commit()
+        return await opening_record(session, code)
+
+    @post("/other-failures", guards=[admin_only],
+          summary="Record a bid not decrypted for a cause not the bidder's (deemed withdrawn)")
+    async def other_failure(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+        data = _object(data)
+        entry = await record_other_failure(session, actor=actor_of(user), project_code=code,
+                                           bidder_credit_code=data.get("bidder_credit_code"), reason=data.get("reason"))
+        await session.commit()
+        return {"bidder_credit_code": entry.bidder_credit_code, "state": entry.state, "cause": entry.cause}
+
+    @post("/max-price", guards=[admin_or_agency], summary="Announce the maximum bid price (最高投标限价, fen)")
+    async def max_price(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+        opening = await announce_max_price(session, actor=actor_of(user), project_code=code,
+                                           max_price_fen=_object(data).get("max_price_fen"))
+        await session.commit()
+        return {"max_price_fen": opening.max_price_fen,
+                "max_price_announced_at": opening.max_price_announced_at.isoformat()}
+
+    @post("/objections", guards=[bidders], summary="Raise an objection at the opening (异议)")
+    async def objection(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+        organisation = await own_organisation(session, user)
+        objection = await raise_objection(session, actor=actor_of(user), project_code=code,
+                                          text=_object(data).get("text"), bidder_credit_code=organisation.credit_code)
+        await session.commit()
+        return {"id": objection.id, "text": objection.text, "raised_at": objection.raised_at.isoformat()}
+
+    @post("/objections/{objection_id:int}/answer", guards=[admin_or_agency], summary="Answer an objection")
+    async def answer(self, code: str, objection_id: int, data: dict[str, Any], user: User,
+                     session: AsyncSession) -> dict[str, Any]:
+        objection = await answer_objection(session, actor=actor_of(user), project_code=code,
+                                           objection_id=objection_id, answer=_object(data).get("answer"))
+        await session.commit()
+        return {"id": objection.id, "answer": objection.answer, "answered_by": objection.answered_by}
+
+    @get("/", summary="The opening record: public after the decryption window; supervisors at any time")
+    async def record(self, code: str, session: AsyncSession, user: User | None) -> dict[str, Any]:
+        if user is None or user.role not in WATCHERS:
+            if not await window_closed(session, code):
+                if user is None:
+                    raise NotAuthenticated("解密时限结束前，开标记录仅供监督人员查看")
+                raise PermissionDenied("解密时限结束前，开标记录仅供监督人员查看")
+        return await opening_record(session, code)
+
+    @post("/finish", guards=[admin_only], summary="Finish the opening: evaluation, or 流标 when too few valid bids")
+    async def finish(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
+        result = await finish_opening(session, actor=actor_of(user), project_code=code)
+        await session.commit()
+        return result
