@@ -63,7 +63,7 @@ from sqlmodel import Field, SQLModel
 
 from bidding import sealed_bid
 from bidding.bidder_keys import BidderKey, active_bidder_key, bidder_organisation, check_verify_key
-from bidding.projects import Project
+from bidding.projects import Project, get_project
 from bidding.registrations import ADMITTED, REFUSED, Registration
 from bidding.states import STATE_NAMES, TenderState
 from trading.audit import record_event
@@ -143,15 +143,6 @@ def yuan(fen: int) -> str:
 async def _clock(session: AsyncSession) -> datetime:
     return await session.scalar(select(func.clock_timestamp()))
 
-
-async def _locked_project(session: AsyncSession, project_code: str) -> Project:
-    project = await session.scalar(select(Project).where(Project.code == project_code).with_for_update()
-                                   .execution_options(populate_existing=True))
-    if project is None:
-        raise NotFound(f"未找到项目 {project_code}", project=project_code)
-    return project
-
-
 def _check_open(project: Project, now: datetime, what: str) -> None:
     """Before the deadline by the database clock, and the tender in state ``bidding``."""
     if project.bid_deadline is not None and now >= project.bid_deadline:
@@ -227,7 +218,7 @@ async def submit_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, pro
     envelope = {name: envelope[name] for name in (*sealed_bid.ENVELOPE_FIELDS, "signature")}
     digest = sealed_bid.envelope_sha256(envelope)
 
-    project = await _locked_project(session, project_code)
+    project = await get_project(session, project_code, lock=True)
     now = await _clock(session)
     _check_open(project, now, "投标")
     registration = await _admitted_registration(session, project, bidder)
@@ -283,7 +274,7 @@ async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, p
     if not isinstance(signature, str) or not verify_signature(request, signature, key.verify_key):
         raise InvalidInput("撤回请求签名无效：不是该投标人登记的身份密钥所签，或请求内容被改动",
                            code="withdraw_signature")
-    project = await _locked_project(session, project_code)
+    project = await get_project(session, project_code, lock=True)
     now = await _clock(session)
     _check_open(project, now, "撤回投标")
     bid = await session.scalar(select(Bid).where(Bid.project_id == project.id, Bid.envelope_sha256 ==

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from bidding.announcements import Announcement, publish_announcement
-from bidding.projects import Project
+from bidding.projects import Project, get_project
 from bidding.registrations import ADMITTED, Registration
 from bidding.states import STATE_NAMES, next_due_at
 from trading.audit import record_event
@@ -80,23 +80,6 @@ class Question(SQLModel, table=True):
 
 async def _database_now(session: AsyncSession) -> datetime:
     return await session.scalar(select(func.clock_timestamp()))
-
-
-async def _locked_project(session: AsyncSession, project_code: str) -> Project:
-    project = await session.scalar(select(Project).where(Project.code == project_code).with_for_update()
-                                   .execution_options(populate_existing=True))
-    if project is None:
-        raise NotFound(f"未找到项目 {project_code}", project_code=project_code)
-    return project
-
-
-async def _project(session: AsyncSession, project_code: str) -> Project:
-    project = await session.scalar(select(Project).where(Project.code == project_code))
-    if project is None:
-        raise NotFound(f"未找到项目 {project_code}", project_code=project_code)
-    return project
-
-
 def _check_open(project: Project, now: datetime, doing: str) -> None:
     if project.state not in OPEN_STATES:
         state = STATE_NAMES.get(project.state, project.state)
@@ -121,7 +104,7 @@ async def ask_question(session: AsyncSession, *, actor: str, project_code: str, 
         raise InvalidInput("问题内容不能为空", field="text")
     if len(text) > MAX_QUESTION_CHARS:
         raise InvalidInput(f"问题内容不能超过 {MAX_QUESTION_CHARS} 字", field="text")
-    project = await _locked_project(session, project_code)  # serialises the public numbers
+    project = await get_project(session, project_code, lock=True)  # serialises the public numbers
     registration = await admitted_registration(session, project, bidder_organisation_id)
     if registration is None:
         raise PermissionDenied(f"未报名（或未获准报名）项目 {project.code} 的单位不能提问", project=project.code)
@@ -153,7 +136,7 @@ async def questions_for(session: AsyncSession, project_code: str, viewer_role: s
     question, anonymous; bidder: answered questions anonymous plus its own (``mine``);
     anyone else (the public, None): answered questions, anonymous.
     """
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     rows = (await session.execute(
         select(Question, Organisation).join(Organisation, Organisation.id == Question.bidder_organisation_id)
         .where(Question.project_id == project.id).order_by(Question.public_number)
@@ -204,7 +187,7 @@ async def publish_clarification(session: AsyncSession, *, actor: str, project_co
         raise InvalidInput("澄清/修改公告标题不能为空", field="title")
     if not body:
         raise InvalidInput("澄清/修改内容不能为空", field="body")
-    project = await _locked_project(session, project_code)
+    project = await get_project(session, project_code, lock=True)
     now = await _database_now(session)
     _check_open(project, now, "发布澄清或修改")
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.projects import Project
+from bidding.projects import Project, get_project
 from bidding.states import (
     STATE_NAMES,
     TRANSITIONS,
@@ -27,7 +27,7 @@ from bidding.states import (
     target_of,
 )
 from trading.audit import record_event
-from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.rules.store import RuleSetRecord
 
 
@@ -56,11 +56,7 @@ async def apply_transition(
     legal source) when the rule set forbids it, :class:`InvalidInput` for missing facts.
     """
     transition = transition_named(action)
-    project = await session.scalar(
-        select(Project).where(Project.code == project_code).with_for_update().execution_options(populate_existing=True)
-    )
-    if project is None:
-        raise NotFound(f"未找到项目 {project_code}", project=project_code)
+    project = await get_project(session, project_code, lock=True)
     return await take_step(session, project, transition, facts or {}, actor=actor, now=await database_now(session))
 
 

@@ -47,7 +47,7 @@ from bidding import sealed_bid
 from bidding.bids import SUBMITTED, Bid
 from bidding.lifecycle import apply_transition, database_now, rule_values
 from bidding.opening_keys import open_opening_key
-from bidding.projects import Project
+from bidding.projects import Project, get_project
 from bidding.states import STATE_NAMES, TenderState
 from trading.audit import record_event
 from trading.columns import timestamp_column
@@ -138,17 +138,6 @@ class OpeningObjection(SQLModel, table=True):
 def _subject(project: Project) -> str:
     return f"project:{project.code}"
 
-
-async def _project(session: AsyncSession, project_code: str, *, lock: bool = False) -> Project:
-    query = select(Project).where(Project.code == project_code)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    project = await session.scalar(query)
-    if project is None:
-        raise NotFound(f"未找到项目 {project_code}", project=project_code)
-    return project
-
-
 async def _opening(session: AsyncSession, project: Project, *, lock: bool = False) -> OpeningSession:
     query = select(OpeningSession).where(OpeningSession.project_id == project.id)
     if lock:
@@ -188,7 +177,7 @@ def _fail(entry: OpeningEntry, reason: str, message: str, cause: str, now: datet
 
 async def start_opening(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str) -> OpeningSession:
     """Start the opening: state ``opening``, center halves opened and sealed, window set."""
-    project = await _project(session, project_code, lock=True)
+    project = await get_project(session, project_code, lock=True)
     if project.state == TenderState.BIDDING:
         project = await apply_transition(session, actor=actor, project_code=project_code, action="start_opening")
     if project.state != TenderState.OPENING:
@@ -233,7 +222,7 @@ async def start_opening(session: AsyncSession, keys: CenterKeys, *, actor: str, 
 
 async def sign_in(session: AsyncSession, *, actor: str, project_code: str, bidder_credit_code: str) -> OpeningEntry:
     """A bidder signs in online at the opening (once; a second sign-in answers the first)."""
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     opening = await _opening(session, project)
     _not_finished(project, opening)
     entry = await _entry(session, opening, bidder_credit_code)
@@ -251,7 +240,7 @@ async def hand_in_bidder_half(session: AsyncSession, keys: CenterKeys, *, actor:
     k_b = sealed_bid.key_half_from_hex(k_b_hex) if isinstance(k_b_hex, str) else None
     if k_b is None:
         raise InvalidInput("密钥份额应为十六进制文本", field="k_b")
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     opening = await _opening(session, project, lock=True)
     _not_finished(project, opening)
     now = await database_now(session)
@@ -292,7 +281,7 @@ async def record_other_failure(session: AsyncSession, *, actor: str, project_cod
     """A pending bid fails for a cause not the bidder's (e.g. the platform): deemed withdrawn."""
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("须说明未能解密的原因", field="reason")
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     opening = await _opening(session, project, lock=True)
     _not_finished(project, opening)
     entry = await _entry(session, opening, bidder_credit_code)
@@ -312,7 +301,7 @@ async def close_window(session: AsyncSession, *, actor: str, project_code: str) 
 
     Closing an already closed window changes nothing and records nothing.
     """
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     opening = await _opening(session, project, lock=True)
     if opening.closed_at is not None:
         return opening
@@ -336,7 +325,7 @@ async def announce_max_price(session: AsyncSession, *, actor: str, project_code:
     """Announce the maximum bid price (最高投标限价), in fen, once."""
     if isinstance(max_price_fen, bool) or not isinstance(max_price_fen, int) or max_price_fen <= 0:
         raise InvalidInput("最高投标限价应为正整数（分）", field="max_price_fen")
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     opening = await _opening(session, project, lock=True)
     _not_finished(project, opening)
     if opening.max_price_announced_at is not None:
@@ -355,7 +344,7 @@ async def raise_objection(session: AsyncSession, *, actor: str, project_code: st
     """An objection (异议) raised at the opening; a bidder must be taking part in it."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput("异议内容不能为空", field="text")
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     opening = await _opening(session, project)
     _not_finished(project, opening)
     if bidder_credit_code is not None and not await session.scalar(select(OpeningEntry.id).where(
@@ -376,7 +365,7 @@ async def answer_objection(session: AsyncSession, *, actor: str, project_code: s
     """The answer given on the spot, recorded once."""
     if not isinstance(answer, str) or not answer.strip():
         raise InvalidInput("答复内容不能为空", field="answer")
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     opening = await _opening(session, project)
     objection = await session.scalar(select(OpeningObjection).where(
         OpeningObjection.id == objection_id, OpeningObjection.session_id == opening.id).with_for_update())
@@ -394,7 +383,7 @@ async def answer_objection(session: AsyncSession, *, actor: str, project_code: s
 
 async def finish_opening(session: AsyncSession, *, actor: str, project_code: str) -> dict[str, Any]:
     """End the opening: ``start_evaluation`` with the valid bids, or ``fail`` (流标) when too few."""
-    project = await _project(session, project_code, lock=True)
+    project = await get_project(session, project_code, lock=True)
     opening = await _opening(session, project, lock=True)
     _not_finished(project, opening)
     await close_window(session, actor=actor, project_code=project_code)
@@ -425,7 +414,7 @@ async def finish_opening(session: AsyncSession, *, actor: str, project_code: str
 
 
 async def window_closed(session: AsyncSession, project_code: str) -> bool:
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     opening = await session.scalar(select(OpeningSession).where(OpeningSession.project_id == project.id))
     if opening is None:
         return False
@@ -434,7 +423,7 @@ async def window_closed(session: AsyncSession, project_code: str) -> bool:
 
 async def opening_record(session: AsyncSession, project_code: str) -> dict[str, Any]:
     """The opening record (开标记录): bidder, price, duration, decryption state; prices only once decrypted."""
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     opening = await _opening(session, project)
     rows = (await session.execute(
         select(OpeningEntry, Organisation.name).join(Bid, Bid.id == OpeningEntry.bid_id)

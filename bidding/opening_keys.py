@@ -17,7 +17,7 @@ from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, func, s
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from bidding.projects import Project
+from bidding.projects import get_project
 from trading.audit import record_event
 from trading.columns import created_at_column
 from trading.errors import Conflict, IntegrityFailure, NotFound, RuleViolation
@@ -36,20 +36,9 @@ class TenderOpeningKey(SQLModel, table=True):
     created_by: str = Field(sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(sa_column=created_at_column())
 
-
-async def _project(session: AsyncSession, project_code: str, *, lock: bool = False) -> Project:
-    query = select(Project).where(Project.code == project_code)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    project = await session.scalar(query)
-    if project is None:
-        raise NotFound(f"未找到项目 {project_code}", project=project_code)
-    return project
-
-
 async def make_opening_key(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str) -> TenderOpeningKey:
     """Make the tender's opening key; the private half leaves this function only sealed."""
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     if await session.scalar(select(TenderOpeningKey.id).where(TenderOpeningKey.project_id == project.id)):
         raise Conflict(f"项目 {project.code} 已生成开标密钥，不能重复生成", project=project.code)
     private = PrivateKey.generate()
@@ -65,7 +54,7 @@ async def make_opening_key(session: AsyncSession, keys: CenterKeys, *, actor: st
 
 async def opening_public_key(session: AsyncSession, project_code: str) -> str:
     """The tender's published opening public key (hex); NotFound before the announcement."""
-    project = await _project(session, project_code)
+    project = await get_project(session, project_code)
     public = await session.scalar(select(TenderOpeningKey.public_key).where(TenderOpeningKey.project_id == project.id))
     if public is None:
         raise NotFound(f"项目 {project.code} 尚未发布招标公告，没有开标公钥", project=project.code)
@@ -75,7 +64,7 @@ async def opening_public_key(session: AsyncSession, project_code: str) -> str:
 async def open_opening_key(session: AsyncSession, keys: CenterKeys, project_code: str, *,
                            actor: str = "system") -> PrivateKey:
     """Unseal the tender's opening private key: only at or after the bid deadline (database clock)."""
-    project = await _project(session, project_code, lock=True)
+    project = await get_project(session, project_code, lock=True)
     record = await session.scalar(select(TenderOpeningKey).where(TenderOpeningKey.project_id == project.id))
     if record is None:
         raise NotFound(f"项目 {project.code} 没有开标密钥", project=project.code)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.audit import record_event
 from trading.columns import created_at_column, money_column, timestamp_column
-from trading.errors import Conflict, InvalidInput
+from trading.errors import Conflict, InvalidInput, NotFound
 from trading.organisations import Organisation, Region
 from trading.roles import OrgRole
 from trading.rules.store import TradingCategory, rule_set_in_force
@@ -78,4 +78,16 @@ async def register_project(
     await record_event(session, actor=actor, action="project.registered", subject=f"project:{code}",
                        data={"title": project.title, "category": category, "method": method,
                              "estimate_fen": estimate_fen, "rule_set": f"{rule_set.code}@{rule_set.version}"})
+    return project
+
+
+async def get_project(session: AsyncSession, code: str, *, lock: bool = False) -> Project:
+    """The project with ``code``; ``lock`` takes its row FOR UPDATE and reads it as locked
+    (every step that must not race a deadline or another step locks it)."""
+    query = select(Project).where(Project.code == code)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    project = await session.scalar(query)
+    if project is None:
+        raise NotFound(f"未找到项目 {code}", project_code=code)
     return project
