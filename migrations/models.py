@@ -10,7 +10,9 @@ import agency_pool.ties  # noqa: F401
 import bidding.announcements  # noqa: F401
 import bidding.bidder_keys  # noqa: F401
 import bidding.bids  # noqa: F401
+import bidding.candidates  # noqa: F401
 import bidding.clarifications  # noqa: F401
+import bidding.deadlines  # noqa: F401
 import bidding.opening  # noqa: F401
 import bidding.opening_keys  # noqa: F401
 import bidding.projects  # noqa: F401
