@@ -52,6 +52,11 @@ PUBLIC = "public"
 WRITERS: dict[tuple[str, str], frozenset[str] | str | None] = {
     ("POST", "/api/auth/token"): PUBLIC,
     ("DELETE", "/api/auth/token"): None,
+    # projects
+    ("POST", "/api/projects"): frozenset({"admin", "tendering_party", "agency"}),
+    ("POST", "/api/projects/{code:str}/announce"): frozenset({"admin", "tendering_party", "agency"}),
+    ("POST", "/api/projects/{code:str}/terminate"): frozenset({"admin"}),
+    ("POST", "/api/projects/{code:str}/close"): frozenset({"admin"}),
     # bids and bidder keys
     ("POST", "/api/projects/{code:str}/bidder-key"): frozenset({"bidder"}),
     ("POST", "/api/projects/{code:str}/bids"): frozenset({"bidder"}),

@@ -41,6 +41,7 @@ from web.experts import ExpertController
 from web.dependencies import provide_context, provide_session, provide_user
 from web.errors import exception_handlers
 from web.pages import PortalController
+from web.projects import ProjectController
 from web.registrations import RegistrationController
 from web.ledger import LedgerController
 from web.opening import OpeningController
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             ExpertController,
             CreditPageController, CreditApiController, RegistrationController,
             RoomController,
+            ProjectController,
             ClarificationController,
             BidController,
             LedgerController,

@@ -1,0 +1,131 @@
+"""Projects over the API: registration (进场登记), the public view of a tender's state and
+dates, the announcement with the tender's opening key, termination and closing.
+
+Registration is by the center, the tendering party for itself, or an agency; the
+announcement by the center or the project's own party or agency (bidding.clarifications.
+may_publish); termination and closing only by the center."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding.announce import announce_tender
+from bidding.clarifications import may_publish
+from bidding.lifecycle import apply_transition
+from bidding.projects import Project, get_project, register_project
+from bidding.states import STATE_NAMES
+from trading.accounts import User
+from trading.audit import actor_of
+from trading.errors import InvalidInput, PermissionDenied
+from trading.organisations import Organisation
+from trading.roles import UserRole
+from trading.rules.store import RuleSetRecord
+from web.auth import requires_role
+from web.state import AppContext
+
+center_only = requires_role(UserRole.ADMIN)
+
+
+class ProjectBody(BaseModel):
+    code: str = Field(min_length=1, max_length=40)
+    title: str = Field(min_length=1, max_length=300)
+    category: str
+    method: str
+    region_code: str = Field(min_length=6, max_length=6)
+    tendering_party_credit_code: str = Field(min_length=18, max_length=18)
+    estimate_fen: int = Field(ge=0, description="estimate or budget in fen")
+
+
+class AnnounceBody(BaseModel):
+    bid_deadline: datetime
+    documents_issued_at: datetime | None = None
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+async def project_view(session: AsyncSession, project: Project) -> dict[str, Any]:
+    rule_set = await session.get(RuleSetRecord, project.rule_set_id)
+    party = await session.get(Organisation, project.tendering_party_id)
+
+    def moment(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {"code": project.code, "title": project.title, "category": project.category, "method": project.method,
+            "region_code": project.region_code, "tendering_party": {"credit_code": party.credit_code, "name": party.name},
+            "estimate_fen": project.estimate_fen, "state": project.state,
+            "state_name": STATE_NAMES.get(project.state, project.state),
+            "rule_set": f"{rule_set.code}@{rule_set.version}", "registered_at": moment(project.registered_at),
+            "documents_issued_at": moment(project.documents_issued_at), "bid_deadline": moment(project.bid_deadline),
+            "publicity_started_at": moment(project.publicity_started_at), "next_due_at": moment(project.next_due_at)}
+
+
+class ProjectController(Controller):
+    path = "/api/projects"
+    tags = ["projects"]
+
+    @post("/", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
+          summary="Register a project (进场登记); the rule set in force today is pinned")
+    async def register(self, data: ProjectBody, user: User, session: AsyncSession) -> dict[str, Any]:
+        party = await session.scalar(select(Organisation).where(
+            Organisation.credit_code == data.tendering_party_credit_code))
+        if party is None:
+            raise InvalidInput(f"未找到招标人 {data.tendering_party_credit_code}", field="tendering_party_credit_code")
+        if user.role == UserRole.TENDERING_PARTY and user.organisation_id != party.id:
+            raise PermissionDenied("招标人只能为本单位登记项目")
+        project = await register_project(session, actor=actor_of(user), code=data.code.strip(), title=data.title,
+                                         category=data.category, method=data.method, region_code=data.region_code,
+                                         tendering_party_id=party.id, estimate_fen=data.estimate_fen)
+        await session.commit()
+        return await project_view(session, project)
+
+    @get("/", summary="Projects, newest first (public)")
+    async def index(
+        self, session: AsyncSession, tender_state: Annotated[str | None, Parameter(query="state")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> list[dict[str, Any]]:
+        query = select(Project).order_by(Project.id.desc()).limit(limit)
+        if tender_state:
+            query = query.where(Project.state == tender_state)
+        return [await project_view(session, project) for project in (await session.scalars(query)).all()]
+
+    @get("/{code:str}", summary="One project: its state, dates and pinned rule set (public)")
+    async def show(self, code: str, session: AsyncSession) -> dict[str, Any]:
+        return await project_view(session, await get_project(session, code))
+
+    @post("/{code:str}/announce", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
+          summary="Announce the tender (rule-checked deadline) and publish its opening public key")
+    async def announce(self, code: str, data: AnnounceBody, user: User, session: AsyncSession,
+                       context: AppContext) -> dict[str, Any]:
+        project = await get_project(session, code)
+        if not await may_publish(session, project, user.role, user.organisation_id):
+            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布招标公告")
+        for name in ("bid_deadline", "documents_issued_at"):
+            value = getattr(data, name)
+            if value is not None and value.tzinfo is None:
+                raise InvalidInput("时间须带时区，例如 2026-12-20T09:30:00+08:00", field=name)
+        project, key = await announce_tender(session, context.keys, actor=actor_of(user), project_code=code,
+                                             bid_deadline=data.bid_deadline, documents_issued_at=data.documents_issued_at)
+        await session.commit()
+        return {**await project_view(session, project), "opening_public_key": key.public_key}
+
+    @post("/{code:str}/terminate", guards=[center_only], summary="Terminate the tender (终止招标) with a reason")
+    async def terminate(self, code: str, data: ReasonBody, user: User, session: AsyncSession) -> dict[str, Any]:
+        project = await apply_transition(session, actor=actor_of(user), project_code=code, action="terminate",
+                                         facts={"reason": data.reason})
+        await session.commit()
+        return await project_view(session, project)
+
+    @post("/{code:str}/close", guards=[center_only], summary="Close a contracted tender (结束项目)")
+    async def close(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
+        project = await apply_transition(session, actor=actor_of(user), project_code=code, action="close")
+        await session.commit()
+        return await project_view(session, project)
