@@ -41,6 +41,8 @@ class Project(SQLModel, table=True):
     publicity_started_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     # When the chronograph next acts on the tender (None: it waits for people).
     next_due_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True))
+    # The failed or terminated project this one re-tenders (重新招标).
+    retender_of_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("projects.id"), nullable=True))
 
 
 async def register_project(
@@ -54,6 +56,7 @@ async def register_project(
     region_code: str,
     tendering_party_id: int,
     estimate_fen: int,
+    retender_of: Project | None = None,
 ) -> Project:
     """Register a project and pin the rule set in force today (database clock)."""
     if isinstance(estimate_fen, bool) or not isinstance(estimate_fen, int) or estimate_fen < 0:
@@ -72,13 +75,32 @@ async def register_project(
     today = await session.scalar(select(func.current_date()))
     rule_set = await rule_set_in_force(session, category, method, today)
     project = Project(code=code, title=title.strip(), category=category, method=method, region_code=region_code,
-                      tendering_party_id=tendering_party_id, estimate_fen=estimate_fen, rule_set_id=rule_set.id)
+                      tendering_party_id=tendering_party_id, estimate_fen=estimate_fen, rule_set_id=rule_set.id,
+                      retender_of_id=retender_of.id if retender_of else None)
     session.add(project)
     await session.flush()
     await record_event(session, actor=actor, action="project.registered", subject=f"project:{code}",
                        data={"title": project.title, "category": category, "method": method,
-                             "estimate_fen": estimate_fen, "rule_set": f"{rule_set.code}@{rule_set.version}"})
+                             "estimate_fen": estimate_fen, "rule_set": f"{rule_set.code}@{rule_set.version}",
+                             "retender_of": retender_of.code if retender_of else None})
     return project
+
+
+async def retender_project(session: AsyncSession, *, actor: str, project_code: str, new_code: str) -> Project:
+    """Register the re-tender (重新招标) of a failed or terminated project: same party,
+    category, method and estimate, under the rule set in force today; linked both ways."""
+    old = await get_project(session, project_code, lock=True)
+    if old.state not in ("failed", "terminated"):
+        raise Conflict(f"项目 {project_code} 未流标或终止，不能重新招标", code="state_conflict", project=project_code,
+                       state=old.state)
+    again = await session.scalar(select(Project.code).where(Project.retender_of_id == old.id))
+    if again is not None:
+        raise Conflict(f"项目 {project_code} 已重新招标，新项目编号 {again}", project=project_code, retender=again)
+    title = old.title if old.title.endswith("（重新招标）") else f"{old.title}（重新招标）"
+    return await register_project(session, actor=actor, code=new_code, title=title, category=old.category,
+                                  method=old.method, region_code=old.region_code,
+                                  tendering_party_id=old.tendering_party_id, estimate_fen=old.estimate_fen,
+                                  retender_of=old)
 
 
 async def get_project(session: AsyncSession, code: str, *, lock: bool = False) -> Project:

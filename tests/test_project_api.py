@@ -87,3 +87,19 @@ async def test_only_the_center_terminates_with_a_reason_and_closing_waits_for_th
     assert (await client.post(f"{path}/terminate", json={"reason": ""}, headers=admin)).status_code == 400
     ended = await client.post(f"{path}/terminate", json={"reason": "招标人因资金原因取消项目"}, headers=admin)
     assert ended.status_code == 201 and ended.json()["state"] == "terminated"
+
+
+async def test_a_terminated_tender_is_re_tendered_once_as_a_new_linked_project(client):
+    admin, tenderer = await bearer(client, "admin"), await bearer(client, "tenderer")
+    assert (await client.post("/api/projects", json=project("JN-2026-GC-A004"), headers=tenderer)).status_code == 201
+    path = "/api/projects/JN-2026-GC-A004"
+    early = await client.post(f"{path}/retender", json={"code": "JN-2026-GC-A005"}, headers=tenderer)
+    assert early.status_code == 409 and "不能重新招标" in early.json()["error"]["message"]
+    await client.post(f"{path}/terminate", json={"reason": "招标文件存在重大错误"}, headers=admin)
+
+    again = await client.post(f"{path}/retender", json={"code": "JN-2026-GC-A005"}, headers=tenderer)
+    assert again.status_code == 201, again.text
+    assert again.json()["retender_of"] == "JN-2026-GC-A004" and again.json()["state"] == "registered"
+    assert again.json()["title"].endswith("（重新招标）")
+    twice = await client.post(f"{path}/retender", json={"code": "JN-2026-GC-A006"}, headers=tenderer)
+    assert twice.status_code == 409 and "JN-2026-GC-A005" in twice.json()["error"]["message"]

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.announce import announce_tender
 from bidding.clarifications import may_publish
 from bidding.lifecycle import apply_transition
-from bidding.projects import Project, get_project, register_project
+from bidding.projects import Project, get_project, register_project, retender_project
 from bidding.states import STATE_NAMES
 from trading.accounts import User
 from trading.audit import actor_of
@@ -48,6 +48,10 @@ class AnnounceBody(BaseModel):
     documents_issued_at: datetime | None = None
 
 
+class RetenderBody(BaseModel):
+    code: str = Field(min_length=1, max_length=40, description="the new project's code")
+
+
 class ReasonBody(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -65,7 +69,8 @@ async def project_view(session: AsyncSession, project: Project) -> dict[str, Any
             "state_name": STATE_NAMES.get(project.state, project.state),
             "rule_set": f"{rule_set.code}@{rule_set.version}", "registered_at": moment(project.registered_at),
             "documents_issued_at": moment(project.documents_issued_at), "bid_deadline": moment(project.bid_deadline),
-            "publicity_started_at": moment(project.publicity_started_at), "next_due_at": moment(project.next_due_at)}
+            "publicity_started_at": moment(project.publicity_started_at), "next_due_at": moment(project.next_due_at),
+            "retender_of": (await session.get(Project, project.retender_of_id)).code if project.retender_of_id else None}
 
 
 class ProjectController(Controller):
@@ -127,5 +132,14 @@ class ProjectController(Controller):
     @post("/{code:str}/close", guards=[center_only], summary="Close a contracted tender (结束项目)")
     async def close(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
         project = await apply_transition(session, actor=actor_of(user), project_code=code, action="close")
+        await session.commit()
+        return await project_view(session, project)
+
+    @post("/{code:str}/retender", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
+          summary="Re-tender a failed or terminated project as a new project (重新招标)")
+    async def retender(self, code: str, data: RetenderBody, user: User, session: AsyncSession) -> dict[str, Any]:
+        if not await may_publish(session, await get_project(session, code), user.role, user.organisation_id):
+            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以重新招标")
+        project = await retender_project(session, actor=actor_of(user), project_code=code, new_code=data.code.strip())
         await session.commit()
         return await project_view(session, project)
