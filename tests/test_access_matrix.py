@@ -58,6 +58,8 @@ WRITERS: dict[tuple[str, str], frozenset[str] | str | None] = {
     ("POST", "/api/projects/{code:str}/terminate"): frozenset({"admin"}),
     ("POST", "/api/projects/{code:str}/close"): frozenset({"admin"}),
     ("POST", "/api/projects/{code:str}/retender"): frozenset({"admin", "tendering_party", "agency"}),
+    ("POST", "/api/projects/{code:str}/ratings/experts/{expert_code:str}"): frozenset({"tendering_party", "supervisor"}),
+    ("POST", "/api/projects/{code:str}/ratings/agency"): frozenset({"tendering_party", "supervisor"}),
     # bids and bidder keys
     ("POST", "/api/projects/{code:str}/bidder-key"): frozenset({"bidder"}),
     ("POST", "/api/projects/{code:str}/bids"): frozenset({"bidder"}),

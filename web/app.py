@@ -42,6 +42,7 @@ from web.dependencies import provide_context, provide_session, provide_user
 from web.errors import exception_handlers
 from web.pages import PortalController
 from web.projects import ProjectController
+from web.ratings import RatingController
 from web.registrations import RegistrationController
 from web.ledger import LedgerController
 from web.opening import OpeningController
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             CreditPageController, CreditApiController, RegistrationController,
             RoomController,
             ProjectController,
+            RatingController,
             ClarificationController,
             BidController,
             LedgerController,
