@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.draws import draw_agency
-from bidding.projects import Project
+from bidding.projects import Project, project_by_code
+from bidding.registrations import Registration
 from expert_pool.committees import CommitteeRequest, GroupSpec, request_committee
 from trading.draws import Draw
 from trading.errors import NotFound
@@ -17,18 +18,6 @@ from trading.identifiers import validate_credit_code
 from trading.keys import CenterKeys
 from trading.organisations import Organisation
 from trading.rules.store import RuleSetRecord
-
-
-async def project_by_code(session: AsyncSession, code: str) -> tuple[Project, Organisation, RuleSetRecord]:
-    row = (await session.execute(
-        select(Project, Organisation, RuleSetRecord)
-        .join(Organisation, Organisation.id == Project.tendering_party_id)
-        .join(RuleSetRecord, RuleSetRecord.id == Project.rule_set_id)
-        .where(Project.code == code)
-    )).first()
-    if row is None:
-        raise NotFound(f"未找到项目 {code}", project_code=code)
-    return row[0], row[1], row[2]
 
 
 def _rule(rule_set: RuleSetRecord, key: str, default):
@@ -53,12 +42,16 @@ async def request_project_committee(
 ) -> CommitteeRequest:
     """Request the project's evaluation committee under its pinned rule set.
 
-    Until bidder registration exists (the lifecycle issue), the bidders to avoid are
-    given by the caller; then they will come from the project's registrations.
+    The experts to avoid include the employees of every bidder that registered for the
+    project (admitted or not: a refused bidder may still complain), besides ``bidder_codes``.
     """
     project, party, rule_set = await project_by_code(session, project_code)
+    registered = (await session.scalars(
+        select(Organisation.credit_code).join(Registration, Registration.bidder_organisation_id == Organisation.id)
+        .where(Registration.project_id == project.id))).all()
+    bidder_codes = sorted({validate_credit_code(code) for code in bidder_codes} | set(registered))
     return await request_committee(
         session, keys, actor=actor, project_code=project.code, rule_set=rule_set, tendering_party_code=party.credit_code,
         agency_code=validate_credit_code(agency_code) if agency_code else None,
-        bidder_codes=[validate_credit_code(code) for code in bidder_codes], starts_at=starts_at, ends_at=ends_at,
+        bidder_codes=bidder_codes, starts_at=starts_at, ends_at=ends_at,
         place=place, groups=groups, representatives=representatives)

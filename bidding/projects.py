@@ -13,7 +13,7 @@ from trading.columns import created_at_column, money_column, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.organisations import Organisation, Region
 from trading.roles import OrgRole
-from trading.rules.store import TradingCategory, rule_set_in_force
+from trading.rules.store import RuleSetRecord, TradingCategory, rule_set_in_force
 
 
 class Project(SQLModel, table=True):
@@ -113,3 +113,16 @@ async def get_project(session: AsyncSession, code: str, *, lock: bool = False) -
     if project is None:
         raise NotFound(f"未找到项目 {code}", project_code=code)
     return project
+
+
+async def project_by_code(session: AsyncSession, code: str) -> tuple[Project, Organisation, RuleSetRecord]:
+    """The project with its tendering party and pinned rule set, in one query."""
+    row = (await session.execute(
+        select(Project, Organisation, RuleSetRecord)
+        .join(Organisation, Organisation.id == Project.tendering_party_id)
+        .join(RuleSetRecord, RuleSetRecord.id == Project.rule_set_id)
+        .where(Project.code == code)
+    )).first()
+    if row is None:
+        raise NotFound(f"未找到项目 {code}", project_code=code)
+    return row[0], row[1], row[2]

@@ -18,8 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from bidding.project_draws import project_by_code
-from bidding.projects import Project
+from bidding.projects import Project, project_by_code
 from credit.bribery import BriberyRecordSource, PlatformRecordSource, run_bribery_check
 from credit.checks import CreditCheck, check_subject, database_now
 from credit.facts import ProjectFacts

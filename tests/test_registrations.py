@@ -186,3 +186,33 @@ async def test_the_api_refuses_a_blacklisted_bidder_with_422_and_keeps_the_refus
             AuditEntry.data["registration_id"].as_integer() == error["details"]["registration_id"]))
     assert (status, action) == ("refused", "registration.refused")
     assert (await client.post("/api/projects/NOPE/registrations", headers=await bearer(client, "bidder1"))).status_code == 404
+
+
+async def test_the_committee_avoids_the_employees_of_every_registered_bidder(demo, session):
+    from datetime import timedelta
+
+    import nacl.secret
+    import nacl.signing
+    import nacl.utils
+
+    from bidding.project_draws import request_project_committee
+    from expert_pool.committees import CommitteeDraw, CommitteeGroup, GroupSpec
+    from trading.draws import Draw
+    from trading.keys import CenterKeys
+
+    bidder = await factories.organisation(session, "bidder")
+    await register_bidder(session, actor="test", project_code="JN-2026-GC-0008", bidder_credit_code=bidder.credit_code)
+    await factories.expert(session, specialties=["A0802"], employer=bidder.credit_code)
+    others = [await factories.expert(session, specialties=["A0802"]) for _ in range(6)]
+    now = await session.scalar(select(func.now()))
+    request = await request_project_committee(
+        session, CenterKeys(signing_key=nacl.signing.SigningKey.generate(),
+                            kek=nacl.utils.random(nacl.secret.SecretBox.KEY_SIZE)), actor="test", project_code="JN-2026-GC-0008",
+        starts_at=now + timedelta(days=2), ends_at=now + timedelta(days=2, hours=3), place="第2评标室",
+        groups=[GroupSpec("A0802", 5, 1)])
+    assert bidder.credit_code in request.bidder_codes
+    draw = await session.scalar(select(Draw).join(CommitteeDraw, CommitteeDraw.draw_id == Draw.draw_id)
+                                .join(CommitteeGroup).where(CommitteeGroup.request_id == request.id))
+    # The bidder's employee is out of the pool, and the signed criteria say why.
+    assert draw.commit_record["pool_size"] == len(others)
+    assert bidder.credit_code in draw.commit_record["criteria"]["exclude_orgs"]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.bidder_keys import register_bidder_key
 from bidding.bids import MAX_CIPHERTEXT_SIZE, submit_bid, withdraw_bid
 from bidding.opening_keys import opening_public_key
-from bidding.project_draws import project_by_code
+from bidding.projects import project_by_code
 from bidding.sealed_bid import PROTOCOL
 from trading.accounts import User
 from trading.audit import actor_of
