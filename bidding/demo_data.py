@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.imports import import_agencies
+from credit.departments import bind_department_account
 from bidding.announcements import publish_announcement
 from bidding.projects import register_project
 from credit.records import enter_record
@@ -57,7 +58,11 @@ ACCOUNTS = [
     DemoAccount("expert", "李明（评标专家）", UserRole.EXPERT, "12370800MB2345678H", "370802198001011235"),
     DemoAccount("supervisor", "市住建局 监督员", UserRole.SUPERVISOR, None),
     DemoAccount("finance", "交易中心 财务", UserRole.FINANCE, None),
+    DemoAccount("credit", "交易中心 信用管理", UserRole.CREDIT_OFFICER, None),
+    DemoAccount("zhujian", "市住建局 信用报送", UserRole.DEPARTMENT, None),
 ]
+# Department accounts and the department they push records for (credit/data departments).
+DEPARTMENT_OF_ACCOUNT = {"zhujian": "住建"}
 
 PROJECTS = [
     ("JN-2026-GC-0007", "济宁市第一人民医院新院区门诊楼施工总承包", "construction", "open_tender",
@@ -147,6 +152,9 @@ async def load_demo_data(session: AsyncSession, *, pools: bool = True) -> bool:
                           role=account.role.value, password=DEMO_PASSWORD,
                           organisation_id=orgs[account.organisation].id if account.organisation else None,
                           id_number=account.id_number)
+        if account.username in DEPARTMENT_OF_ACCOUNT:
+            await bind_department_account(session, actor=actor, username=account.username,
+                                          department=DEPARTMENT_OF_ACCOUNT[account.username])
     if pools:
         await load_demo_pools(session, actor)
     await load_demo_credit(session, actor)

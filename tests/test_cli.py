@@ -7,6 +7,7 @@ import anyio
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bidding.demo_data import ACCOUNTS
 from tests.conftest import _admin, invoke_cli
 from trading.accounts import User
 from trading.database import make_engine
@@ -35,7 +36,7 @@ async def test_migrate_and_demo_on_an_external_database(server_url, tmp_path):
     try:
         async with engine.connect() as conn:
             assert await conn.scalar(select(func.count()).select_from(Organisation)) == len(demo_organisation_codes())
-            assert await conn.scalar(select(func.count()).select_from(User)) == 9
+            assert await conn.scalar(select(func.count()).select_from(User)) == len(ACCOUNTS)
     finally:
         await engine.dispose()
         await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
