@@ -18,6 +18,7 @@ ANNOUNCEMENT_KINDS = {
     "change": "变更公告",
     "candidates": "中标候选人公示",
     "result": "中标结果公告",
+    "contract": "合同公告",
 }
 
 

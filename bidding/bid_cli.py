@@ -1,6 +1,7 @@
 """``trading bid``: the bidder's sealed-bid/1 client on the command line.
 
-Nothing here needs the database: keys, payloads and envelopes are files.
+Nothing here needs the database: keys, payloads and envelopes are files; `submit` and
+`withdraw` talk to the platform's bid API (bidding.bid_api_client).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ _existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @click.group()
 def bid() -> None:
-    """投标文件加密与解密 (sealed-bid/1, the bidder's side)."""
+    """投标文件加密、递交与解密 (sealed-bid/1, the bidder's side)."""
 
 
 @bid.command("keygen")
@@ -97,3 +98,63 @@ def open_command(envelope: Path, ciphertext: Path, tender_key_path: Path, key_pa
     click.echo(f"报价：{json.dumps(opened.offer, ensure_ascii=False)}")
     for name, content in sorted(opened.documents.items()):
         click.echo(f"文件：{name}（{len(content)} 字节）")
+
+
+# --------------------------------------------------------------------------- over the API
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+
+def _server_options(command):
+    command = click.option("--center-key", "center_key", default=None, envvar="TRADING_CENTER_KEY",
+                           help="The center's verify key (hex) to check receipts against; default: fetched "
+                                "from the server's /api/keys (env TRADING_CENTER_KEY).")(command)
+    command = click.option("--token", envvar="TRADING_TOKEN", default=None,
+                           help="Bearer token of the bidder's account (env TRADING_TOKEN).")(command)
+    command = click.option("--server", envvar="TRADING_SERVER", default=DEFAULT_SERVER, show_default=True,
+                           help="The platform's address (env TRADING_SERVER).")(command)
+    return command
+
+
+@bid.command("submit")
+@click.argument("envelope", type=_existing_file)
+@click.option("--ciphertext", "ciphertext_path", type=_existing_file, default=None,
+              help="The ciphertext file; default: PREFIX.sealed beside PREFIX.envelope.json.")
+@_server_options
+@one_line_errors
+def submit(envelope: Path, ciphertext_path: Path | None, server: str, token: str | None,
+           center_key: str | None) -> None:
+    """Submit a sealed bid to the platform; verify and keep the center's signed receipt.
+
+    Sending the same envelope again is safe: before the deadline, while it is the current
+    bid, the server answers its stored receipt (use it when the connection broke after sending).
+    """
+    from bidding.bid_api_client import BidApi
+
+    with BidApi(server, token or "") as api:
+        submitted = api.submit(envelope, ciphertext_path, center_verify_key=center_key)
+    receipt = submitted.receipt
+    click.echo(f"投标文件已递交：项目 {receipt['tender_code']}，投标人 {receipt['bidder_code']}")
+    click.echo(f"接收时间：{receipt['received_at']}，序号：{receipt['sequence']}")
+    click.echo(f"信封摘要：{receipt['envelope_sha256']}")
+    click.echo(f"回执签名已用中心公钥 {submitted.center_verify_key} 核验通过")
+    if submitted.superseded:
+        click.echo("此前递交的投标文件已被本次递交替换。")
+    click.echo(f"回执：{submitted.receipt_path}")
+
+
+@bid.command("withdraw")
+@click.argument("envelope", type=_existing_file)
+@click.option("--key", "key_path", type=_existing_file, required=True, help="The bidder's key file.")
+@_server_options
+@one_line_errors
+def withdraw(envelope: Path, key_path: Path, server: str, token: str | None, center_key: str | None) -> None:
+    """Withdraw the current bid of an envelope before the deadline (a request signed with the key)."""
+    from bidding.bid_api_client import BidApi
+
+    signing_key = _load_key(key_path)
+    with BidApi(server, token or "") as api:
+        withdrawn = api.withdraw(envelope, signing_key, center_verify_key=center_key)
+    click.echo(f"投标文件已撤回：项目 {withdrawn.receipt['tender_code']}，撤回时间 {withdrawn.receipt['withdrawn_at']}")
+    click.echo(f"撤回回执签名已用中心公钥 {withdrawn.center_verify_key} 核验通过")
+    click.echo(f"撤回回执：{withdrawn.receipt_path}")

@@ -5,13 +5,21 @@ ciphertext only, receipted by the center, refused after the deadline by the data
 caller commits BEFORE it hands out the receipt (a receipt proves the bid is durably
 stored). In order: the envelope against the bidder's registered verify key
 (:mod:`bidding.bidder_keys`): format, tender and bidder codes, signature, ciphertext size
-and SHA-256 — done before any lock; then, with the project row locked ``FOR UPDATE`` (a
-deadline change, the chronograph's ``start_opening`` and other submissions wait for us,
-so no bid slips in after the deadline and sequence numbers have no gaps or duplicates):
-the database clock (``clock_timestamp()``) before the deadline, the tender in state
-``bidding``, an admitted registration and, if it requires a deposit, the deposit paid
-(``registrations.deposit_paid_at``, set by the ledger). ``received_at`` is the very clock
-reading the deadline was checked against.
+and SHA-256 — done before any lock; then, with the project row locked ``FOR SHARE``:
+every change of the deadline or the state (``apply_transition``, a clarification's
+extension, the chronograph's ``start_opening``) takes the row ``FOR UPDATE`` and so waits
+until every submission holding the share lock has committed or rolled back, and a
+submission that comes later reads the changed row. Submissions do not wait for one
+another there (a deadline rush runs them side by side). The bidder's admitted
+registration is locked ``FOR UPDATE`` (one submission per bidder at a time; a deposit, if
+required, paid: ``registrations.deposit_paid_at``, set by the ledger). Last, under the
+tender's bid-sequence lock (a transaction-scoped advisory lock, held until commit, so
+sequence numbers have no gaps or duplicates and follow ``received_at``): the database
+clock (``clock_timestamp()``) before the deadline and the tender in state ``bidding``.
+``received_at`` is the very clock reading the deadline was checked against. (The deadline
+and state are also checked as soon as the share lock is held, so that a late or misplaced
+submission is refused before anything else, and again before a retry's stored receipt is
+answered: after the deadline even a retry is refused.)
 
 A new submission supersedes the bidder's earlier one (kept, marked ``superseded``); a
 retry of the very same envelope while it is the current bid answers the stored receipt
@@ -59,6 +67,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 from sqlmodel import Field, SQLModel
 
 from bidding import sealed_bid
@@ -82,6 +91,9 @@ STATUS_NAMES = {SUBMITTED: "已递交", SUPERSEDED: "已被替换", WITHDRAWN: "
 WITHDRAW_PROTOCOL = "sealed-bid-withdraw/1"
 WITHDRAW_RECEIPT_PROTOCOL = "sealed-bid-withdraw-receipt/1"
 WITHDRAW_FIELDS = ("protocol", "tender_code", "bidder_code", "envelope_sha256")
+
+# Names the transaction-scoped advisory lock (with the project id) that orders a tender's bids.
+BID_SEQUENCE_LOCK = 0x42494453
 
 # 512 MiB: well inside bytea's 1 GiB; the web layer's request size limit is set to match.
 MAX_CIPHERTEXT_SIZE = 512 * 1024 * 1024
@@ -143,6 +155,17 @@ def yuan(fen: int) -> str:
 async def _clock(session: AsyncSession) -> datetime:
     return await session.scalar(select(func.clock_timestamp()))
 
+
+async def _project_shared(session: AsyncSession, code: str) -> Project:
+    """The project row locked ``FOR SHARE`` and read as locked: its deadline and state cannot
+    change until we commit (every change takes the row ``FOR UPDATE``)."""
+    project = await session.scalar(select(Project).where(Project.code == code)
+                                   .with_for_update(read=True).execution_options(populate_existing=True))
+    if project is None:
+        raise NotFound(f"未找到项目 {code}", project_code=code)
+    return project
+
+
 def _check_open(project: Project, now: datetime, what: str) -> None:
     """Before the deadline by the database clock, and the tender in state ``bidding``."""
     if project.bid_deadline is not None and now >= project.bid_deadline:
@@ -172,9 +195,13 @@ async def _registered_key(session: AsyncSession, bidder: Organisation, given: An
     return key
 
 
-async def _admitted_registration(session: AsyncSession, project: Project, bidder: Organisation) -> Registration:
-    rows = (await session.scalars(select(Registration).where(
-        Registration.project_id == project.id, Registration.bidder_organisation_id == bidder.id))).all()
+async def _admitted_registration(session: AsyncSession, project: Project, bidder: Organisation, *,
+                                 lock: bool = False) -> Registration:
+    query = select(Registration).where(Registration.project_id == project.id,
+                                       Registration.bidder_organisation_id == bidder.id).order_by(Registration.id)
+    if lock:  # one submission of this bidder at a time (its current bid is replaced in order)
+        query = query.with_for_update().execution_options(populate_existing=True)
+    rows = (await session.scalars(query)).all()
     admitted = [row for row in rows if row.status == ADMITTED]
     if not admitted:
         if any(row.status == REFUSED for row in rows):
@@ -218,24 +245,30 @@ async def submit_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, pro
     envelope = {name: envelope[name] for name in (*sealed_bid.ENVELOPE_FIELDS, "signature")}
     digest = sealed_bid.envelope_sha256(envelope)
 
-    project = await get_project(session, project_code, lock=True)
-    now = await _clock(session)
-    _check_open(project, now, "投标")
-    registration = await _admitted_registration(session, project, bidder)
+    project = await _project_shared(session, project_code)
+    _check_open(project, await _clock(session), "投标")  # refusals first; checked again for received_at
+    registration = await _admitted_registration(session, project, bidder, lock=True)
     existing = await session.scalar(select(Bid).where(Bid.envelope_sha256 == digest))
     if existing is not None:
+        # Even a retry is refused after the deadline (the share lock keeps the deadline as read).
+        _check_open(project, await _clock(session), "投标")
         if existing.status == SUBMITTED:
             return _receipt_of(existing)  # a retry: the bid is stored, here is its receipt again
         raise Conflict(f"该投标文件已{STATUS_NAMES[existing.status]}，不能再次递交；请重新加密后递交",
                        code="envelope_reused", envelope_sha256=digest)
-
-    earlier = (await session.scalars(select(Bid).where(
+    earlier = (await session.scalars(select(Bid).options(defer(Bid.ciphertext)).where(
         Bid.project_id == project.id, Bid.registration_id == registration.id, Bid.status == SUBMITTED))).all()
-    for old in earlier:
-        old.status, old.superseded_at = SUPERSEDED, now
-    await session.flush()
-    sequence = (await session.scalar(select(func.coalesce(func.max(Bid.sequence), 0))
-                                     .where(Bid.project_id == project.id))) + 1
+
+    # From here to the commit, the tender's submissions go one at a time: keep it short.
+    await session.execute(select(func.pg_advisory_xact_lock(BID_SEQUENCE_LOCK, project.id)))
+    now, last = (await session.execute(select(func.clock_timestamp(), func.coalesce(func.max(Bid.sequence), 0))
+                                       .where(Bid.project_id == project.id))).one()
+    _check_open(project, now, "投标")
+    sequence = last + 1
+    if earlier:
+        for old in earlier:
+            old.status, old.superseded_at = SUPERSEDED, now
+        await session.flush()  # before the insert: one current bid per bidder (bids_one_current)
     receipt = sealed_bid.receipt_record(envelope, now, sequence)
     bid = Bid(project_id=project.id, registration_id=registration.id, bidder_credit_code=bidder.credit_code,
               bidder_key_id=key.id, envelope=envelope, envelope_sha256=digest, ciphertext=ciphertext,
@@ -293,4 +326,9 @@ async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, p
     await record_event(session, actor=actor, action="bid.withdrawn", subject=f"project:{project.code}",
                        data={"bid_id": bid.id, "bidder": bidder.credit_code, "envelope_sha256": bid.envelope_sha256,
                              "withdrawn_at": format_moment(now)})
+    # Late import: refunds reads bids. The deposit goes back within the rule's period, and a
+    # new bid from this bidder needs a new deposit.
+    from bidding.refunds import instruct_refunds
+
+    await instruct_refunds(session, project, event="withdrawn", actor=actor)
     return SignedReceipt(record=record, signature=answer, key_id=keys.key_id, bid_id=bid.id)

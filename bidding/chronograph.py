@@ -1,7 +1,9 @@
 """The chronograph (openprocurement's): time-driven steps happen on their own.
 
 Each project stores ``next_due_at``, the moment its next time-driven step is due (documents
-issued → bidding, bid deadline → opening, end of publicity → award). A worker in the app
+issued → bidding, bid deadline → opening, end of publicity → award; and steps that are not
+transitions, :data:`bidding.states.TIME_DRIVEN_TASKS`: the decryption window's end in
+``opening`` → :func:`bidding.opening.close_window`). A worker in the app
 calls :func:`run_due_steps` every few seconds; due projects are picked with
 ``FOR UPDATE SKIP LOCKED``, so several workers share the work and never act twice on one
 project: a row one worker holds is skipped by the others, and once its step commits the
@@ -16,9 +18,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.award import start_award_notice_clock
 from bidding.lifecycle import database_now, take_step, transition_named
+from bidding.opening import close_window
 from bidding.projects import Project
-from bidding.states import TIME_DRIVEN
+from bidding.states import TIME_DRIVEN, TIME_DRIVEN_TASKS
 from trading.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,19 @@ async def run_due_steps(session: AsyncSession, now: datetime | None = None, limi
     taken = []
     for project in due:
         action = TIME_DRIVEN.get(project.state)
+        task = TASKS.get(TIME_DRIVEN_TASKS.get(project.state))
+        if action is None and task is not None:
+            try:
+                async with session.begin_nested():
+                    await task(session, project, now)
+                    project.next_due_at = None  # done; the next step waits for people
+                    await session.flush()
+            except DomainError as refused:
+                log.warning("chronograph: %s %s refused: %s", project.code, TIME_DRIVEN_TASKS[project.state],
+                            refused.message)
+                continue
+            taken.append((project.code, TIME_DRIVEN_TASKS[project.state]))
+            continue
         if action is None:
             # Nothing the clock can do here (the state changed without clearing it): stop asking.
             project.next_due_at = None
@@ -52,8 +69,18 @@ async def run_due_steps(session: AsyncSession, now: datetime | None = None, limi
         try:
             async with session.begin_nested():
                 await take_step(session, project, transition_named(action), {}, actor=CHRONOGRAPH_ACTOR, now=now)
+                if action == "award":  # the award notice is due within the rule's working days
+                    await start_award_notice_clock(session, project, actor=CHRONOGRAPH_ACTOR, now=now)
         except DomainError as refused:
             log.warning("chronograph: %s %s refused: %s", project.code, action, refused.message)
             continue
         taken.append((project.code, action))
     return taken
+
+
+async def _close_decryption_window(session: AsyncSession, project: Project, now: datetime) -> None:
+    await close_window(session, actor=CHRONOGRAPH_ACTOR, project_code=project.code, now=now)
+
+
+# Task name (bidding.states.TIME_DRIVEN_TASKS) → what the chronograph runs.
+TASKS = {"close_decryption_window": _close_decryption_window}

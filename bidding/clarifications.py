@@ -28,6 +28,7 @@ from bidding.announcements import Announcement, publish_announcement
 from bidding.projects import Project, get_project
 from bidding.registrations import ADMITTED, Registration
 from bidding.states import STATE_NAMES, next_due_at
+from bidding.tender_documents import DocumentFile, add_document_version, checked_document, latest_version_number
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -179,9 +180,12 @@ async def may_publish(session: AsyncSession, project: Project, role: str, organi
 
 
 async def publish_clarification(session: AsyncSession, *, actor: str, project_code: str, title: str, body: str,
-                                answers: list[int] | None = None) -> Clarification:
+                                answers: list[int] | None = None, document: DocumentFile | None = None
+                                ) -> Clarification:
     """Publish a clarification or change: a "change" announcement, a message to every
-    admitted bidder, and the deadline moved when the rule set asks for it."""
+    admitted bidder, and the deadline moved when the rule set asks for it. With
+    ``document``, the change replaces the tender documents: their next version goes out
+    with the same announcement (:mod:`bidding.tender_documents`)."""
     title, body = (title or "").strip(), (body or "").strip()
     if not title:
         raise InvalidInput("澄清/修改公告标题不能为空", field="title")
@@ -216,6 +220,10 @@ async def publish_clarification(session: AsyncSession, *, actor: str, project_co
     text = body
     if answered:
         text += "\n\n" + "\n".join(f"问题{question.public_number}：{question.text}" for question in answered)
+    if document is not None:
+        document = checked_document(document)
+        text += (f"\n\n招标文件更新为第 {await latest_version_number(session, project) + 1} 版："
+                 f"{document.filename}（SHA-256 {document.sha256}）。")
     if after is not None:
         text += f"\n\n投标截止时间顺延至 {after.isoformat()}（{rule.get('source', CLARIFICATION_RULE)}）。"
     announcement: Announcement = await publish_announcement(session, actor=actor, project=project, kind="change",
@@ -226,6 +234,9 @@ async def publish_clarification(session: AsyncSession, *, actor: str, project_co
     await session.flush()
     for question in answered:
         question.answered_by = clarification.id
+    if document is not None:
+        await add_document_version(session, actor=actor, project=project, announcement=announcement,
+                                   document=document, clarification_id=clarification.id)
 
     if after is not None:
         project.bid_deadline = after

@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.deadlines import meet_deadline
 from bidding.projects import Project
 from bidding.registrations import ADMITTED, Registration
 from credit.checks import database_now
@@ -85,9 +86,12 @@ async def confirm_deposit(
 
 async def import_statement(session: AsyncSession, *, actor: str, filename: str, data: bytes,
                            bank: str = "") -> ledger.StatementResult:
-    """Import a bank statement into the ledger (rows matched to admitted registrations), then settle."""
+    """Import a bank statement into the ledger (incoming rows matched to admitted registrations,
+    outgoing rows to refund instructions), then settle registrations and meet refund deadlines."""
     result = await ledger.import_statement(session, actor=actor, filename=filename, data=data, bank=bank,
                                            matcher=match_registration)
     for project_code in sorted({deposit.project_code for deposit in result.imported}):
         await settle_deposits(session, project_code=project_code, actor=actor)
+    for refund in result.refunds_paid:  # outgoing rows: refunds paid meet their deadlines
+        await meet_deadline(session, kind="refund", subject=f"deposit:{refund.deposit_id}", actor=actor)
     return result

@@ -100,6 +100,11 @@ async def take_step(
                        data={"from": state, "to": target.value, "facts": _jsonable(checked),
                              "rule_set": f"{rule_set.code}@{rule_set.version}",
                              "next_due_at": project.next_due_at.isoformat() if project.next_due_at else None})
+    # 统一费用收取退付: contract, failure and termination make deposit refunds due. Imported
+    # late: bidding.refunds reads the opening, which imports this module.
+    from bidding.refunds import after_tender_step
+
+    await after_tender_step(session, project, transition.action, actor=actor)
     return project
 
 

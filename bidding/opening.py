@@ -52,6 +52,7 @@ from bidding.states import STATE_NAMES, TenderState
 from trading.audit import record_event
 from trading.columns import timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from trading.events import publish_event
 from trading.keys import CenterKeys
 from trading.organisations import Organisation
 from trading.rules.store import RuleSetRecord
@@ -108,6 +109,9 @@ class OpeningEntry(SQLModel, table=True):
     center_half_opened: bool = Field(sa_column=Column(Boolean, nullable=False))
     # K_c sealed under the center's KEK (CenterKeys.seal); cleared once the bid is settled.
     sealed_center_half: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # K = K_c XOR K_b sealed under the KEK once the bid opened, so that the committee can
+    # read the bid's documents during evaluation (bidding.bid_documents); never in plaintext.
+    sealed_content_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     state: str = Field(sa_column=Column(String(16), nullable=False))
     reason: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     reason_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -195,6 +199,7 @@ async def start_opening(session: AsyncSession, keys: CenterKeys, *, actor: str, 
     opening = OpeningSession(project_id=project.id, started_by=actor, started_at=now,
                              window_ends_at=now + timedelta(minutes=minutes))
     session.add(opening)
+    project.next_due_at = opening.window_ends_at  # the chronograph closes the window (states.TIME_DRIVEN_TASKS)
     await session.flush()
     bids = (await session.scalars(select(Bid).where(Bid.project_id == project.id, Bid.status == SUBMITTED)
                                   .order_by(Bid.sequence))).all()
@@ -217,6 +222,8 @@ async def start_opening(session: AsyncSession, keys: CenterKeys, *, actor: str, 
     await record_event(session, actor=actor, action="opening.started", subject=_subject(project),
                        data={"bids": len(bids), "center_half_failed": failed, "started_at": now.isoformat(),
                              "window_ends_at": opening.window_ends_at.isoformat(), "window_minutes": minutes})
+    await publish_event(session, f"opening:{project.code}", "opening.started",
+                        {"bids": len(bids), "window_ends_at": opening.window_ends_at.isoformat()})
     return opening
 
 
@@ -231,6 +238,8 @@ async def sign_in(session: AsyncSession, *, actor: str, project_code: str, bidde
         await session.flush()
         await record_event(session, actor=actor, action="opening.signed_in", subject=_subject(project),
                            data={"bidder": bidder_credit_code, "at": entry.signed_in_at.isoformat()})
+        await publish_event(session, f"opening:{project.code}", "opening.signed_in",
+                            {"bidder": bidder_credit_code})
     return entry
 
 
@@ -258,6 +267,7 @@ async def hand_in_bidder_half(session: AsyncSession, keys: CenterKeys, *, actor:
     try:
         k_c = keys.unseal(entry.sealed_center_half)
         payload = sealed_bid.open_bid(bid.ciphertext, k_c, k_b)
+        content_key = sealed_bid.xor(k_c, k_b)
         del k_c
         offer, _documents = sealed_bid.read_package(payload)
     except sealed_bid.BidNotDecrypted as exc:
@@ -268,11 +278,14 @@ async def hand_in_bidder_half(session: AsyncSession, keys: CenterKeys, *, actor:
         entry.state, entry.decrypted_at, entry.settled_at = DECRYPTED, now, now
         entry.price_fen, entry.duration_days = offer.get("price_fen"), offer.get("duration_days")
         entry.sealed_center_half = None
+        entry.sealed_content_key = keys.seal(content_key)
     await session.flush()
     await record_event(session, actor=actor, action=f"opening.{entry.state}", subject=_subject(project),
                        data={"bidder": bidder_credit_code, "bid_id": entry.bid_id, "reason": entry.reason,
                              "cause": entry.cause, "price_fen": entry.price_fen,
                              "duration_days": entry.duration_days, "at": now.isoformat()})
+    await publish_event(session, f"opening:{project.code}", f"opening.{entry.state}",
+                        {"bidder": bidder_credit_code, "state": entry.state, "reason": entry.reason, "cause": entry.cause})
     return entry
 
 
@@ -293,19 +306,23 @@ async def record_other_failure(session: AsyncSession, *, actor: str, project_cod
     await record_event(session, actor=actor, action="opening.not_decrypted", subject=_subject(project),
                        data={"bidder": bidder_credit_code, "bid_id": entry.bid_id, "reason": "other",
                              "reason_text": entry.reason_text, "cause": CAUSE_OTHER, "at": now.isoformat()})
+    await publish_event(session, f"opening:{project.code}", "opening.not_decrypted",
+                        {"bidder": bidder_credit_code, "state": entry.state, "reason": "other", "cause": CAUSE_OTHER})
     return entry
 
 
-async def close_window(session: AsyncSession, *, actor: str, project_code: str) -> OpeningSession:
+async def close_window(session: AsyncSession, *, actor: str, project_code: str,
+                       now: datetime | None = None) -> OpeningSession:
     """After the window (database clock): every pending bid is not decrypted (cause bidder).
 
-    Closing an already closed window changes nothing and records nothing.
+    Closing an already closed window changes nothing and records nothing. ``now`` is the
+    chronograph's clock (default: the database clock).
     """
     project = await get_project(session, project_code)
     opening = await _opening(session, project, lock=True)
     if opening.closed_at is not None:
         return opening
-    now = await database_now(session)
+    now = now or await database_now(session)
     if now < opening.window_ends_at:
         raise RuleViolation(f"解密时限至 {local_time(opening.window_ends_at)} 结束，尚未届满",
                             code="decryption_window_open", rule="decryption_window_minutes",
@@ -318,6 +335,8 @@ async def close_window(session: AsyncSession, *, actor: str, project_code: str) 
     await session.flush()
     await record_event(session, actor=actor, action="opening.window_closed", subject=_subject(project),
                        data={"not_decrypted": [entry.bidder_credit_code for entry in pending], "at": now.isoformat()})
+    await publish_event(session, f"opening:{project.code}", "opening.window_closed",
+                        {"not_decrypted": len(pending)})
     return opening
 
 
@@ -336,6 +355,8 @@ async def announce_max_price(session: AsyncSession, *, actor: str, project_code:
     await session.flush()
     await record_event(session, actor=actor, action="opening.max_price_announced", subject=_subject(project),
                        data={"max_price_fen": max_price_fen, "at": now.isoformat()})
+    await publish_event(session, f"opening:{project.code}", "opening.max_price_announced",
+                        {"announced_at": now.isoformat()})
     return opening
 
 
@@ -357,6 +378,8 @@ async def raise_objection(session: AsyncSession, *, actor: str, project_code: st
     await session.flush()
     await record_event(session, actor=actor, action="opening.objection_raised", subject=_subject(project),
                        data={"objection_id": objection.id, "bidder": bidder_credit_code, "text": objection.text})
+    await publish_event(session, f"opening:{project.code}", "opening.objection_raised",
+                        {"objection_id": objection.id, "bidder": bidder_credit_code})
     return objection
 
 
@@ -378,6 +401,7 @@ async def answer_objection(session: AsyncSession, *, actor: str, project_code: s
     await session.flush()
     await record_event(session, actor=actor, action="opening.objection_answered", subject=_subject(project),
                        data={"objection_id": objection.id, "answer": objection.answer})
+    await publish_event(session, f"opening:{project.code}", "opening.objection_answered", {"objection_id": objection.id})
     return objection
 
 
@@ -406,6 +430,8 @@ async def finish_opening(session: AsyncSession, *, actor: str, project_code: str
     await record_event(session, actor=actor, action="opening.finished", subject=_subject(project),
                        data={"valid_bids": valid, "min_valid_bids": minimum, "state": project.state,
                              "reason": reason, "retender": reason is not None})
+    await publish_event(session, f"opening:{project.code}", "opening.finished",
+                        {"state": project.state, "valid_bids": valid})
     return {"project": project.code, "state": project.state, "state_name": STATE_NAMES.get(project.state),
             "valid_bids": valid, "min_valid_bids": minimum, "reason": reason, "retender": reason is not None}
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agency_pool.draws import draw_agency
+from agency_pool.draws import agency_assignment, draw_agency
 from bidding.projects import Project, project_by_code
 from bidding.registrations import Registration
 from expert_pool.committees import CommitteeRequest, GroupSpec, request_committee
@@ -18,6 +18,17 @@ from trading.identifiers import validate_credit_code
 from trading.keys import CenterKeys
 from trading.organisations import Organisation
 from trading.rules.store import RuleSetRecord
+
+
+async def serving_agency_code(session: AsyncSession, project_code: str) -> str | None:
+    """The credit code of the agency serving the project (drawn, not declined), if any."""
+    try:
+        assignment = await agency_assignment(session, project_code)
+    except NotFound:
+        return None
+    if assignment.agency is None:
+        return None
+    return (await session.get(Organisation, assignment.agency.organisation_id)).credit_code
 
 
 def _rule(rule_set: RuleSetRecord, key: str, default):
@@ -43,13 +54,16 @@ async def request_project_committee(
     """Request the project's evaluation committee under its pinned rule set.
 
     The experts to avoid include the employees of every bidder that registered for the
-    project (admitted or not: a refused bidder may still complain), besides ``bidder_codes``.
+    project (admitted or not: a refused bidder may still complain), besides ``bidder_codes``,
+    and those of the agency serving the project when ``agency_code`` is not given.
     """
     project, party, rule_set = await project_by_code(session, project_code)
     registered = (await session.scalars(
         select(Organisation.credit_code).join(Registration, Registration.bidder_organisation_id == Organisation.id)
         .where(Registration.project_id == project.id))).all()
     bidder_codes = sorted({validate_credit_code(code) for code in bidder_codes} | set(registered))
+    if agency_code is None:  # the agency serving the project is avoided without being named
+        agency_code = await serving_agency_code(session, project.code)
     return await request_committee(
         session, keys, actor=actor, project_code=project.code, rule_set=rule_set, tendering_party_code=party.credit_code,
         agency_code=validate_credit_code(agency_code) if agency_code else None,

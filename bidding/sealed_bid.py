@@ -404,13 +404,20 @@ def open_bid(ciphertext: bytes, k_c: bytes, k_b: bytes) -> bytes:
     Any failure is :class:`BidNotDecrypted` (reason ``content_key``): the bid is then
     recorded as not decrypted and takes no further part.
     """
-    message = "投标文件未能解密：合成的内容密钥打不开密文（MAC 校验未通过），该投标按未解密处理"
     if len(k_c) != KEY_SIZE or len(k_b) != KEY_SIZE:
-        raise BidNotDecrypted(message, reason="content_key")
+        raise BidNotDecrypted(_NOT_OPENED, reason="content_key")
+    return open_with_content_key(ciphertext, xor(k_c, k_b))
+
+
+_NOT_OPENED = "投标文件未能解密：合成的内容密钥打不开密文（MAC 校验未通过），该投标按未解密处理"
+
+
+def open_with_content_key(ciphertext: bytes, k: bytes) -> bytes:
+    """``SecretBox(K).decrypt(ciphertext)``; any failure is :class:`BidNotDecrypted`."""
     try:
-        return bytes(nacl.secret.SecretBox(xor(k_c, k_b)).decrypt(bytes(ciphertext)))
+        return bytes(nacl.secret.SecretBox(k).decrypt(bytes(ciphertext)))
     except (nacl.exceptions.CryptoError, ValueError, TypeError):
-        raise BidNotDecrypted(message, reason="content_key") from None
+        raise BidNotDecrypted(_NOT_OPENED, reason="content_key") from None
 
 
 def key_half_from_hex(text: str) -> bytes:

@@ -55,7 +55,7 @@ STATE_NAMES: Mapping[str, str] = MappingProxyType({
     S.CLOSED: "已结束",
     S.FAILED: "流标",
     S.TERMINATED: "已终止",
-    S.SUSPENDED: "已暂停（投诉处理中）",
+    S.SUSPENDED: "已暂停（异议或投诉处理中）",
 })
 
 # Nothing leaves these: a failed tender is re-tendered as a new project.
@@ -224,7 +224,7 @@ TRANSITIONS: Mapping[str, Transition] = MappingProxyType({t.action: t for t in (
                needs={"valid_bids": int}),
     Transition("publish_candidates", "公示中标候选人", frozenset({S.EVALUATING}), S.PUBLICITY, publish_candidates_guard,
                needs={"candidates": int}, accepts={"report_at": datetime}),
-    Transition("suspend", "因投诉暂停", SUSPENDABLE_STATES, S.SUSPENDED, needs=_REASON, accepts={"complaint": str}),
+    Transition("suspend", "暂停招标投标活动", SUSPENDABLE_STATES, S.SUSPENDED, needs=_REASON, accepts={"complaint": str}),
     Transition("resume", "恢复", frozenset({S.SUSPENDED}), None, needs=_REASON),
     Transition("reevaluate", "投诉成立，重新评审", frozenset({S.SUSPENDED}), S.EVALUATING, reevaluate_guard, needs=_REASON),
     Transition("award", "定标", frozenset({S.PUBLICITY}), S.AWARDED, award_guard),
@@ -238,6 +238,14 @@ TIME_DRIVEN: Mapping[str, str] = MappingProxyType({
     S.ANNOUNCED: "open_bidding",
     S.BIDDING: "start_opening",
     S.PUBLICITY: "award",
+})
+
+
+# Time-driven steps that are not transitions (the state stays): the chronograph runs the
+# task named here when the tender's next due time comes (bidding/chronograph.py), e.g. in
+# ``opening`` the decryption window closes at the opening session's window end.
+TIME_DRIVEN_TASKS: Mapping[str, str] = MappingProxyType({
+    S.OPENING: "close_decryption_window",
 })
 
 

@@ -76,12 +76,33 @@ WRITERS: dict[tuple[str, str], frozenset[str] | str | None] = {
     ("POST", "/api/projects/{code:str}/opening/objections"): frozenset({"bidder"}),
     ("POST", "/api/projects/{code:str}/opening/objections/{objection_id:int}/answer"): frozenset({"admin", "agency"}),
     ("POST", "/api/projects/{code:str}/opening/finish"): frozenset({"admin"}),
+    # evaluation
+    ("PUT", "/api/projects/{code:str}/evaluation/scheme"): frozenset({"admin", "agency", "tendering_party"}),
+    ("POST", "/api/projects/{code:str}/evaluation"): frozenset({"admin", "agency"}),
+    ("POST", "/api/projects/{code:str}/evaluation/chair-votes"): frozenset({"expert"}),
+    ("POST", "/api/projects/{code:str}/evaluation/reviews"): frozenset({"expert"}),
+    ("POST", "/api/projects/{code:str}/evaluation/scores"): frozenset({"expert"}),
+    ("POST", "/api/projects/{code:str}/evaluation/close-stage"): frozenset({"expert"}),
+    ("POST", "/api/projects/{code:str}/evaluation/signatures"): frozenset({"expert"}),
+    ("POST", "/api/projects/{code:str}/evaluation/dissent"): frozenset({"expert"}),
+    ("POST", "/api/projects/{code:str}/evaluation/complete"): frozenset({"admin", "expert"}),
+    ("POST", "/api/me/expert-key"): frozenset({"expert"}),
     # ledger
     ("POST", "/api/ledger/deposits"): frozenset({"finance"}),
     ("POST", "/api/ledger/statements"): frozenset({"finance"}),
+    ("POST", "/api/ledger/collusion-flags/{flag_id:int}/dismissal"): frozenset({"supervisor"}),
+    ("POST", "/api/ledger/refunds/instruct"): frozenset({"finance", "admin"}),
+    ("POST", "/api/ledger/refunds/{refund_id:int}/paid"): frozenset({"finance"}),
+    ("POST", "/api/ledger/fees"): frozenset({"finance", "admin"}),
+    ("POST", "/api/ledger/fees/{fee_id:int}/paid"): frozenset({"finance"}),
     # clarifications
     ("POST", "/api/projects/{code:str}/questions"): frozenset({"bidder"}),
     ("POST", "/api/projects/{code:str}/clarifications"): frozenset({"admin", "agency", "tendering_party"}),
+    # tender documents and objections to them
+    ("POST", "/api/projects/{code:str}/documents"): frozenset({"admin", "agency", "tendering_party"}),
+    ("POST", "/api/projects/{code:str}/doc-objections"): frozenset({"bidder"}),
+    ("POST", "/api/projects/{code:str}/doc-objections/{objection_id:int}/answer"):
+        frozenset({"admin", "agency", "tendering_party"}),
     # draws
     ("POST", "/api/draws/{draw_id:str}/void"): frozenset({"admin", "supervisor"}),
     ("POST", "/api/draws/{draw_id:str}/witness"): frozenset({"supervisor"}),
@@ -101,6 +122,18 @@ WRITERS: dict[tuple[str, str], frozenset[str] | str | None] = {
     ("POST", "/api/credit/bribery-checks"): frozenset({"admin", "credit_officer"}),
     ("POST", "/api/credit/import"): frozenset({"admin", "credit_officer"}),
     ("POST", "/api/credit/push"): frozenset({"department"}),
+    # candidate publicity, complaints, award notice, contract
+    ("POST", "/api/projects/{code:str}/publicity"): frozenset({"admin", "agency"}),
+    ("POST", "/api/projects/{code:str}/publicity/objections"): frozenset({"bidder"}),
+    ("POST", "/api/projects/{code:str}/publicity/objections/{objection_id:int}/answer"):
+        frozenset({"tendering_party", "agency"}),
+    ("POST", "/api/projects/{code:str}/complaints"): frozenset({"bidder"}),
+    ("POST", "/api/projects/{code:str}/complaints/{complaint_id:int}/accept"): frozenset({"supervisor"}),
+    ("POST", "/api/projects/{code:str}/complaints/{complaint_id:int}/reject"): frozenset({"supervisor"}),
+    ("POST", "/api/projects/{code:str}/complaints/{complaint_id:int}/decision"): frozenset({"supervisor"}),
+    ("POST", "/api/projects/{code:str}/award/choice"): frozenset({"tendering_party", "agency"}),
+    ("POST", "/api/projects/{code:str}/award-notice"): frozenset({"admin"}),
+    ("POST", "/api/projects/{code:str}/contract"): frozenset({"tendering_party", "agency"}),
     # rooms
     ("POST", "/api/rooms/{code:str}/bookings"): frozenset({"admin", "agency"}),
     ("POST", "/api/rooms/bookings/{booking_id:int}/cancel"): frozenset({"admin"}),

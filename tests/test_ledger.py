@@ -250,7 +250,7 @@ async def test_the_api_imports_statements_confirms_deposits_and_lists_flags_for_
     assert imported.status_code == 200, imported.text
     assert imported.json()["imported"] == 1
     again = await client.post(path, files=files, headers=finance)
-    assert again.json() == {"imported": 0, "already_imported": ["F0001"], "deposits": []}
+    assert again.json() == {"imported": 0, "already_imported": ["F0001"], "deposits": [], "refunds_paid": []}
     async with engine.connect() as conn:
         paid_at = await conn.scalar(select(Registration.deposit_paid_at).join(
             Project, Project.id == Registration.project_id).join(

@@ -167,7 +167,7 @@ async def test_suspend_and_resume_return_to_the_remembered_state(session):
 
     await let_time_pass(session, tender.code, days=30)
     assert [code for code, _ in await run_due_steps(session)].count(tender.code) == 0  # the clock waits for the supervisor
-    with pytest.raises(Conflict, match="已暂停（投诉处理中）"):
+    with pytest.raises(Conflict, match="已暂停（异议或投诉处理中）"):
         await step(session, tender.code, "start_opening")
 
     resumed = await step(session, tender.code, "resume", reason="投诉不成立，驳回")

@@ -90,7 +90,10 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     if demo:
         _print_demo_accounts()
     click.echo(f"门户已启动：http://{host}:{port}/   （按 Ctrl-C 停止）")
-    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, log_level="warning")
+    # Live streams (web/live.py) never end on their own: on shutdown they get 5 s, then are cut
+    # (browsers reconnect and re-read), or one watching supervisor would hold the server up forever.
+    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, log_level="warning",
+                timeout_graceful_shutdown=5)
     click.echo("已停止。")
 
 
@@ -280,5 +283,9 @@ from expert_pool.cli import experts  # noqa: E402
 main.add_command(experts)
 from bidding.bid_cli import bid  # noqa: E402
 main.add_command(bid)
+from bidding.award_cli import award  # noqa: E402
+main.add_command(award)
 from credit.cli import credit  # noqa: E402
 main.add_command(credit)
+from bidding.ledger_cli import ledger  # noqa: E402
+main.add_command(ledger)

@@ -22,6 +22,7 @@ from trading import sealed_draw as sd
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from trading.events import publish_event
 from trading.keys import CenterKeys
 
 DRAW_NUMBERS = Sequence("draw_numbers")
@@ -126,6 +127,8 @@ async def commit_draw(
                        data={"project_code": project_code, "purpose": purpose, "commitment": record["commitment"],
                              "pool_digest": record["pool_digest"], "pool_size": len(pool), "count": count,
                              "reserve_count": reserve_count, "continues": continues})
+    await publish_event(session, f"draw:{draw_id}", "draw.committed",
+                        {"project_code": project_code, "status": COMMITTED})
     if not witness_required:
         await _witness(session, keys, draw, value="", by="system")
     return draw
@@ -165,6 +168,8 @@ async def _witness(session: AsyncSession, keys: CenterKeys, draw: Draw, *, value
     await session.flush()
     await record_event(session, actor=by, action="draw.witnessed", subject=f"draw:{draw.draw_id}",
                        data={"witness": value, "witness_at": sd.format_moment(draw.witness_at)})
+    await publish_event(session, f"draw:{draw.draw_id}", "draw.witnessed",
+                        {"project_code": draw.project_code, "status": WITNESSED})
     if draw.unseal_at is None:  # nothing to keep sealed for (e.g. agency draws): reveal at once
         return await reveal_draw(session, keys, draw.draw_id, actor="system")
     return draw
@@ -194,6 +199,8 @@ async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, 
     await session.flush()
     await record_event(session, actor=actor, action="draw.revealed", subject=f"draw:{draw_id}",
                        data={"selected": selected, "reserves": reserves})
+    await publish_event(session, f"draw:{draw_id}", "draw.revealed",
+                        {"project_code": draw.project_code, "status": REVEALED})
     return draw
 
 
@@ -215,6 +222,8 @@ async def void_draw(
     await session.flush()
     await record_event(session, actor=actor, action="draw.voided", subject=f"draw:{draw_id}",
                        data={"reason": reason, "approved_by": approved_by_supervisor})
+    await publish_event(session, f"draw:{draw_id}", "draw.voided",
+                        {"project_code": draw.project_code, "status": VOIDED})
     return draw
 
 

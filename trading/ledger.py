@@ -7,9 +7,18 @@ project come from one account, the regulation deems it collusion (《招标投�
 第四十条：不同投标人的投标保证金从同一单位或者个人的账户转出), so a collusion flag is raised
 for supervisors in the same transaction, with its audit entry and an outbox message.
 
+Refunds (退还): one refund instruction per deposit at most (a unique key), to the very
+account the deposit came from, with any interest, a due time and the rule that sets it;
+paid when finance staff confirm it with the bank's reference or when an outgoing row of a
+bank statement names it. A deposit the rules let the center keep (a revoked bid) is marked
+kept with the rule and its source, and is never refunded. Service fees charged to the
+winner are recorded here too, with their payment. A supervisor may dismiss a collusion
+flag with a reason; new facts (another bidder on the account) raise it again.
+
 This module knows nothing of tenders (trading/ must not import bidding/): projects and
 bidders are plain codes here. Matching a deposit to an admitted registration and settling
-the registration is done by ``bidding.deposits``, which passes a matcher in.
+the registration is done by ``bidding.deposits``, which passes a matcher in; when refunds
+are due and which deposits are kept is decided by ``bidding.refunds``.
 """
 
 from __future__ import annotations
@@ -20,14 +29,27 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, Date, Index, String, Text, UniqueConstraint, func, select, text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from trading.audit import record_event
-from trading.columns import created_at_column, money_column
-from trading.errors import Conflict, InvalidInput
+from trading.columns import created_at_column, money_column, timestamp_column
+from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import validate_credit_code
 from trading.notifications import enqueue
 from trading.spreadsheets import ImportRejected, RowError, read_rows
@@ -60,12 +82,20 @@ class LedgerDeposit(SQLModel, table=True):
     source: str = Field(sa_column=Column(String(16), nullable=False))
     confirmed_by: str = Field(sa_column=Column(String(200), nullable=False))
     confirmed_at: datetime = Field(sa_column=created_at_column())
+    # Kept by the center (not refunded) where the rule allows it: a bid revoked by the bidder.
+    kept_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    kept_rule: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
+    kept_source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    kept_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "project_code": self.project_code, "bidder_credit_code": self.bidder_credit_code,
                 "amount_fen": self.amount_fen, "account": self.account, "account_name": self.account_name,
                 "bank": self.bank, "bank_reference": self.bank_reference, "value_date": self.value_date.isoformat(),
-                "source": self.source, "confirmed_by": self.confirmed_by}
+                "source": self.source, "confirmed_by": self.confirmed_by,
+                "kept": None if self.kept_at is None else {
+                    "at": self.kept_at.isoformat(), "rule": self.kept_rule, "source": self.kept_source,
+                    "reason": self.kept_reason}}
 
 
 class CollusionFlag(SQLModel, table=True):
@@ -78,10 +108,121 @@ class CollusionFlag(SQLModel, table=True):
     bidder_codes: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     raised_at: datetime = Field(sa_column=created_at_column())
     note: str = Field(sa_column=Column(Text, nullable=False))
+    # A supervisor's dismissal (e.g. a guarantor's account paying for several bidders, checked).
+    dismissed_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    dismissed_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    dismissal_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "project_code": self.project_code, "account": self.account,
-                "bidder_codes": list(self.bidder_codes), "raised_at": self.raised_at.isoformat(), "note": self.note}
+                "bidder_codes": list(self.bidder_codes), "raised_at": self.raised_at.isoformat(), "note": self.note,
+                "dismissed": None if self.dismissed_at is None else {
+                    "at": self.dismissed_at.isoformat(), "by": self.dismissed_by, "reason": self.dismissal_reason}}
+
+
+REFUND_EVENTS = {"award_notice": "中标通知书发出", "contract": "合同签订", "failed": "流标",
+                 "terminated": "终止招标", "withdrawn": "投标截止前撤回投标"}
+
+
+class LedgerRefund(SQLModel, table=True):
+    """One refund instruction per deposit (never two), to the account the deposit came from."""
+
+    __tablename__ = "ledger_refunds"
+    __table_args__ = (
+        CheckConstraint("principal_fen > 0 AND interest_fen >= 0", name="ledger_refunds_amounts"),
+        CheckConstraint("amount_fen = principal_fen + interest_fen", name="ledger_refunds_amount_is_sum"),
+        CheckConstraint("event IN ('award_notice', 'contract', 'failed', 'terminated', 'withdrawn')",
+                        name="ledger_refunds_event_known"),
+        CheckConstraint("(paid_at IS NULL) = (paid_reference IS NULL)", name="ledger_refunds_paid_has_reference"),
+        UniqueConstraint("deposit_id", name="ledger_refunds_one_per_deposit"),
+        UniqueConstraint("paid_bank", "paid_reference", name="ledger_refunds_paid_reference_unique"),
+        Index("ledger_refunds_project", "project_code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    deposit_id: int = Field(sa_column=Column(Integer, ForeignKey("ledger_deposits.id"), nullable=False))
+    project_code: str = Field(sa_column=Column(String(40), nullable=False))
+    bidder_credit_code: str = Field(sa_column=Column(String(18), nullable=False))
+    principal_fen: int = Field(sa_column=money_column())
+    interest_fen: int = Field(sa_column=money_column())
+    amount_fen: int = Field(sa_column=money_column())
+    interest: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))  # how it was computed
+    payee_account: str = Field(sa_column=Column(String(64), nullable=False))
+    payee_account_name: str = Field(sa_column=Column(String(200), nullable=False))
+    event: str = Field(sa_column=Column(String(16), nullable=False))
+    rule: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
+    rule_source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    due_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    instructed_by: str = Field(sa_column=Column(String(200), nullable=False))
+    instructed_at: datetime = Field(sa_column=created_at_column())
+    paid_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    paid_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    paid_bank: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    paid_reference: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    paid_value_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    paid_source: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+
+    @property
+    def number(self) -> str:
+        """The refund's number, written in the bank transfer's remark (附言) to match it back."""
+        return refund_number(self.id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "number": self.number, "deposit_id": self.deposit_id,
+                "project_code": self.project_code, "bidder_credit_code": self.bidder_credit_code,
+                "principal_fen": self.principal_fen, "interest_fen": self.interest_fen, "amount_fen": self.amount_fen,
+                "interest": self.interest, "payee_account": self.payee_account,
+                "payee_account_name": self.payee_account_name, "event": self.event,
+                "event_name": REFUND_EVENTS[self.event], "rule": self.rule, "rule_source": self.rule_source,
+                "due_at": self.due_at.isoformat(), "instructed_by": self.instructed_by,
+                "paid": None if self.paid_at is None else {
+                    "at": self.paid_at.isoformat(), "by": self.paid_by, "bank": self.paid_bank,
+                    "bank_reference": self.paid_reference,
+                    "value_date": self.paid_value_date.isoformat() if self.paid_value_date else None,
+                    "source": self.paid_source}}
+
+
+class LedgerFee(SQLModel, table=True):
+    """The service fee charged to the winner of a project (one per project), and its payment."""
+
+    __tablename__ = "ledger_fees"
+    __table_args__ = (
+        CheckConstraint("amount_fen >= 0 AND basis_fen >= 0", name="ledger_fees_amounts"),
+        CheckConstraint("(paid_at IS NULL) = (paid_reference IS NULL)", name="ledger_fees_paid_has_reference"),
+        UniqueConstraint("project_code", name="ledger_fees_one_per_project"),
+        UniqueConstraint("paid_bank", "paid_reference", name="ledger_fees_paid_reference_unique"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_code: str = Field(sa_column=Column(String(40), nullable=False))
+    payer_credit_code: str = Field(sa_column=Column(String(18), nullable=False))
+    category: str = Field(sa_column=Column(String(16), nullable=False))
+    basis_fen: int = Field(sa_column=money_column())  # the winning amount the fee is computed on
+    amount_fen: int = Field(sa_column=money_column())
+    schedule: str = Field(sa_column=Column(String(60), nullable=False))  # code@version of the fee schedule
+    charged_by: str = Field(sa_column=Column(String(200), nullable=False))
+    charged_at: datetime = Field(sa_column=created_at_column())
+    paid_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    paid_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    paid_account: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    paid_account_name: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    paid_bank: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    paid_reference: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    paid_value_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "project_code": self.project_code, "payer_credit_code": self.payer_credit_code,
+                "category": self.category, "basis_fen": self.basis_fen, "amount_fen": self.amount_fen,
+                "schedule": self.schedule, "charged_by": self.charged_by, "charged_at": self.charged_at.isoformat(),
+                "paid": None if self.paid_at is None else {
+                    "at": self.paid_at.isoformat(), "by": self.paid_by, "account": self.paid_account,
+                    "account_name": self.paid_account_name, "bank": self.paid_bank,
+                    "bank_reference": self.paid_reference,
+                    "value_date": self.paid_value_date.isoformat() if self.paid_value_date else None}}
+
+
+def refund_number(refund_id: int | None) -> str:
+    return f"TK{refund_id:08d}" if refund_id is not None else ""
 
 
 # ------------------------------------------------------------------------------ money
@@ -183,7 +324,9 @@ async def _check_shared_account(session: AsyncSession, *, actor: str, project_co
         session.add(flag)
         action = "ledger.collusion_flagged"
     else:
+        # New facts: a dismissed flag is raised again for the supervisors to look at.
         flag.bidder_codes, flag.note = bidders, note
+        flag.dismissed_at = flag.dismissed_by = flag.dismissal_reason = None
         action = "ledger.collusion_flag_extended"
     await session.flush()
     await session.refresh(flag)
@@ -203,8 +346,10 @@ async def deposits_of(session: AsyncSession, *, project_code: str,
 
 
 async def paid_total(session: AsyncSession, *, project_code: str, bidder_credit_code: str) -> int:
+    """What the bidder's deposits for the project now secure: not those kept or being refunded."""
     return int(await session.scalar(select(func.coalesce(func.sum(LedgerDeposit.amount_fen), 0)).where(
-        LedgerDeposit.project_code == project_code, LedgerDeposit.bidder_credit_code == bidder_credit_code)) or 0)
+        LedgerDeposit.project_code == project_code, LedgerDeposit.bidder_credit_code == bidder_credit_code,
+        LedgerDeposit.kept_at.is_(None), LedgerDeposit.id.not_in(select(LedgerRefund.deposit_id)))) or 0)
 
 
 async def collusion_flags(session: AsyncSession, *, project_code: str | None = None) -> list[CollusionFlag]:
@@ -214,11 +359,193 @@ async def collusion_flags(session: AsyncSession, *, project_code: str | None = N
     return list((await session.scalars(query.order_by(CollusionFlag.id))).all())
 
 
+async def dismiss_collusion_flag(session: AsyncSession, *, flag_id: int, actor: str, reason: str) -> CollusionFlag:
+    """A supervisor dismisses a collusion flag after checking it, with the reason (audited)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("撤销串通投标预警须说明理由", field="reason")
+    flag = await session.scalar(select(CollusionFlag).where(CollusionFlag.id == flag_id).with_for_update())
+    if flag is None:
+        raise NotFound("未找到该串通投标预警", flag_id=flag_id)
+    if flag.dismissed_at is not None:
+        raise Conflict("该预警已被撤销", code="flag_dismissed", flag_id=flag_id)
+    flag.dismissed_at = await session.scalar(select(func.clock_timestamp()))
+    flag.dismissed_by, flag.dismissal_reason = actor, reason.strip()
+    await session.flush()
+    await record_event(session, actor=actor, action="ledger.collusion_flag_dismissed",
+                       subject=f"project:{flag.project_code}",
+                       data={"flag_id": flag.id, "account": flag.account, "bidders": list(flag.bidder_codes),
+                             "reason": flag.dismissal_reason})
+    return flag
+
+
+# ------------------------------------------------------------------------------ kept deposits and refunds
+
+
+async def keep_deposit(session: AsyncSession, *, deposit: LedgerDeposit, actor: str, rule: str, source: str | None,
+                       reason: str) -> LedgerDeposit:
+    """Mark a deposit kept by the center under ``rule`` (audited); a refunded one cannot be kept."""
+    if deposit.kept_at is not None:
+        return deposit
+    if await session.scalar(select(LedgerRefund.id).where(LedgerRefund.deposit_id == deposit.id)):
+        raise Conflict("该保证金已发出退还指令，不能再不予退还", code="deposit_refunded", deposit_id=deposit.id)
+    deposit.kept_at = await session.scalar(select(func.clock_timestamp()))
+    deposit.kept_rule, deposit.kept_source, deposit.kept_reason = rule, source, reason
+    await session.flush()
+    await record_event(session, actor=actor, action="ledger.deposit_kept", subject=f"project:{deposit.project_code}",
+                       data={"deposit_id": deposit.id, "bidder": deposit.bidder_credit_code,
+                             "amount_fen": deposit.amount_fen, "rule": rule, "source": source, "reason": reason})
+    return deposit
+
+
+async def open_deposits(session: AsyncSession, *, project_code: str) -> list[LedgerDeposit]:
+    """The project's deposits neither kept nor refund-instructed, locked for the caller."""
+    refunded = select(LedgerRefund.deposit_id)
+    return list((await session.scalars(
+        select(LedgerDeposit).where(LedgerDeposit.project_code == project_code, LedgerDeposit.kept_at.is_(None),
+                                    LedgerDeposit.id.not_in(refunded))
+        .order_by(LedgerDeposit.id).with_for_update())).all())
+
+
+async def instruct_refund(
+    session: AsyncSession, *, deposit: LedgerDeposit, actor: str, event: str, interest_fen: int,
+    interest: dict[str, Any] | None, due_at: datetime, rule: str | None, rule_source: str | None,
+) -> LedgerRefund:
+    """Write the refund instruction of one deposit (to its paying account), audited; never twice."""
+    if event not in REFUND_EVENTS:
+        raise InvalidInput(f"未知的退还事由「{event}」", field="event")
+    if deposit.kept_at is not None:
+        raise Conflict("该保证金依规则不予退还", code="deposit_kept", deposit_id=deposit.id)
+    if await session.scalar(select(LedgerRefund.id).where(LedgerRefund.deposit_id == deposit.id)):
+        raise Conflict("该保证金已发出退还指令", code="refund_exists", deposit_id=deposit.id)
+    refund = LedgerRefund(deposit_id=deposit.id, project_code=deposit.project_code,
+                          bidder_credit_code=deposit.bidder_credit_code, principal_fen=deposit.amount_fen,
+                          interest_fen=interest_fen, amount_fen=deposit.amount_fen + interest_fen, interest=interest,
+                          payee_account=deposit.account, payee_account_name=deposit.account_name, event=event,
+                          rule=rule, rule_source=rule_source, due_at=due_at, instructed_by=actor)
+    session.add(refund)
+    await session.flush()
+    await session.refresh(refund)
+    await record_event(session, actor=actor, action="ledger.refund_instructed", subject=f"project:{deposit.project_code}",
+                       data={"refund_id": refund.id, "deposit_id": deposit.id, "bidder": deposit.bidder_credit_code,
+                             "principal_fen": refund.principal_fen, "interest_fen": interest_fen,
+                             "amount_fen": refund.amount_fen, "account": refund.payee_account, "event": event,
+                             "rule": rule, "source": rule_source, "due_at": due_at.isoformat()})
+    return refund
+
+
+async def record_refund_paid(
+    session: AsyncSession, *, refund_id: int, actor: str, bank_reference: str, value_date: date, bank: str = "",
+    source: str = MANUAL,
+) -> LedgerRefund:
+    """The refund left the center's account (finance confirmation or a statement's outgoing row)."""
+    reference = (bank_reference or "").strip()
+    if not reference:
+        raise InvalidInput("缺少银行交易流水号", field="bank_reference")
+    if not isinstance(value_date, date):
+        raise InvalidInput("付款日期格式有误", field="value_date")
+    refund = await session.scalar(select(LedgerRefund).where(LedgerRefund.id == refund_id).with_for_update())
+    if refund is None:
+        raise NotFound("未找到该退款指令", refund_id=refund_id)
+    if refund.paid_at is not None:
+        raise Conflict(f"退款 {refund.number} 已于 {refund.paid_value_date} 支付（流水号 {refund.paid_reference}）",
+                       code="refund_paid", refund_id=refund_id)
+    bank = (bank or "").strip()
+    if await session.scalar(select(LedgerRefund.id).where(LedgerRefund.paid_bank == bank,
+                                                          LedgerRefund.paid_reference == reference)):
+        raise Conflict(f"银行流水 {reference} 已用于其他退款", bank_reference=reference)
+    refund.paid_at = await session.scalar(select(func.clock_timestamp()))
+    refund.paid_by, refund.paid_bank, refund.paid_reference = actor, bank, reference
+    refund.paid_value_date, refund.paid_source = value_date, source
+    await session.flush()
+    await record_event(session, actor=actor, action="ledger.refund_paid", subject=f"project:{refund.project_code}",
+                       data={"refund_id": refund.id, "deposit_id": refund.deposit_id, "amount_fen": refund.amount_fen,
+                             "account": refund.payee_account, "bank": bank, "bank_reference": reference,
+                             "value_date": value_date.isoformat(), "source": source})
+    return refund
+
+
+async def refunds_of(session: AsyncSession, *, project_code: str | None = None, unpaid_only: bool = False,
+                     bidder_credit_code: str | None = None) -> list[LedgerRefund]:
+    query = select(LedgerRefund)
+    if project_code is not None:
+        query = query.where(LedgerRefund.project_code == project_code)
+    if bidder_credit_code is not None:
+        query = query.where(LedgerRefund.bidder_credit_code == bidder_credit_code)
+    if unpaid_only:
+        query = query.where(LedgerRefund.paid_at.is_(None))
+    return list((await session.scalars(query.order_by(LedgerRefund.due_at, LedgerRefund.id))).all())
+
+
+# ------------------------------------------------------------------------------ service fees
+
+
+async def charge_fee(session: AsyncSession, *, actor: str, project_code: str, payer_credit_code: str, category: str,
+                     basis_fen: int, amount_fen: int, schedule: str) -> LedgerFee:
+    """Record the service fee charged to the winner (once per project), audited."""
+    if await session.scalar(select(LedgerFee.id).where(LedgerFee.project_code == project_code)):
+        raise Conflict(f"项目 {project_code} 已收取服务费", code="fee_charged", project_code=project_code)
+    fee = LedgerFee(project_code=project_code, payer_credit_code=payer_credit_code, category=category,
+                    basis_fen=basis_fen, amount_fen=amount_fen, schedule=schedule, charged_by=actor)
+    session.add(fee)
+    await session.flush()
+    await session.refresh(fee)
+    await record_event(session, actor=actor, action="ledger.fee_charged", subject=f"project:{project_code}",
+                       data={"fee_id": fee.id, "payer": payer_credit_code, "category": category,
+                             "basis_fen": basis_fen, "amount_fen": amount_fen, "schedule": schedule})
+    return fee
+
+
+async def record_fee_paid(
+    session: AsyncSession, *, fee_id: int, actor: str, account: str, account_name: str, bank_reference: str,
+    value_date: date, bank: str = "",
+) -> LedgerFee:
+    """Finance staff record that the fee came in, with the paying account and bank reference."""
+    paying, reference = normalise_account(account), (bank_reference or "").strip()
+    if not paying:
+        raise InvalidInput("缺少付款账号", field="account")
+    if not (account_name or "").strip():
+        raise InvalidInput("缺少付款户名", field="account_name")
+    if not reference:
+        raise InvalidInput("缺少银行交易流水号", field="bank_reference")
+    if not isinstance(value_date, date):
+        raise InvalidInput("到账日期格式有误", field="value_date")
+    fee = await session.scalar(select(LedgerFee).where(LedgerFee.id == fee_id).with_for_update())
+    if fee is None:
+        raise NotFound("未找到该服务费", fee_id=fee_id)
+    if fee.paid_at is not None:
+        raise Conflict("该服务费已缴纳", code="fee_paid", fee_id=fee_id)
+    bank = (bank or "").strip()
+    if await session.scalar(select(LedgerFee.id).where(LedgerFee.paid_bank == bank,
+                                                       LedgerFee.paid_reference == reference)):
+        raise Conflict(f"银行流水 {reference} 已入账", bank_reference=reference)
+    fee.paid_at = await session.scalar(select(func.clock_timestamp()))
+    fee.paid_by, fee.paid_account, fee.paid_account_name = actor, paying, account_name.strip()
+    fee.paid_bank, fee.paid_reference, fee.paid_value_date = bank, reference, value_date
+    await session.flush()
+    await record_event(session, actor=actor, action="ledger.fee_paid", subject=f"project:{fee.project_code}",
+                       data={"fee_id": fee.id, "amount_fen": fee.amount_fen, "account": paying, "bank": bank,
+                             "bank_reference": reference, "value_date": value_date.isoformat()})
+    return fee
+
+
+async def fees_of(session: AsyncSession, *, project_code: str | None = None) -> list[LedgerFee]:
+    query = select(LedgerFee)
+    if project_code is not None:
+        query = query.where(LedgerFee.project_code == project_code)
+    return list((await session.scalars(query.order_by(LedgerFee.id))).all())
+
+
 # ------------------------------------------------------------------------------ statements
 
 REFERENCE, ACCOUNT, ACCOUNT_NAME, REMARK, VALUE_DATE = "交易流水号", "付款账号", "付款户名", "附言", "到账日期"
 AMOUNT_YUAN, AMOUNT_FEN = "金额（元）", "金额（分）"
 BANK = "收款银行"  # optional column; otherwise the ``bank`` argument
+# Optional column: 收入 (incoming, a deposit; the default) or 支出 (outgoing, a refund). In an
+# outgoing row 付款账号/付款户名 hold the counterparty (the payee) and 附言 the refund's number.
+DIRECTION = "收支方向"
+_OUTGOING = {"支出", "支", "借", "借方", "付出", "out"}
+_INCOMING = {"", "收入", "收", "贷", "贷方", "in"}
+_REFUND_NUMBER = re.compile(r"TK[0-9]{8}")
 _AMOUNT_ALIASES = {"金额(元)": AMOUNT_YUAN, "金额(分)": AMOUNT_FEN}
 _CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 _DATE = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?|([0-9]{4})([0-9]{2})([0-9]{2})")
@@ -231,6 +558,7 @@ Matcher = Callable[[AsyncSession, str, str], Awaitable[str | None]]
 class StatementResult:
     imported: list[LedgerDeposit] = field(default_factory=list)
     already: list[str] = field(default_factory=list)  # bank references imported before
+    refunds_paid: list[LedgerRefund] = field(default_factory=list)  # outgoing rows matched to refunds
 
     @property
     def count(self) -> int:
@@ -248,6 +576,7 @@ class _Parsed:
     bidder_credit_code: str
     value_date: date
     bank: str
+    refund_id: int | None = None  # an outgoing row: the refund it pays
 
 
 def parse_value_date(value: str) -> date:
@@ -337,21 +666,48 @@ async def import_statement(session: AsyncSession, *, actor: str, filename: str, 
             value_date = parse_value_date(values.get(VALUE_DATE, ""))
         except ValueError:
             bad(VALUE_DATE, f"日期「{values.get(VALUE_DATE, '')}」格式有误：应为 YYYY-MM-DD")
+        direction = values.get(DIRECTION, "").strip()
         project_code = bidder_code = ""
-        try:
-            project_code, bidder_code = parse_remark(values.get(REMARK, ""))
-        except ValueError as error:
-            bad(REMARK, str(error))
-        if project_code and matcher is not None:
-            reason = await matcher(session, project_code, bidder_code)
-            if reason:
-                bad(REMARK, reason)
+        refund_id = None
+        if direction in _OUTGOING:
+            refund = await _refund_named(values.get(REMARK, ""), session, bad)
+            if refund is not None:
+                refund_id, project_code, bidder_code = refund.id, refund.project_code, refund.bidder_credit_code
+                if amount and amount != refund.amount_fen:
+                    bad(amount_column, f"金额与退款 {refund.number} 应退金额 {format_yuan(refund.amount_fen)}不符")
+                if account and account != refund.payee_account:
+                    bad(ACCOUNT, f"收款账号与退款 {refund.number} 的原缴款账号不符")
+        elif direction not in _INCOMING:
+            bad(DIRECTION, f"「{direction}」应为 收入 或 支出")
+        else:
+            try:
+                project_code, bidder_code = parse_remark(values.get(REMARK, ""))
+            except ValueError as error:
+                bad(REMARK, str(error))
+            if project_code and matcher is not None:
+                reason = await matcher(session, project_code, bidder_code)
+                if reason:
+                    bad(REMARK, reason)
         if len(errors) == before and value_date is not None:
             parsed.append(_Parsed(row.number, reference, account, account_name, amount, project_code, bidder_code,
-                                  value_date, row_bank))
+                                  value_date, row_bank, refund_id))
     result = StatementResult()
     fresh: list[_Parsed] = []
-    for item in parsed:
+    paying: list[_Parsed] = []
+    for item in [item for item in parsed if item.refund_id is not None]:
+        refund = await session.get(LedgerRefund, item.refund_id)
+        if (refund.paid_bank, refund.paid_reference) == (item.bank, item.reference):
+            result.already.append(item.reference)
+        elif refund.paid_at is not None:
+            errors.append(RowError(item.row, REMARK, f"退款 {refund.number} 已支付（流水号 {refund.paid_reference}）"))
+        elif await session.scalar(select(LedgerRefund.id).where(LedgerRefund.paid_bank == item.bank,
+                                                                LedgerRefund.paid_reference == item.reference)):
+            errors.append(RowError(item.row, REFERENCE, f"流水号 {item.reference} 已用于其他退款"))
+        elif any(other.refund_id == item.refund_id for other in paying):
+            errors.append(RowError(item.row, REMARK, f"退款 {refund.number} 在本文件中重复支付"))
+        else:
+            paying.append(item)
+    for item in [item for item in parsed if item.refund_id is None]:
         existing = await session.scalar(select(LedgerDeposit).where(LedgerDeposit.bank == item.bank,
                                                                     LedgerDeposit.bank_reference == item.reference))
         if existing is None:
@@ -368,9 +724,26 @@ async def import_statement(session: AsyncSession, *, actor: str, filename: str, 
             session, actor=actor, project_code=item.project_code, bidder_credit_code=item.bidder_credit_code,
             amount_fen=item.amount_fen, account=item.account, account_name=item.account_name,
             bank_reference=item.reference, value_date=item.value_date, source=STATEMENT, bank=item.bank))
-    if not fresh:
+    for item in paying:
+        result.refunds_paid.append(await record_refund_paid(
+            session, refund_id=item.refund_id, actor=actor, bank_reference=item.reference, value_date=item.value_date,
+            bank=item.bank, source=STATEMENT))
+    if not fresh and not paying:
         return result  # the same statement again: nothing changes
     await record_event(session, actor=actor, action="ledger.statement_imported", subject=f"statement:{filename}",
                        data={"filename": filename, "imported": [item.reference for item in fresh],
+                             "refunds_paid": [item.reference for item in paying],
                              "already_imported": result.already})
     return result
+
+
+async def _refund_named(remark: str, session: AsyncSession, bad: Callable[[str, str], None]) -> LedgerRefund | None:
+    numbers = set(_REFUND_NUMBER.findall(remark.upper()))
+    if len(numbers) != 1:
+        bad(REMARK, "支出行的附言中应有且只有一个退款单号（如 TK00000017）")
+        return None
+    [number] = numbers
+    refund = await session.get(LedgerRefund, int(number[2:]))
+    if refund is None:
+        bad(REMARK, f"未找到退款单 {number}")
+    return refund

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -22,9 +23,12 @@ from litestar_htmx import HTMXPlugin
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.chronograph import run_due_steps
+from bidding.receipts import issue_due_receipts
+from bidding.deadline_watch import watch_deadlines
 from expert_pool.committees import unseal_due_committees
 from trading.audit import make_checkpoint
 from trading.database import database_url, make_engine, make_sessionmaker, transaction
+from trading.event_hub import EventHub
 from trading.keys import load_center_keys, load_secret
 from trading.notifications import LocalSender, deliver_pending
 from trading.settings import Settings, get_settings
@@ -43,13 +47,21 @@ from web.errors import exception_handlers
 from web.pages import PortalController
 from web.projects import ProjectController
 from web.ratings import RatingController
+from web.bid_documents import BidDocumentController
 from web.registrations import RegistrationController
-from web.ledger import LedgerController
+from web.ledger import LedgerController, ReceiptVerificationController
 from web.opening import OpeningController
+from web.evaluation import EvaluationController, ExpertKeyController
+from web.tender_documents import TenderDocumentController
+from web.doc_objections import DocObjectionController
+from web.deadline_watch import DeadlineCardController
+from web.award import AwardNoticeController, AwardVerificationPageController, PublicityController
 from web.rooms import RoomController
+from web.live import live_events
 from web.state import AppContext
 
 log = logging.getLogger(__name__)
+RECEIPT_SECONDS = 60
 WEB_DIR = Path(__file__).parent
 
 
@@ -69,10 +81,16 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
     engine = make_engine(url or database_url(settings))
     context = AppContext(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
                          keys=load_center_keys(settings))
+    # Live events: one LISTEN connection per app worker (trading.event_hub), fanned out to SSE streams.
+    context.events = EventHub.for_url(engine.url.render_as_string(hide_password=False))
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         sender = LocalSender()
+        await context.events.start()
+        # What startup made lives as long as the app: out of the collector's full passes, which
+        # otherwise stall every live stream of the worker (bench/RESULTS.md, live fan-out).
+        gc.freeze()
         tasks = [
             # 统一电子监察: the chain's head is signed regularly.
             asyncio.create_task(run_periodically(context, settings.audit_checkpoint_seconds,
@@ -85,6 +103,13 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             # The chronograph: deadlines move tenders on their own (FOR UPDATE SKIP LOCKED).
             asyncio.create_task(run_periodically(context, settings.chronograph_seconds,
                                                  lambda session: run_due_steps(session))),
+            # 统一费用收取退付: every payment and refund gets its signed receipt, even one recorded
+            # where no key was at hand (the command line, a failed render).
+            asyncio.create_task(run_periodically(context, RECEIPT_SECONDS, lambda session: issue_due_receipts(
+                session, context.keys, public_url=settings.public_url))),
+            # 电子监察: yellow and red cards on the deadlines the law sets (FOR UPDATE SKIP LOCKED).
+            asyncio.create_task(run_periodically(context, settings.deadline_watch_seconds,
+                                                 lambda session: watch_deadlines(session))),
         ]
         try:
             yield
@@ -94,6 +119,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             for task in tasks:
                 with suppress(asyncio.CancelledError):
                     await task
+            await context.events.stop()
+            gc.unfreeze()
             await engine.dispose()
 
     def template_globals(engine_: JinjaTemplateEngine) -> None:
@@ -108,12 +135,17 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             ExpertController,
             CreditPageController, CreditApiController, RegistrationController,
             RoomController,
+            live_events,
             ProjectController,
             RatingController,
+            BidDocumentController,
             ClarificationController,
             BidController,
-            LedgerController,
+            LedgerController, ReceiptVerificationController,
             OpeningController,
+            EvaluationController, ExpertKeyController,
+            TenderDocumentController, DocObjectionController, DeadlineCardController,
+            PublicityController, AwardNoticeController, AwardVerificationPageController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
         ],

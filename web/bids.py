@@ -71,7 +71,8 @@ class BidController(Controller):
           summary="Submit a sealed bid (multipart: envelope JSON + ciphertext file); 201 with the signed receipt")
     async def submit(self, code: str, request: Request, user: User, session: AsyncSession,
                      context: AppContext) -> dict[str, Any]:
-        organisation = await own_organisation(session, user)
+        # The whole upload is read before the first query: a connection of the pool is not
+        # held while a bidder's package trickles in (in a deadline rush, most are uploading).
         form = await request.form()
         envelope_part, ciphertext_part = form.get("envelope"), form.get("ciphertext")
         if isinstance(envelope_part, UploadFile):
@@ -83,6 +84,7 @@ class BidController(Controller):
         except ValueError:
             raise InvalidInput("投标信封不是有效的 JSON", field="envelope") from None
         ciphertext = await ciphertext_part.read()
+        organisation = await own_organisation(session, user)
         receipt = await submit_bid(session, context.keys, actor=actor_of(user), project_code=code,
                                    bidder_credit_code=organisation.credit_code,
                                    envelope=_json_object(envelope, "投标信封"), ciphertext=ciphertext)

@@ -17,6 +17,7 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.draws import draw_bundle
 from trading.errors import PermissionDenied
+from trading.organisations import Organisation
 from trading.roles import UserRole
 from web.auth import requires_role
 from web.state import AppContext
@@ -99,6 +100,13 @@ class InvitationController(Controller):
         return await invitations_of(session, expert.id)
 
 
+async def _agency_view(session: AsyncSession, agency) -> dict[str, Any] | None:
+    if agency is None:
+        return None
+    organisation = await session.get(Organisation, agency.organisation_id)
+    return {"code": agency.code, "name": agency.name, "credit_code": organisation.credit_code}
+
+
 class AgencyDrawController(Controller):
     path = "/api/agency-draws"
     tags = ["draws"]
@@ -114,7 +122,7 @@ class AgencyDrawController(Controller):
     async def current(self, project_code: str, session: AsyncSession) -> dict[str, Any]:
         assignment = await agency_assignment(session, project_code)
         return {"draw_id": assignment.draw_id, "declined": assignment.declined,
-                "agency": {"code": assignment.agency.code, "name": assignment.agency.name} if assignment.agency else None}
+                "agency": await _agency_view(session, assignment.agency)}
 
     @post("/{project_code:str}/decline", guards=[requires_role(UserRole.TENDERING_PARTY)],
           summary="The tendering party declines the drawn agency, with a reason")
@@ -125,4 +133,4 @@ class AgencyDrawController(Controller):
         assignment = await decline_agency(session, actor=actor_of(user), project_code=project_code, reason=data.reason)
         await session.commit()
         return {"draw_id": assignment.draw_id, "declined": assignment.declined,
-                "agency": {"code": assignment.agency.code, "name": assignment.agency.name} if assignment.agency else None}
+                "agency": await _agency_view(session, assignment.agency)}

@@ -1,5 +1,6 @@
 """Projects over the API: registration (进场登记), the public view of a tender's state and
-dates, the announcement with the tender's opening key, termination and closing.
+dates, the announcement with the tender's opening key (and, sent as multipart, version 1 of
+the tender documents in the same transaction), termination and closing.
 
 Registration is by the center, the tendering party for itself, or an agency; the
 announcement by the center or the project's own party or agency (bidding.clarifications.
@@ -10,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.params import Parameter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +23,7 @@ from bidding.clarifications import may_publish
 from bidding.lifecycle import apply_transition
 from bidding.projects import Project, get_project, register_project, retender_project
 from bidding.states import STATE_NAMES
+from bidding.tender_documents import MAX_DOCUMENT_SIZE, DocumentFile
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied
@@ -31,6 +34,8 @@ from web.auth import requires_role
 from web.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)
+# The documents' limit plus room for the other fields and the multipart framing.
+MAX_DOCUMENTS_REQUEST_SIZE = MAX_DOCUMENT_SIZE + 1024 * 1024
 
 
 class ProjectBody(BaseModel):
@@ -107,18 +112,46 @@ class ProjectController(Controller):
         return await project_view(session, await get_project(session, code))
 
     @post("/{code:str}/announce", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
-          summary="Announce the tender (rule-checked deadline) and publish its opening public key")
-    async def announce(self, code: str, data: AnnounceBody, user: User, session: AsyncSession,
+          request_max_body_size=MAX_DOCUMENTS_REQUEST_SIZE,
+          summary="Announce the tender (rule-checked deadline) and publish its opening public key; as JSON "
+                  "{bid_deadline, documents_issued_at?}, or multipart with the tender documents (file, title, "
+                  "body, bid_deadline): the announcement and version 1 of the documents go out together")
+    async def announce(self, code: str, request: Request, user: User, session: AsyncSession,
                        context: AppContext) -> dict[str, Any]:
         project = await get_project(session, code)
         if not await may_publish(session, project, user.role, user.organisation_id):
             raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布招标公告")
+        document, title, body = None, None, ""
+        if request.content_type[0] == "multipart/form-data":
+            form = await request.form()
+            fields = {name: form.get(name) for name in ("bid_deadline", "documents_issued_at") if form.get(name)}
+            upload = form.get("file")
+            if isinstance(upload, UploadFile):
+                document = DocumentFile(filename=upload.filename or "", content=await upload.read(),
+                                        media_type=upload.content_type or "application/octet-stream")
+            title = form.get("title") if isinstance(form.get("title"), str) else None
+            body = form.get("body") if isinstance(form.get("body"), str) else ""
+        else:
+            try:
+                fields = await request.json()
+            except ValueError:
+                raise InvalidInput("请求应为 JSON 对象：bid_deadline（投标截止时间）") from None
+        try:
+            data = AnnounceBody.model_validate(fields)
+        except ValidationError as invalid:
+            problem = invalid.errors()[0]
+            field = str(problem["loc"][0]) if problem.get("loc") else None
+            if problem["type"] == "missing":
+                raise InvalidInput(f"请填写 {field}（例如 2026-12-20T09:30:00+08:00）", field=field) from None
+            raise InvalidInput(f"{field or '请求'} 格式不正确：时间应形如 2026-12-20T09:30:00+08:00", field=field) from None
         for name in ("bid_deadline", "documents_issued_at"):
             value = getattr(data, name)
             if value is not None and value.tzinfo is None:
                 raise InvalidInput("时间须带时区，例如 2026-12-20T09:30:00+08:00", field=name)
         project, key = await announce_tender(session, context.keys, actor=actor_of(user), project_code=code,
-                                             bid_deadline=data.bid_deadline, documents_issued_at=data.documents_issued_at)
+                                             bid_deadline=data.bid_deadline,
+                                             documents_issued_at=data.documents_issued_at,
+                                             documents=document, title=title, body=body)
         await session.commit()
         return {**await project_view(session, project), "opening_public_key": key.public_key}
 

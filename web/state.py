@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trading.event_hub import EventHub
 from trading.keys import CenterKeys
 from trading.settings import Settings
 
@@ -17,3 +18,5 @@ class AppContext:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     keys: CenterKeys
+    # The live-event listener (LISTEN/NOTIFY), started and stopped by the app's lifespan.
+    events: EventHub | None = None

@@ -1,0 +1,318 @@
+"""Deadline rush (issue 5): N bidders each submit a sealed bid of 256 KiB concurrently over
+HTTP to one tender, against bare asyncpg inserts of the same bytes in the same run.
+
+    .venv/bin/python bench/deadline_rush.py [--bidders 2000] [--size 262144] [--concurrency 2000]
+                                            [--bare-connections 15] [--workers 1]
+
+What it does, all on a throwaway embedded PostgreSQL in a temporary directory:
+
+1. migrates a database, makes one tender in ``bidding`` through the services (register,
+   announce with its opening key, open bidding) and bulk-loads N admitted bidders with
+   their identity keys, accounts and API tokens (``bench/bidders.py``); seals one bid of
+   exactly ``--size`` bytes of ciphertext per bidder (an incompressible document in a
+   sealed-bid/1 package);
+2. bare baseline: the same N (envelope, ciphertext) pairs INSERTed into a plain table
+   (``bigserial``, ``jsonb``, ``bytea``) through an asyncpg pool of ``--bare-connections``
+   connections (the app's SQLAlchemy pool holds at most 15), one autocommitted INSERT per
+   bid, all N launched at once;
+3. the rush: ``trading serve`` in a subprocess (one uvicorn worker, as ``trading serve``
+   runs; ``--workers`` > 1 runs uvicorn's multi-process mode on the same app factory), and
+   N concurrent ``POST /api/projects/{code}/bids`` (multipart envelope + ciphertext, bearer
+   token per bidder) from one httpx.AsyncClient with at most ``--concurrency`` requests in
+   flight; latency is from sending a request to its full answer;
+4. the bare baseline again (the figure used is the faster of the two runs);
+5. checks: every 201 answer's receipt verifies under the center's key, and for every
+   receipt a bid with that envelope hash is stored, current, with the same sequence and
+   ``sha256(ciphertext)`` equal to the envelope's; no bid row is stored without a receipt.
+
+Target: accepted bids/s at least half the bare insert rate, and not one receipted bid missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import asyncpg  # noqa: E402
+import psutil  # noqa: E402
+import httpx  # noqa: E402
+
+from bidders import (  # noqa: E402
+    ROOT,
+    TENDER_CODE,
+    commit_id,
+    machine,
+    percentile,
+    seal_bids,
+    tender_with_bidders,
+    throwaway_database,
+)
+from bidding import sealed_bid  # noqa: E402
+from trading.canonical import canon  # noqa: E402
+
+DEFAULT_BIDDERS = 2_000
+DEFAULT_SIZE = 256 * 1024
+TARGET = 0.5
+
+
+def raw_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def bare_inserts(dsn: str, bids: list[tuple[bytes, dict]], connections: int, table: str) -> float:
+    """Seconds to INSERT every (envelope, ciphertext) with ``connections`` connections."""
+    setup = await asyncpg.connect(dsn)
+    try:
+        await setup.execute(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} "
+                            "(id bigserial PRIMARY KEY, envelope jsonb NOT NULL, ciphertext bytea NOT NULL)")
+    finally:
+        await setup.close()
+    pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
+    envelopes = [canon(envelope).decode() for _, envelope in bids]
+    try:
+        began = time.perf_counter()
+
+        async def one(i: int) -> None:
+            async with pool.acquire() as conn:
+                await conn.execute(f"INSERT INTO {table} (envelope, ciphertext) VALUES ($1::jsonb, $2)",
+                                   envelopes[i], bids[i][0])
+
+        await asyncio.gather(*(one(i) for i in range(len(bids))))
+        elapsed = time.perf_counter() - began
+        async with pool.acquire() as conn:
+            stored = await conn.fetchval(f"SELECT count(*) FROM {table}")
+            await conn.execute(f"DROP TABLE {table}")
+        if stored != len(bids):
+            raise SystemExit(f"bare inserts stored {stored} of {len(bids)}")
+        return elapsed
+    finally:
+        await pool.close()
+
+
+PROFILED_SERVER = ("import sys, uvicorn; uvicorn.run('web.app:create_app', factory=True, host='127.0.0.1', "
+                   "port=int(sys.argv[1]), log_level='warning')")
+
+
+def start_server(env: dict[str, str], port: int, workers: int, log_path: Path,
+                 profile: Path | None = None) -> subprocess.Popen:
+    if profile is not None:  # one worker under cProfile; stopped with SIGINT so the profile is written
+        script = log_path.with_name("profiled_server.py")
+        script.write_text(PROFILED_SERVER + "\n")
+        command = [sys.executable, "-m", "cProfile", "-o", str(profile), str(script), str(port)]
+    elif workers == 1:
+        command = [sys.executable, "-c", "from trading.cli import main; main()", "serve", "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}: {log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit("server did not start")
+
+
+async def rush(base_url: str, bidders, bids, concurrency: int) -> tuple[float, list[dict]]:
+    """All submissions at once (at most ``concurrency`` in flight); per-request outcomes."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    gate = asyncio.Semaphore(concurrency)
+    outcomes: list[dict] = []
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(600.0)) as client:
+
+        async def one(i: int) -> None:
+            ciphertext, envelope = bids[i]
+            async with gate:
+                sent = time.perf_counter()
+                try:
+                    answer = await client.post(
+                        f"/api/projects/{TENDER_CODE}/bids", headers={"Authorization": f"Bearer {bidders[i].token}"},
+                        data={"envelope": canon(envelope).decode()},
+                        files={"ciphertext": ("bid.sealed", ciphertext, "application/octet-stream")})
+                    status, body = answer.status_code, answer.json() if answer.content else None
+                except httpx.HTTPError as exc:
+                    status, body = None, {"transport_error": repr(exc)}
+                outcomes.append({"index": i, "status": status, "body": body,
+                                 "latency": time.perf_counter() - sent})
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(len(bids))))
+        return time.perf_counter() - began, outcomes
+
+
+async def check_stored(dsn: str, project_id: int, outcomes: list[dict], bids, center_key: str) -> dict:
+    receipted = [o for o in outcomes if o["status"] == 201]
+    bad_signature = 0
+    for outcome in receipted:
+        body = outcome["body"]
+        try:
+            sealed_bid.verify_receipt(body["receipt"], body["signature"], center_key, bids[outcome["index"]][1])
+        except sealed_bid.EnvelopeRejected:
+            bad_signature += 1
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT envelope_sha256, sequence, status, encode(sha256(ciphertext), 'hex') AS digest,"
+                                " ciphertext_sha256, size FROM bids WHERE project_id = $1", project_id)
+    finally:
+        await conn.close()
+    stored = {row["envelope_sha256"]: row for row in rows}
+    missing = wrong = 0
+    for outcome in receipted:
+        receipt = outcome["body"]["receipt"]
+        row = stored.get(receipt["envelope_sha256"])
+        if row is None:
+            missing += 1
+        elif (row["status"] != "submitted" or row["sequence"] != receipt["sequence"]
+              or row["digest"] != receipt["ciphertext_sha256"] or row["ciphertext_sha256"] != row["digest"]):
+            wrong += 1
+    receipted_hashes = {o["body"]["receipt"]["envelope_sha256"] for o in receipted}
+    sequences = sorted(row["sequence"] for row in rows)
+    return {"receipted": len(receipted), "stored": len(rows), "missing": missing, "wrong": wrong,
+            "bad_signature": bad_signature, "stored_without_receipt": len(set(stored) - receipted_hashes),
+            "sequences_gapless": sequences == list(range(1, len(rows) + 1))}
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of the server (with its workers), of the
+    PostgreSQL processes alive now, and of this load generator."""
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+            return times.user + times.system
+        except psutil.Error:
+            return 0.0
+
+    server = psutil.Process(server_pid)
+    server_total = used(server) + sum(used(child) for child in server.children(recursive=True))
+    postgres = sum(used(p) for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres"))
+    return {"server": server_total, "postgres": postgres, "load generator": used(psutil.Process())}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bidders", type=int, default=DEFAULT_BIDDERS)
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="ciphertext bytes per bid (default 256 KiB)")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="requests in flight at most (default: all bidders at once)")
+    parser.add_argument("--bare-connections", type=int, default=15, help="asyncpg pool size of the baseline")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1, as `serve`)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="run the server under cProfile and write its profile to this file")
+    args = parser.parse_args()
+    concurrency = args.concurrency or args.bidders
+    began, load_before = time.perf_counter(), os.getloadavg()
+
+    with throwaway_database("rush_bench") as bench:
+        t = time.perf_counter()
+        project_id, public_key, bidders = asyncio.run(tender_with_bidders(bench, args.bidders))
+        print(f"set up the tender and {len(bidders):,} bidders in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        t = time.perf_counter()
+        bids = seal_bids(bidders, public_key, args.size)
+        print(f"sealed {len(bids):,} bids of {args.size:,} bytes in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        dsn = raw_dsn(bench.url)
+
+        bare_first = asyncio.run(bare_inserts(dsn, bids, args.bare_connections, "bench_bare_bids"))
+        print(f"bare inserts (1): {bare_first:.2f} s", file=sys.stderr)
+        port = free_port()
+        log_path = bench.directory / "server.log"
+        process = start_server(bench.server_env(port), port, args.workers, log_path, args.profile)
+        try:
+            cpu_before = cpu_seconds(process.pid)
+            elapsed, outcomes = asyncio.run(rush(f"http://127.0.0.1:{port}", bidders, bids, concurrency))
+            cpu = {name: after - cpu_before[name] for name, after in cpu_seconds(process.pid).items()}
+        finally:
+            process.send_signal(signal.SIGINT) if args.profile else process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        print(f"rush: {elapsed:.2f} s", file=sys.stderr)
+        bare_second = asyncio.run(bare_inserts(dsn, bids, args.bare_connections, "bench_bare_bids"))
+        print(f"bare inserts (2): {bare_second:.2f} s", file=sys.stderr)
+        checked = asyncio.run(check_stored(dsn, project_id, outcomes, bids, bench.keys.verify_key_hex))
+        server_log = log_path.read_text(errors="replace")
+
+    total = time.perf_counter() - began
+    accepted = [o for o in outcomes if o["status"] == 201]
+    refused: dict[str, int] = {}
+    for o in outcomes:
+        if o["status"] != 201:
+            key = f"{o['status']} {((o['body'] or {}).get('error') or {}).get('code') or (o['body'] or {}).get('transport_error', '')}"
+            refused[key] = refused.get(key, 0) + 1
+    latencies = [o["latency"] for o in accepted] or [0.0]
+    rate = len(accepted) / elapsed
+    bare_seconds = min(bare_first, bare_second)
+    bare_rate = len(bids) / bare_seconds
+    ratio = rate / bare_rate
+    mib = args.size * len(bids) / 2**20
+
+    command = " ".join([".venv/bin/python", "bench/deadline_rush.py", *sys.argv[1:]])
+    print(f"\n- date: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    print(f"- commit: {commit_id()}")
+    print(f"- command: `{command}`")
+    print(f"- machine: {machine()}")
+    print(f"- load average (1/5/15 min) at start {' / '.join(f'{x:.2f}' for x in load_before)}, at end "
+          f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"- bidders {len(bids):,}, ciphertext {args.size:,} bytes each ({mib:,.0f} MiB in all), "
+          f"{concurrency:,} requests in flight at most, {args.workers} uvicorn worker(s), "
+          f"bare pool {args.bare_connections} connections")
+    print(f"- wall time of the whole script: {total:.0f} s\n")
+    print("| run | bids | seconds | bids/s | MiB/s | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(f"| bare asyncpg INSERT (1) | {len(bids):,} | {bare_first:.2f} | {len(bids) / bare_first:,.1f} "
+          f"| {mib / bare_first:,.1f} | | |")
+    print(f"| HTTP rush, accepted | {len(accepted):,} | {elapsed:.2f} | {rate:,.1f} | {mib * len(accepted) / len(bids) / elapsed:,.1f} "
+          f"| {1000 * statistics.median(latencies):,.1f} | {1000 * percentile(latencies, 99):,.1f} |")
+    print(f"| bare asyncpg INSERT (2) | {len(bids):,} | {bare_second:.2f} | {len(bids) / bare_second:,.1f} "
+          f"| {mib / bare_second:,.1f} | | |")
+    print(f"\nCPU seconds during the rush (2 cores: at most {2 * elapsed:.0f} s in all): "
+          + ", ".join(f"{name} {seconds:.1f} s ({1000 * seconds / max(1, len(accepted)):.1f} ms per accepted bid)"
+                      for name, seconds in cpu.items()))
+    print(f"\nRefused or failed requests: {refused or 'none'}")
+    print(f"Check after the run: {checked}")
+    kinds: dict[str, int] = {}
+    for line in server_log.splitlines():
+        match = re.match(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Exhausted)\b)", line)
+        if match:
+            kinds[match.group(1)] = kinds.get(match.group(1), 0) + 1
+    if kinds:
+        print(f"Exceptions in the server log: {kinds}")
+    rate_ok = ratio >= TARGET
+    none_missing = checked["missing"] == 0 and checked["wrong"] == 0 and checked["bad_signature"] == 0
+    print(f"\nTarget (issue 5): accepted bids/s at least half the bare insert rate; no receipted bid missing.\n")
+    print(f"- accepted / bare (faster bare run): {rate:,.1f} / {bare_rate:,.1f} = {ratio:.2f} — "
+          f"{'MET' if rate_ok else 'MISSED'}")
+    print(f"- receipted bids missing: {checked['missing']} (wrong {checked['wrong']}, bad receipt signature "
+          f"{checked['bad_signature']}) — {'MET' if none_missing else 'MISSED'}")
+    return 0 if rate_ok and none_missing and len(accepted) == len(bids) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

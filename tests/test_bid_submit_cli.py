@@ -1,0 +1,166 @@
+"""``trading bid submit`` and ``trading bid withdraw`` against the real server (``trading
+serve`` in a subprocess): the bidder keygens, registers its key and itself, seals, submits,
+gets a receipt it has checked against the center's key, and is told in Chinese why a
+submission is refused."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bidding import sealed_bid
+from bidding.announce import announce_tender
+from bidding.bids import SUBMITTED, WITHDRAWN, Bid
+from bidding.demo_data import DEMO_PASSWORD, load_demo_data
+from bidding.lifecycle import apply_transition, database_now
+from bidding.projects import Project, register_project
+from tests import factories
+from tests.live_server import LiveServer, free_port
+from trading.cli import main
+from trading.database import make_sessionmaker, transaction
+from trading.keys import load_center_keys
+
+LUJIAN = "91370800MA1234567Q"  # demo bidder1: no credit records, no deposit asked
+HONGYUAN = "91370811MA23456788"  # demo bidder2
+
+
+@pytest.fixture(scope="module")
+async def tender(engine: AsyncEngine, settings) -> str:
+    keys = load_center_keys(settings)  # made here first; the server loads the same files
+    async with transaction(make_sessionmaker(engine)) as session:
+        await load_demo_data(session, pools=False)
+        party = await factories.organisation(session, "tendering_party")
+        project = await register_project(session, actor="test", code="JN-2026-GC-C0001", title="济宁市测试桥梁工程",
+                                         category="construction", method="open_tender", region_code="370800",
+                                         tendering_party_id=party.id, estimate_fen=50_000_000_00)
+        deadline = await database_now(session) + timedelta(days=21)
+        await announce_tender(session, keys, actor="test", project_code=project.code, bid_deadline=deadline)
+        await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
+    return project.code
+
+
+@pytest.fixture(scope="module")
+def server(tender, settings, database_url) -> Iterator[LiveServer]:
+    live = LiveServer(settings, database_url).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def bidder1(server, tender, tmp_path_factory) -> tuple[Path, str]:
+    """bidder1's folder with its key file (registered), and its token; bidder1 is admitted."""
+    folder = tmp_path_factory.mktemp("bidder1")
+    made = bid("keygen", "--out", str(folder / "bidder.key"))
+    assert made.exit_code == 0, made.output
+    verify_key = sealed_bid.load_key_file(folder / "bidder.key").verify_key.encode().hex()
+    assert verify_key in made.output
+    token = server.token("bidder1", DEMO_PASSWORD)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.post(f"{server.url}/api/projects/{tender}/bidder-key", json={"verify_key": verify_key},
+                      headers=headers).status_code == 201
+    assert httpx.post(f"{server.url}/api/projects/{tender}/registrations", headers=headers).status_code == 201
+    return folder, token
+
+
+def bid(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, ["bid", *args], env=env or {}, input=input, catch_exceptions=False)
+
+
+def sealed_in(folder: Path, server: LiveServer, tender: str, price_fen: int, name: str) -> Path:
+    public_key = httpx.get(f"{server.url}/api/projects/{tender}/opening-key").json()["public_key"]
+    (folder / f"{name}.json").write_text(json.dumps({"price_fen": price_fen, "duration_days": 200}))
+    result = bid("seal", str(folder / f"{name}.json"), "--tender", tender, "--bidder", LUJIAN,
+                 "--tender-key", public_key, "--key", str(folder / "bidder.key"))
+    assert result.exit_code == 0, result.output
+    return folder / f"{name}.envelope.json"
+
+
+def error_line(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("错误："), result.output
+    return lines[0]
+
+
+async def test_a_bidder_submits_from_the_command_line_and_keeps_a_verified_receipt(
+        server, tender, bidder1, engine, settings):
+    tmp_path, token = bidder1
+    envelope_path = sealed_in(tmp_path, server, tender, 48_800_000_00, "offer")
+    env = {"TRADING_SERVER": server.url, "TRADING_TOKEN": token}
+    submitted = bid("submit", str(envelope_path), env=env)
+    assert submitted.exit_code == 0, submitted.output
+    assert "投标文件已递交" in submitted.output and "核验通过" in submitted.output
+
+    stored = json.loads((tmp_path / "offer.receipt.json").read_text(encoding="utf-8"))
+    center_key = load_center_keys(settings).verify_key_hex
+    assert stored["center_verify_key"] == center_key
+    envelope = json.loads(envelope_path.read_text(encoding="utf-8"))
+    sealed_bid.verify_receipt(stored["receipt"], stored["signature"], center_key, envelope)
+    assert stored["receipt"]["sequence"] == 1 and stored["receipt"]["envelope_sha256"] in submitted.output
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(Bid.ciphertext, Bid.status).where(
+            Bid.envelope_sha256 == stored["receipt"]["envelope_sha256"]))).one()
+    assert row.ciphertext == (tmp_path / "offer.sealed").read_bytes() and row.status == SUBMITTED
+
+    # Sending the same envelope again (a broken connection) gives back the same receipt,
+    # checked against a pinned center key this time.
+    again = bid("submit", str(envelope_path), "--center-key", center_key, env=env)
+    assert again.exit_code == 0, again.output
+    assert json.loads((tmp_path / "offer.receipt.json").read_text())["signature"] == stored["signature"]
+    # A receipt that does not verify under the key the bidder trusts is not taken for one.
+    impostor = sealed_bid.make_bidder_key().verify_key.encode().hex()
+    assert "回执校验未通过" in error_line(bid("submit", str(envelope_path), "--center-key", impostor, env=env))
+
+    # A new sealing supersedes; then the bidder withdraws it with a signed request.
+    second_path = sealed_in(tmp_path, server, tender, 47_000_000_00, "offer2")
+    superseding = bid("submit", str(second_path), env=env)
+    assert superseding.exit_code == 0 and "已被本次递交替换" in superseding.output, superseding.output
+    withdrawn = bid("withdraw", str(second_path), "--key", str(tmp_path / "bidder.key"), env=env)
+    assert withdrawn.exit_code == 0, withdrawn.output
+    answer = json.loads((tmp_path / "offer2.withdrawal.json").read_text(encoding="utf-8"))
+    assert answer["receipt"]["protocol"] == "sealed-bid-withdraw-receipt/1"
+    async with engine.connect() as conn:
+        statuses = (await conn.execute(select(Bid.sequence, Bid.status).join(Project, Project.id == Bid.project_id)
+                                       .where(Project.code == tender).order_by(Bid.sequence))).all()
+    assert [status for _, status in statuses] == ["superseded", WITHDRAWN]
+    assert "已撤回" in error_line(bid("withdraw", str(second_path), "--key", str(tmp_path / "bidder.key"), env=env))
+
+
+async def test_refusals_are_told_in_chinese(server, tender, bidder1, engine):
+    tmp_path, token = bidder1
+    envelope_path = sealed_in(tmp_path, server, tender, 1_000_00, "refused")
+
+    assert "缺少访问令牌" in error_line(bid("submit", str(envelope_path), env={"TRADING_SERVER": server.url}))
+    bad_token = {"TRADING_SERVER": server.url, "TRADING_TOKEN": "not-a-token"}
+    assert "访问令牌无效或已过期" in error_line(bid("submit", str(envelope_path), env=bad_token))
+    supervisor = {"TRADING_SERVER": server.url, "TRADING_TOKEN": server.token("supervisor", DEMO_PASSWORD)}
+    assert "无权" in error_line(bid("submit", str(envelope_path), env=supervisor))
+    nowhere = {"TRADING_SERVER": f"http://127.0.0.1:{free_port()}", "TRADING_TOKEN": "x"}
+    assert "无法连接服务器" in error_line(bid("submit", str(envelope_path), env=nowhere))
+
+    # bidder2's envelope names bidder1's code: signed by a key nobody registered, for the wrong bidder.
+    bidder2 = {"TRADING_SERVER": server.url, "TRADING_TOKEN": server.token("bidder2", DEMO_PASSWORD)}
+    refused = error_line(bid("submit", str(envelope_path), env=bidder2))
+    assert "服务器拒绝" in refused and ("身份公钥" in refused or "投标人" in refused), refused
+
+    bidder1 = {"TRADING_SERVER": server.url, "TRADING_TOKEN": token}
+    tampered = tmp_path / "refused.sealed"
+    tampered.write_bytes(tampered.read_bytes()[:-1] + b"\0")
+    assert "与信封" in error_line(bid("submit", str(envelope_path), env=bidder1))  # caught before uploading
+
+    # After the deadline (database clock) the server refuses, and the bidder is told so.
+    async with transaction(make_sessionmaker(engine)) as session:
+        await session.execute(update(Project).where(Project.code == tender).values(
+            bid_deadline=func.clock_timestamp() - timedelta(seconds=1)))
+    late_path = sealed_in(tmp_path, server, tender, 2_000_00, "late")
+    late = error_line(bid("submit", str(late_path), env=bidder1))
+    assert "after_bid_deadline" in late and "投标截止时间" in late and "已过" in late, late
+    assert not (tmp_path / "late.receipt.json").exists()

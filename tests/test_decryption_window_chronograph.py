@@ -1,0 +1,113 @@
+"""The chronograph closes the decryption window by itself: while a tender is ``opening``
+its next due time is the window's end, and at that time the chronograph marks every bid
+still pending as not decrypted (cause bidder) — with nobody's page open, and never twice
+with two workers."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bidding.chronograph import CHRONOGRAPH_ACTOR, run_due_steps
+from bidding.opening import (
+    DECRYPTED,
+    NOT_DECRYPTED,
+    OpeningEntry,
+    OpeningSession,
+    hand_in_bidder_half,
+    sign_in,
+    start_opening,
+)
+from bidding.projects import Project
+from tests import test_bids as bids  # helpers only (a module attribute is not collected)
+from tests.test_opening import k_b_of, tender_with_bids
+from trading.audit import AuditEntry
+from trading.database import make_sessionmaker, transaction
+
+demo = bids.demo
+keys = bids.keys
+CLOSE = "close_decryption_window"
+
+
+async def test_the_window_closes_at_its_end_without_anyone_asking(demo, session, keys):
+    tender, [(present, present_key), (absent, _)] = await tender_with_bids(session, keys, [100_000_000, 99_000_000])
+    opening = await start_opening(session, keys, actor="admin", project_code=tender.code)
+    await session.refresh(tender)
+    assert tender.state == "opening" and tender.next_due_at == opening.window_ends_at
+    await sign_in(session, actor=present, project_code=tender.code, bidder_credit_code=present)
+    await hand_in_bidder_half(session, keys, actor=present, project_code=tender.code, bidder_credit_code=present,
+                              k_b_hex=await k_b_of(session, tender, present, present_key))
+
+    # A second before the end: nothing happens.
+    before = await run_due_steps(session, now=opening.window_ends_at - timedelta(seconds=1))
+    assert (tender.code, CLOSE) not in before
+    # At the end (a controlled clock, no request anywhere): the pending bid is not decrypted.
+    assert (tender.code, CLOSE) in await run_due_steps(session, now=opening.window_ends_at)
+    entries = {entry.bidder_credit_code: entry for entry in (await session.scalars(
+        select(OpeningEntry).where(OpeningEntry.session_id == opening.id)
+        .execution_options(populate_existing=True))).all()}
+    assert entries[present].state == DECRYPTED
+    missed = entries[absent]
+    assert (missed.state, missed.reason, missed.cause) == (NOT_DECRYPTED, "no_hand_in", "bidder")
+    await session.refresh(opening)
+    await session.refresh(tender)
+    assert opening.closed_at == opening.window_ends_at and tender.next_due_at is None
+    assert tender.state == "opening"  # not a transition: finishing the opening is the center's step
+    closed = await session.scalar(select(AuditEntry).where(AuditEntry.subject == f"project:{tender.code}",
+                                                           AuditEntry.action == "opening.window_closed"))
+    assert closed.actor == CHRONOGRAPH_ACTOR and closed.data["not_decrypted"] == [absent]
+    assert (tender.code, CLOSE) not in await run_due_steps(session, now=opening.window_ends_at + timedelta(hours=1))
+
+
+async def _openings(engine, keys, count: int) -> list[str]:
+    async with transaction(make_sessionmaker(engine)) as session:
+        codes = []
+        for _ in range(count):
+            tender, _ = await tender_with_bids(session, keys, [100_000_000])
+            await start_opening(session, keys, actor="admin", project_code=tender.code)
+            codes.append(tender.code)
+        return codes
+
+
+async def _window_end(engine, codes: list[str]):
+    async with make_sessionmaker(engine)() as session:
+        return await session.scalar(select(func.max(OpeningSession.window_ends_at)).join(
+            Project, Project.id == OpeningSession.project_id).where(Project.code.in_(codes)))
+
+
+async def test_two_workers_never_close_one_window_twice(demo, engine, keys):
+    sessions = make_sessionmaker(engine)
+    held = await _openings(engine, keys, 3)
+    at = await _window_end(engine, held)
+
+    # Worker A holds the due tenders uncommitted; worker B skips them without waiting.
+    async with sessions() as a, a.begin():
+        assert {code for code, task in await run_due_steps(a, now=at) if task == CLOSE} >= set(held)
+        async with sessions() as b, b.begin():
+            assert [code for code, _ in await asyncio.wait_for(run_due_steps(b, now=at), 5) if code in held] == []
+    async with sessions() as b, b.begin():
+        assert [code for code, _ in await run_due_steps(b, now=at) if code in held] == []
+
+    # Two workers racing, one tender at a time each, share the work exactly.
+    raced = await _openings(engine, keys, 4)
+    at = await _window_end(engine, raced)
+
+    async def worker() -> list[str]:
+        mine = []
+        while True:
+            async with sessions() as worker_session, worker_session.begin():
+                taken = await run_due_steps(worker_session, now=at, limit=1)
+            if not taken:
+                return mine
+            mine += [code for code, _ in taken]
+            await asyncio.sleep(0)
+
+    first, second = await asyncio.gather(worker(), worker())
+    assert sorted(code for code in first + second if code in raced) == sorted(raced)
+    assert not set(first) & set(second)
+    async with sessions() as check:
+        for code in held + raced:
+            assert await check.scalar(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.subject == f"project:{code}", AuditEntry.action == "opening.window_closed")) == 1

@@ -1,0 +1,300 @@
+"""Candidate publicity, complaints, the award notice and the contract over the API, and the
+public verification page of award notices.
+
+- The center (admin) or the project's agency publishes the candidates; bidders object
+  to the result and complain for their own organisation; the project's tendering party
+  or agency answers objections, chooses the winner where the law leaves a choice and
+  records the contract; supervisors accept, refuse and decide complaints; only the
+  center issues the award notice.
+- The publicity, the award notice's data and signature, and the verification page are
+  public; the notice PDF goes to the center, supervisors, the project's parties and the
+  winner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding.award import (
+    AwardNotice,
+    award_notice_bundle,
+    award_notice_of,
+    choose_winner,
+    get_award_notice,
+    issue_award_notice,
+)
+from bidding.award_pdf import BASIS_NAMES
+from bidding.award_verification import verify_award_notice
+from bidding.clarifications import may_publish
+from bidding.complaints import (
+    accept_complaint,
+    complaint_view,
+    complaints_of,
+    decide_complaint,
+    file_complaint,
+    reject_complaint,
+)
+from bidding.contracts import contract_of, contract_view, record_contract
+from bidding.projects import Project, get_project
+from bidding.publicity import (
+    answer_candidate_objection,
+    objections_of,
+    publicity_of,
+    publish_candidates,
+    raise_candidate_objection,
+    yuan,
+)
+from trading.accounts import User
+from trading.audit import actor_of
+from trading.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from trading.organisations import Organisation
+from trading.roles import UserRole
+from trading.timefmt import local_time
+from web.auth import requires_role
+from web.bids import own_organisation
+from web.state import AppContext
+
+center_only = requires_role(UserRole.ADMIN)
+center_or_agency = requires_role(UserRole.ADMIN, UserRole.AGENCY)
+bidders = requires_role(UserRole.BIDDER)
+parties = requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY)
+supervisors = requires_role(UserRole.SUPERVISOR)
+# Who sees every objection and complaint of a project (the parties only of their own projects).
+WATCHERS = (UserRole.ADMIN, UserRole.SUPERVISOR)
+MAX_PDF_BYTES = 20 * 1024 * 1024
+
+
+def _object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput("请求应为 JSON 对象")
+    return data
+
+
+async def _project_party(session: AsyncSession, code: str, user: User) -> Project:
+    """The project, when ``user`` is the center or the project's tendering party or agency."""
+    project = await get_project(session, code)
+    if not await may_publish(session, project, user.role, user.organisation_id):
+        raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以办理此事项", project=code)
+    return project
+
+
+async def _viewer_scope(session: AsyncSession, code: str, user: User | None) -> int | None:
+    """None: the viewer sees everything; an organisation id: only that bidder's own."""
+    if user is None:
+        raise NotAuthenticated("请先登录")
+    if user.role in WATCHERS:
+        return None
+    if user.role in (UserRole.TENDERING_PARTY, UserRole.AGENCY):
+        await _project_party(session, code, user)
+        return None
+    if user.role == UserRole.BIDDER:
+        return (await own_organisation(session, user)).id
+    raise PermissionDenied("您的角色无权查看")
+
+
+def notice_summary(notice: AwardNotice) -> dict[str, Any]:
+    record = notice.record
+    return {"number": notice.number, "project_code": record["project_code"], "project_title": record["project_title"],
+            "winner": record["winner"], "tendering_party": record["tendering_party"], "rank": record["rank"],
+            "price_fen": record["price_fen"], "basis": record["basis"], "choice_reason": record["choice_reason"],
+            "issued_at": notice.issued_at.isoformat(), "pdf_sha256": notice.pdf_sha256,
+            "verify_url": record["verify_url"], "bundle": award_notice_bundle(notice)}
+
+
+class PublicityController(Controller):
+    path = "/api/projects/{code:str}"
+    tags = ["award"]
+
+    # ------------------------------------------------------------------ publicity and objections
+
+    @post("/publicity", guards=[center_or_agency], summary="Publish the ranked candidates (中标候选人公示)")
+    async def publish(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
+        await _project_party(session, code, user)
+        await publish_candidates(session, actor=actor_of(user), project_code=code)
+        await session.commit()
+        return await publicity_of(session, code)
+
+    @get("/publicity", summary="The candidate publicity: rank, name, price, score and the period (public)")
+    async def publicity(self, code: str, session: AsyncSession) -> dict[str, Any]:
+        return await publicity_of(session, code)
+
+    @post("/publicity/objections", guards=[bidders], summary="Object to the evaluation result (异议) during publicity")
+    async def object(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+        organisation = await own_organisation(session, user)
+        objection = await raise_candidate_objection(session, actor=actor_of(user), project_code=code,
+                                                    organisation_id=organisation.id, text=_object(data).get("text"))
+        await session.commit()
+        return {"id": objection.id, "text": objection.text, "raised_at": objection.raised_at.isoformat()}
+
+    @post("/publicity/objections/{objection_id:int}/answer", guards=[parties],
+          summary="Answer an objection to the result (the project's tendering party or agency)")
+    async def answer(self, code: str, objection_id: int, data: dict[str, Any], user: User,
+                     session: AsyncSession) -> dict[str, Any]:
+        await _project_party(session, code, user)
+        objection = await answer_candidate_objection(session, actor=actor_of(user), project_code=code,
+                                                     objection_id=objection_id, answer=_object(data).get("answer"))
+        await session.commit()
+        return {"id": objection.id, "answer": objection.answer, "answered_at": objection.answered_at.isoformat()}
+
+    @get("/publicity/objections", summary="Objections with answers (a bidder sees its own)")
+    async def objections(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
+        scope = await _viewer_scope(session, code, user)
+        return await objections_of(session, code, organisation_id=scope)
+
+    # ------------------------------------------------------------------ complaints
+
+    @post("/complaints", guards=[bidders], summary="File a complaint (投诉) within the rule's period")
+    async def complain(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+        organisation = await own_organisation(session, user)
+        complaint = await file_complaint(session, actor=actor_of(user), project_code=code,
+                                         organisation_id=organisation.id, grounds=_object(data).get("grounds"))
+        await session.commit()
+        return complaint_view(complaint, organisation)
+
+    @get("/complaints", summary="Complaints and their handling (a bidder sees its own)")
+    async def complaints(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
+        scope = await _viewer_scope(session, code, user)
+        return await complaints_of(session, code, organisation_id=scope)
+
+    @post("/complaints/{complaint_id:int}/accept", guards=[supervisors],
+          summary="Accept a complaint (受理): the tender is suspended")
+    async def accept(self, code: str, complaint_id: int, data: dict[str, Any], user: User,
+                     session: AsyncSession) -> dict[str, Any]:
+        complaint = await accept_complaint(session, actor=actor_of(user), project_code=code,
+                                           complaint_id=complaint_id, reason=_object(data).get("reason"))
+        await session.commit()
+        return complaint_view(complaint, await session.get(Organisation, complaint.organisation_id))
+
+    @post("/complaints/{complaint_id:int}/reject", guards=[supervisors],
+          summary="Refuse to accept a complaint (不予受理), with reasons; nothing is suspended")
+    async def reject(self, code: str, complaint_id: int, data: dict[str, Any], user: User,
+                     session: AsyncSession) -> dict[str, Any]:
+        complaint = await reject_complaint(session, actor=actor_of(user), project_code=code,
+                                           complaint_id=complaint_id, reason=_object(data).get("reason"))
+        await session.commit()
+        return complaint_view(complaint, await session.get(Organisation, complaint.organisation_id))
+
+    @post("/complaints/{complaint_id:int}/decision", guards=[supervisors],
+          summary="Decide an accepted complaint: reevaluate or terminate (upheld), or dismiss (resume)")
+    async def decide(self, code: str, complaint_id: int, data: dict[str, Any], user: User,
+                     session: AsyncSession) -> dict[str, Any]:
+        data = _object(data)
+        complaint = await decide_complaint(session, actor=actor_of(user), project_code=code,
+                                           complaint_id=complaint_id, outcome=data.get("outcome"),
+                                           reason=data.get("reason"))
+        await session.commit()
+        project = await get_project(session, code)
+        return complaint_view(complaint, await session.get(Organisation, complaint.organisation_id)) | {
+            "project_state": project.state}
+
+    # ------------------------------------------------------------------ award and contract
+
+    @post("/award/choice", guards=[parties],
+          summary="The tendering party chooses the winner among the candidates, with a reason")
+    async def choose(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+        await _project_party(session, code, user)
+        data = _object(data)
+        choice = await choose_winner(session, actor=actor_of(user), project_code=code, rank=data.get("rank"),
+                                     reason=data.get("reason"))
+        await session.commit()
+        return {"candidate_id": choice.candidate_id, "rank": data.get("rank"), "reason": choice.reason}
+
+    @post("/award-notice", guards=[center_only], summary="Issue the signed award notice (the center only)")
+    async def issue(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+        notice = await issue_award_notice(session, context.keys, actor=actor_of(user), project_code=code,
+                                          public_url=context.settings.public_url)
+        await session.commit()
+        return notice_summary(notice)
+
+    @get("/award-notice", summary="The project's award notice: data and signed bundle (public)")
+    async def notice(self, code: str, session: AsyncSession) -> dict[str, Any]:
+        notice = await award_notice_of(session, await get_project(session, code))
+        if notice is None:
+            raise NotFound(f"项目 {code} 尚未发出中标通知书", project_code=code)
+        return notice_summary(notice)
+
+    @post("/contract", guards=[parties], summary="Record the signed contract (amount in fen, date, file SHA-256)")
+    async def contract(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+        await _project_party(session, code, user)
+        data = _object(data)
+        contract = await record_contract(session, actor=actor_of(user), project_code=code,
+                                         amount_fen=data.get("amount_fen"), signed_on=data.get("signed_on"),
+                                         file_sha256=data.get("file_sha256"), amount_reason=data.get("amount_reason"))
+        await session.commit()
+        return contract_view(contract)
+
+    @get("/contract", summary="The recorded contract (public)")
+    async def contract_record(self, code: str, session: AsyncSession) -> dict[str, Any]:
+        contract = await contract_of(session, code)
+        if contract is None:
+            raise NotFound(f"项目 {code} 尚未登记合同", project_code=code)
+        return contract_view(contract)
+
+
+class AwardNoticeController(Controller):
+    path = "/api/award-notices"
+    tags = ["award"]
+
+    @get("/{number:str}", summary="An award notice's data and signed bundle, for offline verification (public)")
+    async def bundle(self, number: str, session: AsyncSession) -> dict[str, Any]:
+        return notice_summary(await get_award_notice(session, number))
+
+    @get("/{number:str}/pdf", summary="The award notice PDF (the center, supervisors, the project's parties, the winner)")
+    async def pdf(self, number: str, user: User | None, session: AsyncSession) -> Response[bytes]:
+        notice = await get_award_notice(session, number)
+        if user is None:
+            raise NotAuthenticated("请先登录")
+        project = await session.get(Project, notice.project_id)
+        allowed = user.role in WATCHERS or (
+            user.role == UserRole.BIDDER and user.organisation_id == notice.organisation_id) or (
+            user.role in (UserRole.TENDERING_PARTY, UserRole.AGENCY)
+            and await may_publish(session, project, user.role, user.organisation_id))
+        if not allowed:
+            raise PermissionDenied("只有交易中心、监督人员、招标人及其代理机构和中标人可以下载中标通知书")
+        return Response(notice.pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
+
+
+@dataclass
+class PdfUpload:
+    file: UploadFile | None = None
+
+
+class AwardVerificationPageController(Controller):
+    path = "/verify/award-notices"
+    include_in_schema = False
+
+    async def _page(self, number: str, session: AsyncSession, context: AppContext, *, pdf: bytes | None,
+                    sha256: str | None) -> Template:
+        notice = await get_award_notice(session, number)
+        bundle = award_notice_bundle(notice)
+        # The signature itself is always checked; a file or hash given is checked against it.
+        signed = verify_award_notice(None, bundle, context.keys.verify_key_hex, pdf_sha256=notice.pdf_sha256)
+        checked = None
+        if pdf is not None or sha256:
+            checked = verify_award_notice(pdf, bundle, context.keys.verify_key_hex, pdf_sha256=sha256)
+        record = notice.record
+        return Template("award_verify.html", context={
+            "notice": notice, "record": record, "bundle": bundle, "signed": signed, "checked": checked,
+            "price_yuan": yuan(record["price_fen"]), "basis_name": BASIS_NAMES[record["basis"]],
+            "issued_local": local_time(notice.issued_at), "verify_key": context.keys.verify_key_hex,
+        })
+
+    @get("/{number:str}", name="award_notice.verify")
+    async def page(self, number: str, session: AsyncSession, context: AppContext,
+                   sha256: str | None = None) -> Template:
+        return await self._page(number, session, context, pdf=None, sha256=sha256)
+
+    @post("/{number:str}", name="award_notice.check", status_code=200, request_max_body_size=MAX_PDF_BYTES)
+    async def check(self, number: str, data: Annotated[PdfUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+                    session: AsyncSession, context: AppContext) -> Template:
+        pdf = await data.file.read() if data.file is not None else None
+        return await self._page(number, session, context, pdf=pdf or None, sha256=None)
