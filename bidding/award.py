@@ -31,7 +31,7 @@ from bidding.candidates import Candidate, ranked_candidates
 from bidding.deadlines import meet_deadline
 from bidding.lifecycle import apply_transition, database_now
 from bidding.projects import Project, get_project
-from bidding.publicity import clean_text, yuan
+from bidding.publicity import clean_text
 from bidding.refunds import instruct_refunds
 from bidding.rule_periods import rule_flag, rule_period, rule_source, start_clock
 from bidding.states import STATE_NAMES, TenderState
@@ -40,6 +40,7 @@ from trading.canonical import sha256_hex
 from trading.columns import timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.keys import SIGNATURE_ALGORITHM, CenterKeys
+from trading.money import yuan
 from trading.notifications import enqueue
 from trading.organisations import Organisation
 from trading.rules.store import RuleSetRecord

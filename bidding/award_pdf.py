@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bidding.publicity import yuan
+from trading.money import yuan
 from trading.pdf import qr_data_uri, render_pdf
 from trading.timefmt import local_time
 

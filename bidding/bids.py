@@ -79,6 +79,7 @@ from trading.audit import record_event
 from trading.columns import timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.keys import CenterKeys, verify_signature
+from trading.money import yuan
 from trading.organisations import Organisation
 from trading.sealed_draw import format_moment
 from trading.timefmt import local_time
@@ -148,10 +149,6 @@ class SignedReceipt:
         return {"receipt": self.record, "signature": self.signature, "key_id": self.key_id}
 
 
-def yuan(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d} 元"
-
-
 async def _clock(session: AsyncSession) -> datetime:
     return await session.scalar(select(func.clock_timestamp()))
 
@@ -211,7 +208,7 @@ async def _admitted_registration(session: AsyncSession, project: Project, bidder
                             project=project.code, bidder=bidder.credit_code)
     registration = admitted[0]
     if registration.deposit_required_fen > 0 and registration.deposit_paid_at is None:
-        raise RuleViolation(f"「{bidder.name}」须交纳投标保证金 {yuan(registration.deposit_required_fen)}，"
+        raise RuleViolation(f"「{bidder.name}」须交纳投标保证金 {yuan(registration.deposit_required_fen)} 元，"
                             f"保证金尚未到账，不能投标", code="deposit_unpaid", project=project.code,
                             bidder=bidder.credit_code, deposit_required_fen=registration.deposit_required_fen)
     return registration

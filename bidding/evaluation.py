@@ -58,7 +58,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from bidding.bidder_keys import check_verify_key
-from bidding.bids import Bid, yuan
+from bidding.bids import Bid
 from bidding.candidates import RankedCandidate, record_candidates
 from bidding.lifecycle import apply_transition, database_now, rule_values
 from bidding.opening import DECRYPTED, OpeningEntry, OpeningSession
@@ -84,6 +84,7 @@ from trading.canonical import canon, sha256_hex
 from trading.columns import created_at_column, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trading.keys import CenterKeys, key_id, verify_signature
+from trading.money import yuan
 from trading.organisations import Organisation
 from trading.rules.store import RuleSetRecord
 
@@ -484,7 +485,7 @@ async def start_evaluation_session(session: AsyncSession, keys: CenterKeys, *, a
                             price_fen=entry.price_fen, duration_days=entry.duration_days, bid_order=sequence)
         if opening.max_price_fen is not None and entry.price_fen is not None and entry.price_fen > opening.max_price_fen:
             bid.proposed_ground = ABOVE_MAX_PRICE_GROUND
-            bid.proposed_reason = f"投标报价 {yuan(entry.price_fen)}高于最高投标限价 {yuan(opening.max_price_fen)}"
+            bid.proposed_reason = f"投标报价 {yuan(entry.price_fen)} 元高于最高投标限价 {yuan(opening.max_price_fen)} 元"
             proposals.append({"bidder": entry.bidder_credit_code, "ground": ABOVE_MAX_PRICE_GROUND,
                               "reason": bid.proposed_reason})
         session.add(bid)

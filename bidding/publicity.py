@@ -31,6 +31,7 @@ from bidding.states import STATE_NAMES, TenderState
 from trading.audit import record_event
 from trading.columns import timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from trading.money import yuan
 from trading.organisations import Organisation
 from trading.rules.store import RuleSetRecord
 from trading.timefmt import local_time
@@ -51,13 +52,6 @@ class CandidateObjection(SQLModel, table=True):
     answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answered_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     answered_at: datetime | None = Field(default=None, sa_column=timestamp_column())
-
-
-def yuan(fen: int) -> str:
-    """Fen as yuan with two decimals and thousands separators (exact: integer arithmetic)."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
 
 
 def objection_subject(objection: CandidateObjection) -> str:

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.projects import Project
 from trading import ledger
 from trading.keys import CenterKeys
+from trading.money import yuan
 from trading.organisations import Organisation
-from trading.receipts import DEPOSIT, FEE, REFUND, Receipt, issue_receipt, yuan_text
+from trading.receipts import DEPOSIT, FEE, REFUND, Receipt, issue_receipt
 
 SOURCE_NAMES = {ledger.STATEMENT: "银行流水导入", ledger.MANUAL: "财务人工确认"}
 
@@ -64,7 +65,7 @@ async def issue_due_receipts(session: AsyncSession, keys: CenterKeys, *, public_
             party_credit_code=fee.payer_credit_code, party_name=name, amount_fen=fee.amount_fen,
             account=fee.paid_account, account_name=fee.paid_account_name, bank=fee.paid_bank or "",
             bank_reference=fee.paid_reference, value_date=fee.paid_value_date.isoformat(),
-            details=[["款项", "交易服务费"], ["计费基数（中标金额）", f"¥ {yuan_text(fee.basis_fen)} 元"],
+            details=[["款项", "交易服务费"], ["计费基数（中标金额）", f"¥ {yuan(fee.basis_fen)} 元"],
                      ["收费标准", fee.schedule], ["计费方法", "差额定率累进"]],
             public_url=public_url))
     for refund in refunds:
@@ -76,8 +77,8 @@ async def issue_due_receipts(session: AsyncSession, keys: CenterKeys, *, public_
             account=refund.payee_account, account_name=refund.payee_account_name, bank=refund.paid_bank or "",
             bank_reference=refund.paid_reference, value_date=refund.paid_value_date.isoformat(),
             details=[["款项", "退还投标保证金"], ["退款单号", refund.number],
-                     ["本金", f"¥ {yuan_text(refund.principal_fen)} 元"],
-                     ["利息", f"¥ {yuan_text(refund.interest_fen)} 元"
+                     ["本金", f"¥ {yuan(refund.principal_fen)} 元"],
+                     ["利息", f"¥ {yuan(refund.interest_fen)} 元"
                       + (f"（{interest['days']} 天，活期存款利率，实际天数/360）" if interest else "（不计息）")],
                      ["退还事由", ledger.REFUND_EVENTS[refund.event]],
                      ["依据", refund.rule_source or "—"]],

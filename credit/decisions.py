@@ -23,6 +23,7 @@ from typing import Any
 
 from credit.facts import ProjectFacts, RecordFacts, years_before
 from credit.reference import BRIBERY_CRIME, SERIOUS, DepositNegativeList, deposit_negative_list
+from trading.money import yuan
 
 SERIOUS_RESTRICTION = "serious_restriction"
 BRIBERY_WITHIN_LOOKBACK = "bribery_within_lookback"
@@ -129,10 +130,6 @@ def deposit_cap(project: ProjectFacts) -> int:
     return max(cap, 0)
 
 
-def _yuan(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d} 元"
-
-
 def deposit_requirement(
     records: Iterable[RecordFacts], project: ProjectFacts, moment: datetime,
     negative_list: DepositNegativeList | None = None,
@@ -157,8 +154,8 @@ def deposit_requirement(
     wanted = cap if requested is None else max(requested, 0)
     amount = min(wanted, cap)
     basis = (f"上限为估算价/预算金额的 {project.deposit_max_basis_points / 100:g}%"
-             + (f"且不超过 {_yuan(project.deposit_cap_fen)}" if project.deposit_cap_fen is not None else ""))
-    setting = "项目未设定保证金金额，按规则上限收取" if requested is None else f"项目设定的保证金为 {_yuan(requested)}"
+             + (f"且不超过 {yuan(project.deposit_cap_fen)} 元" if project.deposit_cap_fen is not None else ""))
+    setting = "项目未设定保证金金额，按规则上限收取" if requested is None else f"项目设定的保证金为 {yuan(requested)} 元"
     reasons = (*(item.reason for item in deciding),
-               f"须缴纳投标保证金 {_yuan(amount)}（{setting}；{basis}，即 {_yuan(cap)}）")
+               f"须缴纳投标保证金 {yuan(amount)} 元（{setting}；{basis}，即 {yuan(cap)} 元）")
     return DepositAnswer(project.code, moment, amount, cap, requested, deciding, reasons)

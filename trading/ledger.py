@@ -51,6 +51,7 @@ from trading.audit import record_event
 from trading.columns import created_at_column, money_column, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import validate_credit_code
+from trading.money import yuan
 from trading.notifications import enqueue
 from trading.spreadsheets import ImportRejected, RowError, read_rows
 
@@ -245,10 +246,6 @@ def parse_fen(value: str) -> int:
     if not _FEN.fullmatch(text_):
         raise InvalidInput(f"金额「{value}」格式有误：应为整数（单位：分）", field="amount")
     return int(text_)
-
-
-def format_yuan(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d} 元"
 
 
 def normalise_account(account: str) -> str:
@@ -674,7 +671,7 @@ async def import_statement(session: AsyncSession, *, actor: str, filename: str, 
             if refund is not None:
                 refund_id, project_code, bidder_code = refund.id, refund.project_code, refund.bidder_credit_code
                 if amount and amount != refund.amount_fen:
-                    bad(amount_column, f"金额与退款 {refund.number} 应退金额 {format_yuan(refund.amount_fen)}不符")
+                    bad(amount_column, f"金额与退款 {refund.number} 应退金额 {yuan(refund.amount_fen)} 元不符")
                 if account and account != refund.payee_account:
                     bad(ACCOUNT, f"收款账号与退款 {refund.number} 的原缴款账号不符")
         elif direction not in _INCOMING:

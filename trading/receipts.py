@@ -29,6 +29,7 @@ from trading.canonical import sha256_hex
 from trading.columns import money_column, timestamp_column
 from trading.errors import NotFound
 from trading.keys import CenterKeys, verify_signature
+from trading.money import yuan
 from trading.pdf import qr_data_uri, render_pdf
 from trading.timefmt import local_time
 
@@ -122,10 +123,6 @@ def amount_in_words(fen: int) -> str:
     return words + (_DIGITS[cents] + "分" if cents else "整")
 
 
-def yuan_text(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d}"
-
-
 # ------------------------------------------------------------------------------ issuing
 
 
@@ -162,7 +159,7 @@ async def issue_receipt(
         "protocol": PROTOCOL, "number": number, "kind": kind, "kind_name": KIND_NAMES[kind],
         "project_code": project_code, "project_title": project_title,
         "party": {"credit_code": party_credit_code, "name": party_name},
-        "amount_fen": amount_fen, "amount_yuan": yuan_text(amount_fen), "amount_in_words": amount_in_words(amount_fen),
+        "amount_fen": amount_fen, "amount_yuan": yuan(amount_fen), "amount_in_words": amount_in_words(amount_fen),
         "account": account, "account_name": account_name, "bank": bank, "bank_reference": bank_reference,
         "value_date": value_date, "details": details, "issued_at": local_time(now, "%Y-%m-%d %H:%M:%S"),
         "verify_url": url, "key_id": keys.key_id,

@@ -50,15 +50,16 @@ from bidding.publicity import (
     publicity_of,
     publish_candidates,
     raise_candidate_objection,
-    yuan,
 )
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from trading.errors import NotAuthenticated, NotFound, PermissionDenied
+from trading.money import yuan
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from trading.timefmt import local_time
 from web.auth import requires_role
+from web.bodies import json_object
 from web.bids import own_organisation
 from web.state import AppContext
 
@@ -70,12 +71,6 @@ supervisors = requires_role(UserRole.SUPERVISOR)
 # Who sees every objection and complaint of a project (the parties only of their own projects).
 WATCHERS = (UserRole.ADMIN, UserRole.SUPERVISOR)
 MAX_PDF_BYTES = 20 * 1024 * 1024
-
-
-def _object(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise InvalidInput("请求应为 JSON 对象")
-    return data
 
 
 async def _project_party(session: AsyncSession, code: str, user: User) -> Project:
@@ -130,7 +125,7 @@ class PublicityController(Controller):
     async def object(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         organisation = await own_organisation(session, user)
         objection = await raise_candidate_objection(session, actor=actor_of(user), project_code=code,
-                                                    organisation_id=organisation.id, text=_object(data).get("text"))
+                                                    organisation_id=organisation.id, text=json_object(data).get("text"))
         await session.commit()
         return {"id": objection.id, "text": objection.text, "raised_at": objection.raised_at.isoformat()}
 
@@ -140,7 +135,7 @@ class PublicityController(Controller):
                      session: AsyncSession) -> dict[str, Any]:
         await _project_party(session, code, user)
         objection = await answer_candidate_objection(session, actor=actor_of(user), project_code=code,
-                                                     objection_id=objection_id, answer=_object(data).get("answer"))
+                                                     objection_id=objection_id, answer=json_object(data).get("answer"))
         await session.commit()
         return {"id": objection.id, "answer": objection.answer, "answered_at": objection.answered_at.isoformat()}
 
@@ -155,7 +150,7 @@ class PublicityController(Controller):
     async def complain(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         organisation = await own_organisation(session, user)
         complaint = await file_complaint(session, actor=actor_of(user), project_code=code,
-                                         organisation_id=organisation.id, grounds=_object(data).get("grounds"))
+                                         organisation_id=organisation.id, grounds=json_object(data).get("grounds"))
         await session.commit()
         return complaint_view(complaint, organisation)
 
@@ -169,7 +164,7 @@ class PublicityController(Controller):
     async def accept(self, code: str, complaint_id: int, data: dict[str, Any], user: User,
                      session: AsyncSession) -> dict[str, Any]:
         complaint = await accept_complaint(session, actor=actor_of(user), project_code=code,
-                                           complaint_id=complaint_id, reason=_object(data).get("reason"))
+                                           complaint_id=complaint_id, reason=json_object(data).get("reason"))
         await session.commit()
         return complaint_view(complaint, await session.get(Organisation, complaint.organisation_id))
 
@@ -178,7 +173,7 @@ class PublicityController(Controller):
     async def reject(self, code: str, complaint_id: int, data: dict[str, Any], user: User,
                      session: AsyncSession) -> dict[str, Any]:
         complaint = await reject_complaint(session, actor=actor_of(user), project_code=code,
-                                           complaint_id=complaint_id, reason=_object(data).get("reason"))
+                                           complaint_id=complaint_id, reason=json_object(data).get("reason"))
         await session.commit()
         return complaint_view(complaint, await session.get(Organisation, complaint.organisation_id))
 
@@ -186,7 +181,7 @@ class PublicityController(Controller):
           summary="Decide an accepted complaint: reevaluate or terminate (upheld), or dismiss (resume)")
     async def decide(self, code: str, complaint_id: int, data: dict[str, Any], user: User,
                      session: AsyncSession) -> dict[str, Any]:
-        data = _object(data)
+        data = json_object(data)
         complaint = await decide_complaint(session, actor=actor_of(user), project_code=code,
                                            complaint_id=complaint_id, outcome=data.get("outcome"),
                                            reason=data.get("reason"))
@@ -201,7 +196,7 @@ class PublicityController(Controller):
           summary="The tendering party chooses the winner among the candidates, with a reason")
     async def choose(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         await _project_party(session, code, user)
-        data = _object(data)
+        data = json_object(data)
         choice = await choose_winner(session, actor=actor_of(user), project_code=code, rank=data.get("rank"),
                                      reason=data.get("reason"))
         await session.commit()
@@ -224,7 +219,7 @@ class PublicityController(Controller):
     @post("/contract", guards=[parties], summary="Record the signed contract (amount in fen, date, file SHA-256)")
     async def contract(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         await _project_party(session, code, user)
-        data = _object(data)
+        data = json_object(data)
         contract = await record_contract(session, actor=actor_of(user), project_code=code,
                                          amount_fen=data.get("amount_fen"), signed_on=data.get("signed_on"),
                                          file_sha256=data.get("file_sha256"), amount_reason=data.get("amount_reason"))

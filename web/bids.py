@@ -29,6 +29,7 @@ from trading.errors import InvalidInput, PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from web.auth import requires_role
+from web.bodies import json_object
 from web.state import AppContext
 
 # The ciphertext limit plus room for the envelope and the multipart framing.
@@ -42,12 +43,6 @@ async def own_organisation(session: AsyncSession, user: User) -> Organisation:
     return organisation
 
 
-def _json_object(data: Any, what: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise InvalidInput(f"{what}应为 JSON 对象")
-    return data
-
-
 class BidController(Controller):
     path = "/api/projects"
     tags = ["bidding"]
@@ -58,7 +53,7 @@ class BidController(Controller):
         await project_by_code(session, code)
         organisation = await own_organisation(session, user)
         key = await register_bidder_key(session, actor=actor_of(user), bidder_credit_code=organisation.credit_code,
-                                        verify_key=_json_object(data, "请求").get("verify_key"))
+                                        verify_key=json_object(data, "请求").get("verify_key"))
         await session.commit()
         return {"bidder_credit_code": organisation.credit_code, "verify_key": key.verify_key,
                 "registered_at": key.registered_at.isoformat() if key.registered_at else None}
@@ -87,7 +82,7 @@ class BidController(Controller):
         organisation = await own_organisation(session, user)
         receipt = await submit_bid(session, context.keys, actor=actor_of(user), project_code=code,
                                    bidder_credit_code=organisation.credit_code,
-                                   envelope=_json_object(envelope, "投标信封"), ciphertext=ciphertext)
+                                   envelope=json_object(envelope, "投标信封"), ciphertext=ciphertext)
         await session.commit()  # the receipt proves the bid is stored: only after the commit
         return {**receipt.as_dict(), "center_verify_key": context.keys.verify_key_hex, "superseded": receipt.superseded}
 
@@ -96,7 +91,7 @@ class BidController(Controller):
     async def withdraw(self, code: str, data: dict[str, Any], user: User, session: AsyncSession,
                        context: AppContext) -> dict[str, Any]:
         organisation = await own_organisation(session, user)
-        data = _json_object(data, "请求")
+        data = json_object(data, "请求")
         receipt = await withdraw_bid(session, context.keys, actor=actor_of(user), project_code=code,
                                      bidder_credit_code=organisation.credit_code, request=data.get("request"),
                                      signature=data.get("signature"))

@@ -40,16 +40,11 @@ from trading.errors import InvalidInput, NotFound, PermissionDenied
 from trading.keys import key_id
 from trading.roles import UserRole
 from web.auth import requires_login, requires_role
+from web.bodies import json_object
 from web.state import AppContext
 
 experts = requires_role(UserRole.EXPERT)
 PARTIES = (UserRole.TENDERING_PARTY, UserRole.AGENCY)
-
-
-def _object(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise InvalidInput("请求应为 JSON 对象")
-    return data
 
 
 async def _expert_id(session: AsyncSession, user: User) -> int:
@@ -77,7 +72,7 @@ class EvaluationController(Controller):
     async def set_scheme(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         if not await _serving(session, code, user):
             raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以规定评标办法")
-        record = await set_evaluation_scheme(session, actor=actor_of(user), project_code=code, scheme=_object(data))
+        record = await set_evaluation_scheme(session, actor=actor_of(user), project_code=code, scheme=json_object(data))
         await session.commit()
         return record.scheme
 
@@ -114,13 +109,13 @@ class EvaluationController(Controller):
     async def vote(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         evaluation = await vote_for_chair(session, actor=actor_of(user), project_code=code,
                                           expert_id=await _expert_id(session, user),
-                                          candidate_code=_object(data).get("candidate"))
+                                          candidate_code=json_object(data).get("candidate"))
         await session.commit()
         return {"stage": evaluation.stage, "chair_elected": evaluation.chair_member_id is not None}
 
     @post("/reviews", guards=[experts], summary="A member's pass or reject (with ground and reasons) of one bid")
     async def review(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
-        data = _object(data)
+        data = json_object(data)
         review = await record_review(session, actor=actor_of(user), project_code=code,
                                      expert_id=await _expert_id(session, user),
                                      bidder_credit_code=data.get("bidder_credit_code"), verdict=data.get("verdict"),
@@ -130,7 +125,7 @@ class EvaluationController(Controller):
 
     @post("/scores", guards=[experts], summary="A member's technical/business item scores for one bid")
     async def score(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
-        data = _object(data)
+        data = json_object(data)
         score = await record_scores(session, actor=actor_of(user), project_code=code,
                                     expert_id=await _expert_id(session, user),
                                     bidder_credit_code=data.get("bidder_credit_code"), scores=data.get("scores"))
@@ -147,7 +142,7 @@ class EvaluationController(Controller):
     @post("/signatures", guards=[experts],
           summary="Sign the report: {\"signature\": hex Ed25519 over its canonical JSON} or {\"confirm\": true}")
     async def sign(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
-        data = _object(data)
+        data = json_object(data)
         signature = data.get("signature")
         if signature is None and data.get("confirm") is not True:
             raise InvalidInput("请提供对评标报告的签名，或以 confirm: true 确认签署", field="signature")
@@ -161,7 +156,7 @@ class EvaluationController(Controller):
     async def dissent(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         member = await record_dissent(session, actor=actor_of(user), project_code=code,
                                       expert_id=await _expert_id(session, user),
-                                      reasons=_object(data).get("reasons"))
+                                      reasons=json_object(data).get("reasons"))
         await session.commit()
         return {"dissent": member.dissent, "dissent_at": member.dissent_at.isoformat()}
 
@@ -181,6 +176,6 @@ class ExpertKeyController(Controller):
     @post("/", guards=[experts], summary="Register the expert's own Ed25519 verify key for signing reports")
     async def register(self, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         record = await register_expert_key(session, actor=actor_of(user), expert_id=await _expert_id(session, user),
-                                           verify_key=_object(data).get("verify_key"))
+                                           verify_key=json_object(data).get("verify_key"))
         await session.commit()
         return {"verify_key": record.verify_key, "key_id": key_id(record.verify_key)}

@@ -26,9 +26,10 @@ from bidding.opening import (
 )
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.errors import InvalidInput, NotAuthenticated, PermissionDenied
+from trading.errors import NotAuthenticated, PermissionDenied
 from trading.roles import UserRole
 from web.auth import requires_role
+from web.bodies import json_object
 from web.bids import own_organisation
 from web.state import AppContext
 
@@ -36,12 +37,6 @@ admin_only = requires_role(UserRole.ADMIN)
 bidders = requires_role(UserRole.BIDDER)
 admin_or_agency = requires_role(UserRole.ADMIN, UserRole.AGENCY)
 WATCHERS = (UserRole.SUPERVISOR, UserRole.ADMIN)
-
-
-def _object(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise InvalidInput("请求应为 JSON 对象")
-    return data
 
 
 class OpeningController(Controller):
@@ -68,7 +63,7 @@ class OpeningController(Controller):
         organisation = await own_organisation(session, user)
         entry = await hand_in_bidder_half(session, context.keys, actor=actor_of(user), project_code=code,
                                           bidder_credit_code=organisation.credit_code,
-                                          k_b_hex=_object(data).get("k_b"))
+                                          k_b_hex=json_object(data).get("k_b"))
         await session.commit()
         return {"bidder_credit_code": entry.bidder_credit_code, "state": entry.state, "reason": entry.reason,
                 "reason_text": entry.reason_text, "cause": entry.cause, "price_fen": entry.price_fen,
@@ -83,7 +78,7 @@ class OpeningController(Controller):
     @post("/other-failures", guards=[admin_only],
           summary="Record a bid not decrypted for a cause not the bidder's (deemed withdrawn)")
     async def other_failure(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
-        data = _object(data)
+        data = json_object(data)
         entry = await record_other_failure(session, actor=actor_of(user), project_code=code,
                                            bidder_credit_code=data.get("bidder_credit_code"), reason=data.get("reason"))
         await session.commit()
@@ -92,7 +87,7 @@ class OpeningController(Controller):
     @post("/max-price", guards=[admin_or_agency], summary="Announce the maximum bid price (最高投标限价, fen)")
     async def max_price(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         opening = await announce_max_price(session, actor=actor_of(user), project_code=code,
-                                           max_price_fen=_object(data).get("max_price_fen"))
+                                           max_price_fen=json_object(data).get("max_price_fen"))
         await session.commit()
         return {"max_price_fen": opening.max_price_fen,
                 "max_price_announced_at": opening.max_price_announced_at.isoformat()}
@@ -101,7 +96,7 @@ class OpeningController(Controller):
     async def objection(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         organisation = await own_organisation(session, user)
         objection = await raise_objection(session, actor=actor_of(user), project_code=code,
-                                          text=_object(data).get("text"), bidder_credit_code=organisation.credit_code)
+                                          text=json_object(data).get("text"), bidder_credit_code=organisation.credit_code)
         await session.commit()
         return {"id": objection.id, "text": objection.text, "raised_at": objection.raised_at.isoformat()}
 
@@ -109,7 +104,7 @@ class OpeningController(Controller):
     async def answer(self, code: str, objection_id: int, data: dict[str, Any], user: User,
                      session: AsyncSession) -> dict[str, Any]:
         objection = await answer_objection(session, actor=actor_of(user), project_code=code,
-                                           objection_id=objection_id, answer=_object(data).get("answer"))
+                                           objection_id=objection_id, answer=json_object(data).get("answer"))
         await session.commit()
         return {"id": objection.id, "answer": objection.answer, "answered_by": objection.answered_by}
 
