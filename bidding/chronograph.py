@@ -20,21 +20,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.award import start_award_notice_clock
 from bidding.lifecycle import database_now, take_step, transition_named
-from bidding.opening import close_window
+from bidding.opening import close_window, start_opening
 from bidding.projects import Project
 from bidding.states import TIME_DRIVEN, TIME_DRIVEN_TASKS
 from trading.errors import DomainError
+from trading.keys import CenterKeys
 
 log = logging.getLogger(__name__)
 
 CHRONOGRAPH_ACTOR = "system:chronograph"
 
 
-async def run_due_steps(session: AsyncSession, now: datetime | None = None, limit: int = 100) -> list[tuple[str, str]]:
+async def run_due_steps(session: AsyncSession, now: datetime | None = None, limit: int = 100, *,
+                        keys: CenterKeys | None = None) -> list[tuple[str, str]]:
     """Take the due time-driven step of up to ``limit`` projects; returns (project code, action).
 
     ``now`` defaults to the database clock. A step its guard refuses is logged and left
-    for the next round; it never stops the others.
+    for the next round; it never stops the others. With the center's ``keys`` (the app's
+    worker) the opening starts in full at the bid deadline: the center's halves are opened
+    and the decryption window runs from then; without them (tests of the clock alone) the
+    step only changes the state, and the opening waits for :func:`bidding.opening.start_opening`.
     """
     now = now or await database_now(session)
     due = (await session.scalars(
@@ -60,6 +65,15 @@ async def run_due_steps(session: AsyncSession, now: datetime | None = None, limi
                             refused.message)
                 continue
             taken.append((project.code, TIME_DRIVEN_TASKS[project.state]))
+            continue
+        if action == "start_opening" and keys is not None:
+            try:
+                async with session.begin_nested():
+                    await start_opening(session, keys, actor=CHRONOGRAPH_ACTOR, project_code=project.code)
+            except DomainError as refused:
+                log.warning("chronograph: %s start_opening refused: %s", project.code, refused.message)
+                continue
+            taken.append((project.code, action))
             continue
         if action is None:
             # Nothing the clock can do here (the state changed without clearing it): stop asking.

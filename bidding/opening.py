@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 from sqlmodel import Field, SQLModel
 
 from bidding import sealed_bid
@@ -201,7 +202,9 @@ async def start_opening(session: AsyncSession, keys: CenterKeys, *, actor: str, 
     session.add(opening)
     project.next_due_at = opening.window_ends_at  # the chronograph closes the window (states.TIME_DRIVEN_TASKS)
     await session.flush()
-    bids = (await session.scalars(select(Bid).where(Bid.project_id == project.id, Bid.status == SUBMITTED)
+    # Only the envelopes are needed here: never load every ciphertext to open 80-byte halves.
+    bids = (await session.scalars(select(Bid).options(defer(Bid.ciphertext))
+                                  .where(Bid.project_id == project.id, Bid.status == SUBMITTED)
                                   .order_by(Bid.sequence))).all()
     failed = 0
     for bid in bids:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bidding.chronograph import CHRONOGRAPH_ACTOR, run_due_steps
 from bidding.opening import (
@@ -111,3 +111,18 @@ async def test_two_workers_never_close_one_window_twice(demo, engine, keys):
         for code in held + raced:
             assert await check.scalar(select(func.count()).select_from(AuditEntry).where(
                 AuditEntry.subject == f"project:{code}", AuditEntry.action == "opening.window_closed")) == 1
+
+
+async def test_at_the_deadline_the_chronograph_starts_the_opening_in_full(demo, session, keys):
+    """With the center's keys (as the app's worker has them) the opening starts at the deadline
+    itself: the center's halves are opened and the decryption window runs from then."""
+    tender, _ = await tender_with_bids(session, keys, [98_000_000, 99_000_000])
+    await session.execute(update(Project).where(Project.id == tender.id).values(next_due_at=func.clock_timestamp()))
+    taken = await run_due_steps(session, keys=keys)
+    assert (tender.code, "start_opening") in taken
+    opening = await session.scalar(select(OpeningSession).where(OpeningSession.project_id == tender.id))
+    entries = (await session.scalars(select(OpeningEntry).where(OpeningEntry.session_id == opening.id))).all()
+    assert len(entries) == 2 and all(e.center_half_opened and e.state == "pending" for e in entries)
+    assert opening.window_ends_at - opening.started_at == timedelta(minutes=30)
+    project = await session.get(Project, tender.id, populate_existing=True)
+    assert project.state == "opening" and project.next_due_at == opening.window_ends_at

@@ -235,8 +235,8 @@ async def test_a_construction_tender_from_registration_to_refund_and_closing(
         assert (kept["receipt"]["tender_code"], kept["receipt"]["bidder_code"]) == (CODE, credit_code)
     assert deposits, "the bidder on the deposit negative list pays a deposit"
 
-    # 3. The deadline passes (controllable clock): the chronograph moves the tender to the opening
-    # by itself; the center starts the opening over the API.
+    # 3. The deadline passes (controllable clock): the chronograph starts the opening by itself
+    # (state, the center's halves opened, the decryption window from now).
     await sql(engine, "UPDATE projects SET bid_deadline = clock_timestamp() - interval '1 second', "
                       "next_due_at = clock_timestamp() - interval '1 second' WHERE code = :c", c=CODE)
     api.wait_for("the deadline step", lambda: api.state() == "opening")
@@ -247,8 +247,9 @@ async def test_a_construction_tender_from_registration_to_refund_and_closing(
     late = await cli("bid", "submit", str(folders["bidder3"] / "late.envelope.json"),
                      env={"TRADING_SERVER": server.url, "TRADING_TOKEN": api.login("bidder3")})
     assert late.exit_code == 1 and "截止" in late.output, late.output  # refused by the database clock
-    opening = api.post(f"{project}/opening", "admin")
+    opening = api.get(f"{project}/opening", "supervisor")
     assert len(opening["entries"]) == len(BIDDERS) and all(e["center_half_opened"] for e in opening["entries"])
+    assert api.call("POST", f"{project}/opening", "admin").status_code == 409  # started once, by the clock
     for account, (credit_code, price) in BIDDERS.items():
         api.post(f"{project}/opening/sign-in", account)
         k_b = ok(await cli("bid", "decrypt", str(folders[account] / "offer.envelope.json"),

@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
                                                  lambda session: unseal_due_committees(session, context.keys))),
             # The chronograph: deadlines move tenders on their own (FOR UPDATE SKIP LOCKED).
             asyncio.create_task(run_periodically(context, settings.chronograph_seconds,
-                                                 lambda session: run_due_steps(session))),
+                                                 lambda session: run_due_steps(session, keys=context.keys))),
             # 统一费用收取退付: every payment and refund gets its signed receipt, even one recorded
             # where no key was at hand (the command line, a failed render).
             asyncio.create_task(run_periodically(context, RECEIPT_SECONDS, lambda session: issue_due_receipts(
