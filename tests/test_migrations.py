@@ -45,3 +45,12 @@ async def test_downgrade_to_base_and_upgrade_again(server_url, template_url):
     finally:
         await engine.dispose()
         await _admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+def test_the_migrations_have_one_head():
+    """Branches built side by side are merged before they land: one head to upgrade to."""
+    from alembic.script import ScriptDirectory
+
+    from trading.schema import alembic_config
+
+    assert len(ScriptDirectory.from_config(alembic_config(None)).get_heads()) == 1
