@@ -122,15 +122,25 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
 class BidApi:
     """A small synchronous client of the bid API for one server and one bearer token."""
 
-    def __init__(self, server_url: str, token: str, *, transport: httpx.BaseTransport | None = None,
+    def __init__(self, server_url: str, token: str | None, *, transport: httpx.BaseTransport | None = None,
                  timeout: httpx.Timeout = TIMEOUT) -> None:
-        if not isinstance(token, str) or not token.strip():
-            raise NotAuthenticated("缺少访问令牌：请用 --token 或环境变量 TRADING_TOKEN 提供投标人账号的令牌")
+        """``token`` None: no account yet (only :meth:`log_in` works)."""
+        if token is not None and (not isinstance(token, str) or not token.strip()):
+            raise NotAuthenticated("缺少访问令牌：请先执行 `trading bid login`，或用 --token / 环境变量 TRADING_TOKEN "
+                                   "提供投标人账号的令牌")
         if not server_url.startswith(("http://", "https://")):
             raise InvalidInput(f"服务器地址应以 http:// 或 https:// 开头：{server_url}")
         self.server_url = server_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.server_url, transport=transport, timeout=timeout,
-                                    headers={"Authorization": f"Bearer {token.strip()}"})
+        headers = {"Authorization": f"Bearer {token.strip()}"} if token else {}
+        self._client = httpx.Client(base_url=self.server_url, transport=transport, timeout=timeout, headers=headers)
+
+    def log_in(self, username: str, password: str, name: str = "trading bid") -> dict[str, Any]:
+        """Exchange the account's password for an API token (``POST /api/auth/token``)."""
+        try:
+            return self._request("POST", "/api/auth/token", json={"username": username, "password": password,
+                                                                  "name": name})
+        except NotAuthenticated:
+            raise NotAuthenticated("用户名或密码错误，或登录失败次数过多，请稍后再试") from None
 
     def __enter__(self) -> BidApi:
         return self

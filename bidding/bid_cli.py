@@ -116,6 +116,22 @@ def _server_options(command):
     return command
 
 
+@bid.command("login")
+@click.option("--username", prompt="用户名", help="The bidder's account.")
+@click.password_option("--password", prompt="密码", confirmation_prompt=False, help="Asked for when not given.")
+@click.option("--server", envvar="TRADING_SERVER", default=DEFAULT_SERVER, show_default=True,
+              help="The platform's address (env TRADING_SERVER).")
+@one_line_errors
+def login(username: str, password: str, server: str) -> None:
+    """Get an API token for the bidder's account; prints the line that puts it in TRADING_TOKEN."""
+    from bidding.bid_api_client import BidApi
+
+    with BidApi(server, None) as api:
+        answer = api.log_in(username, password)
+    click.echo(f"已登录 {server}，令牌有效期至 {answer.get('expires_at', '')}。在本终端执行：", err=True)
+    click.echo(f"export TRADING_TOKEN={answer['token']}")
+
+
 @bid.command("submit")
 @click.argument("envelope", type=_existing_file)
 @click.option("--ciphertext", "ciphertext_path", type=_existing_file, default=None,

@@ -52,6 +52,11 @@ PUBLIC = "public"
 WRITERS: dict[tuple[str, str], frozenset[str] | str | None] = {
     ("POST", "/api/auth/token"): PUBLIC,
     ("DELETE", "/api/auth/token"): None,
+    # accounts
+    ("POST", "/api/accounts"): frozenset({"admin"}),
+    ("POST", "/api/accounts/{username:str}/disable"): frozenset({"admin"}),
+    ("POST", "/api/accounts/{username:str}/enable"): frozenset({"admin"}),
+    ("POST", "/api/me/password"): None,
     # projects
     ("POST", "/api/projects"): frozenset({"admin", "tendering_party", "agency"}),
     ("POST", "/api/projects/{code:str}/announce"): frozenset({"admin", "tendering_party", "agency"}),

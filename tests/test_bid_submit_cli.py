@@ -164,3 +164,14 @@ async def test_refusals_are_told_in_chinese(server, tender, bidder1, engine):
     late = error_line(bid("submit", str(late_path), env=bidder1))
     assert "after_bid_deadline" in late and "投标截止时间" in late and "已过" in late, late
     assert not (tmp_path / "late.receipt.json").exists()
+
+
+async def test_a_bidder_logs_in_from_the_command_line_and_the_token_works(server, tender):
+    wrong = bid("login", "--username", "bidder1", "--password", "not-it", "--server", server.url)
+    assert "用户名或密码错误" in error_line(wrong)
+    logged_in = bid("login", "--username", "bidder1", "--server", server.url, input=f"{DEMO_PASSWORD}\n")
+    assert logged_in.exit_code == 0, logged_in.output
+    line = next(line for line in logged_in.output.splitlines() if line.startswith("export TRADING_TOKEN="))
+    token = line.split("=", 1)[1]
+    me = httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["username"] == "bidder1"

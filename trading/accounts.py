@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.audit import actor_of, record_event
 from trading.columns import created_at_column, timestamp_column
-from trading.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
+from trading.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, RateLimited
 from trading.identifiers import validate_id_number
 from trading.organisations import Organisation
 from trading.roles import USER_ORG_ROLE, UserRole
@@ -221,3 +221,45 @@ async def revoke_token(session: AsyncSession, token: str) -> None:
         user = await session.get(User, revoked.user_id)
         action = "user.logged_out" if revoked.kind == SESSION else "api_token.revoked"
         await record_event(session, actor=actor_of(user), action=action, subject=f"user:{user.id}", data={})
+
+
+async def get_user(session: AsyncSession, username: str, *, lock: bool = False) -> User:
+    query = select(User).where(User.username == (username or "").strip().lower())
+    if lock:
+        query = query.with_for_update()
+    user = await session.scalar(query)
+    if user is None:
+        raise NotFound(f"未找到用户「{username}」", field="username")
+    return user
+
+
+async def set_user_active(session: AsyncSession, *, actor: str, username: str, active: bool, reason: str) -> User:
+    """Disable (or enable again) an account, with the reason; disabling ends its sessions and tokens."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("须说明停用或启用账号的理由", field="reason")
+    user = await get_user(session, username, lock=True)
+    user.is_active = active
+    if not active:
+        await session.execute(update(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+                              .values(revoked_at=func.now()))
+    await session.flush()
+    await record_event(session, actor=actor, action="user.enabled" if active else "user.disabled",
+                       subject=f"user:{user.id}", data={"username": user.username, "reason": reason.strip()})
+    return user
+
+
+async def change_password(session: AsyncSession, *, user: User, current: str, new: str) -> None:
+    """The user changes its own password (the current one proves it); every session and token ends."""
+    # The caller's ``user`` may come from another session (the web layer's middleware).
+    user = await session.get(User, user.id, with_for_update=True, populate_existing=True)
+    if not await anyio.to_thread.run_sync(_password_matches, user.password_hash, current):
+        raise NotAuthenticated("当前密码不正确")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"新密码至少 {MIN_PASSWORD_LENGTH} 个字符", field="new")
+    if new == current:
+        raise InvalidInput("新密码不能与当前密码相同", field="new")
+    user.password_hash = await anyio.to_thread.run_sync(hash_password, new)
+    await session.execute(update(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+                          .values(revoked_at=func.now()))
+    await session.flush()
+    await record_event(session, actor=actor_of(user), action="user.password_changed", subject=f"user:{user.id}", data={})

@@ -16,8 +16,9 @@ from typing import Any
 
 import click
 
-from trading.cli_support import in_transaction, one_line_errors
+from trading.cli_support import cli_actor, in_transaction, one_line_errors
 from trading.errors import DomainError
+from trading.roles import UserRole
 from trading.settings import get_settings
 def _prepare_database(demo: bool) -> tuple[str, bool]:
     """Start or reach the database, migrate it, load reference (and demo) data."""
@@ -242,7 +243,6 @@ def draw_witness(draw_id: str, username: str, value: str | None) -> None:
     from trading.audit import actor_of
     from trading.draws import supply_witness
     from trading.keys import load_center_keys
-    from trading.roles import UserRole
 
     keys = load_center_keys(get_settings())
     value = value if value is not None else secrets.token_hex(16)
@@ -277,6 +277,56 @@ def keys_show() -> None:
     click.echo(f"签名算法：{info['algorithm']}")
     click.echo(f"验签公钥：{info['verify_key']}")
     click.echo(f"公钥标识：{info['key_id']}")
+@main.group()
+def users() -> None:
+    """Accounts: the center creates and disables them (the portal and /api/accounts do too)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([role.value for role in UserRole]), help="The account's role.")
+@click.option("--name", "display_name", required=True, help="Name shown in the portal.")
+@click.option("--org", "credit_code", default=None, help="The organisation's credit code (parties, agencies, bidders, experts).")
+@click.option("--id-number", default=None, help="Experts: the ID number that links the account to the pool.")
+@click.password_option("--password", prompt="初始密码", confirmation_prompt="再次输入初始密码",
+                       help="The initial password (asked for when not given).")
+@one_line_errors
+def users_add(username: str, role: str, display_name: str, credit_code: str | None, id_number: str | None,
+              password: str) -> None:
+    """Create an account."""
+    from sqlalchemy import select
+
+    from trading.accounts import create_user
+    from trading.errors import InvalidInput
+    from trading.organisations import Organisation
+
+    async def add(session):
+        organisation_id = None
+        if credit_code:
+            organisation_id = await session.scalar(select(Organisation.id).where(
+                Organisation.credit_code == credit_code.strip().upper()))
+            if organisation_id is None:
+                raise InvalidInput(f"未找到单位 {credit_code}")
+        return await create_user(session, actor=cli_actor(), username=username, display_name=display_name, role=role,
+                                 password=password, organisation_id=organisation_id, id_number=id_number)
+
+    user = in_transaction(add)
+    click.echo(f"已创建账号 {user.username}（{UserRole(user.role).label}）")
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+@one_line_errors
+def users_disable(username: str, reason: str) -> None:
+    """Disable an account: its sessions and tokens end."""
+    from trading.accounts import set_user_active
+
+    in_transaction(lambda session: set_user_active(session, actor=cli_actor(), username=username, active=False,
+                                                   reason=reason))
+    click.echo(f"已停用账号 {username.strip().lower()}")
+
+
 from agency_pool.cli import agencies  # noqa: E402
 main.add_command(agencies)
 from expert_pool.cli import experts  # noqa: E402

@@ -48,6 +48,7 @@ from web.pages import PortalController
 from web.projects import ProjectController
 from web.ratings import RatingController
 from web.bid_documents import BidDocumentController
+from web.accounts import AccountController, PasswordController
 from web.registrations import RegistrationController
 from web.ledger import LedgerController, ReceiptVerificationController
 from web.opening import OpeningController
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             ProjectController,
             RatingController,
             BidDocumentController,
+            AccountController, PasswordController,
             ClarificationController,
             BidController,
             LedgerController, ReceiptVerificationController,
