@@ -61,6 +61,7 @@ ADVICE = {
     "envelope_reused": "该信封已被替换或撤回，请重新执行 `trading bid seal` 后递交",
     "state_conflict": "项目当前不在投标阶段",
     "bid_not_current": "只能撤回当前有效的投标文件",
+    "busy": "请稍后用同一信封再次执行 `trading bid submit`（已递交的投标会返回原回执，不会重复递交）",
 }
 _STATUS_ERRORS: dict[int, type[DomainError]] = {
     400: InvalidInput, 401: NotAuthenticated, 403: PermissionDenied, 404: NotFound, 409: Conflict,

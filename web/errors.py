@@ -8,6 +8,7 @@ from urllib.parse import quote
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
@@ -17,6 +18,7 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from trading import errors
@@ -57,7 +59,7 @@ def wants_json(request: Request) -> bool:
 
 def _answer(request: Request, status: int, body: dict[str, Any]) -> Response:
     headers = {}
-    if status == HTTP_429_TOO_MANY_REQUESTS and "retry_after" in body.get("details", {}):
+    if "retry_after" in body.get("details", {}):
         headers["Retry-After"] = str(body["details"]["retry_after"])
     if wants_json(request):
         return Response({"error": body}, status_code=status, headers=headers)
@@ -86,7 +88,22 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
                    {"code": "internal_error", "message": HTTP_MESSAGES[500], "details": {}})
 
 
+# How long a client should wait before retrying when every database connection is busy.
+BUSY_RETRY_AFTER_SECONDS = 5
+
+
+def busy_handler(request: Request, exc: SQLAlchemyTimeout) -> Response:
+    """Every pooled connection stayed busy (a deadline rush): nothing was done, try again.
+
+    A retry is safe: a bid sent again with the same envelope answers its stored receipt."""
+    request.logger.warning("database pool exhausted on %s", request.url.path)
+    return _answer(request, HTTP_503_SERVICE_UNAVAILABLE,
+                   {"code": "busy", "message": "服务器繁忙，本次请求未被处理，请稍后重试",
+                    "details": {"retry_after": BUSY_RETRY_AFTER_SECONDS}})
+
+
 exception_handlers = {
+    SQLAlchemyTimeout: busy_handler,
     errors.DomainError: domain_error_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
