@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,10 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     click.echo(f"门户已启动：http://{host}:{port}/   （按 Ctrl-C 停止）")
     # Live streams (web/live.py) never end on their own: on shutdown they get 5 s, then are cut
     # (browsers reconnect and re-read), or one watching supervisor would hold the server up forever.
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; with the
+    # default action the process would die there, before the embedded PostgreSQL is stopped
+    # at exit. Taken as Ctrl-C, SIGTERM (service managers, `kill`) ends the same clean way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, log_level="warning",
                 timeout_graceful_shutdown=5)
     click.echo("已停止。")
