@@ -57,7 +57,7 @@ async def run_due_steps(session: AsyncSession, now: datetime | None = None, limi
         if action is None and task is not None:
             try:
                 async with session.begin_nested():
-                    await task(session, project, now)
+                    await task(session, project, now, keys)
                     project.next_due_at = None  # done; the next step waits for people
                     await session.flush()
             except DomainError as refused:
@@ -92,8 +92,11 @@ async def run_due_steps(session: AsyncSession, now: datetime | None = None, limi
     return taken
 
 
-async def _close_decryption_window(session: AsyncSession, project: Project, now: datetime) -> None:
-    await close_window(session, actor=CHRONOGRAPH_ACTOR, project_code=project.code, now=now)
+async def _close_decryption_window(session: AsyncSession, project: Project, now: datetime,
+                                   keys: CenterKeys | None) -> None:
+    # With the keys, bids handed in within the window are opened first; without them the
+    # window waits for the batch opener (close_window refuses: hand_ins_pending).
+    await close_window(session, actor=CHRONOGRAPH_ACTOR, project_code=project.code, now=now, keys=keys)
 
 
 # Task name (bidding.states.TIME_DRIVEN_TASKS) → what the chronograph runs.

@@ -7,14 +7,23 @@
    (``CenterKeys.seal``; never in plaintext in the database), and the decryption window is
    set: ``window_ends_at`` = database clock + the rule ``decryption_window_minutes``.
 2. :func:`sign_in`: bidders sign in online.
-3. :func:`hand_in_bidder_half` within the window (database clock): ``K = K_c XOR K_b``
-   must open the bid; the package's ``bid.json`` gives price and duration. A wrong key, or
-   an unreadable package, is recorded not decrypted with the reason, cause ``bidder``.
-4. :func:`close_window` after the window: every entry still pending is not decrypted
-   (cause ``bidder``: no hand-in).
-5. :func:`announce_max_price`: the maximum bid price (最高投标限价), announced once.
-6. :func:`raise_objection` / :func:`answer_objection`: objections at the opening (异议).
-7. :func:`finish_opening`: ``start_evaluation`` with the valid-bid count, or ``fail`` (流标)
+3. :func:`hand_in_bidder_half` within the window (database clock; it signs the bidder in
+   when it has not): ``K_b`` is kept sealed under the KEK with the time of the hand-in and
+   the answer comes at once (pending, 已提交密钥，正在解密). Nothing requires the hand-in
+   itself to decrypt, and a transaction per bidder costs several times the decryption.
+4. :func:`open_handed_in_bids`, the batch opener (the app's worker every
+   ``Settings.opening_seconds``, and :func:`close_window` before anything else): every
+   handed-in entry still pending, ``FOR UPDATE SKIP LOCKED`` (two openers never open the
+   same entry), its ciphertext loaded a chunk at a time; ``K = K_c XOR K_b`` must open the
+   bid and the package's ``bid.json`` gives price and duration. A wrong key, or an
+   unreadable package, is recorded not decrypted with the reason, cause ``bidder``. One
+   audit entry per chunk lists each bid's outcome; one live event per chunk (counts only).
+5. :func:`close_window` after the window: the handed-in bids are opened first (a hand-in
+   inside the window never turns into "not decrypted" for want of the worker), then every
+   entry still pending is not decrypted (cause ``bidder``: no hand-in).
+6. :func:`announce_max_price`: the maximum bid price (最高投标限价), announced once.
+7. :func:`raise_objection` / :func:`answer_objection`: objections at the opening (异议).
+8. :func:`finish_opening`: ``start_evaluation`` with the valid-bid count, or ``fail`` (流标)
    with the reason naming ``min_valid_bids`` when there are too few.
 
 A failure the bidder caused counts as a revoked bid (撤销投标: the deposit may be kept);
@@ -24,6 +33,10 @@ outage) as a withdrawn bid (视为撤回). Every step is audited.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +51,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,17 +66,27 @@ from bidding.projects import Project, get_project
 from bidding.states import STATE_NAMES, TenderState
 from trading.audit import record_event
 from trading.columns import timestamp_column
-from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from trading.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.events import publish_event
 from trading.keys import CenterKeys
+from trading.memory import keep_large_buffers
 from trading.organisations import Organisation
 from trading.rules.store import RuleSetRecord
 from trading.timefmt import local_time
+
+log = logging.getLogger(__name__)
 
 PENDING = "pending"
 DECRYPTED = "decrypted"
 NOT_DECRYPTED = "not_decrypted"
 STATE_LABELS = {PENDING: "待解密", DECRYPTED: "已解密", NOT_DECRYPTED: "未解密"}
+HANDED_IN_LABEL = "已提交密钥，正在解密"  # pending with K_b handed in, until the batch opener runs
+OPENER_ACTOR = "system:opening"
+# The batch opener: ciphertexts loaded this many bids at a time (64 MiB of 1 MiB bids), at most
+# OPEN_LIMIT entries per call (one transaction), decrypted on OPEN_THREADS threads.
+OPEN_CHUNK = 64
+OPEN_LIMIT = 500
+OPEN_THREADS = 2
 CAUSE_BIDDER = "bidder"
 CAUSE_OTHER = "other"
 # What a failure counts as: bidder-caused → revoked (deposit may be kept); otherwise withdrawn.
@@ -99,6 +123,9 @@ class OpeningEntry(SQLModel, table=True):
         CheckConstraint("state IN ('pending', 'decrypted', 'not_decrypted')", name="opening_entries_state_known"),
         CheckConstraint("cause IS NULL OR cause IN ('bidder', 'other')", name="opening_entries_cause_known"),
         CheckConstraint("(state = 'not_decrypted') = (cause IS NOT NULL)", name="opening_entries_failure_has_cause"),
+        # K_b (sealed) waits only while the bid is pending; a settled bid keeps none.
+        CheckConstraint("sealed_bidder_half IS NULL OR state = 'pending'", name="opening_entries_bidder_half_pending"),
+        CheckConstraint("handed_in_at IS NULL OR signed_in_at IS NOT NULL", name="opening_entries_hand_in_signed_in"),
         UniqueConstraint("session_id", "bid_id", name="opening_entries_bid_once"),
     )
 
@@ -113,6 +140,10 @@ class OpeningEntry(SQLModel, table=True):
     # K = K_c XOR K_b sealed under the KEK once the bid opened, so that the committee can
     # read the bid's documents during evaluation (bidding.bid_documents); never in plaintext.
     sealed_content_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # The hand-in: when K_b came (database clock, inside the window) and K_b sealed under the
+    # KEK until the batch opener settles the bid (then cleared); never in plaintext.
+    handed_in_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    sealed_bidder_half: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     state: str = Field(sa_column=Column(String(16), nullable=False))
     reason: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     reason_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -143,10 +174,13 @@ class OpeningObjection(SQLModel, table=True):
 def _subject(project: Project) -> str:
     return f"project:{project.code}"
 
-async def _opening(session: AsyncSession, project: Project, *, lock: bool = False) -> OpeningSession:
+async def _opening(session: AsyncSession, project: Project, *, lock: bool = False,
+                   share: bool = False) -> OpeningSession:
+    """The opening session; ``lock`` FOR UPDATE (closing, finishing), ``share`` FOR SHARE (a
+    hand-in: many at once, yet :func:`close_window` waits for those in flight)."""
     query = select(OpeningSession).where(OpeningSession.project_id == project.id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+    if lock or share:
+        query = query.with_for_update(read=share and not lock).execution_options(populate_existing=True)
     opening = await session.scalar(query)
     if opening is None:
         raise Conflict(f"项目 {project.code} 尚未开标", code="opening_not_started", project=project.code)
@@ -174,7 +208,7 @@ def _not_finished(project: Project, opening: OpeningSession) -> None:
 
 def _fail(entry: OpeningEntry, reason: str, message: str, cause: str, now: datetime) -> None:
     entry.state, entry.reason, entry.reason_text, entry.cause = NOT_DECRYPTED, reason, message, cause
-    entry.sealed_center_half, entry.settled_at = None, now
+    entry.sealed_center_half, entry.sealed_bidder_half, entry.settled_at = None, None, now
 
 
 # --------------------------------------------------------------------------- steps
@@ -248,12 +282,16 @@ async def sign_in(session: AsyncSession, *, actor: str, project_code: str, bidde
 
 async def hand_in_bidder_half(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str,
                               bidder_credit_code: str, k_b_hex: str) -> OpeningEntry:
-    """The bidder hands in ``K_b`` within the window: the bid opens, or is recorded not decrypted."""
+    """The bidder hands in ``K_b`` within the window: kept sealed under the KEK, answered at once.
+
+    The entry stays pending (已提交密钥，正在解密) until :func:`open_handed_in_bids` opens it.
+    A bidder not yet signed in is signed in by its hand-in (one transaction, one audit entry).
+    """
     k_b = sealed_bid.key_half_from_hex(k_b_hex) if isinstance(k_b_hex, str) else None
     if k_b is None:
         raise InvalidInput("密钥份额应为十六进制文本", field="k_b")
     project = await get_project(session, project_code)
-    opening = await _opening(session, project, lock=True)
+    opening = await _opening(session, project, share=True)
     _not_finished(project, opening)
     now = await database_now(session)
     if opening.closed_at is not None or now >= opening.window_ends_at:
@@ -261,35 +299,145 @@ async def hand_in_bidder_half(session: AsyncSession, keys: CenterKeys, *, actor:
                             code="after_decryption_window", rule="decryption_window_minutes",
                             project=project.code, window_ends_at=opening.window_ends_at.isoformat())
     entry = await _entry(session, opening, bidder_credit_code)
-    if entry.signed_in_at is None:
-        raise Conflict("请先签到，再解密投标文件", code="not_signed_in", bidder=bidder_credit_code)
     if entry.state != PENDING:
         raise Conflict(f"该投标文件已{STATE_LABELS[entry.state]}，不能再次解密", code="already_settled",
                        state=entry.state)
-    bid = await session.get(Bid, entry.bid_id)
+    if entry.handed_in_at is not None:
+        raise Conflict(f"已于 {local_time(entry.handed_in_at)} 提交密钥份额，正在解密，不能再次提交",
+                       code="already_handed_in", state=entry.state)
+    signed_in_now = entry.signed_in_at is None
+    if signed_in_now:
+        entry.signed_in_at = now
+    entry.handed_in_at, entry.sealed_bidder_half = now, keys.seal(k_b)
+    del k_b
+    await session.flush()
+    await record_event(session, actor=actor, action="opening.handed_in", subject=_subject(project),
+                       data={"bidder": bidder_credit_code, "bid_id": entry.bid_id, "at": now.isoformat(),
+                             "signed_in": signed_in_now})
+    await publish_event(session, f"opening:{project.code}", "opening.handed_in",
+                        {"bidder": bidder_credit_code, "state": PENDING})
+    return entry
+
+
+# --------------------------------------------------------------------------- the batch opener
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _threads() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        keep_large_buffers()  # 1 MiB buffers from the heap, not a fresh mmap each (trading.memory)
+        _pool = ThreadPoolExecutor(max_workers=OPEN_THREADS, thread_name_prefix="opening")
+    return _pool
+
+
+def _open_one(keys: CenterKeys, sealed_center_half: bytes, sealed_bidder_half: bytes,
+              ciphertext: bytes) -> tuple[str, Any, Any, Any]:
+    """One bid (on a worker thread): ``(DECRYPTED, price, duration, seal(K))`` or
+    ``(NOT_DECRYPTED, reason, message, None)``. Keys live only in this frame."""
+    k_c, k_b = keys.unseal(sealed_center_half), keys.unseal(sealed_bidder_half)
+    content_key = sealed_bid.xor(k_c, k_b)  # K = K_c XOR K_b (both 32 bytes, checked when stored)
+    del k_c, k_b
     try:
-        k_c = keys.unseal(entry.sealed_center_half)
-        payload = sealed_bid.open_bid(bid.ciphertext, k_c, k_b)
-        content_key = sealed_bid.xor(k_c, k_b)
-        del k_c
+        payload = sealed_bid.open_with_content_key(ciphertext, content_key)
         offer, _documents = sealed_bid.read_package(payload)
     except sealed_bid.BidNotDecrypted as exc:
-        _fail(entry, exc.details.get("reason", "content_key"), exc.message, CAUSE_BIDDER, now)
+        return NOT_DECRYPTED, exc.details.get("reason", "content_key"), exc.message, None
     except InvalidInput as exc:
-        _fail(entry, "package", exc.message, CAUSE_BIDDER, now)
-    else:
-        entry.state, entry.decrypted_at, entry.settled_at = DECRYPTED, now, now
-        entry.price_fen, entry.duration_days = offer.get("price_fen"), offer.get("duration_days")
-        entry.sealed_center_half = None
-        entry.sealed_content_key = keys.seal(content_key)
-    await session.flush()
-    await record_event(session, actor=actor, action=f"opening.{entry.state}", subject=_subject(project),
-                       data={"bidder": bidder_credit_code, "bid_id": entry.bid_id, "reason": entry.reason,
-                             "cause": entry.cause, "price_fen": entry.price_fen,
-                             "duration_days": entry.duration_days, "at": now.isoformat()})
-    await publish_event(session, f"opening:{project.code}", f"opening.{entry.state}",
-                        {"bidder": bidder_credit_code, "state": entry.state, "reason": entry.reason, "cause": entry.cause})
-    return entry
+        return NOT_DECRYPTED, "package", exc.message, None
+    return DECRYPTED, offer.get("price_fen"), offer.get("duration_days"), keys.seal(content_key)
+
+
+async def _ciphertexts(session: AsyncSession, entries: Sequence[OpeningEntry]) -> dict[int, bytes]:
+    rows = await session.execute(select(Bid.id, Bid.ciphertext).where(Bid.id.in_([e.bid_id for e in entries])))
+    return {bid_id: ciphertext for bid_id, ciphertext in rows}
+
+
+async def _open_chunk(keys: CenterKeys, entries: Sequence[OpeningEntry],
+                      ciphertexts: dict[int, bytes]) -> list[tuple[str, Any, Any, Any]]:
+    loop, pool = asyncio.get_running_loop(), _threads()
+    return await asyncio.gather(*(loop.run_in_executor(pool, _open_one, keys, entry.sealed_center_half,
+                                                       entry.sealed_bidder_half, ciphertexts[entry.bid_id])
+                                  for entry in entries))
+
+
+async def open_handed_in_bids(session: AsyncSession, keys: CenterKeys, project_code: str, *,
+                              limit: int = OPEN_LIMIT, chunk: int = OPEN_CHUNK, actor: str = OPENER_ACTOR,
+                              wait: bool = False) -> int:
+    """Open up to ``limit`` handed-in bids of the project still pending; returns how many were settled.
+
+    Entries are taken ``FOR UPDATE SKIP LOCKED`` (``wait``: wait for them instead, as
+    :func:`close_window` does), their ciphertexts loaded ``chunk`` at a time while the
+    previous chunk decrypts on the opener's threads. Per chunk: the outcomes written in one
+    flush, one audit entry listing each bid's outcome, one live event with the counts.
+    """
+    project = await get_project(session, project_code)
+    query = select(OpeningSession).where(OpeningSession.project_id == project.id).execution_options(
+        populate_existing=True)
+    # FOR SHARE: hand-ins and openers side by side; close_window (FOR UPDATE) waits for them.
+    opening = await session.scalar(query.with_for_update(read=True, skip_locked=not wait))
+    if opening is None or opening.finished_at is not None:
+        return 0
+    entries = (await session.scalars(
+        select(OpeningEntry)
+        .where(OpeningEntry.session_id == opening.id, OpeningEntry.state == PENDING,
+               OpeningEntry.handed_in_at.is_not(None))
+        .order_by(OpeningEntry.id).limit(limit)
+        .with_for_update(skip_locked=not wait).execution_options(populate_existing=True))).all()
+    if not entries:
+        return 0
+    parts = [entries[i:i + chunk] for i in range(0, len(entries), chunk)]
+    ciphertexts = await _ciphertexts(session, parts[0])
+    for index, part in enumerate(parts):
+        opened = asyncio.ensure_future(_open_chunk(keys, part, ciphertexts))
+        ciphertexts = {}
+        try:  # the next chunk is read while this one decrypts
+            if index + 1 < len(parts):
+                ciphertexts = await _ciphertexts(session, parts[index + 1])
+        finally:
+            outcomes = await opened
+        now = await database_now(session)
+        listed = []
+        for entry, (state, first, second, sealed_key) in zip(part, outcomes, strict=True):
+            if state == DECRYPTED:
+                entry.state, entry.decrypted_at, entry.settled_at = DECRYPTED, now, now
+                entry.price_fen, entry.duration_days, entry.sealed_content_key = first, second, sealed_key
+                entry.sealed_center_half = entry.sealed_bidder_half = None
+            else:
+                _fail(entry, first, second, CAUSE_BIDDER, now)
+            listed.append({"bidder": entry.bidder_credit_code, "bid_id": entry.bid_id, "state": entry.state,
+                           "reason": entry.reason, "cause": entry.cause, "price_fen": entry.price_fen,
+                           "duration_days": entry.duration_days, "handed_in_at": entry.handed_in_at.isoformat()})
+        await session.flush()
+        decrypted = sum(1 for item in listed if item["state"] == DECRYPTED)
+        await record_event(session, actor=actor, action="opening.bids_opened", subject=_subject(project),
+                           data={"at": now.isoformat(), "decrypted": decrypted,
+                                 "not_decrypted": len(listed) - decrypted, "bids": listed})
+        await publish_event(session, f"opening:{project.code}", "opening.bids_opened",
+                            {"decrypted": decrypted, "not_decrypted": len(listed) - decrypted})
+    return len(entries)
+
+
+async def open_all_handed_in_bids(session: AsyncSession, keys: CenterKeys, *, limit: int = OPEN_LIMIT) -> int:
+    """The app's worker: open the handed-in bids of every opening, up to ``limit`` in all."""
+    codes = (await session.scalars(
+        select(Project.code).join(OpeningSession, OpeningSession.project_id == Project.id)
+        .join(OpeningEntry, OpeningEntry.session_id == OpeningSession.id)
+        .where(OpeningEntry.state == PENDING, OpeningEntry.handed_in_at.is_not(None),
+               OpeningSession.finished_at.is_(None))
+        .group_by(Project.code).order_by(func.min(OpeningEntry.handed_in_at)))).all()
+    opened = 0
+    for code in codes:
+        if opened >= limit:
+            break
+        try:  # one opening that cannot be opened (e.g. a KEK fault) never holds up the others
+            async with session.begin_nested():
+                opened += await open_handed_in_bids(session, keys, code, limit=limit - opened)
+        except DomainError as failed:
+            log.error("opening: %s handed-in bids not opened: %s", code, failed.message)
+    return opened
 
 
 async def record_other_failure(session: AsyncSession, *, actor: str, project_code: str, bidder_credit_code: str,
@@ -303,6 +451,8 @@ async def record_other_failure(session: AsyncSession, *, actor: str, project_cod
     entry = await _entry(session, opening, bidder_credit_code)
     if entry.state != PENDING:
         raise Conflict(f"该投标文件已{STATE_LABELS[entry.state]}", code="already_settled", state=entry.state)
+    if entry.handed_in_at is not None:
+        raise Conflict(f"投标人已提交密钥份额，{HANDED_IN_LABEL}", code="already_handed_in", state=entry.state)
     now = await database_now(session)
     _fail(entry, "other", reason.strip(), CAUSE_OTHER, now)
     await session.flush()
@@ -315,11 +465,13 @@ async def record_other_failure(session: AsyncSession, *, actor: str, project_cod
 
 
 async def close_window(session: AsyncSession, *, actor: str, project_code: str,
-                       now: datetime | None = None) -> OpeningSession:
-    """After the window (database clock): every pending bid is not decrypted (cause bidder).
+                       now: datetime | None = None, keys: CenterKeys | None = None) -> OpeningSession:
+    """After the window (database clock): the handed-in bids are opened first (``keys``),
+    then every bid still pending is not decrypted (cause bidder: no hand-in).
 
     Closing an already closed window changes nothing and records nothing. ``now`` is the
-    chronograph's clock (default: the database clock).
+    chronograph's clock (default: the database clock). Without ``keys`` while hand-ins wait
+    to be opened, the window is not closed (Conflict ``hand_ins_pending``).
     """
     project = await get_project(session, project_code)
     opening = await _opening(session, project, lock=True)
@@ -330,8 +482,18 @@ async def close_window(session: AsyncSession, *, actor: str, project_code: str,
         raise RuleViolation(f"解密时限至 {local_time(opening.window_ends_at)} 结束，尚未届满",
                             code="decryption_window_open", rule="decryption_window_minutes",
                             project=project.code, window_ends_at=opening.window_ends_at.isoformat())
+    # FOR UPDATE on the session: no hand-in or opener of this opening is in flight now.
+    handed_in = select(func.count()).select_from(OpeningEntry).where(
+        OpeningEntry.session_id == opening.id, OpeningEntry.state == PENDING, OpeningEntry.handed_in_at.is_not(None))
+    if await session.scalar(handed_in):
+        if keys is None:
+            raise Conflict("仍有已提交的密钥份额正在解密，解密完成后再关闭解密时限", code="hand_ins_pending",
+                           project=project.code)
+        while await open_handed_in_bids(session, keys, project.code, actor=actor, wait=True):
+            pass
     pending = (await session.scalars(select(OpeningEntry).where(
-        OpeningEntry.session_id == opening.id, OpeningEntry.state == PENDING))).all()
+        OpeningEntry.session_id == opening.id, OpeningEntry.state == PENDING)
+        .execution_options(populate_existing=True))).all()
     for entry in pending:
         _fail(entry, "no_hand_in", "投标人未在解密时限内递交密钥份额，投标文件未解密", CAUSE_BIDDER, now)
     opening.closed_at = now
@@ -408,13 +570,17 @@ async def answer_objection(session: AsyncSession, *, actor: str, project_code: s
     return objection
 
 
-async def finish_opening(session: AsyncSession, *, actor: str, project_code: str) -> dict[str, Any]:
-    """End the opening: ``start_evaluation`` with the valid bids, or ``fail`` (流标) when too few."""
+async def finish_opening(session: AsyncSession, *, actor: str, project_code: str,
+                         keys: CenterKeys | None = None) -> dict[str, Any]:
+    """End the opening: ``start_evaluation`` with the valid bids, or ``fail`` (流标) when too few.
+
+    The window is closed first (:func:`close_window`: every hand-in opened with ``keys``)."""
     project = await get_project(session, project_code, lock=True)
     opening = await _opening(session, project, lock=True)
     _not_finished(project, opening)
-    await close_window(session, actor=actor, project_code=project_code)
-    entries = (await session.scalars(select(OpeningEntry).where(OpeningEntry.session_id == opening.id))).all()
+    await close_window(session, actor=actor, project_code=project_code, keys=keys)
+    entries = (await session.scalars(select(OpeningEntry).where(OpeningEntry.session_id == opening.id)
+                                      .execution_options(populate_existing=True))).all()
     valid = sum(1 for entry in entries if entry.state == DECRYPTED)
     rules, _ = await _rules(session, project)
     minimum = rules.get("min_valid_bids")
@@ -471,7 +637,9 @@ async def opening_record(session: AsyncSession, project_code: str) -> dict[str, 
         entries.append({
             "bidder_credit_code": entry.bidder_credit_code, "bidder_name": name,
             "signed_in_at": moment(entry.signed_in_at), "center_half_opened": entry.center_half_opened,
-            "state": entry.state, "state_name": STATE_LABELS[entry.state],
+            "state": entry.state,
+            "state_name": HANDED_IN_LABEL if entry.state == PENDING and entry.handed_in_at else STATE_LABELS[entry.state],
+            "handed_in_at": moment(entry.handed_in_at),
             "price_fen": entry.price_fen if decrypted else None,
             "duration_days": entry.duration_days if decrypted else None,
             "decrypted_at": moment(entry.decrypted_at), "reason": entry.reason, "reason_text": entry.reason_text,

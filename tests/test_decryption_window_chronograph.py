@@ -43,8 +43,13 @@ async def test_the_window_closes_at_its_end_without_anyone_asking(demo, session,
     # A second before the end: nothing happens.
     before = await run_due_steps(session, now=opening.window_ends_at - timedelta(seconds=1))
     assert (tender.code, CLOSE) not in before
-    # At the end (a controlled clock, no request anywhere): the pending bid is not decrypted.
-    assert (tender.code, CLOSE) in await run_due_steps(session, now=opening.window_ends_at)
+    # At the end, a worker without the center's keys cannot open the hand-in: it leaves the
+    # window open rather than count a hand-in made in time as "not decrypted".
+    assert (tender.code, CLOSE) not in await run_due_steps(session, now=opening.window_ends_at)
+    await session.execute(update(Project).where(Project.id == tender.id).values(next_due_at=opening.window_ends_at))
+    # With the keys (the app's worker; a controlled clock, no request anywhere): the hand-in is
+    # opened first, the bid never handed in is not decrypted.
+    assert (tender.code, CLOSE) in await run_due_steps(session, now=opening.window_ends_at, keys=keys)
     entries = {entry.bidder_credit_code: entry for entry in (await session.scalars(
         select(OpeningEntry).where(OpeningEntry.session_id == opening.id)
         .execution_options(populate_existing=True))).all()}

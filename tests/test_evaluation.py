@@ -103,7 +103,7 @@ async def opened_tender(session, keys, prices: list[int], *, scheme=SCHEME, memb
     if max_price_fen is not None:
         await announce_max_price(session, actor="agency", project_code=tender.code, max_price_fen=max_price_fen)
     await opening.window_passes(session, tender)
-    result = await finish_opening(session, actor="admin", project_code=tender.code)
+    result = await finish_opening(session, actor="admin", project_code=tender.code, keys=keys)  # opens the hand-ins
     assert result["state"] == "evaluating", result
     experts = [await session.get(Expert, m.expert_id) for m in seated]
     return tender, [code for code, _ in bidders], experts

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bidding.opening import hand_in_bidder_half, sign_in, start_opening
+from bidding.opening import hand_in_bidder_half, open_handed_in_bids, sign_in, start_opening
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer, log_in
 from tests.test_opening import k_b_of, tender_with_bids
@@ -119,11 +119,14 @@ async def test_the_opening_and_the_draw_announce_each_step_with_states_never_pri
     async with transaction(sessions) as session:
         await hand_in_bidder_half(session, keys, actor=code, project_code=tender.code, bidder_credit_code=code,
                                   k_b_hex=k_b)
-    started, signed_in, decrypted = [await received(watcher) for _ in range(3)]
+    async with transaction(sessions) as session:  # the batch opener: one event per chunk, counts only
+        await open_handed_in_bids(session, keys, tender.code)
+    started, signed_in, handed_in, opened = [await received(watcher) for _ in range(4)]
     assert (started.kind, started.data["bids"]) == ("opening.started", 1)
     assert (signed_in.kind, signed_in.data) == ("opening.signed_in", {"bidder": code})
-    assert decrypted.kind == "opening.decrypted" and decrypted.data["state"] == "decrypted"
-    assert "99500000" not in json.dumps([started.data, signed_in.data, decrypted.data])
+    assert (handed_in.kind, handed_in.data) == ("opening.handed_in", {"bidder": code, "state": "pending"})
+    assert (opened.kind, opened.data) == ("opening.bids_opened", {"decrypted": 1, "not_decrypted": 0})
+    assert "99500000" not in json.dumps([started.data, signed_in.data, handed_in.data, opened.data])
 
     async with transaction(sessions) as session:
         draw = await commit_draw(session, keys, actor="admin", purpose="expert", project_code=tender.code,

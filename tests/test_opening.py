@@ -1,11 +1,13 @@
 """The opening (开标) with the real sealed-bid/1 protocol: center halves opened at the
 deadline and kept only sealed, bidders sign in and hand in K_b within the decryption
-window (database clock), wrong keys and missing hand-ins recorded not decrypted with the
+window (database clock; answered at once, pending), the batch opener opens what was handed
+in (never one entry twice), wrong keys and missing hand-ins recorded not decrypted with the
 cause, the maximum price announced once, objections answered, the opening record, and the
 tender moved to evaluation or failed (流标) naming min_valid_bids."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -20,6 +22,7 @@ from bidding.bids import Bid
 from bidding.opening import (
     DECRYPTED,
     NOT_DECRYPTED,
+    PENDING,
     OpeningEntry,
     OpeningSession,
     announce_max_price,
@@ -27,6 +30,8 @@ from bidding.opening import (
     close_window,
     finish_opening,
     hand_in_bidder_half,
+    open_all_handed_in_bids,
+    open_handed_in_bids,
     opening_record,
     raise_objection,
     record_other_failure,
@@ -66,6 +71,15 @@ async def k_b_of(session: AsyncSession, tender: Project, code: str, signing_key)
     return sealed_bid.open_bidder_half(bid.envelope, signing_key).hex()
 
 
+async def hand_in_and_open(session: AsyncSession, keys, tender_code: str, code: str, k_b_hex: str) -> OpeningEntry:
+    """A bidder's hand-in, then the batch opener as the app's worker runs it a moment later."""
+    entry = await hand_in_bidder_half(session, keys, actor=code, project_code=tender_code, bidder_credit_code=code,
+                                      k_b_hex=k_b_hex)
+    assert entry.state == PENDING and entry.handed_in_at is not None
+    await open_handed_in_bids(session, keys, tender_code)
+    return entry
+
+
 async def window_passes(session: AsyncSession, tender: Project) -> None:
     """Move the window and the deadline so that the decryption window is over by the database clock."""
     await session.execute(update(OpeningSession).where(OpeningSession.project_id == tender.id).values(
@@ -92,16 +106,24 @@ async def test_the_whole_opening_with_three_bidders(demo, session, keys):
     with pytest.raises(RuleViolation, match="尚未届满"):
         await close_window(session, actor="admin", project_code=tender.code)
 
+    # A hand-in answers at once: pending until the batch opener runs.
     failed = await hand_in_bidder_half(session, keys, actor=wrong, project_code=tender.code, bidder_credit_code=wrong,
                                        k_b_hex=nacl.utils.random(32).hex())
+    assert (failed.state, failed.price_fen) == (PENDING, None) and failed.handed_in_at is not None
+    with pytest.raises(Conflict, match="不能再次提交") as twice:
+        await hand_in_bidder_half(session, keys, actor=wrong, project_code=tender.code, bidder_credit_code=wrong,
+                                  k_b_hex=await k_b_of(session, tender, wrong, wrong_key))
+    assert twice.value.code == "already_handed_in"
+    pending = (await opening_record(session, tender.code))["entries"]
+    assert {entry["state_name"] for entry in pending if entry["bidder_credit_code"] == wrong} == {"已提交密钥，正在解密"}
+    opened = await hand_in_and_open(session, keys, tender.code, good, await k_b_of(session, tender, good, good_key))
+    assert (opened.state, opened.price_fen, opened.duration_days) == (DECRYPTED, 99_500_000, 180)
     assert (failed.state, failed.reason, failed.cause) == (NOT_DECRYPTED, "content_key", "bidder")
-    assert failed.price_fen is None
+    assert failed.price_fen is None and failed.sealed_bidder_half is None and opened.sealed_bidder_half is None
     with pytest.raises(Conflict, match="不能再次解密"):
         await hand_in_bidder_half(session, keys, actor=wrong, project_code=tender.code, bidder_credit_code=wrong,
                                   k_b_hex=await k_b_of(session, tender, wrong, wrong_key))
-    opened = await hand_in_bidder_half(session, keys, actor=good, project_code=tender.code, bidder_credit_code=good,
-                                       k_b_hex=await k_b_of(session, tender, good, good_key))
-    assert (opened.state, opened.price_fen, opened.duration_days) == (DECRYPTED, 99_500_000, 180)
+    assert await open_handed_in_bids(session, keys, tender.code) == 0  # nothing is opened twice
 
     await announce_max_price(session, actor="agency", project_code=tender.code, max_price_fen=110_000_000)
     with pytest.raises(Conflict, match="已公布"):
@@ -135,27 +157,42 @@ async def test_the_whole_opening_with_three_bidders(demo, session, keys):
         AuditEntry.subject == f"project:{tender.code}", AuditEntry.action.like("opening.%"))
         .order_by(AuditEntry.seq))).all()
     assert actions.count("opening.window_closed") == 1
-    assert {"opening.started", "opening.signed_in", "opening.decrypted", "opening.not_decrypted",
+    assert {"opening.started", "opening.signed_in", "opening.handed_in", "opening.bids_opened",
             "opening.max_price_announced", "opening.objection_raised", "opening.objection_answered",
             "opening.finished"} <= set(actions)
     fail = await session.scalar(select(AuditEntry).where(AuditEntry.subject == f"project:{tender.code}",
                                                          AuditEntry.action == "tender.fail"))
     assert "min_valid_bids" in fail.data["facts"]["reason"]
+    # The record says, per bid, what happened when the opener ran.
+    opened_entries = (await session.scalars(select(AuditEntry).where(
+        AuditEntry.subject == f"project:{tender.code}", AuditEntry.action == "opening.bids_opened"))).all()
+    outcomes = {item["bidder"]: item for entry in opened_entries for item in entry.data["bids"]}
+    assert (outcomes[wrong]["state"], outcomes[wrong]["reason"], outcomes[wrong]["cause"]) == \
+        ("not_decrypted", "content_key", "bidder")
+    assert (outcomes[good]["state"], outcomes[good]["price_fen"]) == ("decrypted", 99_500_000)
+    assert absent not in outcomes
 
 
 async def test_enough_valid_bids_move_the_tender_to_evaluation(demo, session, keys):
     tender, bidders = await tender_with_bids(session, keys, [100_000_000, 100_500_000, 101_000_000])
     await bids.deadline_passes(session, tender.code)
     await start_opening(session, keys, actor="admin", project_code=tender.code)
-    for code, signing_key in bidders:
-        await sign_in(session, actor=code, project_code=tender.code, bidder_credit_code=code)
+    for code, signing_key in bidders:  # the hand-in signs the bidder in; no opener has run yet
         await hand_in_bidder_half(session, keys, actor=code, project_code=tender.code, bidder_credit_code=code,
                                   k_b_hex=await k_b_of(session, tender, code, signing_key))
     with pytest.raises(RuleViolation):  # the window is still open
-        await finish_opening(session, actor="admin", project_code=tender.code)
+        await finish_opening(session, actor="admin", project_code=tender.code, keys=keys)
     await window_passes(session, tender)
-    result = await finish_opening(session, actor="admin", project_code=tender.code)
+    # Hand-ins inside the window never turn into "not decrypted" for want of the worker:
+    # without the keys the window is not closed, with them the bids are opened first.
+    with pytest.raises(Conflict) as waiting:
+        await close_window(session, actor="admin", project_code=tender.code)
+    assert waiting.value.code == "hand_ins_pending"
+    result = await finish_opening(session, actor="admin", project_code=tender.code, keys=keys)
     assert (result["state"], result["valid_bids"], result["reason"]) == ("evaluating", 3, None)
+    record = await opening_record(session, tender.code)
+    assert all(entry["signed_in_at"] and entry["handed_in_at"] for entry in record["entries"])
+    assert sorted(entry["price_fen"] for entry in record["entries"]) == [100_000_000, 100_500_000, 101_000_000]
 
 
 async def test_a_hand_in_after_the_window_is_refused_and_other_causes_count_as_withdrawn(demo, session, keys):
@@ -179,7 +216,21 @@ async def test_a_hand_in_after_the_window_is_refused_and_other_causes_count_as_w
         {late: "revoked", other: "withdrawn"}
 
 
-async def test_the_center_half_never_appears_in_any_opening_table(demo, session, keys):
+async def _no_key_half_anywhere(session: AsyncSession, secrets: list[bytes]) -> None:
+    await session.flush()
+    for table in (*OPENING_TABLES, "audit_log"):
+        columns = (await session.execute(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = :t"), {"t": table})).scalars().all()
+        rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
+        assert rows, table
+        for row in rows:
+            for column, value in zip(columns, row, strict=False):
+                blob = bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode()
+                for secret in secrets:
+                    assert secret not in blob and secret.hex().encode() not in blob.lower(), (table, column)
+
+
+async def test_no_key_half_ever_appears_in_any_opening_table(demo, session, keys):
     tender, bidders = await tender_with_bids(session, keys, [100_000_000, 100_000_000])
     await start_opening(session, keys, actor="admin", project_code=tender.code)
     await raise_objection(session, actor="x", project_code=tender.code, text="异议")
@@ -190,21 +241,71 @@ async def test_the_center_half_never_appears_in_any_opening_table(demo, session,
     for code, _ in bidders:
         bid = await session.scalar(select(Bid).where(Bid.project_id == tender.id, Bid.bidder_credit_code == code))
         halves.append(sealed_bid.open_center_half(bid.envelope, private))
-    await session.flush()
-    for table in OPENING_TABLES:
-        columns = (await session.execute(text(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = :t"), {"t": table})).scalars().all()
-        rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
-        assert rows, table
-        for row in rows:
-            for column, value in zip(columns, row, strict=False):
-                blob = bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode()
-                for k_c in halves:
-                    assert k_c not in blob and k_c.hex().encode() not in blob.lower(), (table, column)
+    await _no_key_half_anywhere(session, halves)
     # Yet the sealed half is there, and opens to K_c under the KEK only.
     sealed_halves = (await session.scalars(select(OpeningEntry.sealed_center_half).join(
         OpeningSession, OpeningSession.id == OpeningEntry.session_id).where(OpeningSession.project_id == tender.id))).all()
     assert sorted(keys.unseal(value) for value in sealed_halves) == sorted(halves)
+
+    # K_b handed in: kept only sealed under the KEK while it waits for the opener, then cleared.
+    bidder_halves = [bytes.fromhex(await k_b_of(session, tender, code, signing_key)) for code, signing_key in bidders]
+    for (code, _), k_b in zip(bidders, bidder_halves, strict=True):
+        await hand_in_bidder_half(session, keys, actor=code, project_code=tender.code, bidder_credit_code=code,
+                                  k_b_hex=k_b.hex())
+    await _no_key_half_anywhere(session, halves + bidder_halves)
+    waiting = (await session.scalars(select(OpeningEntry.sealed_bidder_half).join(
+        OpeningSession, OpeningSession.id == OpeningEntry.session_id).where(OpeningSession.project_id == tender.id))).all()
+    assert sorted(keys.unseal(value) for value in waiting) == sorted(bidder_halves)
+    assert await open_handed_in_bids(session, keys, tender.code) == 2
+    contents = [sealed_bid.xor(k_c, k_b) for k_c, k_b in zip(halves, bidder_halves, strict=True)]
+    await _no_key_half_anywhere(session, halves + bidder_halves + contents)
+    left = (await session.execute(select(OpeningEntry.sealed_center_half, OpeningEntry.sealed_bidder_half).join(
+        OpeningSession, OpeningSession.id == OpeningEntry.session_id).where(OpeningSession.project_id == tender.id))).all()
+    assert left == [(None, None), (None, None)]
+
+
+async def test_two_openers_never_open_one_entry(demo, engine, keys):
+    sessions = make_sessionmaker(engine)
+    async with transaction(sessions) as session:
+        tender, bidders = await tender_with_bids(session, keys, [100_000_000, 100_500_000, 101_000_000])
+        await start_opening(session, keys, actor="admin", project_code=tender.code)
+        for code, signing_key in bidders:
+            await hand_in_bidder_half(session, keys, actor=code, project_code=tender.code, bidder_credit_code=code,
+                                      k_b_hex=await k_b_of(session, tender, code, signing_key))
+    async def second_opener() -> int:
+        async with transaction(sessions) as second:
+            return await open_handed_in_bids(second, keys, tender.code)
+
+    async with sessions() as first:
+        assert await open_handed_in_bids(first, keys, tender.code, limit=2) == 2  # not committed yet: rows locked
+        second = asyncio.create_task(second_opener())  # skips the two locked entries, takes the third
+        await asyncio.sleep(0.5)  # (its audit entry then waits for the first's commit: the chain is one line)
+        await first.commit()
+    assert await second == 1
+    async with transaction(sessions) as session:
+        assert await open_handed_in_bids(session, keys, tender.code) == 0
+        opened = (await session.scalars(select(AuditEntry).where(
+            AuditEntry.subject == f"project:{tender.code}", AuditEntry.action == "opening.bids_opened"))).all()
+        listed = sorted(item["bidder"] for entry in opened for item in entry.data["bids"])
+        assert listed == sorted(code for code, _ in bidders)  # each bid opened once
+        states = (await session.scalars(select(OpeningEntry.state).join(
+            OpeningSession, OpeningSession.id == OpeningEntry.session_id)
+            .where(OpeningSession.project_id == tender.id))).all()
+        assert states == [DECRYPTED] * 3
+
+
+async def test_the_app_worker_opens_the_hand_ins_of_every_opening(demo, session, keys):
+    first, [(a, a_key)] = await tender_with_bids(session, keys, [100_000_000])
+    second, [(b, b_key), (c, _)] = await tender_with_bids(session, keys, [100_500_000, 99_000_000])
+    for tender in (first, second):
+        await start_opening(session, keys, actor="admin", project_code=tender.code)
+    for tender, code, signing_key in ((first, a, a_key), (second, b, b_key)):
+        await hand_in_bidder_half(session, keys, actor=code, project_code=tender.code, bidder_credit_code=code,
+                                  k_b_hex=await k_b_of(session, tender, code, signing_key))
+    assert await open_all_handed_in_bids(session, keys) >= 2
+    states = {entry.bidder_credit_code: (entry.state, entry.price_fen) for entry in (await session.scalars(
+        select(OpeningEntry).where(OpeningEntry.bidder_credit_code.in_([a, b, c])))).all()}
+    assert states == {a: (DECRYPTED, 100_000_000), b: (DECRYPTED, 100_500_000), c: (PENDING, None)}
 
 
 # ----------------------------------------------------------------------------- the API
@@ -242,8 +343,21 @@ async def test_the_opening_over_the_api_with_each_role(client, settings, engine)
     assert (await client.post(f"{path}/sign-in", headers=bidder2)).status_code == 404  # no bid of its own
     assert (await client.post(f"{path}/sign-in", headers=bidder1)).status_code == 201
     assert (await client.post(f"{path}/hand-in", json={"k_b": k_b}, headers=supervisor)).status_code == 403
-    opened = await client.post(f"{path}/hand-in", json={"k_b": k_b}, headers=bidder1)
-    assert opened.status_code == 201 and opened.json()["price_fen"] == 98_000_000, opened.text
+    handed = await client.post(f"{path}/hand-in", json={"k_b": k_b}, headers=bidder1)
+    assert handed.status_code == 201, handed.text
+    assert (handed.json()["state"], handed.json()["state_name"]) == ("pending", "已提交密钥，正在解密")
+    assert "price_fen" not in handed.json()
+    # The app's worker opens it within about a second; the supervisor watches it in the record.
+    async with transaction(make_sessionmaker(engine)) as session:
+        await open_handed_in_bids(session, center, tender.code)
+    watched = (await client.get(path, headers=supervisor)).json()["entries"][0]
+    assert (watched["state"], watched["price_fen"]) == ("decrypted", 98_000_000)
+    # The bidder follows its own entry during the window; another bidder has none to see.
+    mine = await client.get(f"{path}/mine", headers=bidder1)
+    assert mine.status_code == 200 and (mine.json()["entry"]["state"], mine.json()["entry"]["price_fen"]) == (
+        "decrypted", 98_000_000)
+    assert (await client.get(f"{path}/mine", headers=bidder2)).status_code == 404
+    assert (await client.get(f"{path}/mine", headers=supervisor)).status_code == 403
     assert (await client.post(f"{path}/max-price", json={"max_price_fen": 1}, headers=bidder1)).status_code == 403
     assert (await client.post(f"{path}/max-price", json={"max_price_fen": 120_000_000},
                               headers=agency)).status_code == 201

@@ -86,7 +86,7 @@ async def open_bids(session, keys, tender: Project, bidders, *, revoked: set[str
         await hand_in_bidder_half(session, keys, actor=code, project_code=tender.code, bidder_credit_code=code,
                                   k_b_hex=k_b)
     await opening.window_passes(session, tender)
-    return await finish_opening(session, actor="admin", project_code=tender.code)
+    return await finish_opening(session, actor="admin", project_code=tender.code, keys=keys)  # opens the hand-ins
 
 
 async def award(session, tender: Project, ranked: list[str]) -> Project:

@@ -255,7 +255,15 @@ async def test_a_construction_tender_from_registration_to_refund_and_closing(
         k_b = ok(await cli("bid", "decrypt", str(folders[account] / "offer.envelope.json"),
                            "--key", str(folders[account] / "bidder.key"))).strip()
         handed = api.post(f"{project}/opening/hand-in", account, json={"k_b": k_b})
-        assert (handed["state"], handed["price_fen"]) == ("decrypted", price), handed
+        assert handed["state"] == "pending" and "price_fen" not in handed, handed  # answered at once
+
+    def all_opened() -> list | None:  # the app's batch opener decrypts them within about a second
+        entries = api.get(f"{project}/opening", "supervisor")["entries"]
+        return entries if all(e["state"] != "pending" for e in entries) else None
+
+    opened = api.wait_for("the batch opener", all_opened)
+    assert [(e["bidder_credit_code"], e["state"], e["price_fen"]) for e in opened] == [
+        (code, "decrypted", price) for code, price in BIDDERS.values()]
     api.post(f"{project}/opening/max-price", "admin", json={"max_price_fen": MAX_PRICE_FEN})
     # The decryption window ends (controllable clock); the chronograph closes it by itself.
     await sql(engine, "UPDATE opening_sessions SET window_ends_at = clock_timestamp() - interval '1 second' "

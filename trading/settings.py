@@ -53,6 +53,8 @@ class Settings:
     unseal_seconds: int = 15
     # The chronograph: how often due tenders take their time-driven steps.
     chronograph_seconds: int = 10
+    # The batch opener: how often handed-in key halves are opened (bidding.opening.open_all_handed_in_bids).
+    opening_seconds: float = 1.0
     # The deadline watch (电子监察): how often yellow and red cards are given.
     deadline_watch_seconds: int = 60
     rule_set_dir: Path | None = None
@@ -83,6 +85,7 @@ class Settings:
             login_window_seconds=_int("TRADING_LOGIN_WINDOW_SECONDS", 15 * 60),
             audit_checkpoint_seconds=_int("TRADING_AUDIT_CHECKPOINT_SECONDS", 3600),
             chronograph_seconds=_int("TRADING_CHRONOGRAPH_SECONDS", 10),
+            opening_seconds=float(os.environ.get("TRADING_OPENING_SECONDS", "1")),
             deadline_watch_seconds=_int("TRADING_DEADLINE_WATCH_SECONDS", 60),
             rule_set_dir=_optional_path("TRADING_RULESET_DIR"),
             calendar_dir=_optional_path("TRADING_CALENDAR_DIR"),

@@ -23,6 +23,7 @@ from litestar_htmx import HTMXPlugin
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.chronograph import run_due_steps
+from bidding.opening import open_all_handed_in_bids
 from bidding.receipts import issue_due_receipts
 from bidding.deadline_watch import watch_deadlines
 from expert_pool.committees import unseal_due_committees
@@ -104,6 +105,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             # The chronograph: deadlines move tenders on their own (FOR UPDATE SKIP LOCKED).
             asyncio.create_task(run_periodically(context, settings.chronograph_seconds,
                                                  lambda session: run_due_steps(session, keys=context.keys))),
+            # The batch opener: bids whose key halves were handed in open within about a second.
+            asyncio.create_task(run_periodically(context, settings.opening_seconds,
+                                                 lambda session: open_all_handed_in_bids(session, context.keys))),
             # 统一费用收取退付: every payment and refund gets its signed receipt, even one recorded
             # where no key was at hand (the command line, a failed render).
             asyncio.create_task(run_periodically(context, RECEIPT_SECONDS, lambda session: issue_due_receipts(

@@ -1,5 +1,6 @@
 """The opening (开标) over the API: started and finished by the center's administrators,
-bidders sign in, hand in their key halves and raise objections for their own organisation,
+bidders sign in, hand in their key halves (answered at once, pending: the batch opener
+decrypts them) and raise objections for their own organisation,
 the maximum bid price and answers to objections come from administrators or the agency.
 The opening record is public once the decryption window has closed; supervisors (and
 administrators) may watch it at any time."""
@@ -12,6 +13,7 @@ from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.opening import (
+    HANDED_IN_LABEL,
     announce_max_price,
     answer_objection,
     close_window,
@@ -26,7 +28,7 @@ from bidding.opening import (
 )
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.errors import NotAuthenticated, PermissionDenied
+from trading.errors import NotAuthenticated, NotFound, PermissionDenied
 from trading.roles import UserRole
 from web.auth import requires_role
 from web.bodies import json_object
@@ -65,13 +67,13 @@ class OpeningController(Controller):
                                           bidder_credit_code=organisation.credit_code,
                                           k_b_hex=json_object(data).get("k_b"))
         await session.commit()
-        return {"bidder_credit_code": entry.bidder_credit_code, "state": entry.state, "reason": entry.reason,
-                "reason_text": entry.reason_text, "cause": entry.cause, "price_fen": entry.price_fen,
-                "duration_days": entry.duration_days}
+        # Answered at once: the batch opener decrypts within about a second (the opening record shows it).
+        return {"bidder_credit_code": entry.bidder_credit_code, "state": entry.state, "state_name": HANDED_IN_LABEL,
+                "signed_in_at": entry.signed_in_at.isoformat(), "handed_in_at": entry.handed_in_at.isoformat()}
 
     @post("/close-window", guards=[admin_only], summary="Close the decryption window once it has ended")
-    async def close(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
-        await close_window(session, actor=actor_of(user), project_code=code)
+    async def close(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+        await close_window(session, actor=actor_of(user), project_code=code, keys=context.keys)
         await session.commit()
         return await opening_record(session, code)
 
@@ -108,6 +110,17 @@ class OpeningController(Controller):
         await session.commit()
         return {"id": objection.id, "answer": objection.answer, "answered_by": objection.answered_by}
 
+    @get("/mine", guards=[bidders], summary="The bidder's own entry of the opening record, during the window too")
+    async def mine(self, code: str, session: AsyncSession, user: User) -> dict[str, Any]:
+        # A bidder follows its own decryption live; the others' entries wait for the window's end.
+        organisation = await own_organisation(session, user)
+        record = await opening_record(session, code)
+        entry = next((e for e in record["entries"] if e["bidder_credit_code"] == organisation.credit_code), None)
+        if entry is None:
+            raise NotFound("本单位在本项目没有参加开标的投标", project=code)
+        return {"project": record["project"], "window_ends_at": record["window_ends_at"],
+                "max_price_fen": record["max_price_fen"], "entry": entry}
+
     @get("/", summary="The opening record: public after the decryption window; supervisors at any time")
     async def record(self, code: str, session: AsyncSession, user: User | None) -> dict[str, Any]:
         if user is None or user.role not in WATCHERS:
@@ -118,7 +131,7 @@ class OpeningController(Controller):
         return await opening_record(session, code)
 
     @post("/finish", guards=[admin_only], summary="Finish the opening: evaluation, or 流标 when too few valid bids")
-    async def finish(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
-        result = await finish_opening(session, actor=actor_of(user), project_code=code)
+    async def finish(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+        result = await finish_opening(session, actor=actor_of(user), project_code=code, keys=context.keys)
         await session.commit()
         return result
