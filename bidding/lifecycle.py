@@ -92,20 +92,33 @@ async def take_step(
         project.documents_issued_at, project.bid_deadline = facts["documents_issued_at"], facts["bid_deadline"]
     if transition.action == "publish_candidates":
         project.publicity_started_at = now
+    moved_deadline = _give_back_paused_time(project, target, now)
     project.suspended_from = state if target == TenderState.SUSPENDED else None
+    project.suspended_at = now if target == TenderState.SUSPENDED else None
     project.state = target.value
     project.next_due_at = next_due_at(target, rules, stored_facts(project))
     await session.flush()
     await record_event(session, actor=actor, action=f"tender.{transition.action}", subject=f"project:{project.code}",
                        data={"from": state, "to": target.value, "facts": _jsonable(checked),
                              "rule_set": f"{rule_set.code}@{rule_set.version}",
-                             "next_due_at": project.next_due_at.isoformat() if project.next_due_at else None})
+                             "next_due_at": project.next_due_at.isoformat() if project.next_due_at else None,
+                             **({"bid_deadline_moved_to": moved_deadline.isoformat()} if moved_deadline else {})})
     # 统一费用收取退付: contract, failure and termination make deposit refunds due. Imported
     # late: bidding.refunds reads the opening, which imports this module.
     from bidding.refunds import after_tender_step
 
     await after_tender_step(session, project, transition.action, actor=actor)
     return project
+
+
+def _give_back_paused_time(project: Project, target: TenderState, now: datetime) -> datetime | None:
+    """On resuming before the opening, the bid deadline moves by the time the tender was
+    suspended: bidders could not bid meanwhile (a change may move it further)."""
+    if (project.state != TenderState.SUSPENDED or target not in (TenderState.ANNOUNCED, TenderState.BIDDING)
+            or project.suspended_at is None or project.bid_deadline is None):
+        return None
+    project.bid_deadline = project.bid_deadline + (now - project.suspended_at)
+    return project.bid_deadline
 
 
 def _checked_facts(transition: Transition, given: Mapping[str, Any]) -> dict[str, Any]:

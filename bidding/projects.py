@@ -36,6 +36,8 @@ class Project(SQLModel, table=True):
     registered_at: datetime = Field(sa_column=created_at_column())
     # The tender's life (bidding/states.py): set only through bidding.lifecycle.
     suspended_from: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    # When the current suspension began: a resume gives bidders the paused time back.
+    suspended_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     documents_issued_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     bid_deadline: datetime | None = Field(default=None, sa_column=timestamp_column())
     publicity_started_at: datetime | None = Field(default=None, sa_column=timestamp_column())

@@ -53,7 +53,8 @@ async def let_time_pass(session: AsyncSession, code: str, *, days: int = 0, minu
     shift = timedelta(days=days, minutes=minutes)
     await session.execute(update(Project).where(Project.code == code).values(
         documents_issued_at=Project.documents_issued_at - shift, bid_deadline=Project.bid_deadline - shift,
-        publicity_started_at=Project.publicity_started_at - shift, next_due_at=Project.next_due_at - shift))
+        publicity_started_at=Project.publicity_started_at - shift, next_due_at=Project.next_due_at - shift,
+        suspended_at=Project.suspended_at - shift))
 
 
 async def step(session: AsyncSession, code: str, action: str, **facts) -> Project:
@@ -171,8 +172,14 @@ async def test_suspend_and_resume_return_to_the_remembered_state(session):
         await step(session, tender.code, "start_opening")
 
     resumed = await step(session, tender.code, "resume", reason="投诉不成立，驳回")
-    assert (resumed.state, resumed.suspended_from) == ("bidding", None)
-    assert resumed.next_due_at == deadline - timedelta(days=30)
+    assert (resumed.state, resumed.suspended_from, resumed.suspended_at) == ("bidding", None, None)
+    # Bidders could not bid for the 30 days: the deadline moves by the paused time (audited).
+    now = await database_now(session)
+    assert deadline - timedelta(seconds=5) <= resumed.bid_deadline <= deadline + timedelta(seconds=5)
+    assert resumed.next_due_at == resumed.bid_deadline > now
+    entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "tender.resume")
+                                 .order_by(AuditEntry.seq.desc()).limit(1))
+    assert entry.data["bid_deadline_moved_to"] == resumed.bid_deadline.isoformat()
     assert await tender_steps(session, tender.code) == 4
 
 
