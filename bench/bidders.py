@@ -44,6 +44,7 @@ from bidding import sealed_bid  # noqa: E402
 from bidding.announce import announce_tender  # noqa: E402
 from bidding.lifecycle import apply_transition, database_now  # noqa: E402
 from bidding.projects import register_project  # noqa: E402
+from bidding.tender_documents import DocumentFile  # noqa: E402
 from expert_pool.specialties import sync_specialties  # noqa: E402
 from trading.database import embedded_url, make_engine, make_sessionmaker, start_embedded_server, transaction  # noqa: E402
 from trading.identifiers import credit_code_check_char  # noqa: E402
@@ -153,7 +154,8 @@ async def tender_with_bidders(bench: Bench, count: int) -> tuple[int, str, list[
                                              tendering_party_id=party.id, estimate_fen=86_500_000_00)
             deadline = await database_now(session) + timedelta(days=21)
             _, opening_key = await announce_tender(session, bench.keys, actor="bench", project_code=project.code,
-                                                   bid_deadline=deadline)
+                                                   bid_deadline=deadline, documents=DocumentFile(
+                                                       "招标文件.pdf", b"%PDF-1.4 bench", "application/pdf"))
             await apply_transition(session, actor="bench", project_code=project.code, action="open_bidding")
             project_id, public_key = project.id, opening_key.public_key
 

@@ -41,6 +41,10 @@ async def announce_tender(session: AsyncSession, keys: CenterKeys, *, actor: str
     key = await make_opening_key(session, keys, actor=actor, project_code=project.code)
     if documents is not None:
         await _first_version(session, actor=actor, project=project, document=documents, title=title, body=body)
+    elif documents_issued_at is None:
+        # No documents yet: bidding waits for version 1 (publish_documents), never opens without them.
+        project.documents_issued_at = project.next_due_at = None
+        await session.flush()
     return project, key
 
 
@@ -88,5 +92,10 @@ async def publish_documents(session: AsyncSession, *, actor: str, project_code: 
                             rule=DOCS_PERIOD_RULE, source=source, value=minimum,
                             unit=rule.get("unit") if rule else None,
                             rule_set=f"{rule_set.code}@{rule_set.version}", project=project.code, days=days)
-    return await _first_version(session, actor=actor, project=project, document=document, title=title, body=body)
+    version = await _first_version(session, actor=actor, project=project, document=document, title=title, body=body)
+    if project.state == TenderState.ANNOUNCED and project.documents_issued_at is None:
+        # The documents go out now: the chronograph opens bidding (bidding.states.next_due_at).
+        project.documents_issued_at = project.next_due_at = now
+        await session.flush()
+    return version
 

@@ -50,7 +50,8 @@ async def tender_in_evaluation(session: AsyncSession, keys: CenterKeys, prices: 
                                      title="济宁市测试综合楼工程", category=category, method=method,
                                      region_code="370800", tendering_party_id=party.id, estimate_fen=500_000_000)
     await announce_tender(session, keys, actor="test", project_code=project.code,
-                          bid_deadline=await database_now(session) + timedelta(days=21))
+                          bid_deadline=await database_now(session) + timedelta(days=21),
+                          documents=factories.tender_documents())
     await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
     codes = list(credit_codes or [])
     organisations, bid_ids = [], []

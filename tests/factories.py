@@ -74,3 +74,11 @@ async def expert(session: AsyncSession, *, specialties=("A0801",), employer: str
                   specialties=list(specialties), title="正高级", years_in_field=20, city_code="370800",
                   phone="13905370137", next_review_due=date(2027, 12, 31)) | overrides
     return await register_expert(session, **values)
+
+
+def tender_documents(name: str = "招标文件.pdf") -> "DocumentFile":
+    """A small tender documents file: announcements go out with their documents."""
+    from bidding.tender_documents import DocumentFile
+
+    return DocumentFile(filename=name, content="第一章 招标公告\n第二章 投标人须知\n".encode() * 20,
+                        media_type="application/pdf")

@@ -42,7 +42,8 @@ async def tender(engine: AsyncEngine, settings) -> str:
                                          category="construction", method="open_tender", region_code="370800",
                                          tendering_party_id=party.id, estimate_fen=50_000_000_00)
         deadline = await database_now(session) + timedelta(days=21)
-        await announce_tender(session, keys, actor="test", project_code=project.code, bid_deadline=deadline)
+        await announce_tender(session, keys, actor="test", project_code=project.code, bid_deadline=deadline,
+                              documents=factories.tender_documents())
         await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
     return project.code
 

@@ -61,7 +61,8 @@ async def tender_in_bidding(session: AsyncSession, keys: CenterKeys, *, open_bid
                                      title="济宁市测试道路工程", category="construction", method="open_tender",
                                      region_code="370800", tendering_party_id=party.id, estimate_fen=86_500_000_00)
     deadline = await database_now(session) + timedelta(days=21)
-    await announce_tender(session, keys, actor="test", project_code=project.code, bid_deadline=deadline)
+    await announce_tender(session, keys, actor="test", project_code=project.code, bid_deadline=deadline,
+                          documents=factories.tender_documents())
     if open_bidding:
         project = await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
     return project

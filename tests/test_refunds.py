@@ -121,7 +121,8 @@ async def procurement_tender(session, keys, bidder_count: int = 3):
                                      method="public_tender", region_code="370800", tendering_party_id=party.id,
                                      estimate_fen=500_000_000)
     await announce_tender(session, keys, actor="test", project_code=project.code,
-                          bid_deadline=await database_now(session) + timedelta(days=21))
+                          bid_deadline=await database_now(session) + timedelta(days=21),
+                          documents=factories.tender_documents())
     project = await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
     bidders = []
     for _ in range(bidder_count):

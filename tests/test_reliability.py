@@ -51,7 +51,8 @@ async def rush_setup(engine: AsyncEngine, settings) -> list[tuple[str, str, nacl
                                          category="construction", method="open_tender", region_code="370800",
                                          tendering_party_id=party.id, estimate_fen=30_000_000_00)
         deadline = await database_now(session) + timedelta(days=21)
-        await announce_tender(session, keys, actor="test", project_code=project.code, bid_deadline=deadline)
+        await announce_tender(session, keys, actor="test", project_code=project.code, bid_deadline=deadline,
+                              documents=factories.tender_documents())
         await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
         password_hash = hash_password(factories.PASSWORD)  # once: argon2id is slow on purpose
         for i in range(BIDDERS):

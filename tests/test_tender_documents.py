@@ -178,3 +178,22 @@ async def test_over_the_api_the_party_publishes_and_any_logged_in_user_fetches(c
     assert changed.json()["number"] == 2 and changed.json()["announcement"]["kind"] == "change"
     current = await client.get(f"{path}/current", headers=await bearer(client, "bidder1"))
     assert current.content == V2.content and current.headers["x-document-version"] == "2"
+
+
+async def test_announced_without_documents_the_tender_waits_for_version_1_before_bidding(session, keys):
+    from bidding.chronograph import run_due_steps
+
+    project = await registered(session)
+    await announce_tender(session, keys, actor="agency", project_code=project.code,
+                          bid_deadline=await database_now(session) + timedelta(days=25))
+    project = await reload(session, project.code)
+    assert (project.state, project.documents_issued_at, project.next_due_at) == ("announced", None, None)
+    assert project.code not in [code for code, _ in await run_due_steps(session)]  # nothing to open without documents
+    with pytest.raises(Conflict, match="招标文件尚未开始发出"):
+        await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
+
+    await publish_documents(session, actor="agency", project_code=project.code, document=V1)
+    project = await reload(session, project.code)
+    assert project.documents_issued_at is not None and project.next_due_at == project.documents_issued_at
+    assert (project.code, "open_bidding") in await run_due_steps(session)
+    assert (await reload(session, project.code)).state == "bidding"
