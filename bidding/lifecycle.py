@@ -27,6 +27,7 @@ from bidding.states import (
     target_of,
 )
 from trading.audit import record_event
+from trading.events import publish_event
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.rules.store import RuleSetRecord
 
@@ -103,6 +104,8 @@ async def take_step(
                              "rule_set": f"{rule_set.code}@{rule_set.version}",
                              "next_due_at": project.next_due_at.isoformat() if project.next_due_at else None,
                              **({"bid_deadline_moved_to": moved_deadline.isoformat()} if moved_deadline else {})})
+    await publish_event(session, f"project:{project.code}", f"tender.{transition.action}",
+                        {"from": state, "to": target.value})
     # 统一费用收取退付: contract, failure and termination make deposit refunds due. Imported
     # late: bidding.refunds reads the opening, which imports this module.
     from bidding.refunds import after_tender_step

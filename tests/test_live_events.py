@@ -111,6 +111,7 @@ async def test_the_opening_and_the_draw_announce_each_step_with_states_never_pri
     async with transaction(sessions) as session:
         tender, [(code, signing_key)] = await tender_with_bids(session, keys, [99_500_000])
     watcher = hub.subscribe(f"opening:{tender.code}")
+    project_watcher = hub.subscribe(f"project:{tender.code}")
     async with transaction(sessions) as session:
         await start_opening(session, keys, actor="admin", project_code=tender.code)
     async with transaction(sessions) as session:
@@ -127,6 +128,9 @@ async def test_the_opening_and_the_draw_announce_each_step_with_states_never_pri
     assert (handed_in.kind, handed_in.data) == ("opening.handed_in", {"bidder": code, "state": "pending"})
     assert (opened.kind, opened.data) == ("opening.bids_opened", {"decrypted": 1, "not_decrypted": 0})
     assert "99500000" not in json.dumps([started.data, signed_in.data, handed_in.data, opened.data])
+    # Every step of the tender's life is announced on the project's topic too.
+    step = await received(project_watcher)
+    assert (step.kind, step.data) == ("tender.start_opening", {"from": "bidding", "to": "opening"})
 
     async with transaction(sessions) as session:
         draw = await commit_draw(session, keys, actor="admin", purpose="expert", project_code=tender.code,
