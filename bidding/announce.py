@@ -15,6 +15,7 @@ from bidding.clarifications import publish_clarification
 from bidding.lifecycle import apply_transition, database_now
 from bidding.opening_keys import TenderOpeningKey, make_opening_key
 from bidding.projects import Project, get_project
+from bidding.rule_periods import rule_entry
 from bidding.states import STATE_NAMES, TenderState, days_between
 from bidding.tender_documents import (
     DocumentFile,
@@ -83,7 +84,7 @@ async def publish_documents(session: AsyncSession, *, actor: str, project_code: 
                        project=project.code, state=project.state)
     now = await database_now(session)
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
-    rule = rule_set.content.get("rules", {}).get(DOCS_PERIOD_RULE)
+    rule = rule_entry(rule_set, DOCS_PERIOD_RULE)
     days = days_between(now, project.bid_deadline)
     if now >= project.bid_deadline or (rule is not None and days < rule["value"]):
         minimum = rule["value"] if rule else None

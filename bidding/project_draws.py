@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agency_pool.draws import agency_assignment, draw_agency
 from bidding.projects import Project, project_by_code
 from bidding.registrations import Registration
+from bidding.rule_periods import rule_flag
 from expert_pool.committees import CommitteeRequest, GroupSpec, request_committee
 from trading.draws import Draw
 from trading.errors import NotFound
 from trading.identifiers import validate_credit_code
 from trading.keys import CenterKeys
 from trading.organisations import Organisation
-from trading.rules.store import RuleSetRecord
 
 
 async def serving_agency_code(session: AsyncSession, project_code: str) -> str | None:
@@ -31,11 +31,6 @@ async def serving_agency_code(session: AsyncSession, project_code: str) -> str |
     return (await session.get(Organisation, assignment.agency.organisation_id)).credit_code
 
 
-def _rule(rule_set: RuleSetRecord, key: str, default):
-    rule = rule_set.content["rules"].get(key)
-    return rule["value"] if rule is not None else default
-
-
 async def draw_project_agency(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str,
                               reserve_count: int = 3) -> Draw:
     """Draw the project's agency from the pool serving its category."""
@@ -43,7 +38,7 @@ async def draw_project_agency(session: AsyncSession, keys: CenterKeys, *, actor:
     return await draw_agency(session, keys, actor=actor, project_code=project.code, category=project.category,
                              tendering_party_credit_code=party.credit_code, reserve_count=reserve_count,
                              region_code=project.region_code,
-                             witness_required=bool(_rule(rule_set, "agency_draw_witness_required", False)))
+                             witness_required=rule_flag(rule_set, "agency_draw_witness_required"))
 
 
 async def request_project_committee(

@@ -29,12 +29,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.bids import SUBMITTED, WITHDRAWN, Bid
 from bidding.candidates import ranked_candidates
 from bidding.deadlines import meet_deadline, set_deadline
+from bidding.lifecycle import database_now
 from bidding.opening import CAUSE_BIDDER, NOT_DECRYPTED, OpeningEntry, OpeningSession
 from bidding.projects import Project, get_project
 from bidding.registrations import Registration
@@ -56,10 +57,6 @@ AFTER_WITHDRAWAL = ("withdrawal_deposit_refund_days", "withdrawal_deposit_refund
 DEFAULT_REFUND_DAYS = 5
 # The lifecycle steps that settle deposits (wired in bidding.lifecycle.take_step).
 STEP_EVENTS = {"record_contract": "contract", "fail": "failed", "terminate": "terminated"}
-
-
-async def _now(session: AsyncSession) -> datetime:
-    return await session.scalar(select(func.clock_timestamp()))
 
 
 async def winner_credit_code(session: AsyncSession, project: Project) -> str | None:
@@ -127,7 +124,7 @@ async def instruct_refunds(session: AsyncSession, project: Project, *, event: st
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
     await record_opening_outcomes(session, project, actor=actor)
     deposits = await ledger.open_deposits(session, project_code=project.code)
-    now = await _now(session)
+    now = await database_now(session)
     starts: dict[int, datetime] = {deposit.id: now for deposit in deposits}
     note = None
     if event == "award_notice":
