@@ -36,9 +36,7 @@ if str(ROOT) not in sys.path:
 warnings.filterwarnings("ignore", module="platformdirs")
 
 import nacl.signing  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from bidding import sealed_bid  # noqa: E402
 from bidding.announce import announce_tender  # noqa: E402
@@ -46,7 +44,14 @@ from bidding.lifecycle import apply_transition, database_now  # noqa: E402
 from bidding.projects import register_project  # noqa: E402
 from bidding.tender_documents import DocumentFile  # noqa: E402
 from expert_pool.specialties import sync_specialties  # noqa: E402
-from trading.database import embedded_url, make_engine, make_sessionmaker, start_embedded_server, transaction  # noqa: E402
+from trading.database import (  # noqa: E402
+    embedded_url,
+    make_engine,
+    make_sessionmaker,
+    run_as_server_admin,
+    start_embedded_server,
+    transaction,
+)
 from trading.identifiers import credit_code_check_char  # noqa: E402
 from trading.keys import CenterKeys, load_center_keys  # noqa: E402
 from trading.organisations import register_organisation, register_region  # noqa: E402
@@ -95,16 +100,6 @@ class Bench:
         return env
 
 
-async def admin(server_url: str, *statements: str) -> None:
-    engine = create_async_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @contextmanager
 def throwaway_database(name: str) -> Iterator[Bench]:
     """An embedded PostgreSQL in a temporary directory with database ``name`` migrated to head
@@ -114,7 +109,7 @@ def throwaway_database(name: str) -> Iterator[Bench]:
     try:
         server_url = embedded_url(server, "postgres")
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'))
+        asyncio.run(run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'))
         upgrade_database(url)
 
         async def reference() -> None:

@@ -76,7 +76,14 @@ from expert_pool.committees import GroupSpec, request_committee  # noqa: E402
 from expert_pool.specialties import sync_specialties  # noqa: E402
 from trading import draws as draws_module  # noqa: E402
 from trading import sealed_draw as sd  # noqa: E402
-from trading.database import embedded_url, make_engine, make_sessionmaker, start_embedded_server, transaction  # noqa: E402
+from trading.database import (  # noqa: E402
+    embedded_url,
+    make_engine,
+    make_sessionmaker,
+    run_as_server_admin,
+    start_embedded_server,
+    transaction,
+)
 from trading.identifiers import credit_code_check_char, id_number_check_char  # noqa: E402
 from trading.keys import CenterKeys  # noqa: E402
 from trading.rules.store import sync_reference_data  # noqa: E402
@@ -141,23 +148,13 @@ async def load_pool(url: str, size: int) -> None:
         await engine.dispose()
 
 
-async def admin(server_url: str, *statements: str) -> None:
-    engine = create_async_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 def database_url(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 async def prepare_template(server_url: str) -> str:
     url = database_url(server_url, TEMPLATE)
-    await admin(server_url, f'DROP DATABASE IF EXISTS "{TEMPLATE}"', f'CREATE DATABASE "{TEMPLATE}"')
+    await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{TEMPLATE}"', f'CREATE DATABASE "{TEMPLATE}"')
     await asyncio.to_thread(upgrade_database, url)
     engine = make_engine(url)
     try:
@@ -506,7 +503,7 @@ async def profile(bench: Bench, size: int, runs: int) -> str:
 async def measure_size(server_url: str, keys: CenterKeys, size: int, runs: int, warmup: int,
                        want_profile: bool, profile_runs: int) -> tuple[dict, str]:
     name = f"draw_bench_{size}"
-    await admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
     url = database_url(server_url, name)
     report = ""
     try:
@@ -545,7 +542,7 @@ async def measure_size(server_url: str, keys: CenterKeys, size: int, runs: int, 
         finally:
             await engine.dispose()
     finally:
-        await admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     row = {"size": size, "runs": runs, "pool": expected,
            "draw_median": statistics.median(draw_times), "draw_p99": p99(draw_times),
            "select_median": statistics.median(select_times), "select_p99": p99(select_times)}

@@ -20,13 +20,20 @@ from pathlib import Path
 import anyio
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expert_pool.specialties import sync_specialties
-from trading.database import async_url, embedded_url, make_engine, make_sessionmaker, start_embedded_server, transaction
+from trading.database import (
+    async_url,
+    embedded_url,
+    make_engine,
+    make_sessionmaker,
+    run_as_server_admin,
+    start_embedded_server,
+    transaction,
+)
 from trading.rules.store import sync_reference_data
 from trading.schema import upgrade_database
 from trading.cli import main
@@ -34,16 +41,6 @@ from trading.settings import Settings, get_settings
 
 TEMPLATE = "trading_test_template"
 _numbers = itertools.count(1)
-
-
-async def _admin(url: str, *statements: str) -> None:
-    engine = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +62,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def template_url(server_url: str) -> str:
     """A database migrated to head with the reference data, copied by every module."""
     url = make_url(server_url).set(database=TEMPLATE).render_as_string(hide_password=False)
-    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{TEMPLATE}"', f'CREATE DATABASE "{TEMPLATE}"'))
+    asyncio.run(run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{TEMPLATE}"', f'CREATE DATABASE "{TEMPLATE}"'))
     upgrade_database(url)
 
     async def load_reference() -> None:
@@ -81,7 +78,7 @@ def template_url(server_url: str) -> str:
 
 async def create_database_from_template(server_url: str, template_url: str, hint: str) -> str:
     name = f"t{next(_numbers)}_{re.sub(r'[^a-z0-9]', '_', hint.lower())}"[:60]
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
     return make_url(template_url).set(database=name).render_as_string(hide_password=False)
 
 
@@ -90,7 +87,7 @@ async def database_url(server_url: str, template_url: str, request: pytest.Fixtu
     """A fresh database for this test module."""
     url = await create_database_from_template(server_url, template_url, request.module.__name__.rsplit(".", 1)[-1])
     yield url
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

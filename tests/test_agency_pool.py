@@ -33,9 +33,9 @@ from agency_pool.ratings import RECENT_RATINGS, rate_agency, rating_summary
 from agency_pool.ties import declare_tie, ties_of
 from bidding.demo_data import DEMO_PASSWORD, load_demo_data
 from tests import factories
-from tests.conftest import _admin, create_database_from_template, invoke_cli
+from tests.conftest import create_database_from_template, invoke_cli
 from trading.audit import AuditEntry
-from trading.database import make_engine, make_sessionmaker, transaction
+from trading.database import make_engine, make_sessionmaker, run_as_server_admin, transaction
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.organisations import Organisation
 from trading.rules.store import TRADING_CATEGORIES
@@ -485,7 +485,7 @@ async def demo_database(server_url: str, template_url: str, hint: str) -> str:
 
 
 async def drop_database(server_url: str, url: str) -> None:
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

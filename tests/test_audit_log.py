@@ -22,11 +22,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import _admin, create_database_from_template
+from tests.conftest import create_database_from_template
 from trading.audit import AuditCheckpoint, AuditEntry, iter_entries, make_checkpoint, record_event, verify_audit_log
 from trading.audit_chain import GENESIS_HASH, entry_hash, verify_chain
 from trading.canonical import MAX_SAFE_INTEGER
-from trading.database import make_engine, make_sessionmaker, transaction
+from trading.database import make_engine, make_sessionmaker, run_as_server_admin, transaction
 from trading.keys import CenterKeys, load_center_keys, verify_signature
 
 OTHER_KEY = CenterKeys(signing_key=nacl.signing.SigningKey(bytes(range(100, 132))), kek=bytes(32))
@@ -170,7 +170,7 @@ async def test_concurrent_writers_leave_a_gapless_chain_that_verifies(server_url
             assert verify_chain(entries).ok
     finally:
         await engine.dispose()
-        await _admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 # --- append-only -------------------------------------------------------------------------

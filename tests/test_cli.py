@@ -8,16 +8,16 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bidding.demo_data import ACCOUNTS
-from tests.conftest import _admin, invoke_cli
+from tests.conftest import invoke_cli
 from trading.accounts import User
-from trading.database import make_engine
+from trading.database import make_engine, run_as_server_admin
 from trading.organisations import Organisation
 
 
 async def test_migrate_and_demo_on_an_external_database(server_url, tmp_path):
     # A plain postgresql:// URL, as an operator would give it; the driver is chosen for them.
     name = "cli_external"
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     url = make_url(server_url).set(drivername="postgresql", database=name).render_as_string(hide_password=False)
     env = {"DATABASE_URL": url, "TRADING_VAR_DIR": str(tmp_path)}
 
@@ -39,7 +39,7 @@ async def test_migrate_and_demo_on_an_external_database(server_url, tmp_path):
             assert await conn.scalar(select(func.count()).select_from(User)) == len(ACCOUNTS)
     finally:
         await engine.dispose()
-        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def demo_organisation_codes() -> set[str]:

@@ -37,10 +37,10 @@ from credit.records import get_record, list_records, record_history, repair_reco
 from credit.reference import departments
 from credit.subjects import Subject
 from tests import factories
-from tests.conftest import _admin, create_database_from_template, invoke_cli
+from tests.conftest import create_database_from_template, invoke_cli
 from tests.credit_factories import credit_record, department_user, staff_user
 from trading.audit import AuditEntry
-from trading.database import make_engine, make_sessionmaker, transaction
+from trading.database import make_engine, make_sessionmaker, run_as_server_admin, transaction
 from trading.errors import Conflict, InvalidInput, PermissionDenied
 from trading.roles import UserRole
 from trading.spreadsheets import ImportRejected, RowError, read_rows, write_rows
@@ -390,7 +390,7 @@ async def cli_env(server_url, template_url, settings):
         await engine.dispose()
     yield {"DATABASE_URL": url, "TRADING_VAR_DIR": str(settings.var_dir), "TRADING_SIGNING_KEY": None,
            "TRADING_KEK": None}
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 async def run_cli(env, *args: str):

@@ -8,8 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from migrations.models import metadata
-from tests.conftest import _admin, create_database_from_template
-from trading.database import make_engine
+from tests.conftest import create_database_from_template
+from trading.database import make_engine, run_as_server_admin
 from trading.schema import downgrade_database, upgrade_database
 
 
@@ -44,7 +44,7 @@ async def test_downgrade_to_base_and_upgrade_again(server_url, template_url):
         assert trigger_count == 3
     finally:
         await engine.dispose()
-        await _admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def test_the_migrations_have_one_head():

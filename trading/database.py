@@ -72,6 +72,17 @@ async def ensure_database_exists(url: str) -> None:
         await admin.dispose()
 
 
+async def run_as_server_admin(url: str, *statements: str) -> None:
+    """Run statements that act on whole databases (CREATE/DROP DATABASE) from ``postgres``."""
+    engine = create_async_engine(make_url(async_url(url)).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
 def database_url(settings: Settings) -> str:
     """The URL the app uses; starts the embedded server when no DATABASE_URL is set."""
     if settings.database_url:
