@@ -155,3 +155,68 @@ def cli(settings, database_url) -> Iterator[Callable[..., Any]]:
         return await anyio.to_thread.run_sync(invoke, *args)
 
     yield run
+
+
+# ---- Browser tests: Playwright for Python driving Debian's Chromium (no browser download) ----
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Screenshots of key pages, kept after the run (CI keeps this folder as the test artifacts).
+SCREENSHOTS = Path(os.environ.get("TRADING_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "var" / "test-artifacts")) / "screenshots"
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """A headless Chromium for the whole session; the test is skipped where Chromium is absent.
+
+    Playwright's async API: its sync API would hold a running event loop on the test thread,
+    which the asyncio fixtures (the databases) need."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("浏览器测试跳过：本机没有 Chromium（Debian: apt-get install chromium）")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture(scope="module")
+def portal(settings: Settings, database_url: str) -> Iterator[Any]:
+    """``trading serve --demo`` for this module's database: the portal a new user sees."""
+    from tests.live_server import LiveServer
+
+    server = LiveServer(settings, database_url, demo=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def page(browser: Any) -> AsyncIterator[Any]:
+    """A fresh browser context (no cookies) in Simplified Chinese, with a screenshot helper:
+    ``await page.shot("name")`` saves var/test-artifacts/screenshots/name.png."""
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = await context.new_page()
+
+    async def shot(name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        target = SCREENSHOTS / f"{name}.png"
+        await tab.screenshot(path=str(target), full_page=True)
+        return target
+
+    tab.shot = shot
+    yield tab
+    await context.close()
+
+
+async def log_in_page(page: Any, base_url: str, username: str, password: str | None = None) -> None:
+    """Sign in through the login form as a demo account (or with ``password``)."""
+    from bidding.demo_data import DEMO_PASSWORD
+
+    await page.goto(f"{base_url}/login")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password or DEMO_PASSWORD)
+    async with page.expect_navigation():
+        await page.click("form button[type=submit]")

@@ -27,8 +27,8 @@ def free_port() -> int:
 class LiveServer:
     """``trading serve`` with this test module's database and keys (settings.var_dir)."""
 
-    def __init__(self, settings: Settings, database_url: str, port: int | None = None) -> None:
-        self.settings, self.database_url = settings, database_url
+    def __init__(self, settings: Settings, database_url: str, port: int | None = None, demo: bool = False) -> None:
+        self.settings, self.database_url, self.demo = settings, database_url, demo
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -45,7 +45,8 @@ class LiveServer:
         assert self.process is None or self.process.poll() is not None, "already running"
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps writing to it
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from trading.cli import main; main()", "serve", "--port", str(self.port)],
+            [sys.executable, "-c", "from trading.cli import main; main()", "serve", "--port", str(self.port),
+             *(["--demo"] if self.demo else [])],
             cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout

@@ -46,6 +46,7 @@ from web.experts import ExpertController
 from web.dependencies import provide_context, provide_session, provide_user
 from web.errors import exception_handlers
 from web.pages import PortalController
+from web.workspace import workspace
 from web.projects import ProjectController
 from web.ratings import RatingController
 from web.bid_documents import BidDocumentController
@@ -134,7 +135,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
     vendor = settings.frontend_dir
     return Litestar(
         route_handlers=[
-            PortalController, PlatformController, RuleSetController, AuditController, health,
+            PortalController, workspace, PlatformController, RuleSetController, AuditController, health,
             DrawApiController, DrawPageController, CommitteeController, InvitationController, AgencyDrawController,
             AgencyController,
             ExpertController,
