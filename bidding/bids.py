@@ -61,7 +61,9 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    and_,
     func,
+    or_,
     select,
     text,
 )
@@ -153,14 +155,16 @@ async def _clock(session: AsyncSession) -> datetime:
     return await session.scalar(select(func.clock_timestamp()))
 
 
-async def _project_shared(session: AsyncSession, code: str) -> Project:
-    """The project row locked ``FOR SHARE`` and read as locked: its deadline and state cannot
-    change until we commit (every change takes the row ``FOR UPDATE``)."""
-    project = await session.scalar(select(Project).where(Project.code == code)
-                                   .with_for_update(read=True).execution_options(populate_existing=True))
-    if project is None:
+async def _project_shared(session: AsyncSession, code: str) -> tuple[Project, datetime]:
+    """The project row locked ``FOR SHARE`` and read as locked, with the clock read after the
+    lock: its deadline and state cannot change until we commit (every change takes the row
+    ``FOR UPDATE``)."""
+    row = (await session.execute(select(Project, func.clock_timestamp()).where(Project.code == code)
+                                 .with_for_update(read=True, of=Project)
+                                 .execution_options(populate_existing=True))).first()
+    if row is None:
         raise NotFound(f"未找到项目 {code}", project_code=code)
-    return project
+    return row[0], row[1]
 
 
 def _check_open(project: Project, now: datetime, what: str) -> None:
@@ -242,10 +246,14 @@ async def submit_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, pro
     envelope = {name: envelope[name] for name in (*sealed_bid.ENVELOPE_FIELDS, "signature")}
     digest = sealed_bid.envelope_sha256(envelope)
 
-    project = await _project_shared(session, project_code)
-    _check_open(project, await _clock(session), "投标")  # refusals first; checked again for received_at
+    project, now = await _project_shared(session, project_code)
+    _check_open(project, now, "投标")  # refusals first; checked again for received_at
     registration = await _admitted_registration(session, project, bidder, lock=True)
-    existing = await session.scalar(select(Bid).where(Bid.envelope_sha256 == digest))
+    # The bid with this envelope (a retry) and this bidder's current bid(s), in one query.
+    found = (await session.scalars(select(Bid).options(defer(Bid.ciphertext)).where(or_(
+        Bid.envelope_sha256 == digest,
+        and_(Bid.project_id == project.id, Bid.registration_id == registration.id, Bid.status == SUBMITTED))))).all()
+    existing = next((bid for bid in found if bid.envelope_sha256 == digest), None)
     if existing is not None:
         # Even a retry is refused after the deadline (the share lock keeps the deadline as read).
         _check_open(project, await _clock(session), "投标")
@@ -253,8 +261,7 @@ async def submit_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, pro
             return _receipt_of(existing)  # a retry: the bid is stored, here is its receipt again
         raise Conflict(f"该投标文件已{STATUS_NAMES[existing.status]}，不能再次递交；请重新加密后递交",
                        code="envelope_reused", envelope_sha256=digest)
-    earlier = (await session.scalars(select(Bid).options(defer(Bid.ciphertext)).where(
-        Bid.project_id == project.id, Bid.registration_id == registration.id, Bid.status == SUBMITTED))).all()
+    earlier = [bid for bid in found if bid.envelope_sha256 != digest]
 
     # From here to the commit, the tender's submissions go one at a time: keep it short.
     await session.execute(select(func.pg_advisory_xact_lock(BID_SEQUENCE_LOCK, project.id)))

@@ -76,6 +76,10 @@ def actor_of(user: Any | None) -> str:
     return f"user:{user.id}:{user.username}"
 
 
+HEAD_AND_CLOCK = text("SELECT clock_timestamp(), head.seq, head.hash FROM (SELECT 1) AS one "
+                      "LEFT JOIN LATERAL (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS head ON true")
+
+
 async def record_event(
     session: AsyncSession, *, actor: str, action: str, subject: str, data: Mapping[str, Any] | None = None
 ) -> AuditEntry:
@@ -83,9 +87,10 @@ async def record_event(
     # Round-trip through JSON so what we hash is exactly what JSONB will give back.
     payload = json.loads(json.dumps(dict(data or {}), ensure_ascii=False))
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
-    head = (await session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
-    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-    at = await session.scalar(text("SELECT clock_timestamp()"))
+    # After the lock (a statement of its own, so this one's snapshot sees the last commit):
+    # the chain head and the clock in one round trip; every write of the platform passes here.
+    at, head_seq, head_hash = (await session.execute(HEAD_AND_CLOCK)).one()
+    seq, prev_hash = (head_seq + 1, head_hash) if head_seq is not None else (1, GENESIS_HASH)
     body = entry_body(seq, at, actor, action, subject, payload, prev_hash)
     entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, data=payload,
                        prev_hash=prev_hash, hash=entry_hash(body))
