@@ -47,7 +47,7 @@ class CurrentUserMiddleware(ASGIMiddleware):
             if presented is not None:
                 token, kind = presented
                 context = context_of(scope["litestar_app"].state)
-                async with context.sessions() as session:
+                async with context.lookups() as session:
                     scope["user"] = await user_for_token(session, token, kind=kind)
         await next_app(scope, receive, send)
 
