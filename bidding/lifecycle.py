@@ -94,16 +94,24 @@ async def take_step(
     if transition.action == "publish_candidates":
         project.publicity_started_at = now
     moved_deadline = _give_back_paused_time(project, target, now)
+    suspended_at = project.suspended_at
     project.suspended_from = state if target == TenderState.SUSPENDED else None
     project.suspended_at = now if target == TenderState.SUSPENDED else None
     project.state = target.value
     project.next_due_at = next_due_at(target, rules, stored_facts(project))
+    moved_window = None
+    if state == TenderState.SUSPENDED and target == TenderState.OPENING and suspended_at is not None:
+        from bidding.opening import resume_decryption_window  # late: bidding.opening imports this module
+
+        moved_window = project.next_due_at = await resume_decryption_window(session, project,
+                                                                            suspended_at=suspended_at, now=now)
     await session.flush()
     await record_event(session, actor=actor, action=f"tender.{transition.action}", subject=f"project:{project.code}",
                        data={"from": state, "to": target.value, "facts": _jsonable(checked),
                              "rule_set": f"{rule_set.code}@{rule_set.version}",
                              "next_due_at": project.next_due_at.isoformat() if project.next_due_at else None,
-                             **({"bid_deadline_moved_to": moved_deadline.isoformat()} if moved_deadline else {})})
+                             **({"bid_deadline_moved_to": moved_deadline.isoformat()} if moved_deadline else {}),
+                             **({"decryption_window_moved_to": moved_window.isoformat()} if moved_window else {})})
     await publish_event(session, f"project:{project.code}", f"tender.{transition.action}",
                         {"from": state, "to": target.value})
     # 统一费用收取退付: contract, failure and termination make deposit refunds due. Imported

@@ -204,6 +204,22 @@ async def _entry(session: AsyncSession, opening: OpeningSession, bidder_credit_c
 def _not_finished(project: Project, opening: OpeningSession) -> None:
     if opening.finished_at is not None:
         raise Conflict(f"项目 {project.code} 开标已结束", code="opening_finished", project=project.code)
+    if project.state == TenderState.SUSPENDED:
+        raise Conflict(f"项目 {project.code} {STATE_NAMES[TenderState.SUSPENDED]}，开标暂停；恢复后继续",
+                       code="state_conflict", project=project.code, state=project.state)
+
+
+async def resume_decryption_window(session: AsyncSession, project: Project, *, suspended_at: datetime,
+                                   now: datetime) -> datetime | None:
+    """An opening resumed after a suspension: the window keeps the time it had left when the
+    tender was suspended (bidders could not hand in meanwhile), and the chronograph closes it
+    then. None when no window is open."""
+    opening = await session.scalar(select(OpeningSession).where(OpeningSession.project_id == project.id)
+                                   .with_for_update())
+    if opening is None or opening.closed_at is not None:
+        return None
+    opening.window_ends_at = now + max(opening.window_ends_at - suspended_at, timedelta(0))
+    return opening.window_ends_at
 
 
 def _fail(entry: OpeningEntry, reason: str, message: str, cause: str, now: datetime) -> None:
@@ -477,6 +493,7 @@ async def close_window(session: AsyncSession, *, actor: str, project_code: str,
     opening = await _opening(session, project, lock=True)
     if opening.closed_at is not None:
         return opening
+    _not_finished(project, opening)  # and not suspended: the window is paused with the tender
     now = now or await database_now(session)
     if now < opening.window_ends_at:
         raise RuleViolation(f"解密时限至 {local_time(opening.window_ends_at)} 结束，尚未届满",

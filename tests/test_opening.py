@@ -38,6 +38,7 @@ from bidding.opening import (
     sign_in,
     start_opening,
 )
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer
@@ -377,3 +378,35 @@ async def test_the_opening_over_the_api_with_each_role(client, settings, engine)
     finished = await client.post(f"{path}/finish", headers=admin)
     assert finished.status_code == 201 and finished.json()["state"] == "failed", finished.text
     assert "min_valid_bids" in finished.json()["reason"]
+
+
+async def test_a_suspended_opening_pauses_the_window_and_gives_the_time_left_back_on_resume(demo, session, keys):
+    tender, [(code, signing_key)] = await tender_with_bids(session, keys, [100_000_000])
+    opening = await start_opening(session, keys, actor="admin", project_code=tender.code)
+    # Ten minutes of the window are left when a complaint suspends the opening.
+    await session.execute(update(OpeningSession).where(OpeningSession.id == opening.id).values(
+        window_ends_at=func.clock_timestamp() + timedelta(minutes=10)))
+    await apply_transition(session, actor="supervisor", project_code=tender.code, action="suspend",
+                           facts={"reason": "开标现场异议，暂停处理"})
+    with pytest.raises(Conflict, match="已暂停") as refused:
+        await hand_in_bidder_half(session, keys, actor=code, project_code=tender.code, bidder_credit_code=code,
+                                  k_b_hex=await k_b_of(session, tender, code, signing_key))
+    assert refused.value.code == "state_conflict"
+    with pytest.raises(Conflict, match="已暂停"):
+        await close_window(session, actor="admin", project_code=tender.code)
+    # An hour passes while suspended: the window would be long over without the pause.
+    await session.execute(update(Project).where(Project.id == tender.id).values(
+        suspended_at=Project.suspended_at - timedelta(hours=1)))
+    await session.execute(update(OpeningSession).where(OpeningSession.id == opening.id).values(
+        window_ends_at=OpeningSession.window_ends_at - timedelta(hours=1)))
+
+    resumed = await apply_transition(session, actor="supervisor", project_code=tender.code, action="resume",
+                                     facts={"reason": "异议已答复"})
+    await session.refresh(opening)
+    now = await session.scalar(select(func.clock_timestamp()))
+    assert resumed.state == "opening"
+    assert timedelta(minutes=9) < opening.window_ends_at - now <= timedelta(minutes=10)
+    assert resumed.next_due_at == opening.window_ends_at  # the chronograph closes the window then
+    entry = await hand_in_and_open(session, keys, tender.code, code, await k_b_of(session, tender, code, signing_key))
+    await session.refresh(entry)
+    assert entry.state == "decrypted"
