@@ -12,6 +12,7 @@ even when two draws run at the same moment.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,7 +45,8 @@ from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, R
 from trading.keys import CenterKeys
 from trading.notifications import enqueue
 from trading.rules.store import RuleSetRecord
-from trading.sealed_draw import format_moment
+from trading.canonical import canon
+from trading.sealed_draw import H, format_moment
 from trading.timefmt import local_time
 
 DRAWING, UNSEALED, CANCELLED = "drawing", "unsealed", "cancelled"
@@ -68,6 +70,8 @@ class CommitteeRequest(SQLModel, table=True):
     tendering_party_code: str = Field(sa_column=Column(String(18), nullable=False, index=True))
     agency_code: str | None = Field(default=None, sa_column=Column(String(18), nullable=True))
     bidder_codes: list[str] = Field(sa_column=Column(ARRAY(String(18)), nullable=False))
+    # Salt of the bidders' digest in the public criteria (see avoided_bidders_digest).
+    bidders_salt: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     starts_at: datetime = Field(sa_column=timestamp_column(nullable=False))
     ends_at: datetime = Field(sa_column=timestamp_column(nullable=False))
     place: str = Field(sa_column=Column(String(200), nullable=False))
@@ -189,10 +193,30 @@ async def _pool_codes(session: AsyncSession, request: CommitteeRequest, rule_set
     return [code for code in codes if code not in leave_out]
 
 
+def avoided_bidders_digest(salt: str, bidder_codes: list[str]) -> str:
+    """``hex(H(canon({"salt", "bidders"})))``: what the public criteria say of the bidders
+    whose employees were kept out of the pool. The commit record is public at once, before
+    the opening, when nobody may learn who registered or how many (招标投标法 第二十二条);
+    the salt and the list are disclosed with the reveal, after the opening."""
+    return H(canon({"salt": salt, "bidders": sorted(bidder_codes)})).hex()
+
+
+def avoided_bidders(request: CommitteeRequest) -> dict[str, Any] | None:
+    """The disclosure that checks the criteria's digest (only once the draw is revealed)."""
+    if not request.bidder_codes or request.bidders_salt is None:
+        return None
+    return {"salt": request.bidders_salt, "bidders": sorted(request.bidder_codes),
+            "sha256": avoided_bidders_digest(request.bidders_salt, request.bidder_codes)}
+
+
 def _criteria(request: CommitteeRequest, group: CommitteeGroup, rule_set: RuleSetRecord) -> dict[str, Any]:
-    excluded = sorted({request.tendering_party_code, *request.bidder_codes} | ({request.agency_code} - {None}))
+    # The tendering party and the agency are public; the bidders only as a salted digest.
+    excluded = sorted({request.tendering_party_code} | ({request.agency_code} - {None}))
+    disclosed = avoided_bidders(request)
     return {"committee_request": request.id, "group": group.position, "specialties": [group.specialty_code],
-            "exclude_orgs": excluded, "session": [format_moment(request.starts_at), format_moment(request.ends_at)],
+            "exclude_orgs": excluded,
+            **({"exclude_bidders_sha256": disclosed["sha256"]} if disclosed else {}),
+            "session": [format_moment(request.starts_at), format_moment(request.ends_at)],
             "rule_set": f"{rule_set.code}@{rule_set.version}",
             "cooling_off_days": _rule_value(rule_set, "expert_cooling_off_days", 0)}
 
@@ -228,7 +252,8 @@ async def request_committee(
         raise RuleViolation("评标开始时间须晚于抽取时间：专家名单在评标开始前须保持密封")
     check_committee(_rules(rule_set), experts=sum(g.count for g in groups), representatives=representatives)
     request = CommitteeRequest(project_code=project_code, rule_set_id=rule_set.id, tendering_party_code=tendering_party_code,
-                               agency_code=agency_code, bidder_codes=sorted(set(bidder_codes)), starts_at=starts_at,
+                               agency_code=agency_code, bidder_codes=sorted(set(bidder_codes)),
+                               bidders_salt=secrets.token_hex(32) if bidder_codes else None, starts_at=starts_at,
                                ends_at=ends_at, place=place.strip(), representatives=representatives, status=DRAWING,
                                requested_by=actor)
     session.add(request)

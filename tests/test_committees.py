@@ -20,6 +20,7 @@ from expert_pool.committees import (
     ExpertBooking,
     GroupSpec,
     answer_invitation,
+    avoided_bidders_digest,
     committee_view,
     request_committee,
     unseal_committee,
@@ -31,11 +32,13 @@ from expert_pool.experts import add_leave, declare_conflict, set_expert_status
 from tests import factories
 from trading import sealed_draw as sd
 from trading.audit import AuditEntry
+from trading.canonical import canon
 from trading.draws import COMMITTED, REVEALED, Draw, draw_bundle, get_draw
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.keys import load_center_keys
 from trading.notifications import messages_about
 from trading.rules.store import get_rule_set
+from web.draws import avoided_bidders_of
 
 @pytest.fixture(scope="module")
 def keys(settings):
@@ -149,7 +152,10 @@ async def test_the_pool_leaves_out_every_expert_who_must_not_sit(session, keys, 
     assert draw.pool == sorted(eligible)
     left_out = {employed.code, party_staff.code, conflicted.code, on_leave.code, suspended.code, overdue.code, other_field.code}
     assert not left_out & set(draw.pool)
-    assert draw.commit_record["criteria"]["exclude_orgs"] == sorted([bidder.credit_code, party.credit_code])
+    # The public criteria name the party; the bidders only as a salted digest (secret until the reveal).
+    criteria = draw.commit_record["criteria"]
+    assert criteria["exclude_orgs"] == [party.credit_code]
+    assert criteria["exclude_bidders_sha256"] == avoided_bidders_digest(request.bidders_salt, [bidder.credit_code])
 
 
 async def test_an_expert_fitting_two_groups_is_in_the_first_groups_pool_only(session, keys, rule_set):
@@ -338,3 +344,23 @@ async def test_two_draws_witnessed_at_the_same_moment_never_share_an_expert(engi
             CommitteeMember, CommitteeMember.id == ExpertBooking.member_id).where(
             CommitteeMember.request_id.in_([r.id for r in requests]), ExpertBooking.released_at.is_(None)))).all()
     assert len(invited) == 5 and sorted(booked) == sorted(invited) and len(set(booked)) == 5
+
+
+async def test_the_public_commit_record_names_no_bidder_until_the_reveal_discloses_them(session, keys, rule_set):
+    bidders = [await factories.organisation(session, "bidder") for _ in range(2)]
+    codes = sorted(bidder.credit_code for bidder in bidders)
+    await make_pool(session, 9)
+    request = await new_request(session, keys, rule_set, bidders=codes)
+    [draw] = await draws_of(session, request.id)
+    published = canon(draw_bundle(draw, keys)).decode()
+    # Who registered, and how many, stay unknown before the opening (招标投标法 第二十二条).
+    assert not any(code in published for code in codes) and request.bidders_salt not in published
+    assert await avoided_bidders_of(session, draw) is None
+    await witness_all(session, keys, request.id)
+    await start_session_now(session, request.id)
+    await unseal_due_committees(session, keys)
+    disclosed = await avoided_bidders_of(session, await get_draw(session, draw.draw_id))
+    assert disclosed["bidders"] == codes
+    # Anyone can check the disclosure against the digest signed at commit time.
+    assert avoided_bidders_digest(disclosed["salt"], disclosed["bidders"]) == \
+        draw.commit_record["criteria"]["exclude_bidders_sha256"]

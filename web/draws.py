@@ -10,12 +10,12 @@ from litestar.response import Template
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from expert_pool.committees import witness_committee_draw
+from expert_pool.committees import CommitteeRequest, avoided_bidders, witness_committee_draw
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.draw_sheet import draw_sheet_pdf
 from trading.draws import COMMITTED, STATUS_NAMES, draw_bundle, draws_of_project, get_draw, supply_witness, void_draw
-from trading.errors import PermissionDenied
+from trading.errors import NotFound, PermissionDenied
 from trading.roles import UserRole
 from trading.sealed_draw import format_moment, verify_bundle
 from web.auth import requires_role
@@ -37,6 +37,16 @@ def draw_summary(draw) -> dict[str, Any]:
             "void_reason": draw.void_reason, "void_approved_by": draw.void_approved_by}
 
 
+async def avoided_bidders_of(session: AsyncSession, draw) -> dict[str, Any] | None:
+    """The bidders behind ``criteria.exclude_bidders_sha256``, once the draw is revealed
+    (after the opening): before, the commit record names neither them nor their number."""
+    request_id = draw.commit_record["criteria"].get("committee_request")
+    if draw.reveal_record is None or "exclude_bidders_sha256" not in draw.commit_record["criteria"] or request_id is None:
+        return None
+    request = await session.get(CommitteeRequest, request_id)
+    return avoided_bidders(request) if request is not None else None
+
+
 class DrawApiController(Controller):
     path = "/api/draws"
     tags = ["draws"]
@@ -48,6 +58,14 @@ class DrawApiController(Controller):
     @get("/{draw_id:str}", summary="The draw bundle of sealed-draw/1, for independent verification")
     async def bundle(self, draw_id: str, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         return draw_bundle(await get_draw(session, draw_id), context.keys)
+
+    @get("/{draw_id:str}/avoided-bidders",
+         summary="After the reveal: the salt and bidders whose digest is criteria.exclude_bidders_sha256")
+    async def avoided(self, draw_id: str, session: AsyncSession) -> dict[str, Any]:
+        disclosed = await avoided_bidders_of(session, await get_draw(session, draw_id))
+        if disclosed is None:
+            raise NotFound("本次抽取没有可公开的回避投标人名单（揭晓前不公开）")
+        return disclosed
 
     @post("/{draw_id:str}/witness", guards=[requires_role(UserRole.SUPERVISOR)],
           summary="Supply the witness value (supervisors), after the commit record is public")
@@ -83,6 +101,7 @@ class DrawPageController(Controller):
             "draw": draw, "bundle": bundle, "verification": verify_bundle(bundle, context.keys.verify_key_hex),
             "witness_at": format_moment(draw.witness_at) if draw.witness_at else None,
             "may_print": user is not None and user.role in (UserRole.ADMIN, UserRole.SUPERVISOR),
+            "avoided": await avoided_bidders_of(session, draw),
         })
 
     @get("/{draw_id:str}/sheet.pdf", name="draw.sheet", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)])
