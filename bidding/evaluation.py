@@ -83,6 +83,7 @@ from trading.audit import AuditEntry, record_event
 from trading.canonical import canon, sha256_hex
 from trading.columns import created_at_column, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from trading.events import publish_event
 from trading.keys import CenterKeys, key_id, verify_signature
 from trading.money import yuan
 from trading.organisations import Organisation
@@ -269,6 +270,20 @@ class EvaluationScore(SQLModel, table=True):
 
 def _subject(project: Project) -> str:
     return f"project:{project.code}"
+
+
+# Live events of the evaluation, on the project's topic (``trading.events``): they name the
+# step and the member who acted, never a verdict, a score or a reason, which only the
+# report makes known; watchers re-read the progress (:func:`evaluation_progress`).
+LIVE_KINDS = ("evaluation.started", "evaluation.chair_vote", "evaluation.chair_elected",
+              "evaluation.chair_vote_repeated", "evaluation.reviewed", "evaluation.scored",
+              "evaluation.stage_closed", "evaluation.all_rejected", "evaluation.report_drawn_up",
+              "evaluation.report_signed", "evaluation.dissent_recorded", "evaluation.report_completed")
+
+
+async def _announce(session: AsyncSession, project: Project, kind: str, evaluation: EvaluationSession,
+                    **data: Any) -> None:
+    await publish_event(session, _subject(project), kind, {"round": evaluation.round, **data})
 
 
 def _text(value: Any, field: str, what: str, *, required: bool = True) -> str:
@@ -496,6 +511,8 @@ async def start_evaluation_session(session: AsyncSession, keys: CenterKeys, *, a
                              "bids": [entry.bidder_credit_code for entry, _, _ in rows],
                              "method": record.scheme["method"], "max_candidates": evaluation.max_candidates,
                              "proposed_rejections": proposals})
+    await _announce(session, project, "evaluation.started", evaluation, stage=evaluation.stage,
+                    members=len(confirmed), bids=len(rows))
     return evaluation
 
 
@@ -515,6 +532,7 @@ async def vote_for_chair(session: AsyncSession, *, actor: str, project_code: str
     await session.flush()
     await record_event(session, actor=actor, action="evaluation.chair_vote", subject=_subject(project),
                        data={"round": evaluation.round, "member": member.expert_code, "for": candidate.expert_code})
+    await _announce(session, project, "evaluation.chair_vote", evaluation, member=member.expert_code)
     tally = Counter(m.chair_vote for m in members if m.chair_vote is not None)
     leader, votes = tally.most_common(1)[0]
     if 2 * votes > len(members):
@@ -524,6 +542,8 @@ async def vote_for_chair(session: AsyncSession, *, actor: str, project_code: str
         await record_event(session, actor=actor, action="evaluation.chair_elected", subject=_subject(project),
                            data={"round": evaluation.round, "chair": chair.expert_code, "votes": votes,
                                  "members": len(members)})
+        await _announce(session, project, "evaluation.chair_elected", evaluation, chair=chair.expert_code,
+                        stage=evaluation.stage)
     elif all(m.chair_vote is not None for m in members):
         for m in members:
             m.chair_vote = None
@@ -532,6 +552,7 @@ async def vote_for_chair(session: AsyncSession, *, actor: str, project_code: str
                            data={"round": evaluation.round, "reason": "无人获得过半数票，重新推选",
                                  "tally": {next(x.expert_code for x in members if x.id == k): v
                                            for k, v in tally.items()}})
+        await _announce(session, project, "evaluation.chair_vote_repeated", evaluation)
     return evaluation
 
 
@@ -571,6 +592,8 @@ async def record_review(session: AsyncSession, *, actor: str, project_code: str,
                        data={"round": evaluation.round, "stage": evaluation.stage, "member": member.expert_code,
                              "bidder": bid.bidder_credit_code, "verdict": verdict, "ground": review.ground,
                              "reason": review.reason})
+    await _announce(session, project, "evaluation.reviewed", evaluation, stage=evaluation.stage,
+                    member=member.expert_code, bidder=bid.bidder_credit_code)
     return review
 
 
@@ -599,6 +622,8 @@ async def record_scores(session: AsyncSession, *, actor: str, project_code: str,
     await record_event(session, actor=actor, action="evaluation.scored", subject=_subject(project),
                        data={"round": evaluation.round, "member": member.expert_code,
                              "bidder": bid.bidder_credit_code, "scores": stored})
+    await _announce(session, project, "evaluation.scored", evaluation, member=member.expert_code,
+                    bidder=bid.bidder_credit_code)
     return score
 
 
@@ -648,6 +673,8 @@ async def close_stage(session: AsyncSession, *, actor: str, project_code: str, e
                        data={"round": evaluation.round, "stage": stage, "rejected": rejected,
                              "remaining": [b.bidder_credit_code for b in remaining],
                              "rule": REJECTION_SOURCE})
+    await _announce(session, project, "evaluation.stage_closed", evaluation, stage=stage, rejected=len(rejected),
+                    remaining=len(remaining))
     if not remaining:
         return await _all_rejected(session, project, evaluation, actor)
     if stage == DETAILED:
@@ -682,6 +709,7 @@ async def _all_rejected(session: AsyncSession, project: Project, evaluation: Eva
     reason = "评标委员会否决全部投标，应当依法重新招标（招标投标法 第四十二条）"
     await record_event(session, actor=actor, action="evaluation.all_rejected", subject=_subject(project),
                        data={"round": evaluation.round, "reason": reason})
+    await _announce(session, project, "evaluation.all_rejected", evaluation, stage=COMPLETED)
     await apply_transition(session, actor=actor, project_code=project.code, action="fail",
                            facts={"valid_bids": 0, "reason": reason})
     return evaluation
@@ -738,6 +766,8 @@ async def _draw_up_report(session: AsyncSession, project: Project, evaluation: E
     await record_event(session, actor=actor, action="evaluation.report_drawn_up", subject=_subject(project),
                        data={"round": evaluation.round, "report_sha256": evaluation.report_sha256,
                              "candidates": report["candidates"]})
+    await _announce(session, project, "evaluation.report_drawn_up", evaluation, stage=REPORT,
+                    report_sha256=evaluation.report_sha256)
 
 
 async def sign_report(session: AsyncSession, *, actor: str, project_code: str, expert_id: int,
@@ -762,6 +792,8 @@ async def sign_report(session: AsyncSession, *, actor: str, project_code: str, e
                              "report_sha256": evaluation.report_sha256,
                              "by": "signature" if member.signature else "confirmation",
                              "key_id": member.signature_key_id})
+    await _announce(session, project, "evaluation.report_signed", evaluation, member=member.expert_code,
+                    by="signature" if member.signature else "confirmation")
     await _complete_when_all_done(session, project, evaluation, members, actor)
     return member
 
@@ -777,6 +809,7 @@ async def record_dissent(session: AsyncSession, *, actor: str, project_code: str
     await session.flush()
     await record_event(session, actor=actor, action="evaluation.dissent_recorded", subject=_subject(project),
                        data={"round": evaluation.round, "member": member.expert_code, "reasons": text_})
+    await _announce(session, project, "evaluation.dissent_recorded", evaluation, member=member.expert_code)
     await _complete_when_all_done(session, project, evaluation, members, actor)
     return member
 
@@ -821,6 +854,8 @@ async def _complete(session: AsyncSession, project: Project, evaluation: Evaluat
                                          for m in members if m.dissent is not None],
                              "deemed_agreed": [m.expert_code for m in deemed],
                              "deemed_rule": "招标投标法实施条例 第五十三条"})
+    await _announce(session, project, "evaluation.report_completed", evaluation, stage=COMPLETED,
+                    outcome=OUTCOME_CANDIDATES, deemed_agreed=len(deemed))
 
 
 # --------------------------------------------------------------------------- views
@@ -903,3 +938,48 @@ async def evaluation_rounds(session: AsyncSession, project_code: str) -> list[di
     return [{"round": r.round, "stage": r.stage, "outcome": r.outcome, "report_sha256": r.report_sha256,
              "started_at": r.started_at.isoformat(),
              "completed_at": r.completed_at.isoformat() if r.completed_at else None} for r in rounds]
+
+
+async def evaluations_of_expert(session: AsyncSession, expert_id: int) -> list[dict[str, Any]]:
+    """The evaluation rounds an expert sits on, latest first (only those: a committee's
+    members are named only once their session has started)."""
+    rows = (await session.execute(
+        select(EvaluationSession, Project).join(EvaluationMember, EvaluationMember.session_id == EvaluationSession.id)
+        .join(Project, Project.id == EvaluationSession.project_id)
+        .where(EvaluationMember.expert_id == expert_id)
+        .order_by(EvaluationSession.started_at.desc(), EvaluationSession.id.desc()))).all()
+    return [{"project": p.code, "title": p.title, "round": e.round, "stage": e.stage,
+             "stage_name": STAGE_NAMES[e.stage], "started_at": e.started_at, "completed_at": e.completed_at}
+            for e, p in rows]
+
+
+async def evaluation_progress(session: AsyncSession, project_code: str) -> dict[str, Any]:
+    """Progress per member and per step, for supervisors' live view: who has voted, how many
+    bids each member has reviewed or scored in the current stage, who has signed. Counts
+    only: no verdict, score or reason."""
+    project = await get_project(session, project_code)
+    evaluation = await current_session(session, project)
+    members = await _members(session, evaluation)
+    bids = await _bids(session, evaluation)
+    valid = [b for b in bids if b.status == VALID]
+    reviews = (await session.execute(
+        select(EvaluationReview.member_id, EvaluationReview.stage, func.count())
+        .where(EvaluationReview.session_id == evaluation.id)
+        .group_by(EvaluationReview.member_id, EvaluationReview.stage))).all()
+    reviewed = {(member_id, stage): count for member_id, stage, count in reviews}
+    scored = Counter(member_id for member_id, _ in await _scored_pairs(session, evaluation))
+    chair = next((m for m in members if m.id == evaluation.chair_member_id), None)
+    return {
+        "project": project.code, "title": project.title, "round": evaluation.round, "stage": evaluation.stage,
+        "stage_name": STAGE_NAMES[evaluation.stage], "stages": [(s, STAGE_NAMES[s]) for s in STAGES],
+        "method": evaluation.scheme["method"], "started_at": evaluation.started_at,
+        "completed_at": evaluation.completed_at, "outcome": evaluation.outcome,
+        "chair": chair.expert_name if chair else None, "bids": len(bids), "valid_bids": len(valid),
+        "rejected_bids": len(bids) - len(valid), "report_sha256": evaluation.report_sha256,
+        "members": [{"code": m.expert_code, "name": m.expert_name, "chair": chair is not None and m.id == chair.id,
+                     "voted": m.chair_vote is not None,
+                     "reviewed": {s: reviewed.get((m.id, s), 0) for s in REVIEW_STAGES},
+                     "scored": scored.get(m.id, 0),
+                     "signed": m.signed_at is not None, "dissent": m.dissent is not None,
+                     "deemed_agreed": m.deemed_agreed} for m in members],
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Integer, String, func, select
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String, func, select
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,8 @@ class Project(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("estimate_fen >= 0", name="projects_estimate_not_negative"),
         CheckConstraint("(state = 'suspended') = (suspended_from IS NOT NULL)", name="projects_suspended_remembers_state"),
+        # Today's openings on the portal home (web/public_pages.py).
+        Index("ix_projects_bid_deadline", "bid_deadline"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -49,6 +49,9 @@ HONGYUAN = bids.HONGYUAN  # bidder2's organisation
 # (method, path) -> roles allowed; every other role must get 401 (anonymous) or 403.
 # ``None`` means any logged-in user; ``PUBLIC`` is open to everyone.
 PUBLIC = "public"
+# Signed by a partner city (federation/1, docs/federation.md): no bearer token of any role
+# is accepted, so every user here gets 401; tests/test_federation*.py cover the signatures.
+PARTNER = "signed by a partner"
 WRITERS: dict[tuple[str, str], frozenset[str] | str | None] = {
     ("POST", "/api/auth/token"): PUBLIC,
     ("DELETE", "/api/auth/token"): None,
@@ -142,6 +145,26 @@ WRITERS: dict[tuple[str, str], frozenset[str] | str | None] = {
     # rooms
     ("POST", "/api/rooms/{code:str}/bookings"): frozenset({"admin", "agency"}),
     ("POST", "/api/rooms/bookings/{booking_id:int}/cancel"): frozenset({"admin"}),
+    # partner cities (issue 7): the registry, our remote draws, and what partners call (signed)
+    ("POST", "/api/partners"): frozenset({"admin"}),
+    ("POST", "/api/partners/{city_code:str}/disable"): frozenset({"admin"}),
+    ("POST", "/api/committees/{request_id:int}/partner-draws"): frozenset({"admin"}),
+    ("POST", "/api/partner-draws/{request_id:str}/retry"): frozenset({"admin"}),
+    ("POST", "/api/partner-draws/{request_id:str}/witness"): frozenset({"supervisor"}),
+    ("POST", "/api/partner-draws/{request_id:str}/refresh"): frozenset({"admin", "supervisor"}),
+    ("POST", "/api/partner-draws/{request_id:str}/open"): frozenset({"admin", "supervisor"}),
+    ("POST", "/api/partner-draws/{request_id:str}/declines"): frozenset({"admin"}),
+    ("POST", "/api/partner-draws/{request_id:str}/attendance"): frozenset({"admin"}),
+    ("POST", "/api/partner-draws/{request_id:str}/cancel"): frozenset({"admin"}),
+    ("POST", "/api/partner-draws/{request_id:str}/fallback"): frozenset({"admin"}),
+    ("POST", "/api/partner-draws/{request_id:str}/ratings"): frozenset({"tendering_party", "supervisor"}),
+    ("POST", "/api/federation/draw-requests"): PARTNER,
+    ("POST", "/api/federation/draw-requests/{request_id:str}/witness"): PARTNER,
+    ("POST", "/api/federation/draw-requests/{request_id:str}/reveal"): PARTNER,
+    ("POST", "/api/federation/draw-requests/{request_id:str}/declines"): PARTNER,
+    ("POST", "/api/federation/draw-requests/{request_id:str}/attendance"): PARTNER,
+    ("POST", "/api/federation/draw-requests/{request_id:str}/cancel"): PARTNER,
+    ("POST", "/api/federation/draw-requests/{request_id:str}/ratings"): PARTNER,
 }
 
 PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
@@ -177,6 +200,8 @@ def expected_denial(allowed, user: str) -> int | None:
     """401/403 when ``user`` may not use the route, None when it may."""
     if allowed == PUBLIC:
         return None
+    if allowed == PARTNER:
+        return 401
     if user == ANONYMOUS:
         return 401
     if allowed is None or ROLE_OF[user] in allowed:
@@ -258,6 +283,18 @@ async def test_no_get_route_shows_a_bid_or_a_registration_to_any_role_before_the
             checked += 1
     assert not leaks, leaks
     assert checked == len(gets) * len(USERS)
+
+
+async def test_no_public_page_shows_a_bid_or_a_registration_before_the_opening(client, world):
+    # The pages read the same services as the API, under the same rules (web/public_pages.py).
+    leaks = []
+    for path in ("/", "/tenders", f"/tenders?q={world.code}", f"/tenders/{world.code}", "/feeds/construction.atom"):
+        answer = await client.get(path)
+        assert answer.status_code == 200, (path, answer.status_code)
+        body = answer.text.lower()
+        leaks += [(path, what) for what, secret in needles(world).items() if secret.lower() in body]
+    assert world.code in (await client.get(f"/tenders/{world.code}")).text  # the page is the tender's
+    assert not leaks, leaks
 
 
 async def test_the_opening_record_is_refused_before_the_window_except_to_watchers(client, headers, world):

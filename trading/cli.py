@@ -213,12 +213,26 @@ def _load_bundle(source: str) -> dict[str, Any]:
 @draw.command("verify")
 @click.argument("source")
 @click.option("--key", "key_hex", default=None, help="Verify key to trust (hex); default: this center's own.")
+@click.option("--partner", "partner_city", default=None,
+              help="A partner city's code: trust its registered key (a draw made there for our committee).")
 @one_line_errors
-def draw_verify(source: str, key_hex: str | None) -> None:
+def draw_verify(source: str, key_hex: str | None, partner_city: str | None = None) -> None:
     """Check a draw from its id, a bundle file or a URL; name the first failing check."""
     from trading.sealed_draw import verify_bundle
 
-    bundle = _load_bundle(source)
+    if partner_city is not None:
+        from trading.partners import get_partner
+
+        key_hex = in_transaction(lambda session: get_partner(session, partner_city)).verify_key
+        if not source.startswith(("http://", "https://")) and not Path(source).exists():
+            # A draw id: the partner's draw as kept with our committee (ids are per city).
+            from bidding.partner_draws import partner_bundle
+
+            bundle = in_transaction(lambda session: partner_bundle(session, partner_city, source))
+        else:
+            bundle = _load_bundle(source)
+    else:
+        bundle = _load_bundle(source)
     if key_hex is None:
         from trading.keys import load_center_keys
 
@@ -344,3 +358,5 @@ from credit.cli import credit  # noqa: E402
 main.add_command(credit)
 from bidding.ledger_cli import ledger  # noqa: E402
 main.add_command(ledger)
+from trading.partners_cli import partners  # noqa: E402
+main.add_command(partners)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import nacl.exceptions
+import nacl.public
 import nacl.secret
 import nacl.signing
 
@@ -103,6 +104,16 @@ class CenterKeys:
             return nacl.secret.SecretBox(self.kek).decrypt(ciphertext)
         except nacl.exceptions.CryptoError:
             raise IntegrityFailure("密文无法用中心密钥解开：数据被篡改或密钥不符") from None
+
+    @property
+    def exchange_key(self) -> nacl.public.PrivateKey:
+        """The center's X25519 key for partner cities (docs/federation.md): derived from the
+        Ed25519 signing key (libsodium's ed25519_sk_to_curve25519), so no second key file."""
+        return nacl.public.PrivateKey(self.signing_key.to_curve25519_private_key().encode())
+
+    @property
+    def exchange_public_key_hex(self) -> str:
+        return self.signing_key.verify_key.to_curve25519_public_key().encode().hex()
 
     def public_info(self) -> dict[str, str]:
         return {"algorithm": SIGNATURE_ALGORITHM, "verify_key": self.verify_key_hex, "key_id": self.key_id}

@@ -61,6 +61,15 @@ class Settings:
     calendar_dir: Path | None = None
     timezone: str = "Asia/Shanghai"
     frontend_dir: Path = field(default=PROJECT_ROOT / "node_modules")
+    # The center's deposit account (投标保证金专户) that bidders pay into, shown on their pages.
+    deposit_bank: str = "中国建设银行济宁分行营业部"
+    deposit_account: str = "37050168620800000001"
+    deposit_account_name: str = "济宁市公共资源交易中心投标保证金专户"
+    # Partner cities (异地抽取, docs/federation.md): this center's administrative division
+    # code (GB/T 2260) and name, and how long a partner may take to answer.
+    city_code: str = "370800"
+    city_name: str = "济宁市"
+    federation_timeout_seconds: float = 10.0
 
     @property
     def pgdata(self) -> Path:
@@ -89,6 +98,12 @@ class Settings:
             deadline_watch_seconds=_int("TRADING_DEADLINE_WATCH_SECONDS", 60),
             rule_set_dir=_optional_path("TRADING_RULESET_DIR"),
             calendar_dir=_optional_path("TRADING_CALENDAR_DIR"),
+            deposit_bank=os.environ.get("TRADING_DEPOSIT_BANK", "中国建设银行济宁分行营业部"),
+            deposit_account=os.environ.get("TRADING_DEPOSIT_ACCOUNT", "37050168620800000001"),
+            deposit_account_name=os.environ.get("TRADING_DEPOSIT_ACCOUNT_NAME", "济宁市公共资源交易中心投标保证金专户"),
+            city_code=os.environ.get("TRADING_CITY_CODE", "370800"),
+            city_name=os.environ.get("TRADING_CITY_NAME", "济宁市"),
+            federation_timeout_seconds=float(os.environ.get("TRADING_FEDERATION_TIMEOUT_SECONDS", "10")),
         )
 
 

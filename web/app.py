@@ -27,6 +27,7 @@ from bidding.opening import open_all_handed_in_bids
 from bidding.receipts import issue_due_receipts
 from bidding.deadline_watch import watch_deadlines
 from expert_pool.committees import unseal_due_committees
+from bidding.partner_draws import open_due_partner_draws
 from trading.audit import make_checkpoint
 from trading.database import database_url, make_engine, make_sessionmaker, transaction
 from trading.event_hub import EventHub
@@ -43,10 +44,14 @@ from web.committees import AgencyDrawController, CommitteeController, Invitation
 from web.credit import CreditApiController, CreditPageController
 from web.draws import DrawApiController, DrawPageController
 from web.experts import ExpertController
+from web.federation import FederationController, PartnerController, PartnerDrawController
 from web.dependencies import provide_context, provide_session, provide_user
 from web.errors import exception_handlers
 from web.pages import PortalController
+from web.public_pages import PublicPageController
 from web.workspace import workspace
+from web.party_pages import PartyPageController
+from web.center_tender_pages import CenterTenderController
 from web.projects import ProjectController
 from web.ratings import RatingController
 from web.bid_documents import BidDocumentController
@@ -61,6 +66,15 @@ from web.deadline_watch import DeadlineCardController
 from web.award import AwardNoticeController, AwardVerificationPageController, PublicityController
 from web.rooms import RoomController
 from web.live import live_events
+from web.bidder_opening import BidderOpeningController
+from web.bidder_pages import BidderPageController
+from web.bidder_sealing import BidderSealingController
+from web.expert_pages import ExpertPageController
+from web.supervision_pages import SupervisionPageController
+from web.center_pages import CenterPageController
+from web.ledger_pages import LedgerPageController
+from web.rating_pages import RatingPageController
+from web.stats_pages import StatsPageController
 from web.state import AppContext
 
 log = logging.getLogger(__name__)
@@ -103,6 +117,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             # Committees are named when their session starts, whether or not anyone is watching.
             asyncio.create_task(run_periodically(context, settings.unseal_seconds,
                                                  lambda session: unseal_due_committees(session, context.keys))),
+            # Experts from partner cities: their sealed names are fetched and opened at the session start.
+            asyncio.create_task(run_periodically(context, settings.unseal_seconds, lambda session: open_due_partner_draws(
+                session, context.keys, settings))),
             # The chronograph: deadlines move tenders on their own (FOR UPDATE SKIP LOCKED).
             asyncio.create_task(run_periodically(context, settings.chronograph_seconds,
                                                  lambda session: run_due_steps(session, keys=context.keys))),
@@ -135,7 +152,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
     vendor = settings.frontend_dir
     return Litestar(
         route_handlers=[
-            PortalController, workspace, PlatformController, RuleSetController, AuditController, health,
+            PortalController, PublicPageController, workspace, PlatformController, RuleSetController, AuditController, health,
             DrawApiController, DrawPageController, CommitteeController, InvitationController, AgencyDrawController,
             AgencyController,
             ExpertController,
@@ -153,8 +170,20 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             EvaluationController, ExpertKeyController,
             TenderDocumentController, DocObjectionController, DeadlineCardController,
             PublicityController, AwardNoticeController, AwardVerificationPageController,
+            BidderPageController, BidderSealingController, BidderOpeningController,
+            PartyPageController, CenterTenderController,
+            ExpertPageController, SupervisionPageController,
+            CenterPageController, LedgerPageController, RatingPageController, StatsPageController,
+            FederationController, PartnerController, PartnerDrawController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
+            # In-browser sealing (web/static/bidder/): libsodium's ES module build and fflate.
+            create_static_files_router(path="/vendor/libsodium-wrappers-sumo", name="vendor.libsodium_wrappers",
+                                       directories=[vendor / "libsodium-wrappers-sumo" / "dist" / "modules-sumo-esm"]),
+            create_static_files_router(path="/vendor/libsodium-sumo", name="vendor.libsodium",
+                                       directories=[vendor / "libsodium-sumo" / "dist" / "modules-sumo-esm"]),
+            create_static_files_router(path="/vendor/fflate", directories=[vendor / "fflate" / "esm"], name="vendor.fflate"),
+            create_static_files_router(path="/vendor/echarts", directories=[vendor / "echarts" / "dist"], name="vendor.echarts"),
         ],
         dependencies={
             "session": Provide(provide_session),

@@ -8,10 +8,15 @@ where they know it; anything else is shown above the form.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from datetime import date, datetime
+from typing import Any
 
-from trading.errors import DomainError
+from litestar import Request
+
+from trading.errors import DomainError, InvalidInput
+from trading.timefmt import CENTER_ZONE
 
 
 @dataclass
@@ -32,13 +37,29 @@ class FormState:
     def error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
 
-    def refuse(self, exc: DomainError) -> None:
-        """Attach a service's refusal to its field, or above the form."""
-        name = exc.details.get("field") if isinstance(exc.details, dict) else None
-        if isinstance(name, str) and name:
+    def refuse(self, exc: DomainError, guess: Callable[[DomainError], str | None] | None = None,
+               aliases: Mapping[str, str] | None = None) -> None:
+        """Attach a service's refusal to the form's field it names (``aliases`` map the
+        service's name to the form's; ``guess`` finds one when it names none), or above the
+        form when that field is not on it."""
+        named = exc.details.get("field") if isinstance(exc.details, dict) else None
+        name = (aliases or {}).get(named, named) if isinstance(named, str) and named else None
+        name = name or (guess(exc) if guess else None)
+        if name and name in self.values:
             self.error(name, exc.message)
         else:
             self.general.append(exc.message)
+
+    def read(self, reader: Callable[..., Any], name: str, label: str) -> Any:
+        """``reader(value, field=name, label=label)`` on a filled-in field; its refusal goes
+        beside the field and the answer is None (so is an empty field's)."""
+        if not str(self.value(name) or "").strip():
+            return None
+        try:
+            return reader(self.value(name), field=name, label=label)
+        except InvalidInput as exc:
+            self.error(name, exc.message)
+            return None
 
     @property
     def ok(self) -> bool:
@@ -49,3 +70,28 @@ class FormState:
         for name, label in names_and_labels:
             if not str(self.values.get(name, "") or "").strip():
                 self.error(name, f"请填写{label}")
+
+
+async def form_values(request: Request) -> dict[str, str]:
+    """A urlencoded page form as plain strings (without the CSRF token)."""
+    form = await request.form()
+    return {key: str(value).strip() for key, value in form.items() if key != "_csrf_token"}
+
+
+def local_moment(text: str, *, field: str, label: str) -> datetime:
+    """A ``datetime-local`` value (``2026-12-20T09:30``), read as the center's time (Asia/Shanghai)."""
+    value = (text or "").strip()
+    if not value:
+        raise InvalidInput(f"请填写{label}", field=field)
+    try:
+        moment = datetime.fromisoformat(value.replace(" ", "T"))
+    except ValueError:
+        raise InvalidInput(f"{label}格式有误，应为 2026-12-20 09:30 这样的日期和时间", field=field) from None
+    return moment.replace(tzinfo=CENTER_ZONE) if moment.tzinfo is None else moment
+
+
+def day_of(text: str, *, field: str, label: str) -> date:
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise InvalidInput(f"{label}格式有误，应为 YYYY-MM-DD", field=field) from None

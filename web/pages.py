@@ -1,4 +1,4 @@
-"""Portal pages: home, login and logout."""
+"""Portal pages: home (its body in web/public_pages.py), login and logout."""
 
 from __future__ import annotations
 
@@ -10,15 +10,13 @@ from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.announcements import ANNOUNCEMENT_KINDS, latest_announcements
 from trading.accounts import SESSION, issue_token, revoke_token
 from trading.errors import NotAuthenticated, RateLimited
-from trading.rules.store import TradingCategory
 from web.auth import SESSION_COOKIE, check_password, requires_login, token_of
 from web.errors import status_of
+from web.public_pages import home_page
 from web.state import AppContext
 
 
@@ -41,12 +39,8 @@ class PortalController(Controller):
 
     @get("/", name="home")
     async def home(self, session: AsyncSession) -> Template:
-        categories = (await session.scalars(select(TradingCategory).order_by(TradingCategory.position))).all()
-        return Template("home.html", context={
-            "categories": categories,
-            "announcements": await latest_announcements(session),
-            "kinds": ANNOUNCEMENT_KINDS,
-        })
+        """The public home (信息公开): web/public_pages.py."""
+        return await home_page(session)
 
     @get("/login", name="login")
     async def login_page(self, next: str = "/") -> Template:

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from litestar import Request, get
 from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from trading.accounts import User
 from web.auth import requires_login
+from web.party_pages import party_workspace
+from web.expert_pages import expert_workspace
+from web.supervision_pages import supervisor_workspace
+
+# Roles whose section shows data: role -> async (session, user) -> extra template context.
+# One line per role; a role not listed gets its section template with ``role`` only.
+SECTION_CONTEXT: dict[str, Callable[[AsyncSession, User], Awaitable[dict[str, Any]]]] = {
+    "tendering_party": party_workspace,
+    "agency": party_workspace,
+    "expert": expert_workspace,
+    "supervisor": supervisor_workspace,
+}
 
 
 @get("/workspace", name="workspace", guards=[requires_login], include_in_schema=False)
-async def workspace(request: Request) -> Template:
+async def workspace(request: Request, session: AsyncSession) -> Template:
     # Each role's section is the template workspace/{role}.html (see the role_nav links).
-    return Template("workspace.html", context={"role": request.scope["user"].user_role.value})
+    user = request.scope["user"]
+    role = user.user_role.value
+    extra = await SECTION_CONTEXT[role](session, user) if role in SECTION_CONTEXT else {}
+    return Template("workspace.html", context={**extra, "role": role})

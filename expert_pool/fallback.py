@@ -1,0 +1,64 @@
+"""Local experts instead of a partner city's: groups added to a committee whose remote
+draw could not be made, each draw saying in its criteria which remote request it replaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from expert_pool.committees import (
+    DRAWING,
+    WITNESSED,
+    CommitteeDraw,
+    CommitteeGroup,
+    CommitteeMember,
+    CommitteeRequest,
+    _criteria,
+    _enrol_drawn,
+    _pool_codes,
+    _rule_value,
+)
+from expert_pool.models import Expert
+from trading.audit import record_event
+from trading.draws import Draw, commit_draw
+from trading.errors import Conflict, NotFound
+from trading.keys import CenterKeys
+from trading.rules.store import RuleSetRecord
+
+
+async def add_fallback_groups(session: AsyncSession, keys: CenterKeys, *, committee_request_id: int,
+                              groups: list[tuple[str, int, int]], replaces: dict[str, Any], actor: str) -> list[Draw]:
+    """Draw ``groups`` (specialty, count, reserves) from the local pool for the committee."""
+    request = await session.get(CommitteeRequest, committee_request_id, with_for_update=True, populate_existing=True)
+    if request is None:
+        raise NotFound(f"未找到评标委员会抽取申请 {committee_request_id}")
+    if request.status != DRAWING or request.starts_at <= await session.scalar(select(func.clock_timestamp())):
+        raise Conflict("评标已开始或已取消，不能再改抽本地专家")
+    rule_set = await session.get(RuleSetRecord, request.rule_set_id)
+    taken = set((await session.scalars(select(Expert.code).join(CommitteeMember, CommitteeMember.expert_id == Expert.id)
+                                       .where(CommitteeMember.request_id == request.id))).all())
+    position = await session.scalar(select(func.coalesce(func.max(CommitteeGroup.position) + 1, 0))
+                                    .where(CommitteeGroup.request_id == request.id))
+    draws = []
+    for offset, (specialty, count, reserves) in enumerate(groups):
+        group = CommitteeGroup(request_id=request.id, position=position + offset, specialty_code=specialty, count=count,
+                               reserve_count=reserves)
+        session.add(group)
+        await session.flush()
+        pool = await _pool_codes(session, request, rule_set, specialty, taken)
+        taken.update(pool)
+        draw = await commit_draw(
+            session, keys, actor=actor, purpose="expert", project_code=request.project_code,
+            criteria={**_criteria(request, group, rule_set), "fallback_for": replaces}, pool=pool, count=count,
+            reserve_count=reserves, witness_required=bool(_rule_value(rule_set, "expert_draw_witness_required", True)),
+            unseal_at=request.starts_at)
+        session.add(CommitteeDraw(group_id=group.id, draw_id=draw.draw_id))
+        await session.flush()
+        if draw.status == WITNESSED:
+            await _enrol_drawn(session, keys, draw)
+        draws.append(draw)
+    await record_event(session, actor=actor, action="committee.local_fallback", subject=f"committee:{request.id}",
+                       data={"replaces": replaces, "draws": [d.draw_id for d in draws]})
+    return draws

@@ -1,0 +1,66 @@
+"""Helpers for the bidder workspace tests: tenders taking bids for the demo bidders, deposits
+paid, the deadline passed and the opening started, each in its own committed transaction
+(the pages and the browser read the same database)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bidding.announce import announce_tender
+from bidding.deposits import confirm_deposit
+from bidding.lifecycle import apply_transition, database_now
+from bidding.opening import start_opening
+from bidding.projects import Project, register_project
+from bidding.receipts import issue_due_receipts
+from tests import factories
+from trading.database import make_sessionmaker, transaction
+from trading.keys import CenterKeys
+from trading.organisations import Organisation
+
+LUJIAN = "91370800MA1234567Q"  # demo bidder1: no credit records, no deposit
+HONGYUAN = "91370811MA23456788"  # demo bidder2: on the deposit negative list
+PARTY = "12370800MB12345670"  # demo tendering party
+_codes = itertools.count(1)
+
+
+async def tender_in_bidding(engine: AsyncEngine, keys: CenterKeys, *, prefix: str = "BW",
+                            title: str = "济宁市第一人民医院综合楼施工") -> str:
+    """A construction tender announced with its opening key and taking bids (deadline in 21 days)."""
+    from sqlalchemy import select
+
+    async with transaction(make_sessionmaker(engine)) as session:
+        party = await session.scalar(select(Organisation).where(Organisation.credit_code == PARTY))
+        if party is None:
+            party = await factories.organisation(session, "tendering_party")
+        project = await register_project(session, actor="test", code=f"JN-2026-{prefix}{next(_codes):04d}",
+                                         title=title, category="construction", method="open_tender",
+                                         region_code="370800", tendering_party_id=party.id,
+                                         estimate_fen=86_500_000_00)
+        await announce_tender(session, keys, actor="test", project_code=project.code,
+                              bid_deadline=await database_now(session) + timedelta(days=21),
+                              documents=factories.tender_documents())
+        await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
+        return project.code
+
+
+async def pay_deposit(engine: AsyncEngine, keys: CenterKeys, code: str, credit_code: str, amount_fen: int,
+                      reference: str) -> None:
+    """Finance confirms the deposit; its signed receipt is issued."""
+    async with transaction(make_sessionmaker(engine)) as session:
+        await confirm_deposit(session, actor="finance", project_code=code, bidder_credit_code=credit_code,
+                              amount_fen=amount_fen, account="6222020200112233445", account_name="任城宏远建筑工程有限公司",
+                              bank_reference=reference, value_date=date.today())
+        await issue_due_receipts(session, keys, public_url="http://127.0.0.1:8000", project_code=code)
+
+
+async def open_now(engine: AsyncEngine, keys: CenterKeys, code: str) -> None:
+    """The bid deadline passes and the center starts the opening (the decryption window opens)."""
+    async with transaction(make_sessionmaker(engine)) as session:
+        await session.execute(update(Project).where(Project.code == code).values(
+            bid_deadline=func.clock_timestamp() - timedelta(seconds=1)))
+    async with transaction(make_sessionmaker(engine)) as session:
+        await start_opening(session, keys, actor="admin", project_code=code)

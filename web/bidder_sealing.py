@@ -1,0 +1,178 @@
+"""The bidder's identity key and sealed bids in the browser (sealed-bid/1).
+
+The key is made (or loaded from a key file made by ``trading bid keygen``) and used in the
+browser only (web/static/bidder/): the server sees the verify key, which the key form
+registers (bidding.bidder_keys), and the signed envelope with its ciphertext, which the
+submission route hands to the same service as ``POST /api/projects/{code}/bids``
+(bidding.bids.submit_bid) — here with the session cookie and the CSRF header instead of a
+bearer token. Answers are JSON for the page's script (``Accept: application/json``) and a
+page for a plain form post (files sealed with the command line, no JavaScript).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding.bidder_desk import my_key, tender_desk
+from bidding.bidder_keys import register_bidder_key
+from bidding.bids import submit_bid, withdraw_bid
+from bidding.opening_keys import opening_public_key
+from trading.accounts import User
+from trading.audit import actor_of
+from trading.errors import DomainError, InvalidInput, NotFound
+from trading.money import yuan
+from web.bidder_pages import bidders_only, deposit_account
+from web.bids import MAX_REQUEST_SIZE, own_organisation
+from web.errors import status_of
+from web.forms import FormState
+from web.state import AppContext
+
+
+@dataclass
+class KeyForm:
+    verify_key: str = ""
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def refusal(exc: DomainError) -> Response[dict[str, Any]]:
+    return Response({"error": exc.as_dict()}, status_code=status_of(exc))
+
+
+class BidderSealingController(Controller):
+    path = "/bidder"
+    guards = [bidders_only]
+    include_in_schema = False
+
+    # ------------------------------------------------------------------ the identity key
+
+    async def _key_page(self, session: AsyncSession, user: User, form: FormState,
+                        status_code: int = 200, saved: bool = False) -> Template:
+        organisation = await own_organisation(session, user)  # afresh: a rollback expires it
+        return Template("bidder/key.html", status_code=status_code, context={
+            "organisation": organisation, "key": await my_key(session, organisation), "form": form, "saved": saved})
+
+    @get("/key", name="bidder.key")
+    async def key(self, session: AsyncSession, user: User, saved: bool = False) -> Template:
+        return await self._key_page(session, user, FormState(), saved=saved)
+
+    @post("/key", name="bidder.register_key")
+    async def register_key(self, session: AsyncSession, user: User,
+                           data: Annotated[KeyForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+                           ) -> Template | Redirect:
+        organisation = await own_organisation(session, user)
+        form = FormState.of({"verify_key": data.verify_key})
+        form.required(("verify_key", "身份公钥"))
+        if form.ok:
+            try:
+                await register_bidder_key(session, actor=actor_of(user), bidder_credit_code=organisation.credit_code,
+                                          verify_key=data.verify_key)
+            except DomainError as exc:
+                await session.rollback()
+                form.refuse(exc)
+                return await self._key_page(session, user, form, status_of(exc))
+            await session.commit()
+            return Redirect("/bidder/key?saved=1")
+        return await self._key_page(session, user, form, 400)
+
+    # ------------------------------------------------------------------ sealing and submission
+
+    @get("/tenders/{code:str}/bid", name="bidder.bid")
+    async def bid_page(self, code: str, session: AsyncSession, user: User, context: AppContext) -> Template:
+        organisation = await own_organisation(session, user)
+        desk = await tender_desk(session, code, organisation)
+        try:
+            tender_key = await opening_public_key(session, code)
+        except NotFound:
+            tender_key = None
+        return Template("bidder/bid.html", context={
+            "organisation": organisation, "desk": desk, "project": desk.project, "tender_key": tender_key,
+            "key": await my_key(session, organisation), "center_verify_key": context.keys.verify_key_hex,
+            "account": deposit_account(context), "yuan": yuan})
+
+    @post("/tenders/{code:str}/bids", name="bidder.submit", request_max_body_size=MAX_REQUEST_SIZE,
+          status_code=HTTP_201_CREATED)
+    async def submit(self, code: str, request: Request, session: AsyncSession, user: User,
+                     context: AppContext) -> Response[Any] | Template:
+        """The same multipart as the API (``envelope`` JSON text, ``ciphertext`` file)."""
+        # Read the whole upload before the first query, as the API does.
+        form = await request.form()
+        envelope_part, ciphertext_part = form.get("envelope"), form.get("ciphertext")
+        if isinstance(envelope_part, UploadFile):
+            envelope_part = (await envelope_part.read()).decode("utf-8", errors="replace")
+        ciphertext = await ciphertext_part.read() if isinstance(ciphertext_part, UploadFile) else None
+        organisation = await own_organisation(session, user)
+        try:
+            if not isinstance(envelope_part, str) or not envelope_part.strip() or not ciphertext:
+                raise InvalidInput("请同时提交投标信封（.envelope.json）与密文文件（.sealed）", field="envelope")
+            try:
+                envelope = json.loads(envelope_part)
+            except ValueError:
+                raise InvalidInput("投标信封不是有效的 JSON", field="envelope") from None
+            if not isinstance(envelope, dict):
+                raise InvalidInput("投标信封应为 JSON 对象", field="envelope")
+            receipt = await submit_bid(session, context.keys, actor=actor_of(user), project_code=code,
+                                       bidder_credit_code=organisation.credit_code, envelope=envelope,
+                                       ciphertext=ciphertext)
+        except DomainError as exc:
+            await session.rollback()
+            if wants_json(request):
+                return refusal(exc)
+            organisation = await own_organisation(session, user)
+            return Template("bidder/submitted.html", status_code=status_of(exc), context={
+                "organisation": organisation, "code": code, "error": exc.message, "answer": None})
+        await session.commit()  # the receipt proves the bid is stored: only after the commit
+        organisation = await own_organisation(session, user)
+        answer = {**receipt.as_dict(), "center_verify_key": context.keys.verify_key_hex,
+                  "superseded": receipt.superseded}
+        if wants_json(request):
+            return Response(answer, status_code=HTTP_201_CREATED)
+        return Template("bidder/submitted.html", status_code=HTTP_201_CREATED, context={
+            "organisation": organisation, "code": code, "error": None, "answer": answer,
+            "answer_json": json.dumps(answer, ensure_ascii=False, indent=1)})
+
+    @post("/tenders/{code:str}/withdrawal", name="bidder.withdraw", status_code=HTTP_201_CREATED)
+    async def withdraw(self, code: str, data: dict[str, Any], session: AsyncSession, user: User,
+                       context: AppContext) -> Response[Any]:
+        """A withdrawal request signed in the browser with the bidder's key (sealed-bid-withdraw/1)."""
+        organisation = await own_organisation(session, user)
+        try:
+            receipt = await withdraw_bid(session, context.keys, actor=actor_of(user), project_code=code,
+                                         bidder_credit_code=organisation.credit_code,
+                                         request=data.get("request") if isinstance(data, dict) else None,
+                                         signature=data.get("signature") if isinstance(data, dict) else None)
+        except DomainError as exc:
+            await session.rollback()
+            return refusal(exc)
+        await session.commit()
+        return Response({**receipt.as_dict(), "center_verify_key": context.keys.verify_key_hex},
+                        status_code=HTTP_201_CREATED)
+
+    @get("/tenders/{code:str}/receipts/{sequence:int}", name="bidder.bid_receipt")
+    async def bid_receipt(self, code: str, sequence: int, session: AsyncSession, user: User,
+                          context: AppContext) -> Response[Any]:
+        """The center-signed receipt of one of the organisation's own bids, as a JSON file."""
+        organisation = await own_organisation(session, user)
+        desk = await tender_desk(session, code, organisation)
+        bid = next((bid for bid in desk.bids if bid.sequence == sequence), None)
+        if bid is None:
+            raise NotFound("未找到本单位的该次投标回执", project=code, sequence=sequence)
+        body = {"receipt": bid.receipt, "signature": bid.receipt_signature, "key_id": bid.receipt_key_id,
+                "center_verify_key": context.keys.verify_key_hex}
+        if bid.withdrawal:
+            body["withdrawal"] = {"receipt": bid.withdrawal.get("receipt"),
+                                  "signature": bid.withdrawal.get("receipt_signature")}
+        return Response(body, headers={"Content-Disposition":
+                                       f'attachment; filename="{code}-receipt-{sequence}.json"'})

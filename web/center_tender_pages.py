@@ -1,0 +1,142 @@
+"""The center's (交易中心) steps in one tender, under ``/center/tenders``: the agency draw
+(统一中介机构抽取), room bookings (统一设施配备), the candidate publicity, and the award
+notice (统一发放中标通知书: only the center issues it) with its signed PDF and the result
+notices sent to the other bidders. Administrators only, as in the JSON API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding.announcements import Announcement
+from bidding.award import award_notice_of, issue_award_notice
+from bidding.award_pdf import BASIS_NAMES
+from bidding.contracts import contract_of
+from bidding.party_projects import DRAW, agency_mode_of
+from bidding.project_draws import draw_project_agency
+from bidding.projects import Project, get_project
+from bidding.publicity import publicity_of, publish_candidates
+from bidding.states import TenderState
+from trading.accounts import User
+from trading.audit import actor_of
+from trading.errors import Conflict, DomainError, NotFound
+from trading.money import yuan
+from trading.notifications import OutboxMessage
+from trading.organisations import Organisation
+from trading.roles import UserRole
+from trading.timefmt import local_time
+from web.auth import requires_role
+from web.errors import status_of
+from web.forms import FormState
+from web.party_pages import agency_of, local_iso, book_from_form, notice_pdf, project_row, room_page, timeline
+from web.state import AppContext
+
+center_only = requires_role(UserRole.ADMIN)
+
+
+async def _result_notices(session: AsyncSession, number: str) -> list[dict[str, Any]]:
+    """The award notice's messages: the winner's and the result notices (中标结果通知) to every other bidder."""
+    messages = (await session.scalars(select(OutboxMessage).where(OutboxMessage.subject == f"award-notice:{number}")
+                                      .order_by(OutboxMessage.id))).all()
+    codes = [m.recipient.removeprefix("organisation:") for m in messages]
+    names = dict((await session.execute(select(Organisation.credit_code, Organisation.name)
+                                        .where(Organisation.credit_code.in_(codes)))).all())
+    return [{"recipient": names.get(code, code), "credit_code": code, "body": m.body, "status": m.status,
+             "winner": m.body.startswith("中标通知书")} for m, code in zip(messages, codes, strict=True)]
+
+
+class CenterTenderController(Controller):
+    path = "/center/tenders"
+    include_in_schema = False
+    guards = [center_only]
+
+    @get("/", name="center_tender.tenders")
+    async def index(self, session: AsyncSession) -> Template:
+        projects = (await session.scalars(select(Project).order_by(Project.id.desc()).limit(200))).all()
+        return Template("center_tender/index.html", context={"projects": [project_row(p) for p in projects]})
+
+    async def _page(self, session: AsyncSession, code: str, user: User, forms: dict[str, FormState] | None = None,
+                    status: int = 200) -> Template:
+        project = await get_project(session, code)
+        notice = await award_notice_of(session, project)
+        publicity = None
+        try:
+            publicity = await publicity_of(session, code)
+        except Conflict:
+            publicity = None
+        result = None
+        if notice is not None:
+            result = await session.scalar(select(Announcement).where(
+                Announcement.project_id == project.id, Announcement.kind == "result").order_by(Announcement.id.desc()))
+        forms = forms or {}
+        context = await room_page(session, "center_tender/tender.html", project, user,
+                                  forms.get("room") or FormState.of({"purpose": "开标"}), status=status)
+        context.context.update({
+            "row": project_row(project), "party": await session.get(Organisation, project.tendering_party_id),
+            "agency": await agency_of(session, code), "agency_mode": await agency_mode_of(session, code),
+            "draw_mode": DRAW, "timeline": await timeline(session, project), "publicity": publicity,
+            "notice": notice, "notice_basis": BASIS_NAMES.get(notice.record["basis"]) if notice else None,
+            "notice_price": yuan(notice.price_fen) if notice else None,
+            "notice_issued": local_time(notice.issued_at) if notice else None,
+            "result_notices": await _result_notices(session, notice.number) if notice else [],
+            "result_announcement": result, "contract": await contract_of(session, code), "forms": forms, "yuan": yuan, "local": local_iso,
+            "may_issue": notice is None and project.state in (TenderState.PUBLICITY, TenderState.AWARDED),
+            "may_publish": project.state == TenderState.EVALUATING})
+        return context
+
+    @get("/{code:str}", name="center_tender.tender")
+    async def tender(self, code: str, user: User, session: AsyncSession) -> Template:
+        return await self._page(session, code, user)
+
+    async def _act(self, session: AsyncSession, code: str, user: User, name: str, act) -> Template | Redirect:
+        try:
+            await act()
+        except DomainError as exc:
+            await session.rollback()
+            form = FormState()
+            form.refuse(exc)
+            return await self._page(session, code, user, {name: form}, status_of(exc))
+        await session.commit()
+        return Redirect(f"/center/tenders/{quote(code)}")
+
+    @post("/{code:str}/agency-draw", name="center_tender.agency_draw")
+    async def agency_draw(self, code: str, user: User, session: AsyncSession, context: AppContext,
+                          ) -> Template | Redirect:
+        await get_project(session, code)
+        return await self._act(session, code, user, "agency", lambda: draw_project_agency(
+            session, context.keys, actor=actor_of(user), project_code=code))
+
+    @post("/{code:str}/rooms", name="center_tender.book_room")
+    async def book(self, code: str, request: Request, user: User, session: AsyncSession) -> Template | Redirect:
+        project = await get_project(session, code)
+        form = await book_from_form(session, await request.form(), project, user)
+        if not form.ok:
+            clash = any("已被预约" in message for message in form.errors.values())
+            return await self._page(session, code, user, {"room": form}, 409 if clash else 400)
+        await session.commit()
+        return Redirect(f"/center/tenders/{quote(code)}")
+
+    @post("/{code:str}/publicity", name="center_tender.publish_candidates")
+    async def publish(self, code: str, user: User, session: AsyncSession) -> Template | Redirect:
+        await get_project(session, code)
+        return await self._act(session, code, user, "publicity", lambda: publish_candidates(
+            session, actor=actor_of(user), project_code=code))
+
+    @post("/{code:str}/award-notice", name="center_tender.issue_award_notice")
+    async def issue(self, code: str, user: User, session: AsyncSession, context: AppContext) -> Template | Redirect:
+        await get_project(session, code)
+        return await self._act(session, code, user, "notice", lambda: issue_award_notice(
+            session, context.keys, actor=actor_of(user), project_code=code, public_url=context.settings.public_url))
+
+    @get("/{code:str}/award-notice.pdf", name="center_tender.award_notice_pdf")
+    async def pdf(self, code: str, session: AsyncSession) -> Response[bytes]:
+        notice = await award_notice_of(session, await get_project(session, code))
+        if notice is None:
+            raise NotFound(f"项目 {code} 尚未发出中标通知书", project_code=code)
+        return notice_pdf(notice)
