@@ -28,6 +28,7 @@ from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
+from web.admission import bid_submission_gate
 from web.auth import requires_role
 from web.bodies import json_object
 from web.state import AppContext
@@ -79,11 +80,12 @@ class BidController(Controller):
         except ValueError:
             raise InvalidInput("投标信封不是有效的 JSON", field="envelope") from None
         ciphertext = await ciphertext_part.read()
-        organisation = await own_organisation(session, user)
-        receipt = await submit_bid(session, context.keys, actor=actor_of(user), project_code=code,
-                                   bidder_credit_code=organisation.credit_code,
-                                   envelope=json_object(envelope, "投标信封"), ciphertext=ciphertext)
-        await session.commit()  # the receipt proves the bid is stored: only after the commit
+        async with bid_submission_gate():  # a rush is served at the pool's pace (web/admission.py)
+            organisation = await own_organisation(session, user)
+            receipt = await submit_bid(session, context.keys, actor=actor_of(user), project_code=code,
+                                       bidder_credit_code=organisation.credit_code,
+                                       envelope=json_object(envelope, "投标信封"), ciphertext=ciphertext)
+            await session.commit()  # the receipt proves the bid is stored: only after the commit
         return {**receipt.as_dict(), "center_verify_key": context.keys.verify_key_hex, "superseded": receipt.superseded}
 
     @post("/{code:str}/bids/withdrawal", guards=[requires_role(UserRole.BIDDER)],

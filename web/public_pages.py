@@ -9,12 +9,10 @@ The list is a plain GET form: it works without JavaScript.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
-from weakref import WeakKeyDictionary
 
 from litestar import Controller, Request, Response, get
 from litestar.response import Redirect, Template
@@ -37,6 +35,7 @@ from bidding.tender_listing import (
 from trading.errors import DomainError, InvalidInput, NotFound
 from trading.money import fen_of_yuan, yuan
 from trading.rules.store import TRADING_CATEGORIES
+from web.admission import public_query_gate
 from web.auth import requires_login
 from web.forms import FormState
 from web.public_feed import atom_feed
@@ -45,13 +44,6 @@ from web.tender_documents import attachment
 
 CENTER_NAME = "公共资源交易平台"
 FEED_SIZE = 50
-# A crowd on the public list: SQLAlchemy's asyncio pool (an asyncio.Queue) lets a newcomer take
-# the connection a woken waiter was about to get, and the robbed waiter queues again at the
-# back, so a few requests wait up to the pool's timeout (bench/RESULTS.md, portal list). The
-# public pages' queries pass a first-come-first-served gate with fewer places than the pool
-# first: they never wait in the pool itself, and no one waits much longer than the others.
-PUBLIC_QUERY_SLOTS = 10
-_query_gates: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = WeakKeyDictionary()
 # The regions change when the center registers one: the filter's choices are kept this long.
 REGION_CHOICES_SECONDS = 60.0
 _region_choices: dict[int, tuple[float, list[tuple[str, str]]]] = {}
@@ -96,15 +88,6 @@ def read_filters(params: Any) -> tuple[ListingFilters, FormState]:
     return filters, form
 
 
-def query_gate() -> asyncio.Semaphore:
-    """The FIFO gate of the running event loop (asyncio.Semaphore never lets a newcomer pass a waiter)."""
-    loop = asyncio.get_running_loop()
-    gate = _query_gates.get(loop)
-    if gate is None:
-        gate = _query_gates[loop] = asyncio.Semaphore(PUBLIC_QUERY_SLOTS)
-    return gate
-
-
 async def cached_region_choices(session: AsyncSession, context: AppContext) -> list[tuple[str, str]]:
     """The region filter's choices, read at most once a minute per database (engine)."""
     now = time.monotonic()
@@ -121,7 +104,7 @@ def _choices() -> dict[str, Any]:
 
 async def home_page(session: AsyncSession) -> Template:
     """The portal home: newest announcements per category, today's openings, key figures."""
-    async with query_gate():
+    async with public_query_gate():
         now = await database_now(session)
         context = {"categories": list(TRADING_CATEGORIES.items()), "latest": await latest_by_category(session),
                    "openings": await todays_openings(session, now), "figures": await key_figures(session, now),
@@ -140,7 +123,7 @@ class PublicPageController(Controller):
         page, status = None, 200
         before_text = (request.query_params.get("before") or "").strip()
         before = int(before_text) if before_text.isdigit() else None
-        async with query_gate():
+        async with public_query_gate():
             if form.ok:
                 try:
                     page = await list_announcements(session, filters, before=before)
@@ -163,7 +146,7 @@ class PublicPageController(Controller):
     @get("/tenders/{code:str}", name="public.tender")
     async def tender(self, code: str, session: AsyncSession) -> Template:
         """A tender's timeline: what is public about it now, and nothing more."""
-        async with query_gate():
+        async with public_query_gate():
             tender = await public_tender(session, code)
             await session.close()  # what the page shows is loaded: render without holding a connection
         return Template("public/tender.html", context={**tender, "yuan": yuan})
