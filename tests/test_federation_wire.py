@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from trading.audit import AuditEntry
 from trading.canonical import canon
 from trading.errors import Conflict, InvalidInput
+from trading import federation_wire
 from trading.federation_wire import (
     NONCE,
     FederationRefused,
@@ -121,6 +122,18 @@ async def test_the_receiver_checks_in_order_and_refuses_with_stable_codes(sessio
     await record_refusal(session, refused.value, method="POST", path="/api/federation/draw-requests")
     entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "federation.refused"))
     assert entry.actor == "partner:370100" and entry.data["code"] == "federation_bad_signature"
+
+    # A flood of refusals is one entry a minute that counts them, not one entry each.
+    for _ in range(5):
+        await record_refusal(session, refused.value, method="POST", path="/api/federation/draw-requests")
+    assert len((await session.scalars(select(AuditEntry).where(AuditEntry.action == "federation.refused"))).all()) == 1
+    key = ("federation_bad_signature", "370100")
+    federation_wire._refusal_audits[key] = (federation_wire._refusal_audits[key][0] - 61,
+                                            federation_wire._refusal_audits[key][1])
+    await record_refusal(session, refused.value, method="POST", path="/api/federation/draw-requests")
+    latest = await session.scalar(select(AuditEntry).where(AuditEntry.action == "federation.refused")
+                                  .order_by(AuditEntry.seq.desc()).limit(1))
+    assert latest.seq != entry.seq and latest.data["refused_since_last_entry"] == 5
 
     await disable_partner(session, actor="test", city_code=partner.city_code, reason="暂停")
     with pytest.raises(FederationRefused) as refused:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -172,9 +173,25 @@ async def check_request(session: AsyncSession, *, method: str, path: str, header
     return partner
 
 
+# Anybody can send refused requests, and every write of the platform passes the audit
+# chain's lock: per app worker, one entry a minute per (reason, city), which counts the
+# refusals it stands for. The city of an unknown sender is not a key (it is the sender's word).
+REFUSAL_AUDIT_SECONDS = 60.0
+_refusal_audits: dict[tuple[str, str | None], tuple[float, int]] = {}
+
+
 async def record_refusal(session: AsyncSession, refused: FederationRefused, *, method: str, path: str) -> None:
-    """The audit entry of a refused request (in its own transaction: the request's is rolled back)."""
+    """The audit entry of a refused request (in its own transaction: the request's is rolled
+    back), at most one a minute per reason and city (see ``REFUSAL_AUDIT_SECONDS``)."""
     city = refused.details.get("city_code")
+    key = (refused.code, None if refused.code in (MISSING, UNKNOWN_PARTNER) else city)
+    now = time.monotonic()
+    last, unrecorded = _refusal_audits.get(key, (None, 0))
+    if last is not None and now - last < REFUSAL_AUDIT_SECONDS:
+        _refusal_audits[key] = (last, unrecorded + 1)
+        return
+    _refusal_audits[key] = (now, 0)
     await record_event(session, actor=f"partner:{city}" if city else "anonymous", action="federation.refused",
                        subject=f"partner:{city}" if city else "federation",
-                       data={"code": refused.code, "message": refused.message, "method": method, "path": path})
+                       data={"code": refused.code, "message": refused.message, "method": method, "path": path,
+                             "refused_since_last_entry": unrecorded})
