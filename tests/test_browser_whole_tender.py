@@ -1,22 +1,21 @@
 """Browser: one government procurement tender the whole way through the portal's pages, each
 step by the role who does it, each role in a browser context of its own (real Chromium
-against `trading serve --demo`): the tendering party registers the project and publishes the
-announcement with its documents; three bidders register (finance confirms the deposit the
-demo credit data asks of one of them, on the ledger page), make their keys in the browser,
-seal and submit their bids; the deadline passes and the app's chronograph starts the
-opening; the bidders decrypt in the browser while a supervisor's live view fills in; the
-supervisor witnesses the committee draw, the experts confirm their summons, score and sign
-the report; the center publishes the candidates, the party confirms the winner, the center
-issues the award notice and downloads the signed PDF, which anyone then verifies on the
-public verification page.
+against `trading serve --demo`): the tendering party registers the project, sets the
+evaluation scheme on its project page and publishes the announcement with its documents;
+three bidders register (finance confirms the deposit the demo credit data asks of one of
+them, on the ledger page), make their keys in the browser, seal and submit their bids; the
+deadline passes and the app's chronograph starts the opening; the bidders decrypt in the
+browser while a supervisor's live view fills in; the center finishes the opening and
+requests the committee on the tender's page; the supervisor witnesses the committee draw,
+the experts confirm their summons; the center starts the evaluation session; the experts
+score and sign the report; the center publishes the candidates, the party confirms the
+winner, the center issues the award notice and downloads the signed PDF, which anyone then
+verifies on the public verification page.
 
 Not through the pages, and said where it happens:
 - the clock: the tender's periods (the bid deadline, the decryption window, the committee's
   session, the publicity) are moved into the past in the database. The database clock is the
   platform's clock (every guard and the chronograph read it), so this is time passing;
-- the evaluation scheme, the committee request, the end of the opening and the start of the
-  evaluation session: the portal has no page for these center/party acts (the API has), so
-  the test calls the same service functions the API routes call;
 - user accounts for the pool's experts (the demo has one expert account; there is no page or
   command that creates accounts): made in the module's set-up, as tests/test_whole_tender.py.
 """
@@ -37,13 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.award import AwardNotice
 from bidding.demo_data import ACCOUNTS, DEMO_PASSWORD
-from bidding.evaluation import set_evaluation_scheme, start_evaluation_session
 from bidding.lifecycle import database_now
-from bidding.opening import finish_opening, opening_record
-from bidding.project_draws import request_project_committee
+from bidding.opening import opening_record
 from bidding.projects import Project
 from bidding.registrations import Registration
-from expert_pool.committees import CommitteeDraw, CommitteeGroup, CommitteeMember, GroupSpec
+from expert_pool.committees import CommitteeDraw, CommitteeGroup, CommitteeMember, CommitteeRequest
 from expert_pool.models import Expert, ExpertSpecialty
 from tests.conftest import SCREENSHOTS, log_in_page
 from tests.live_server import LiveServer
@@ -64,7 +61,7 @@ BIDDERS = {  # demo account → (organisation, price in fen)
 }
 SPECIALTY = "A08"  # the demo pool's experts with the most members
 SCHEME = {"method": "comprehensive", "price_points": "40", "price_formula": {"kind": "lowest_ratio"},
-          "items": [{"name": "技术方案", "max_points": "60"}]}
+          "items": [{"name": "技术方案", "max_points": "60"}]}  # as the party's form sets it
 TECHNICAL = {"bidder1": "52", "bidder2": "48", "bidder3": "45"}  # every expert's points, per bidder
 DEMO_EXPERT_ID = next(account.id_number for account in ACCOUNTS if account.username == "expert")
 
@@ -233,8 +230,14 @@ async def party_registers_and_announces(desks: Desks, engine: AsyncEngine) -> No
     assert "已进场登记" in await party.locator("main").inner_text()
     await shot(party, "01-party-registered")
 
-    # The evaluation method is part of the tender documents; the portal has no page to set it.
-    await in_session(engine, lambda s: set_evaluation_scheme(s, actor="tenderer", project_code=CODE, scheme=SCHEME))
+    # The evaluation method is part of the tender documents: set on the project page before the announcement.
+    await party.select_option("#f-method", SCHEME["method"])
+    await party.fill("#f-price_points", SCHEME["price_points"])
+    await party.select_option("#f-price_formula", SCHEME["price_formula"]["kind"])
+    await party.fill("#f-items", "\n".join(f"{i['name']} {i['max_points']}" for i in SCHEME["items"]))
+    await submit(party, party.locator("form.scheme-form button[type=submit]"))
+    assert not await party.locator(".field-error").count(), await party.locator("main").inner_text()
+    assert "综合评估法：价格分 40 分" in await party.locator("p.scheme-current").inner_text()
 
     await submit(party, party.locator("nav.tender-tabs >> text=发布招标公告"))
     now = await in_session(engine, database_now)
@@ -326,15 +329,22 @@ async def bidder_decrypts(desks: Desks, account: str, key_file: Path) -> None:
     assert f"{yuan(BIDDERS[account][1])} 元" in await bidder.inner_text("#own-price")
 
 
-async def center_requests_committee(engine: AsyncEngine, keys: CenterKeys) -> int:
-    """No page draws a committee (the API's POST /api/committees/ does): the same service."""
-    async def request(session) -> int:
-        starts = await database_now(session) + timedelta(hours=2)
-        committee = await request_project_committee(
-            session, keys, actor="admin", project_code=CODE, starts_at=starts, ends_at=starts + timedelta(hours=4),
-            place="济宁市公共资源交易中心 第1评标室", groups=[GroupSpec(SPECIALTY, 5, 1)])
-        return committee.id
-    return await in_session(engine, request)
+async def center_requests_committee(desks: Desks, engine: AsyncEngine) -> int:
+    """The center requests the committee on the tender's page; answers the request's id."""
+    center = await desks.open("admin")
+    await center.goto(f"{desks.url}/center/tenders/{CODE}")
+    starts = (await in_session(engine, database_now) + timedelta(hours=2)).astimezone(CENTER_ZONE)
+    await center.fill("#f-evaluation_starts_at", starts.strftime("%Y-%m-%dT%H:%M"))
+    await center.fill("#f-evaluation_ends_at", (starts + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"))
+    await center.fill("#f-place", "济宁市公共资源交易中心 第1评标室")
+    await center.fill("#f-specialty", SPECIALTY)
+    await center.fill("#f-count", "5")
+    await center.fill("#f-reserve_count", "1")
+    await submit(center, center.locator("form.committee-form button[type=submit]"))
+    assert not await center.locator(".field-error, .form-errors").count(), await center.locator("main").inner_text()
+    assert "已申请抽取评标委员会" in await center.locator("main").inner_text()
+    return await in_session(engine, lambda s: s.scalar(select(CommitteeRequest.id).where(
+        CommitteeRequest.project_code == CODE)))
 
 
 async def supervisor_witnesses_draws(desks: Desks, engine: AsyncEngine, request_id: int) -> None:
@@ -489,29 +499,32 @@ async def test_a_procurement_tender_through_the_pages_by_each_role_from_registra
         assert await supervisor.evaluate("window.notReloaded === true")  # updated in place, never reloaded
         await shot(supervisor, "08-supervisor-opening-live")
 
-        # The decryption window ends (controllable clock); the chronograph closes it. The opening's
-        # end has no page (the API's POST …/opening/finish): the same service.
+        # The decryption window ends (controllable clock); the chronograph closes it. The center
+        # finishes the opening on the tender's page.
         await decryption_window_ends(engine)
-        await in_session(engine, lambda s: finish_opening(s, actor="admin", project_code=CODE, keys=keys))
+        center = await desks.open("admin")
+        await center.goto(f"{portal.url}/center/tenders/{CODE}")
+        await submit(center, center.locator("form.finish-opening-form button[type=submit]"))
         assert await state_of(engine) == "evaluating"
         await supervisor.reload()
         assert "开标结束" in await supervisor.locator("main").inner_text()
 
-        # 5. The committee: requested (service), the draw witnessed by the supervisor, the
-        # experts confirm; at the session's start (controllable clock) the evaluation session
-        # opens (no page: the API's POST …/evaluation; the same service unseals the committee).
-        request_id = await center_requests_committee(engine, keys)
+        # 5. The committee: requested by the center on the tender's page, the draw witnessed by
+        # the supervisor, the experts confirm; at the session's start (controllable clock) the
+        # center starts the evaluation session on the tender's page (which unseals the committee).
+        request_id = await center_requests_committee(desks, engine)
         await supervisor_witnesses_draws(desks, engine, request_id)
         members = await experts_confirm_summons(desks, engine, experts, request_id)
         await committee_session_starts(engine, request_id)
-        await in_session(engine, lambda s: start_evaluation_session(s, keys, actor="admin", project_code=CODE))
+        await center.goto(f"{portal.url}/center/tenders/{CODE}")
+        await submit(center, center.locator("form.start-evaluation-form button[type=submit]"))
+        assert "评标进行中" in await center.locator("main").inner_text()
         await shot(await expert_page(desks, members[0][1]), "11-expert-evaluation-started")
 
         # 6. The experts elect the chair, review, score and sign, each in its browser.
         await experts_evaluate(desks, members, tmp_path)
 
         # 7. The center publishes the candidates; the party confirms the winner.
-        center = await desks.open("admin")
         await center.goto(f"{portal.url}/center/tenders/{CODE}")
         await submit(center, center.locator("button:has-text('公示中标候选人')"))
         assert await state_of(engine) == "publicity"

@@ -1,5 +1,6 @@
 """The center's (交易中心) steps in one tender, under ``/center/tenders``: the agency draw
-(统一中介机构抽取), room bookings (统一设施配备), the candidate publicity, and the award
+(统一中介机构抽取), room bookings (统一设施配备), the committee request (评标委员会组建),
+the end of the opening, the start of the evaluation session, the candidate publicity, and the award
 notice (统一发放中标通知书: only the center issues it) with its signed PDF and the result
 notices sent to the other bidders. Administrators only, as in the JSON API.
 """
@@ -18,11 +19,14 @@ from bidding.announcements import Announcement
 from bidding.award import award_notice_of, issue_award_notice
 from bidding.award_pdf import BASIS_NAMES
 from bidding.contracts import contract_of
+from bidding.evaluation import EvaluationSession, start_evaluation_session
+from bidding.opening import finish_opening, window_closed
 from bidding.party_projects import DRAW, agency_mode_of
-from bidding.project_draws import draw_project_agency
+from bidding.project_draws import draw_project_agency, request_project_committee
 from bidding.projects import Project, get_project
 from bidding.publicity import publicity_of, publish_candidates
 from bidding.states import TenderState
+from expert_pool.committees import CommitteeRequest, GroupSpec
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import Conflict, DomainError, NotFound
@@ -33,11 +37,31 @@ from trading.roles import UserRole
 from trading.timefmt import local_time
 from web.auth import requires_role
 from web.errors import status_of
-from web.forms import FormState
+from web.forms import FormState, form_values, local_moment
 from web.party_pages import agency_of, local_iso, book_from_form, notice_pdf, project_row, room_page, timeline
 from web.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)
+COMMITTEE_FIELDS = ("evaluation_starts_at", "evaluation_ends_at", "place", "specialty", "count", "reserve_count", "representatives")
+
+
+def _count(form: FormState, name: str, label: str, low: int, high: int) -> int | None:
+    text = str(form.value(name) or "").strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        form.error(name, f"{label}应为 {low} 至 {high} 的整数")
+        return None
+    return int(text)
+
+
+def _committee_guess(exc: DomainError) -> str | None:
+    return "specialty" if "专业" in exc.message else None
+
+
+async def _committee_of(session: AsyncSession, code: str) -> CommitteeRequest | None:
+    """The project's current committee request (the latest not cancelled)."""
+    return await session.scalar(select(CommitteeRequest).where(
+        CommitteeRequest.project_code == code, CommitteeRequest.status != "cancelled")
+        .order_by(CommitteeRequest.id.desc()).limit(1))
 
 
 async def _result_notices(session: AsyncSession, number: str) -> list[dict[str, Any]]:
@@ -75,6 +99,9 @@ class CenterTenderController(Controller):
             result = await session.scalar(select(Announcement).where(
                 Announcement.project_id == project.id, Announcement.kind == "result").order_by(Announcement.id.desc()))
         forms = forms or {}
+        committee = await _committee_of(session, code)
+        running = await session.scalar(select(EvaluationSession.id).where(
+            EvaluationSession.project_id == project.id, EvaluationSession.completed_at.is_(None)).limit(1))
         context = await room_page(session, "center_tender/tender.html", project, user,
                                   forms.get("room") or FormState.of({"purpose": "开标"}), status=status)
         context.context.update({
@@ -87,7 +114,15 @@ class CenterTenderController(Controller):
             "result_notices": await _result_notices(session, notice.number) if notice else [],
             "result_announcement": result, "contract": await contract_of(session, code), "forms": forms, "yuan": yuan, "local": local_iso,
             "may_issue": notice is None and project.state in (TenderState.PUBLICITY, TenderState.AWARDED),
-            "may_publish": project.state == TenderState.EVALUATING})
+            "may_publish": project.state == TenderState.EVALUATING,
+            "committee": committee, "committee_form": forms.get("committee") or FormState.of({"count": "5",
+                                                                                            "reserve_count": "1",
+                                                                                            "representatives": "0"}),
+            "may_request_committee": committee is None and project.state in (
+                TenderState.ANNOUNCED, TenderState.BIDDING, TenderState.OPENING, TenderState.EVALUATING),
+            "may_finish_opening": project.state == TenderState.OPENING and await window_closed(session, code),
+            "may_start_evaluation": project.state == TenderState.EVALUATING and committee is not None
+            and running is None, "evaluation_running": running is not None})
         return context
 
     @get("/{code:str}", name="center_tender.tender")
@@ -121,6 +156,52 @@ class CenterTenderController(Controller):
             return await self._page(session, code, user, {"room": form}, 409 if clash else 400)
         await session.commit()
         return Redirect(f"/center/tenders/{quote(code)}")
+
+    @post("/{code:str}/committee", name="center_tender.request_committee")
+    async def committee(self, code: str, request: Request, user: User, session: AsyncSession,
+                        context: AppContext) -> Template | Redirect:
+        """The committee request, as the API's POST /api/committees/ (one specialty group)."""
+        await get_project(session, code)
+        form = FormState.of({name: value for name, value in (await form_values(request)).items()
+                             if name in COMMITTEE_FIELDS})
+        form.required(("evaluation_starts_at", "评标开始时间"), ("evaluation_ends_at", "评标结束时间"), ("place", "评标地点"),
+                      ("specialty", "专业类别"))
+        starts_at = form.read(local_moment, "evaluation_starts_at", "评标开始时间")
+        ends_at = form.read(local_moment, "evaluation_ends_at", "评标结束时间")
+        count = _count(form, "count", "抽取人数", 1, 50)
+        reserves = _count(form, "reserve_count", "备选人数", 0, 50)
+        representatives = _count(form, "representatives", "招标人代表人数", 0, 10)
+        if len(str(form.value("place"))) > 200:
+            form.error("place", "评标地点不超过200个字符")
+        if starts_at and ends_at and ends_at <= starts_at:
+            form.error("evaluation_ends_at", "评标结束时间应晚于开始时间")
+        if form.ok:
+            try:
+                await request_project_committee(
+                    session, context.keys, actor=actor_of(user), project_code=code, starts_at=starts_at,
+                    ends_at=ends_at, place=form.value("place"), representatives=representatives,
+                    groups=[GroupSpec(form.value("specialty"), count, reserves)])
+            except DomainError as exc:
+                await session.rollback()
+                form.refuse(exc, _committee_guess, {"starts_at": "evaluation_starts_at",
+                                                    "ends_at": "evaluation_ends_at"})
+        if not form.ok:
+            return await self._page(session, code, user, {"committee": form}, 400)
+        await session.commit()
+        return Redirect(f"/center/tenders/{quote(code)}")
+
+    @post("/{code:str}/opening/finish", name="center_tender.finish_opening")
+    async def finish(self, code: str, user: User, session: AsyncSession, context: AppContext) -> Template | Redirect:
+        await get_project(session, code)
+        return await self._act(session, code, user, "opening", lambda: finish_opening(
+            session, actor=actor_of(user), project_code=code, keys=context.keys))
+
+    @post("/{code:str}/evaluation", name="center_tender.start_evaluation")
+    async def start_evaluation(self, code: str, user: User, session: AsyncSession,
+                               context: AppContext) -> Template | Redirect:
+        await get_project(session, code)
+        return await self._act(session, code, user, "evaluation", lambda: start_evaluation_session(
+            session, context.keys, actor=actor_of(user), project_code=code))
 
     @post("/{code:str}/publicity", name="center_tender.publish_candidates")
     async def publish(self, code: str, user: User, session: AsyncSession) -> Template | Redirect:

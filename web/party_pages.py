@@ -30,7 +30,8 @@ from bidding.clarifications import Clarification, may_publish, publish_clarifica
 from bidding.contracts import contract_of, record_contract
 from bidding.deadlines import DEADLINE_KINDS, Deadline
 from bidding.doc_objections import answer_doc_objection, doc_objections_for
-from bidding.evaluation import evaluation_view
+from bidding.evaluation import SCHEME_OPEN_STATES, evaluation_scheme, evaluation_view, set_evaluation_scheme
+from bidding.scoring import COMPREHENSIVE, FORMULA_NAMES, LOWEST_RATIO, MEAN_DEVIATION, METHOD_NAMES
 from bidding.opening import opening_record, window_closed
 from bidding.party_projects import AGENCY_MODES, agency_mode_of, choose_agency_mode, projects_of
 from bidding.projects import Project, get_project, register_project
@@ -69,6 +70,62 @@ TIMELINE_ACTIONS = {
     "tender.deadline_extended": "投标截止时间顺延", "docs_objection.raised": "收到对招标文件的异议",
     "docs_objection.answered": "答复对招标文件的异议",
 }
+
+
+SCHEME_FIELDS = ("method", "price_points", "price_formula", "k", "deduct_above", "deduct_below", "items")
+
+
+def _scheme_items(form: FormState) -> list[dict[str, str]]:
+    """The scoring items, one a line: a name and its points (「技术方案 60」)."""
+    items = []
+    for line in str(form.value("items") or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        name, _, points = line.replace("：", " ").replace(":", " ").replace("=", " ").rpartition(" ")
+        if not name.strip():
+            form.error("items", f"评分项「{line}」应写作「名称 分值」，例如「技术方案 60」")
+            return []
+        items.append({"name": name.strip(), "max_points": points.strip()})
+    return items
+
+
+def scheme_from_form(form: FormState) -> dict[str, Any] | None:
+    """The scheme as the API's body takes it, or None with the form's errors."""
+    form.required(("method", "评标办法"))
+    method = form.value("method")
+    if method and method != COMPREHENSIVE:
+        return {"method": method}
+    form.required(("price_points", "价格分"), ("price_formula", "价格分计算公式"), ("items", "评分项"))
+    formula: dict[str, Any] = {"kind": form.value("price_formula")}
+    if form.value("price_formula") == MEAN_DEVIATION:
+        form.required(("k", "下浮系数 K"), ("deduct_above", "高于基准价每 1% 扣分"),
+                      ("deduct_below", "低于基准价每 1% 扣分"))
+        formula |= {name: form.value(name) for name in ("k", "deduct_above", "deduct_below")}
+    items = _scheme_items(form)
+    if not form.ok:
+        return None
+    return {"method": method, "price_points": form.value("price_points"), "price_formula": formula, "items": items}
+
+
+def _scheme_refusal(exc: DomainError) -> DomainError:
+    """An item's points are refused under「名称.max_points」: on the form, the items field."""
+    named = exc.details.get("field") if isinstance(exc.details, dict) else None
+    if isinstance(named, str) and named.endswith(".max_points"):
+        exc.details["field"] = "items"
+    return exc
+
+
+def scheme_form_of(scheme: Any) -> FormState:
+    """The form filled in with the scheme in force (or the usual start)."""
+    if scheme is None:
+        return FormState.of({"method": COMPREHENSIVE, "price_formula": LOWEST_RATIO})
+    data = scheme.to_json()
+    formula = data.get("price_formula") or {}
+    return FormState.of({"method": data["method"], "price_points": data.get("price_points", ""),
+                         "price_formula": formula.get("kind", LOWEST_RATIO), "k": formula.get("k", ""),
+                         "deduct_above": formula.get("deduct_above", ""), "deduct_below": formula.get("deduct_below", ""),
+                         "items": "\n".join(f"{i['name']} {i['max_points']}" for i in data.get("items", []))})
 
 
 # ----------------------------------------------------------------------------- shared reads
@@ -327,9 +384,14 @@ class PartyPageController(Controller):
                         forms: dict[str, FormState] | None = None, status: int = 200) -> Template:
         code = project.code
         notice = await award_notice_of(session, project)
+        scheme = await evaluation_scheme(session, code)
+        forms = forms or {}
         return Template("party/project.html", status_code=status, context={
+            "scheme": scheme.to_json() if scheme else None, "may_set_scheme": project.state in SCHEME_OPEN_STATES,
+            "scheme_form": forms.get("scheme") or scheme_form_of(scheme), "method_names": METHOD_NAMES,
+            "formula_names": FORMULA_NAMES,
             "todo": await to_do(session, project, user),
-            **await self._project_context(session, project, user), "forms": forms or {}, "empty_form": FormState(),
+            **await self._project_context(session, project, user), "forms": forms, "empty_form": FormState(),
             "timeline": await timeline(session, project), "deadlines": await deadlines_of(session, project),
             "versions": await document_versions(session, code), "bookings": await bookings_of_project(session, code),
             "notice": notice, "opening_public": await window_closed(session, code)})
@@ -350,6 +412,27 @@ class PartyPageController(Controller):
                 form.refuse(exc)
         if not form.ok:
             return await self._overview(session, await get_project(session, code), user, {"decline": form}, 400)
+        await session.commit()
+        return Redirect(f"/party/projects/{quote(code)}")
+
+    @post("/projects/{code:str}/evaluation-scheme", name="party.evaluation_scheme")
+    async def evaluation_scheme(self, code: str, request: Request, user: User, session: AsyncSession,
+                                ) -> Template | Redirect:
+        """The evaluation scheme (评标办法), as the API's PUT …/evaluation/scheme."""
+        await acting_project(session, code, user)
+        raw = await request.form()
+        form = FormState.of({name: str(raw.get(name) or "").strip() for name in SCHEME_FIELDS})
+        scheme = scheme_from_form(form)
+        status = 400
+        if scheme is not None:
+            try:
+                await set_evaluation_scheme(session, actor=actor_of(user), project_code=code, scheme=scheme)
+            except DomainError as exc:
+                await session.rollback()
+                form.refuse(_scheme_refusal(exc))
+                status = status_of(exc)
+        if not form.ok:
+            return await self._overview(session, await get_project(session, code), user, {"scheme": form}, status)
         await session.commit()
         return Redirect(f"/party/projects/{quote(code)}")
 

@@ -24,7 +24,7 @@
       .then(function (html) {
         box.innerHTML = html;
         box.dataset.updatedAt = String(Date.now());
-        say("实时更新中 · 最近更新 " + new Date().toLocaleTimeString("zh-CN"), "live");
+        say("实时更新中 · 最近更新 " + new Date().toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }), "live");
       })
       .catch(function () { say("读取最新情况失败，将在下一事件时重试", "error"); })
       .finally(function () {
