@@ -153,13 +153,9 @@ class CenterPageController(Controller):
         """Suspend, reinstate, send to review or retire an expert, with the reason."""
         form = FormState.of(await form_values(request))
         form.required(("status", "新状态"), ("reason", "原因"))
-        if form.ok:
-            try:
-                await set_expert_status(session, actor=actor_of(user), code=code, status=form.value("status"),
-                                        reason=form.value("reason"))
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc, lambda e: "status" if isinstance(e, Conflict) else None)
+        await form.attempt(session, lambda: set_expert_status(
+            session, actor=actor_of(user), code=code, status=form.value("status"), reason=form.value("reason")),
+            lambda e: "status" if isinstance(e, Conflict) else None)
         if not form.ok:
             return await self._expert_page(session, code, form, HTTP_400_BAD_REQUEST)
         await session.commit()
@@ -173,13 +169,9 @@ class CenterPageController(Controller):
         form.required(("decision", "审定结论"))
         if form.value("decision") in ("suspend", "retire"):
             form.required(("reason", "原因"))
-        if form.ok:
-            try:
-                await review_expert(session, actor=actor_of(user), code=code, decision=form.value("decision"),
-                                    reason=form.value("reason"))
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc, lambda e: "decision" if isinstance(e, Conflict) else None)
+        await form.attempt(session, lambda: review_expert(
+            session, actor=actor_of(user), code=code, decision=form.value("decision"), reason=form.value("reason")),
+            lambda e: "decision" if isinstance(e, Conflict) else None)
         if not form.ok:
             return await self._expert_page(session, code, FormState.of({"status": "", "reason": ""}),
                                            HTTP_400_BAD_REQUEST, review=form)
@@ -218,13 +210,9 @@ class CenterPageController(Controller):
         """Suspend, reinstate or revoke an agency, with the reason."""
         form = FormState.of(await form_values(request))
         form.required(("status", "新状态"), ("reason", "原因"))
-        if form.ok:
-            try:
-                await set_agency_status(session, actor=actor_of(user), code=code, status=form.value("status"),
-                                        reason=form.value("reason"))
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc, lambda e: "status" if isinstance(e, Conflict) else None)
+        await form.attempt(session, lambda: set_agency_status(
+            session, actor=actor_of(user), code=code, status=form.value("status"), reason=form.value("reason")),
+            lambda e: "status" if isinstance(e, Conflict) else None)
         if not form.ok:
             return await self._agency_page(session, code, form, HTTP_400_BAD_REQUEST)
         await session.commit()
@@ -262,14 +250,10 @@ class CenterPageController(Controller):
                       ("starts_at", "开始时间"), ("ends_at", "结束时间"))
         starts = form.read(local_moment, "starts_at", "开始时间")
         ends = form.read(local_moment, "ends_at", "结束时间")
-        if form.ok:
-            try:
-                await book_room(session, actor=actor_of(user), room_code=form.value("room"),
-                                purpose=form.value("purpose"), project_code=form.value("project_code"),
-                                starts_at=starts, ends_at=ends)
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc, _booking_field)
+        await form.attempt(session, lambda: book_room(
+            session, actor=actor_of(user), room_code=form.value("room"), purpose=form.value("purpose"),
+            project_code=form.value("project_code"), starts_at=starts, ends_at=ends),
+            _booking_field)
         day = starts.astimezone(CENTER_ZONE).date() if starts else local_date(await database_now(session))
         if not form.ok:
             return await self._rooms_page(session, day, form, HTTP_400_BAD_REQUEST)
@@ -286,12 +270,8 @@ class CenterPageController(Controller):
         except ValueError:  # the page's own hidden field; without it, today
             day = local_date(await database_now(session))
         form.required(("reason", "取消原因"))
-        if form.ok:
-            try:
-                await cancel_booking(session, actor=actor_of(user), booking_id=booking_id, reason=form.value("reason"))
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc)
+        await form.attempt(session, lambda: cancel_booking(
+            session, actor=actor_of(user), booking_id=booking_id, reason=form.value("reason")))
         if not form.ok:
             form.values["booking_id"] = booking_id
             empty = FormState.of({"room": "", "project_code": "", "purpose": "开标", "starts_at": "", "ends_at": ""})
@@ -342,13 +322,10 @@ class CenterPageController(Controller):
         """Charge the winner the service fee after the award (from the published schedule)."""
         form = FormState.of(await form_values(request))
         form.required(("project_code", "项目编号"))
-        if form.ok:
-            try:
-                await charge_service_fee(session, project_code=form.value("project_code"), actor=actor_of(user),
-                                         category=form.value("category") or None)
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc, lambda e: "project_code")
+        await form.attempt(session, lambda: charge_service_fee(
+            session, project_code=form.value("project_code"), actor=actor_of(user),
+            category=form.value("category") or None),
+            lambda e: "project_code")
         if not form.ok:
             return await self._fees_page(session, calculator=FormState.of({"amount": "", "category": "works"}),
                                          charge=form, status_code=HTTP_400_BAD_REQUEST)

@@ -8,12 +8,13 @@ where they know it; anything else is shown above the form.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from litestar import Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.errors import DomainError, InvalidInput
 from trading.timefmt import CENTER_ZONE
@@ -49,6 +50,20 @@ class FormState:
             self.error(name, exc.message)
         else:
             self.general.append(exc.message)
+
+    async def attempt(self, session: AsyncSession, act: Callable[[], Awaitable[Any]],
+                      guess: Callable[[DomainError], str | None] | None = None,
+                      aliases: Mapping[str, str] | None = None) -> Any:
+        """Run the service call ``act`` when the form has no error; a refusal is rolled back
+        and shown on the form (see ``refuse``), and the answer is then None."""
+        if not self.ok:
+            return None
+        try:
+            return await act()
+        except DomainError as exc:
+            await session.rollback()
+            self.refuse(exc, guess, aliases)
+            return None
 
     def read(self, reader: Callable[..., Any], name: str, label: str) -> Any:
         """``reader(value, field=name, label=label)`` on a filled-in field; its refusal goes

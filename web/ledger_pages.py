@@ -159,13 +159,9 @@ class LedgerPageController(Controller):
     async def instruct(self, request: Request, user: User, session: AsyncSession) -> Template | Redirect:
         form = FormState.of(await form_values(request))
         form.required(("project_code", "项目编号"), ("event", "退还事由"))
-        if form.ok:
-            try:
-                await instruct_refunds_for(session, project_code=form.value("project_code"),
-                                           event=form.value("event"), actor=actor_of(user))
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc, lambda e: "project_code" if isinstance(e, NotFound | Conflict) else None)
+        await form.attempt(session, lambda: instruct_refunds_for(
+            session, project_code=form.value("project_code"), event=form.value("event"), actor=actor_of(user)),
+            lambda e: "project_code" if isinstance(e, NotFound | Conflict) else None)
         if not form.ok:
             return await self._refunds_page(session, "", False, form, status_code=HTTP_400_BAD_REQUEST)
         await session.commit()
@@ -210,12 +206,8 @@ class LedgerPageController(Controller):
         form = FormState.of(await form_values(request))
         form.values["flag_id"] = str(flag_id)
         form.required(("reason", "撤销理由"))
-        if form.ok:
-            try:
-                await dismiss_collusion_flag(session, flag_id=flag_id, actor=actor_of(user), reason=form.value("reason"))
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc)
+        await form.attempt(session, lambda: dismiss_collusion_flag(
+            session, flag_id=flag_id, actor=actor_of(user), reason=form.value("reason")))
         if not form.ok:
             return await self._flags_page(session, form, HTTP_400_BAD_REQUEST)
         await session.commit()

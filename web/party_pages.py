@@ -404,12 +404,8 @@ class PartyPageController(Controller):
             raise PermissionDenied("只有本项目的招标人可以拒绝抽中的代理机构")
         form = FormState.of({"reason": _text(await request.form(), "reason")})
         form.required(("reason", "拒绝理由"))
-        if form.ok:
-            try:
-                await decline_agency(session, actor=actor_of(user), project_code=code, reason=form.value("reason"))
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc)
+        await form.attempt(session, lambda: decline_agency(
+            session, actor=actor_of(user), project_code=code, reason=form.value("reason")))
         if not form.ok:
             return await self._overview(session, await get_project(session, code), user, {"decline": form}, 400)
         await session.commit()
@@ -499,13 +495,9 @@ class PartyPageController(Controller):
         document = await _upload(raw)
         if document is None:
             form.error("file", "请选择新版本的招标文件")
-        if form.ok:
-            try:
-                await publish_documents(session, actor=actor_of(user), project_code=code, document=document,
-                                        title=form.value("title"), body=form.value("body"))
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc)
+        await form.attempt(session, lambda: publish_documents(
+            session, actor=actor_of(user), project_code=code, document=document, title=form.value("title"),
+            body=form.value("body")))
         if not form.ok:
             return await self._documents_page(session, await get_project(session, code), user, form, 400)
         await session.commit()
@@ -726,13 +718,8 @@ class PartyPageController(Controller):
         project = await acting_project(session, code, user)
         form = FormState.of({"answer": _text(await request.form(), "answer")})
         form.required(("answer", "答复内容"))
-        if form.ok:
-            try:
-                await answer_candidate_objection(session, actor=actor_of(user), project_code=code,
-                                                 objection_id=objection_id, answer=form.value("answer"))
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc)
+        await form.attempt(session, lambda: answer_candidate_objection(
+            session, actor=actor_of(user), project_code=code, objection_id=objection_id, answer=form.value("answer")))
         if not form.ok:
             return await self._result_page(session, await get_project(session, code), user,
                                            {f"objection-{objection_id}": form}, 400)
