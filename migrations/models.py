@@ -24,6 +24,7 @@ import bidding.partner_draws  # noqa: F401
 import bidding.projects  # noqa: F401
 import bidding.publicity  # noqa: F401
 import bidding.registrations  # noqa: F401
+import bidding.service_ratings  # noqa: F401
 import bidding.tender_documents  # noqa: F401
 import credit.departments  # noqa: F401
 import credit.models  # noqa: F401

@@ -74,6 +74,7 @@ from web.supervision_pages import SupervisionPageController
 from web.center_pages import CenterPageController
 from web.ledger_pages import LedgerPageController
 from web.rating_pages import RatingPageController
+from web.service_rating_pages import ServiceRatingPageController
 from web.stats_pages import StatsPageController
 from web.state import AppContext
 
@@ -173,7 +174,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             BidderPageController, BidderSealingController, BidderOpeningController,
             PartyPageController, CenterTenderController,
             ExpertPageController, SupervisionPageController,
-            CenterPageController, LedgerPageController, RatingPageController, StatsPageController,
+            CenterPageController, LedgerPageController, RatingPageController, ServiceRatingPageController, StatsPageController,
             FederationController, PartnerController, PartnerDrawController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
