@@ -34,6 +34,7 @@ from trading.event_hub import EventHub
 from trading.keys import load_center_keys, load_secret
 from trading.notifications import LocalSender, deliver_pending
 from trading.settings import Settings, get_settings
+from trading.money import yuan
 from trading.timefmt import local_time
 from web.agencies import AgencyController
 from web.api import AuditController, PlatformController, RuleSetController, health
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
 
     def template_globals(engine_: JinjaTemplateEngine) -> None:
         engine_.engine.globals["local_time"] = local_time
+        engine_.engine.globals["yuan"] = yuan  # money in every template as yuan(fen)
 
     vendor = settings.frontend_dir
     return Litestar(

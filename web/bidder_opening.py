@@ -31,7 +31,6 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError, NotFound
 from trading.event_hub import HEARTBEAT, EventHub
-from trading.money import yuan
 from trading.organisations import Organisation
 from trading.timefmt import local_time
 from web.bidder_pages import bidders_only
@@ -79,7 +78,7 @@ class BidderOpeningController(Controller):
         organisation = await own_organisation(session, user)  # afresh: a rollback expires it
         tender = await tender_desk(session, code, organisation)
         return Template("bidder/opening.html", status_code=status_code, context={
-            "organisation": organisation, "project": tender.project, "tender": tender, "yuan": yuan,
+            "organisation": organisation, "project": tender.project, "tender": tender,
             "hand_in": hand_in or FormState(), "objection": objection or FormState(),
             **await opening_state(session, code, organisation)})
 
@@ -92,7 +91,7 @@ class BidderOpeningController(Controller):
         """The live part of the opening page, re-read on each event."""
         organisation = await own_organisation(session, user)
         return Template("bidder/_opening_state.html", context={
-            "organisation": organisation, "project": await get_project(session, code), "yuan": yuan,
+            "organisation": organisation, "project": await get_project(session, code),
             "hand_in": FormState(), **await opening_state(session, code, organisation)})
 
     @post("/tenders/{code:str}/opening/sign-in", name="bidder.opening_sign_in")

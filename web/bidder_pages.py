@@ -24,7 +24,6 @@ from bidding.registrations import register_bidder
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError, PermissionDenied, RuleViolation
-from trading.money import yuan
 from trading.receipts import get_receipt
 from trading.roles import UserRole
 from trading.timefmt import local_time
@@ -55,7 +54,7 @@ async def tender_page(session: AsyncSession, context: AppContext, user: User, co
     desk = await tender_desk(session, code, organisation)
     registration = desk.registration
     return Template("bidder/tender.html", status_code=status_code, context={
-        "organisation": organisation, "desk": desk, "project": desk.project, "yuan": yuan,
+        "organisation": organisation, "desk": desk, "project": desk.project,
         "eligibility": (registration.reasons.get("eligibility") or {}) if registration else {},
         "account": deposit_account(context), "message": message, "error": error,
         "key": await my_key(session, organisation)})
@@ -72,7 +71,7 @@ class BidderPageController(Controller):
         mine = await my_tenders(session, organisation)
         registered = {desk.project.code for desk in mine}
         return Template("bidder/home.html", context={
-            "organisation": organisation, "mine": mine, "yuan": yuan,
+            "organisation": organisation, "mine": mine,
             "open": [project for project in await open_tenders(session) if project.code not in registered],
             "key": await my_key(session, organisation)})
 
@@ -82,7 +81,7 @@ class BidderPageController(Controller):
         organisation = await own_organisation(session, user)
         return Template("bidder/_summary.html", context={
             "organisation": organisation, "mine": await my_tenders(session, organisation),
-            "open_count": len(await open_tenders(session)), "key": await my_key(session, organisation), "yuan": yuan})
+            "open_count": len(await open_tenders(session)), "key": await my_key(session, organisation)})
 
     @get("/tenders/{code:str}", name="bidder.tender")
     async def tender(self, code: str, session: AsyncSession, user: User, context: AppContext) -> Template:
@@ -109,7 +108,7 @@ class BidderPageController(Controller):
     async def receipts(self, session: AsyncSession, user: User) -> Template:
         organisation = await own_organisation(session, user)
         return Template("bidder/receipts.html", context={
-            "organisation": organisation, "receipts": await my_receipts(session, organisation), "yuan": yuan})
+            "organisation": organisation, "receipts": await my_receipts(session, organisation)})
 
     @get("/receipts/{number:str}/pdf", name="bidder.receipt_pdf")
     async def receipt_pdf(self, number: str, session: AsyncSession, user: User) -> Response[bytes]:

@@ -30,7 +30,6 @@ from bidding.opening_keys import opening_public_key
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError, InvalidInput, NotFound
-from trading.money import yuan
 from web.admission import bid_submission_gate
 from web.bidder_pages import bidders_only, deposit_account
 from web.bids import MAX_REQUEST_SIZE, own_organisation
@@ -101,7 +100,7 @@ class BidderSealingController(Controller):
         return Template("bidder/bid.html", context={
             "organisation": organisation, "desk": desk, "project": desk.project, "tender_key": tender_key,
             "key": await my_key(session, organisation), "center_verify_key": context.keys.verify_key_hex,
-            "account": deposit_account(context), "yuan": yuan})
+            "account": deposit_account(context)})
 
     @post("/tenders/{code:str}/bids", name="bidder.submit", request_max_body_size=MAX_REQUEST_SIZE,
           status_code=HTTP_201_CREATED)

@@ -55,11 +55,6 @@ finance_and_admins = requires_role(F, A)
 METHOD_NAMES = {"open_tender": "公开招标", "invited_tender": "邀请招标", "public_tender": "公开招标"}
 
 
-def page(name: str, *, context: Mapping[str, Any] | None = None, status_code: int = 200) -> Template:
-    """A center page, with money shown as yuan (``yuan(fen)``) in its template."""
-    return Template(name, status_code=status_code, context={"yuan": yuan, **(context or {})})
-
-
 async def issue_receipts(session: AsyncSession, context: AppContext, project_code: str | None = None) -> None:
     """Receipts of what was just paid, right away (the app's worker would within a minute)."""
     await issue_due_receipts(session, context.keys, public_url=context.settings.public_url, project_code=project_code)
@@ -103,7 +98,7 @@ class CenterPageController(Controller):
 
     @get("/", name="center.index", guards=[center_staff])
     async def index(self) -> Template:
-        return page("center/index.html")
+        return Template("center/index.html")
 
     # ------------------------------------------------------------------------- pools
 
@@ -129,7 +124,7 @@ class CenterPageController(Controller):
             needle = q.strip().upper()
             experts = [e for e in experts if needle in e["code"] or q.strip() in e["name"]
                        or q.strip() in (e["employer_name"] or "")]
-        return page("center/experts.html", context={
+        return Template("center/experts.html", context={
             "form": form, "experts": experts, "statuses": [(s.value, s.label) for s in ExpertStatus],
             "today": (await database_now(session)).astimezone(CENTER_ZONE).date().isoformat()})
 
@@ -137,7 +132,7 @@ class CenterPageController(Controller):
                            review: FormState | None = None) -> Template:
         expert = await get_expert(session, code)
         [described] = await describe_experts(session, [expert], masked=True)
-        return page("center/expert.html", status_code=status_code, context={
+        return Template("center/expert.html", status_code=status_code, context={
             "expert": described, "ratings": list(reversed(await ratings_of(session, expert.code))), "form": form,
             "statuses": [(s.value, s.label) for s in ExpertStatus if s.value != expert.status],
             "review": review or FormState.of({"decision": "", "reason": ""}),
@@ -188,7 +183,7 @@ class CenterPageController(Controller):
         if q.strip():
             listings = [a for a in listings if q.strip().upper() in a.code.upper() or q.strip() in a.name
                         or q.strip().upper() in a.credit_code]
-        return page("center/agencies.html", context={
+        return Template("center/agencies.html", context={
             "form": FormState.of({"q": q, "status": status}), "agencies": listings,
             "statuses": [(s.value, s.label) for s in AgencyStatus]})
 
@@ -196,7 +191,7 @@ class CenterPageController(Controller):
         agency = await get_agency(session, code)
         listing = next(a for a in await list_agencies(session) if a.code == agency.code)
         summaries = await agency_rating_summaries(session, q=agency.code)
-        return page("center/agency.html", status_code=status_code, context={
+        return Template("center/agency.html", status_code=status_code, context={
             "agency": listing, "summary": next((s for s in summaries if s.code == agency.code), None), "form": form,
             "bands": BANDS, "statuses": [(s.value, s.label) for s in AgencyStatus if s.value != agency.status]})
 
@@ -228,7 +223,7 @@ class CenterPageController(Controller):
             rooms.append({"room": room, "bookings": [
                 {"id": b.id, "project_code": b.project_code, "purpose": b.purpose, "booked_by": b.booked_by,
                  "period": describe_period(b.starts_at, b.ends_at)} for b in bookings]})
-        return page("center/rooms.html", status_code=status_code, context={
+        return Template("center/rooms.html", status_code=status_code, context={
             "day": day, "rooms": rooms, "form": form, "cancel": cancel or FormState.of({"reason": ""}),
             "kind_names": ROOM_KIND_NAMES,
             "room_choices": [(r["room"].code, f"{r['room'].name}（{r['room'].code}，{r['room'].kind_name}）")
@@ -283,14 +278,14 @@ class CenterPageController(Controller):
 
     @get("/rules", name="center.rules", guards=[center_staff])
     async def rules(self, session: AsyncSession) -> Template:
-        return page("center/rules.html", context={
+        return Template("center/rules.html", context={
             "rule_sets": await list_rule_sets(session), "categories": TRADING_CATEGORIES, "methods": METHOD_NAMES})
 
     @get("/rules/{code:str}/{version:str}", name="center.rule_set", guards=[center_staff])
     async def rule_set(self, code: str, version: str, session: AsyncSession) -> Template:
         """Every rule of one version with its value, unit and legal source (read-only)."""
         record = await get_rule_set(session, code, version)
-        return page("center/rule_set.html", context={
+        return Template("center/rule_set.html", context={
             "rule_set": record, "rules": rule_rows(record.content.get("rules", {})), "categories": TRADING_CATEGORIES,
             "methods": METHOD_NAMES})
 
@@ -298,7 +293,7 @@ class CenterPageController(Controller):
                          charge: FormState | None = None, paid: FormState | None = None,
                          status_code: int = 200) -> Template:
         now = await database_now(session)
-        return page("center/fees.html", status_code=status_code, context={
+        return Template("center/fees.html", status_code=status_code, context={
             "schedule": load_schedule(), "form": calculator, "fee": fee, "lines": await fee_lines(session),
             "charge": charge or FormState.of({"project_code": "", "category": ""}), "paid": paid or FormState.of({}),
             "today": local_date(now).isoformat()})

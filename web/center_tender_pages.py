@@ -112,7 +112,7 @@ class CenterTenderController(Controller):
             "notice_price": yuan(notice.price_fen) if notice else None,
             "notice_issued": local_time(notice.issued_at) if notice else None,
             "result_notices": await _result_notices(session, notice.number) if notice else [],
-            "result_announcement": result, "contract": await contract_of(session, code), "forms": forms, "yuan": yuan, "local": local_iso,
+            "result_announcement": result, "contract": await contract_of(session, code), "forms": forms, "local": local_iso,
             "may_issue": notice is None and project.state in (TenderState.PUBLICITY, TenderState.AWARDED),
             "may_publish": project.state == TenderState.EVALUATING,
             "committee": committee, "committee_form": forms.get("committee") or FormState.of({"count": "5",

@@ -46,7 +46,6 @@ from trading.audit import actor_of
 from trading.canonical import canon
 from trading.errors import DomainError, InvalidInput
 from trading.keys import key_id
-from trading.money import yuan
 from trading.roles import UserRole
 from web.auth import requires_role
 from web.errors import status_of
@@ -155,7 +154,7 @@ class ExpertPageController(Controller):
             "chair_stage": CHAIR, "detailed": DETAILED, "report_stage": REPORT, "completed": COMPLETED,
             "grounds": REJECTION_GROUNDS, "item_names": item_names,
             "ground_options": [(number, f"{number}. {text}") for number, text in REJECTION_GROUNDS.items()],
-            "member_options": [(m["expert"], f"{m['name']}（{m['expert']}）") for m in view["members"]], "yuan": yuan, "when": when,
+            "member_options": [(m["expert"], f"{m['name']}（{m['expert']}）") for m in view["members"]], "when": when,
             "report_canon": canon(view["report"]).decode() if view["report"] else None,
             "key": key, "key_id": key_id(key.verify_key) if key else None})
 

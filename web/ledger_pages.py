@@ -34,7 +34,7 @@ from trading.receipts import get_receipt
 from trading.roles import UserRole
 from trading.spreadsheets import ImportRejected
 from web.auth import requires_role
-from web.center_pages import issue_receipts, page
+from web.center_pages import issue_receipts
 from web.errors import status_of
 from web.forms import FormState, day_of, form_values
 from web.state import AppContext
@@ -70,7 +70,7 @@ class LedgerPageController(Controller):
 
     async def _deposits_page(self, session: AsyncSession, project: str, form: FormState,
                              status_code: int = 200) -> Template:
-        return page("center/ledger.html", status_code=status_code, context={
+        return Template("center/ledger.html", status_code=status_code, context={
             "project": project, "lines": await deposit_lines(session, project_code=project or None),
             "state_names": DEPOSIT_STATE_NAMES, "form": form})
 
@@ -109,7 +109,7 @@ class LedgerPageController(Controller):
 
     @get("/statements", name="center_ledger.statements", guards=[finance_only])
     async def statements(self) -> Template:
-        return page("center/statements.html", context={"form": FormState.of({"bank": ""}), "result": None,
+        return Template("center/statements.html", context={"form": FormState.of({"bank": ""}), "result": None,
                                                        "rows": None, "filename": None})
 
     @post("/statements", name="center_ledger.import_statement", guards=[finance_only],
@@ -123,7 +123,7 @@ class LedgerPageController(Controller):
         context_: dict[str, Any] = {"form": form, "result": None, "rows": None, "filename": filename}
         if not filename or not content:
             form.error("file", "请选择要导入的银行流水文件（.csv 或 .xlsx）")
-            return page("center/statements.html", status_code=HTTP_400_BAD_REQUEST, context=context_)
+            return Template("center/statements.html", status_code=HTTP_400_BAD_REQUEST, context=context_)
         try:
             result = await import_statement(session, actor=actor_of(user), filename=filename, data=content,
                                             bank=data.bank)
@@ -131,19 +131,19 @@ class LedgerPageController(Controller):
                 await issue_receipts(session, context)
         except ImportRejected as rejected:
             await session.rollback()
-            return page("center/statements.html", status_code=HTTP_400_BAD_REQUEST,
+            return Template("center/statements.html", status_code=HTTP_400_BAD_REQUEST,
                         context={**context_, "rows": rejected.errors})
         except DomainError as exc:
             await session.rollback()
             form.refuse(exc, lambda e: "file")
-            return page("center/statements.html", status_code=status_of(exc), context=context_)
+            return Template("center/statements.html", status_code=status_of(exc), context=context_)
         await session.commit()
-        return page("center/statements.html", context={**context_, "result": result})
+        return Template("center/statements.html", context={**context_, "result": result})
 
     async def _refunds_page(self, session: AsyncSession, project: str, unpaid: bool, instruct: FormState,
                             paid: FormState | None = None, status_code: int = 200) -> Template:
         now = await database_now(session)
-        return page("center/refunds.html", status_code=status_code, context={
+        return Template("center/refunds.html", status_code=status_code, context={
             "project": project, "unpaid": unpaid, "events": [(e, REFUND_EVENTS[e]) for e in EVENTS],
             "lines": await refund_lines(session, now=now, project_code=project or None, unpaid_only=unpaid),
             "instruct": instruct, "paid": paid or FormState.of({}), "today": local_date(now).isoformat()})
@@ -192,7 +192,7 @@ class LedgerPageController(Controller):
 
     async def _flags_page(self, session: AsyncSession, dismiss: FormState | None = None,
                           status_code: int = 200) -> Template:
-        return page("center/flags.html", status_code=status_code, context={
+        return Template("center/flags.html", status_code=status_code, context={
             "flags": list(reversed(await collusion_flags(session))), "dismiss": dismiss or FormState.of({})})
 
     @get("/flags", name="center_ledger.flags", guards=[flag_readers])
@@ -216,7 +216,7 @@ class LedgerPageController(Controller):
     @get("/receipts", name="center_ledger.receipts", guards=[center_staff])
     async def receipts(self, session: AsyncSession,
                        project: Annotated[str, Parameter(query="project", max_length=40)] = "") -> Template:
-        return page("center/receipts.html", context={
+        return Template("center/receipts.html", context={
             "project": project, "lines": await receipt_lines(session, project_code=project or None)})
 
     @get("/receipts/{number:str}/pdf", name="center_ledger.receipt_pdf", guards=[center_staff])

@@ -629,8 +629,7 @@ class PartyPageController(Controller):
             # As in the API: before the decryption window ends only supervisors see the record.
             record, message = None, "解密时限结束前，开标记录仅供监督人员查看；时限结束后在此公开。"
         return Template("party/opening.html", context={
-            **await self._project_context(session, project, user), "record": record, "message": message,
-            "yuan": yuan})
+            **await self._project_context(session, project, user), "record": record, "message": message})
 
     async def _result_page(self, session: AsyncSession, project: Project, user: User,
                            forms: dict[str, FormState] | None = None, status: int = 200) -> Template:
@@ -658,7 +657,7 @@ class PartyPageController(Controller):
             "publicity": publicity, "choice": choice, "chosen_rank": chosen_rank,
             "choice_needed": await winner_choice_needed(session, project),
             "objections": await objections_of(session, code), "notice": notice, "contract": contract,
-            "forms": forms, "empty_form": FormState(), "yuan": yuan,
+            "forms": forms, "empty_form": FormState(),
             "candidate_options": [(str(c["rank"]), f"第{c['rank']}名 {c['name']}（报价 {yuan(c['price_fen'])} 元）")
                                   for c in (publicity or {}).get("candidates", [])],
             "can_publish": user.role == UserRole.AGENCY.value and project.state == TenderState.EVALUATING

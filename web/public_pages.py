@@ -33,7 +33,7 @@ from bidding.tender_listing import (
     todays_openings,
 )
 from trading.errors import DomainError, InvalidInput, NotFound
-from trading.money import fen_of_yuan, yuan
+from trading.money import fen_of_yuan
 from trading.rules.store import TRADING_CATEGORIES
 from web.admission import public_query_gate
 from web.auth import requires_login
@@ -108,7 +108,7 @@ async def home_page(session: AsyncSession) -> Template:
         now = await database_now(session)
         context = {"categories": list(TRADING_CATEGORIES.items()), "latest": await latest_by_category(session),
                    "openings": await todays_openings(session, now), "figures": await key_figures(session, now),
-                   "now": now, "yuan": yuan, **_choices()}
+                   "now": now, **_choices()}
         await session.close()  # plain values only: the connection goes back before the page is rendered
     return Template("public/home.html", context=context)
 
@@ -140,7 +140,7 @@ class PublicPageController(Controller):
         first_url = f"/tenders?{urlencode(kept)}" if kept else "/tenders"
         return Template("public/tenders.html", status_code=status, context={
             "form": form, "page": page, "next_url": next_url, "first_url": first_url, "paged": before is not None,
-            "regions": regions, "yuan": yuan, "trigram_min": TRIGRAM_MIN_CHARS,
+            "regions": regions, "trigram_min": TRIGRAM_MIN_CHARS,
             **_choices()})
 
     @get("/tenders/{code:str}", name="public.tender")
@@ -149,7 +149,7 @@ class PublicPageController(Controller):
         async with public_query_gate():
             tender = await public_tender(session, code)
             await session.close()  # what the page shows is loaded: render without holding a connection
-        return Template("public/tender.html", context={**tender, "yuan": yuan})
+        return Template("public/tender.html", context={**tender})
 
     @get("/tenders/{code:str}/documents/{number:int}", name="public.tender_document", guards=[requires_login])
     async def document(self, code: str, number: int, session: AsyncSession) -> Response[bytes]:

@@ -19,7 +19,6 @@ from trading.accounts import User
 from trading.errors import DomainError, NotFound
 from trading.roles import UserRole
 from web.auth import requires_role
-from web.center_pages import page
 from web.errors import status_of
 from web.forms import FormState, form_values
 
@@ -37,7 +36,7 @@ class RatingPageController(Controller):
     async def ratings(self, session: AsyncSession, q: Annotated[str, Parameter(query="q", max_length=50)] = ""
                       ) -> Template:
         """The satisfaction ratings per expert and per agency: count, average, distribution, comments."""
-        return page("center/ratings.html", context={
+        return Template("center/ratings.html", context={
             "q": q, "bands": BANDS, "experts": await expert_rating_summaries(session, q=q),
             "agencies": await agency_rating_summaries(session, q=q)})
 
@@ -51,7 +50,7 @@ class RatingPageController(Controller):
             except NotFound as exc:
                 lookup.error("project", exc.message)
                 status_code = status_of(exc)
-        return page("center/rate.html", status_code=status_code, context={
+        return Template("center/rate.html", status_code=status_code, context={
             "lookup": lookup, "target": target, "form": form or FormState.of({})})
 
     @get("/rate", name="center_ratings.rate_form", guards=[raters])

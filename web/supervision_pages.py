@@ -30,7 +30,6 @@ from trading.audit import actor_of
 from trading.draws import COMMITTED, draw_bundle, get_draw, supply_witness
 from trading.errors import DomainError
 from trading.ledger import collusion_flags
-from trading.money import yuan
 from trading.roles import UserRole
 from trading.timefmt import local_time
 from web.auth import requires_role
@@ -62,7 +61,7 @@ def when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 
 def _shown(**context: Any) -> dict[str, Any]:
-    return {"when": when, "yuan": yuan, **context}
+    return {"when": when, **context}
 
 
 def _live(stream: str, state: str, kinds: tuple[str, ...]) -> dict[str, str]:
