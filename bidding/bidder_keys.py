@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
-from trading.errors import InvalidInput, NotFound
+from trading.errors import InvalidInput, NotFound, PermissionDenied
 from trading.identifiers import validate_credit_code
 from trading.keys import key_id
 from trading.organisations import Organisation
@@ -56,9 +56,16 @@ def check_verify_key(value: object) -> str:
 
 async def bidder_organisation(session: AsyncSession, credit_code: str) -> Organisation:
     code = validate_credit_code(credit_code)
-    bidder = await session.scalar(select(Organisation).where(Organisation.credit_code == code))
+    return check_bidder(await session.scalar(select(Organisation).where(Organisation.credit_code == code)), code)
+
+
+def check_bidder(bidder: Organisation | None, asked: str | int) -> Organisation:
+    """The organisation found for ``asked`` (a credit code, or an account's organisation id),
+    which must hold the bidder role."""
     if bidder is None:
-        raise NotFound(f"未找到统一社会信用代码为 {code} 的单位", credit_code=code)
+        if isinstance(asked, str):
+            raise NotFound(f"未找到统一社会信用代码为 {asked} 的单位", credit_code=asked)
+        raise PermissionDenied("投标人账号未关联单位，不能投标")
     if OrgRole.BIDDER.value not in bidder.roles:
         raise InvalidInput(f"单位「{bidder.name}」不具有投标人角色", field="bidder_credit_code")
     return bidder

@@ -45,7 +45,7 @@ a signed ``{"protocol": "sealed-bid-withdraw-receipt/1", "tender_code", "bidder_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -73,19 +73,21 @@ from sqlalchemy.orm import defer
 from sqlmodel import Field, SQLModel
 
 from bidding import sealed_bid
-from bidding.bidder_keys import BidderKey, active_bidder_key, bidder_organisation, check_verify_key
+from bidding.bidder_keys import BidderKey, active_bidder_key, bidder_organisation, check_bidder, check_verify_key
 from bidding.projects import Project, get_project
 from bidding.registrations import ADMITTED, REFUSED, Registration
 from bidding.states import STATE_NAMES, TenderState
-from trading.audit import record_event
+from trading.audit import AuditEvent, record_event, record_events
 from trading.columns import timestamp_column
-from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from trading.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation
 from trading.keys import CenterKeys, verify_signature
+from trading.identifiers import validate_credit_code
 from trading.money import yuan
 from trading.organisations import Organisation
 from trading.sealed_draw import format_moment
 from trading.timefmt import local_time
 
+PENDING = "pending"  # inside the storing transaction only
 SUBMITTED = "submitted"
 SUPERSEDED = "superseded"
 WITHDRAWN = "withdrawn"
@@ -105,7 +107,11 @@ MAX_CIPHERTEXT_SIZE = 512 * 1024 * 1024
 class Bid(SQLModel, table=True):
     __tablename__ = "bids"
     __table_args__ = (
-        CheckConstraint("status IN ('submitted', 'superseded', 'withdrawn')", name="bids_status_known"),
+        CheckConstraint("status IN ('pending', 'submitted', 'superseded', 'withdrawn')", name="bids_status_known"),
+        # 'pending' lives only inside the storing transaction (a deferred trigger refuses its commit).
+        CheckConstraint("status = 'pending' OR (sequence IS NOT NULL AND received_at IS NOT NULL AND "
+                        "receipt IS NOT NULL AND receipt_signature IS NOT NULL AND receipt_key_id IS NOT NULL)",
+                        name="bids_receipted_unless_pending"),
         CheckConstraint("size = octet_length(ciphertext)", name="bids_size_is_ciphertext_length"),
         CheckConstraint("(status = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="bids_withdrawn_has_time"),
         UniqueConstraint("project_id", "sequence", name="bids_sequence_per_tender"),
@@ -126,11 +132,12 @@ class Bid(SQLModel, table=True):
     ciphertext_sha256: str = Field(sa_column=Column(String(64), nullable=False))
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     status: str = Field(sa_column=Column(String(16), nullable=False))
-    sequence: int = Field(sa_column=Column(Integer, nullable=False))
-    received_at: datetime = Field(sa_column=timestamp_column(nullable=False))
-    receipt: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
-    receipt_signature: str = Field(sa_column=Column(String(128), nullable=False))
-    receipt_key_id: str = Field(sa_column=Column(String(16), nullable=False))
+    # Set under the tender's sequence lock; None only while 'pending' (see bids_receipted_unless_pending).
+    sequence: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    received_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    receipt: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    receipt_signature: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    receipt_key_id: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     superseded_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     withdrawn_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     # The bidder's signed withdrawal request and the center's signed answer.
@@ -181,8 +188,8 @@ def _check_open(project: Project, now: datetime, what: str) -> None:
         raise Conflict(f"项目 {project.code} 未设定投标截止时间，不接受{what}", code="state_conflict", project=project.code)
 
 
-async def _registered_key(session: AsyncSession, bidder: Organisation, given: Any) -> BidderKey:
-    key = await active_bidder_key(session, bidder.id)
+def _check_key(bidder: Organisation, key: BidderKey | None, given: Any) -> BidderKey:
+    """The organisation's registered (active) identity key; ``given``, when any, must be it."""
     if key is None:
         raise RuleViolation(f"「{bidder.name}」尚未登记投标人身份公钥，不能投标", code="no_bidder_key",
                             bidder=bidder.credit_code)
@@ -196,13 +203,13 @@ async def _registered_key(session: AsyncSession, bidder: Organisation, given: An
     return key
 
 
-async def _admitted_registration(session: AsyncSession, project: Project, bidder: Organisation, *,
-                                 lock: bool = False) -> Registration:
-    query = select(Registration).where(Registration.project_id == project.id,
-                                       Registration.bidder_organisation_id == bidder.id).order_by(Registration.id)
-    if lock:  # one submission of this bidder at a time (its current bid is replaced in order)
-        query = query.with_for_update().execution_options(populate_existing=True)
-    rows = (await session.scalars(query)).all()
+async def _registered_key(session: AsyncSession, bidder: Organisation, given: Any) -> BidderKey:
+    return _check_key(bidder, await active_bidder_key(session, bidder.id), given)
+
+
+def _check_admitted(project: Project, bidder: Organisation, rows: Sequence[Registration]) -> Registration:
+    """The bidder's admitted registration (of ``rows``, its registrations for the tender), with
+    any required deposit paid."""
     admitted = [row for row in rows if row.status == ADMITTED]
     if not admitted:
         if any(row.status == REFUSED for row in rows):
@@ -223,70 +230,204 @@ def _receipt_of(bid: Bid, superseded: list[int] | None = None) -> SignedReceipt:
                          bid_id=bid.id, superseded=superseded or [])
 
 
-async def submit_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str,
-                     bidder_credit_code: str, envelope: Mapping[str, Any], ciphertext: bytes,
-                     bidder_verify_key: Any = None) -> SignedReceipt:
-    """Check and store a sealed bid; returns the center-signed receipt.
+@dataclass(frozen=True)
+class BidSubmission:
+    """One sealed bid handed in, naming its bidder by ``bidder_credit_code`` (services, the
+    command line) or by the submitting account's ``organisation_id`` (the web).
 
     ``bidder_verify_key`` (hex, bytes or VerifyKey), when given, must be the key the
     organisation registered; the envelope is always checked against the registered key.
+    """
+
+    actor: str
+    envelope: Mapping[str, Any]
+    ciphertext: bytes
+    bidder_credit_code: str | None = None
+    organisation_id: int | None = None
+    bidder_verify_key: Any = None
+
+
+@dataclass
+class _Checked:
+    """A submission whose envelope verified against its bidder's registered key."""
+
+    index: int
+    submission: BidSubmission
+    bidder: Organisation
+    key: BidderKey
+    envelope: dict[str, Any]
+    digest: str
+    ciphertext: bytes
+    registration: Registration | None = None
+
+
+Outcome = SignedReceipt | DomainError
+
+
+async def submit_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str,
+                     bidder_credit_code: str, envelope: Mapping[str, Any], ciphertext: bytes,
+                     bidder_verify_key: Any = None) -> SignedReceipt:
+    """Check and store one sealed bid; returns the center-signed receipt (see :func:`submit_bids`).
+
     Commit before handing the receipt out. Refusals: :class:`sealed_bid.EnvelopeRejected`
     (bad envelope), :class:`RuleViolation` (after the deadline, not admitted, deposit
     unpaid, no registered key), :class:`Conflict` (tender not in ``bidding``, old envelope).
     """
-    if not isinstance(ciphertext, (bytes, bytearray, memoryview)):
-        raise InvalidInput("投标文件密文必须是字节串", field="ciphertext")
-    ciphertext = bytes(ciphertext)
-    if len(ciphertext) > MAX_CIPHERTEXT_SIZE:
-        raise InvalidInput(f"投标文件密文超过 {MAX_CIPHERTEXT_SIZE // (1024 * 1024)} MiB", field="ciphertext")
-    bidder = await bidder_organisation(session, bidder_credit_code)
-    key = await _registered_key(session, bidder, bidder_verify_key)
-    sealed_bid.verify_envelope(envelope, ciphertext, key.verify_key, tender_code=project_code,
-                               bidder_code=bidder.credit_code)
-    envelope = {name: envelope[name] for name in (*sealed_bid.ENVELOPE_FIELDS, "signature")}
-    digest = sealed_bid.envelope_sha256(envelope)
+    [outcome] = await submit_bids(session, keys, project_code=project_code, submissions=[BidSubmission(
+        actor=actor, envelope=envelope, ciphertext=ciphertext, bidder_credit_code=bidder_credit_code,
+        bidder_verify_key=bidder_verify_key)])
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
+
+async def submit_bids(session: AsyncSession, keys: CenterKeys, *, project_code: str,
+                      submissions: Sequence[BidSubmission]) -> list[Outcome]:
+    """Check and store sealed bids for one tender, at most one per bidder, in the caller's
+    transaction; returns, in order, each one's signed receipt or the refusal of that bid alone
+    (a refused bid stores nothing and does not stop the others). Commit before handing out
+    any receipt. Many bids at once share the project's lock, the registrations' query, the
+    sequence lock and the audit lock (bidding.bid_intake's group commit)."""
+    outcomes: list[Outcome | None] = [None] * len(submissions)
+    checked = []
+    found = await _bidders_with_keys(session, submissions, outcomes)
+    for index, submission in enumerate(submissions):
+        if outcomes[index] is not None:
+            continue
+        try:
+            ciphertext = submission.ciphertext
+            if not isinstance(ciphertext, (bytes, bytearray, memoryview)):
+                raise InvalidInput("投标文件密文必须是字节串", field="ciphertext")
+            ciphertext = bytes(ciphertext)
+            if len(ciphertext) > MAX_CIPHERTEXT_SIZE:
+                raise InvalidInput(f"投标文件密文超过 {MAX_CIPHERTEXT_SIZE // (1024 * 1024)} MiB", field="ciphertext")
+            asked = submission.organisation_id if submission.bidder_credit_code is None \
+                else validate_credit_code(submission.bidder_credit_code)
+            bidder, key = found.get(asked, (None, None))
+            bidder = check_bidder(bidder, asked)
+            key = _check_key(bidder, key, submission.bidder_verify_key)
+            sealed_bid.verify_envelope(submission.envelope, ciphertext, key.verify_key, tender_code=project_code,
+                                       bidder_code=bidder.credit_code)
+            envelope = {name: submission.envelope[name] for name in (*sealed_bid.ENVELOPE_FIELDS, "signature")}
+            checked.append(_Checked(index, submission, bidder, key, envelope, sealed_bid.envelope_sha256(envelope),
+                                    ciphertext))
+        except DomainError as exc:
+            outcomes[index] = exc
+    if len({item.bidder.id for item in checked}) < len(checked):
+        raise ValueError("submit_bids takes at most one bid per bidder")  # the later would supersede the earlier
+    if checked:
+        try:
+            await _store_bids(session, keys, project_code, checked, outcomes)
+        except DomainError as exc:  # the tender's own refusal (unknown, closed, not bidding) refuses every bid
+            for item in checked:
+                outcomes[item.index] = outcomes[item.index] or exc
+    return outcomes  # type: ignore[return-value]  (every place is filled by now)
+
+
+async def _bidders_with_keys(session: AsyncSession, submissions: Sequence[BidSubmission],
+                             outcomes: list[Outcome | None]) -> dict[str | int, tuple[Organisation, BidderKey | None]]:
+    """The named organisations with their active identity keys, by credit code and by id, in one
+    query; a malformed credit code is that submission's refusal."""
+    codes, ids = set(), set()
+    for index, submission in enumerate(submissions):
+        if submission.bidder_credit_code is None:
+            ids.add(submission.organisation_id)
+            continue
+        try:
+            codes.add(validate_credit_code(submission.bidder_credit_code))
+        except DomainError as exc:
+            outcomes[index] = exc
+    rows = (await session.execute(
+        select(Organisation, BidderKey)
+        .outerjoin(BidderKey, and_(BidderKey.organisation_id == Organisation.id, BidderKey.revoked_at.is_(None)))
+        .where(or_(Organisation.credit_code.in_(codes), Organisation.id.in_(ids))))).all()
+    found: dict[str | int, tuple[Organisation, BidderKey | None]] = {}
+    for bidder, key in rows:
+        found[bidder.credit_code] = found[bidder.id] = (bidder, key)
+    return found
+
+
+async def _store_bids(session: AsyncSession, keys: CenterKeys, project_code: str, checked: list[_Checked],
+                      outcomes: list[Outcome | None]) -> None:
     project, now = await _project_shared(session, project_code)
     _check_open(project, now, "投标")  # refusals first; checked again for received_at
-    registration = await _admitted_registration(session, project, bidder, lock=True)
-    # The bid with this envelope (a retry) and this bidder's current bid(s), in one query.
+    # One submission per bidder at a time: its admitted registration locked (in id order, so
+    # two batches never wait on each other crosswise).
+    registrations: dict[int, list[Registration]] = {}
+    for row in (await session.scalars(
+            select(Registration).where(Registration.project_id == project.id,
+                                       Registration.bidder_organisation_id.in_({item.bidder.id for item in checked}))
+            .order_by(Registration.id).with_for_update().execution_options(populate_existing=True))).all():
+        registrations.setdefault(row.bidder_organisation_id, []).append(row)
+    admitted = []
+    for item in checked:
+        try:
+            item.registration = _check_admitted(project, item.bidder, registrations.get(item.bidder.id, []))
+            admitted.append(item)
+        except DomainError as exc:
+            outcomes[item.index] = exc
+    if not admitted:
+        return
+    # The bids with these envelopes (retries) and these bidders' current bids, in one query.
     found = (await session.scalars(select(Bid).options(defer(Bid.ciphertext)).where(or_(
-        Bid.envelope_sha256 == digest,
-        and_(Bid.project_id == project.id, Bid.registration_id == registration.id, Bid.status == SUBMITTED))))).all()
-    existing = next((bid for bid in found if bid.envelope_sha256 == digest), None)
-    if existing is not None:
+        Bid.envelope_sha256.in_([item.digest for item in admitted]),
+        and_(Bid.project_id == project.id, Bid.registration_id.in_([item.registration.id for item in admitted]),
+             Bid.status == SUBMITTED))))).all()
+    by_digest = {bid.envelope_sha256: bid for bid in found}
+    new = [item for item in admitted if item.digest not in by_digest]
+    if len(new) < len(admitted):
         # Even a retry is refused after the deadline (the share lock keeps the deadline as read).
         _check_open(project, await _clock(session), "投标")
+    for item in admitted:
+        existing = by_digest.get(item.digest)
+        if existing is None:
+            continue
         if existing.status == SUBMITTED:
-            return _receipt_of(existing)  # a retry: the bid is stored, here is its receipt again
-        raise Conflict(f"该投标文件已{STATUS_NAMES[existing.status]}，不能再次递交；请重新加密后递交",
-                       code="envelope_reused", envelope_sha256=digest)
-    earlier = [bid for bid in found if bid.envelope_sha256 != digest]
+            outcomes[item.index] = _receipt_of(existing)  # a retry: the bid is stored, here is its receipt again
+        else:
+            outcomes[item.index] = Conflict(f"该投标文件已{STATUS_NAMES[existing.status]}，不能再次递交；请重新加密后递交",
+                                            code="envelope_reused", envelope_sha256=item.digest)
+    if new:
+        # A batch refused under the lock (the deadline passed meanwhile) leaves no pending rows.
+        async with session.begin_nested():
+            await _store_new_bids(session, keys, project, new, found, outcomes)
 
-    # From here to the commit, the tender's submissions go one at a time: keep it short.
+
+async def _store_new_bids(session: AsyncSession, keys: CenterKeys, project: Project, new: list[_Checked],
+                          found: Sequence[Bid], outcomes: list[Outcome | None]) -> None:
+    earlier = {item.index: [bid for bid in found if bid.registration_id == item.registration.id
+                            and bid.status == SUBMITTED and bid.envelope_sha256 != item.digest] for item in new}
+    # The ciphertexts go in before the sequence lock, as 'pending' rows nobody else can see:
+    # the heavy part of storing runs side by side with the tender's other batches.
+    bids = [Bid(project_id=project.id, registration_id=item.registration.id, bidder_credit_code=item.bidder.credit_code,
+                bidder_key_id=item.key.id, envelope=item.envelope, envelope_sha256=item.digest,
+                ciphertext=item.ciphertext, ciphertext_sha256=item.envelope["ciphertext_sha256"],
+                size=len(item.ciphertext), status=PENDING) for item in new]
+    session.add_all(bids)
+    await session.flush()
+
+    # From here to the commit, the tender's batches go one at a time: keep it short.
     await session.execute(select(func.pg_advisory_xact_lock(BID_SEQUENCE_LOCK, project.id)))
     now, last = (await session.execute(select(func.clock_timestamp(), func.coalesce(func.max(Bid.sequence), 0))
                                        .where(Bid.project_id == project.id))).one()
-    _check_open(project, now, "投标")
-    sequence = last + 1
-    if earlier:
-        for old in earlier:
+    _check_open(project, now, "投标")  # refuses the batch: its pending rows roll back with it
+    if any(earlier.values()):
+        for old in (bid for olds in earlier.values() for bid in olds):
             old.status, old.superseded_at = SUPERSEDED, now
-        await session.flush()  # before the insert: one current bid per bidder (bids_one_current)
-    receipt = sealed_bid.receipt_record(envelope, now, sequence)
-    bid = Bid(project_id=project.id, registration_id=registration.id, bidder_credit_code=bidder.credit_code,
-              bidder_key_id=key.id, envelope=envelope, envelope_sha256=digest, ciphertext=ciphertext,
-              ciphertext_sha256=envelope["ciphertext_sha256"], size=len(ciphertext), status=SUBMITTED,
-              sequence=sequence, received_at=now, receipt=receipt, receipt_signature=keys.sign(receipt),
-              receipt_key_id=keys.key_id)
-    session.add(bid)
+        await session.flush()  # before the new ones count: one current bid per bidder (bids_one_current)
+    for sequence, (item, bid) in enumerate(zip(new, bids), start=last + 1):
+        receipt = sealed_bid.receipt_record(item.envelope, now, sequence)
+        bid.status, bid.sequence, bid.received_at, bid.receipt = SUBMITTED, sequence, now, receipt
+        bid.receipt_signature, bid.receipt_key_id = keys.sign(receipt), keys.key_id
     await session.flush()
-    superseded = [old.id for old in earlier]
-    await record_event(session, actor=actor, action="bid.submitted", subject=f"project:{project.code}",
-                       data={"bid_id": bid.id, "bidder": bidder.credit_code, "sequence": sequence,
-                             "envelope_sha256": digest, "ciphertext_sha256": bid.ciphertext_sha256,
-                             "size": bid.size, "superseded": superseded, "received_at": format_moment(now)})
-    return _receipt_of(bid, superseded)
+    await record_events(session, [AuditEvent(
+        item.submission.actor, "bid.submitted", f"project:{project.code}",
+        {"bid_id": bid.id, "bidder": item.bidder.credit_code, "sequence": bid.sequence,
+         "envelope_sha256": item.digest, "ciphertext_sha256": bid.ciphertext_sha256, "size": bid.size,
+         "superseded": [old.id for old in earlier[item.index]], "received_at": format_moment(now)})
+        for item, bid in zip(new, bids)])
+    for item, bid in zip(new, bids):
+        outcomes[item.index] = _receipt_of(bid, [old.id for old in earlier[item.index]])
 
 
 def check_withdraw_request(request: Any) -> dict[str, Any]:

@@ -35,8 +35,10 @@ from trading.database import make_sessionmaker, transaction
 from trading.keys import load_center_keys
 
 TENDER = "JN-2026-GC-K0001"
-BIDDERS = 120
-KILL_AFTER = 25  # receipts seen before the server is killed
+BIDDERS = 200
+# Receipts seen before the server is killed: well under BIDDERS minus a batch
+# (bidding/bid_intake.MAX_BATCH), so that bids are surely still waiting or being stored.
+KILL_AFTER = 10
 PACKAGE_SIZE = 96 * 1024
 
 

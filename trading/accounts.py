@@ -14,9 +14,23 @@ from datetime import datetime, timedelta
 import anyio
 import nacl.exceptions
 import nacl.pwhash
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, func, select, text, update
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Field, SQLModel
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from trading.audit import actor_of, record_event
 from trading.columns import created_at_column, timestamp_column
@@ -198,17 +212,27 @@ async def issue_token(
     return token, expires_at
 
 
-async def user_for_token(session: AsyncSession, token: str, *, kind: str | None = None) -> User | None:
-    """The active user a live token belongs to, or None."""
-    query = (
-        select(User)
-        .join(AuthToken, AuthToken.user_id == User.id)
-        .where(AuthToken.token_hash == token_digest(token), AuthToken.revoked_at.is_(None),
-               AuthToken.expires_at > func.now(), User.is_active.is_(True))
-    )
-    if kind is not None:
-        query = query.where(AuthToken.kind == kind)
-    return await session.scalar(query)
+def _token_user_query(kind: str | None) -> Select:
+    users, tokens = User.__table__, AuthToken.__table__
+    query = (select(*users.c).select_from(users.join(tokens, tokens.c.user_id == users.c.id))
+             .where(tokens.c.token_hash == bindparam("digest"), tokens.c.revoked_at.is_(None),
+                    tokens.c.expires_at > func.now(), users.c.is_active.is_(True)))
+    return query if kind is None else query.where(tokens.c.kind == kind)
+
+
+# Every request with a token runs one of these: Core rows, not ORM loading (a third of the
+# lookup's cost, bench/RESULTS.md "deadline rush").
+_TOKEN_USER = {kind: _token_user_query(kind) for kind in (None, SESSION, API)}
+
+
+async def user_for_token(db: AsyncSession | AsyncConnection, token: str, *, kind: str | None = None) -> User | None:
+    """The active user a live token belongs to, detached from any session, or None."""
+    row = (await db.execute(_TOKEN_USER[kind], {"digest": token_digest(token)})).first()
+    if row is None:
+        return None
+    user = User(**row._mapping)
+    make_transient_to_detached(user)  # as if loaded by a session since closed
+    return user
 
 
 async def revoke_token(session: AsyncSession, token: str) -> None:

@@ -10,7 +10,8 @@ TRUNCATE on both tables (triggers in the migration).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -80,23 +81,45 @@ HEAD_AND_CLOCK = text("SELECT clock_timestamp(), head.seq, head.hash FROM (SELEC
                       "LEFT JOIN LATERAL (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS head ON true")
 
 
+@dataclass(frozen=True)
+class AuditEvent:
+    """One entry to append: who did what to which subject, with its data."""
+
+    actor: str
+    action: str
+    subject: str
+    data: Mapping[str, Any] | None = None
+
+
 async def record_event(
     session: AsyncSession, *, actor: str, action: str, subject: str, data: Mapping[str, Any] | None = None
 ) -> AuditEntry:
     """Append one entry to the chain in the caller's transaction."""
+    return (await record_events(session, [AuditEvent(actor, action, subject, data)]))[0]
+
+
+async def record_events(session: AsyncSession, events: Sequence[AuditEvent]) -> list[AuditEntry]:
+    """Append entries in order under one hold of the chain's lock (a batch of bids takes the
+    lock, reads the head and inserts once, instead of once per entry)."""
+    if not events:
+        return []
     # Round-trip through JSON so what we hash is exactly what JSONB will give back.
-    payload = json.loads(json.dumps(dict(data or {}), ensure_ascii=False))
+    payloads = [json.loads(json.dumps(dict(event.data or {}), ensure_ascii=False)) for event in events]
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
     # After the lock (a statement of its own, so this one's snapshot sees the last commit):
     # the chain head and the clock in one round trip; every write of the platform passes here.
     at, head_seq, head_hash = (await session.execute(HEAD_AND_CLOCK)).one()
-    seq, prev_hash = (head_seq + 1, head_hash) if head_seq is not None else (1, GENESIS_HASH)
-    body = entry_body(seq, at, actor, action, subject, payload, prev_hash)
-    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, data=payload,
-                       prev_hash=prev_hash, hash=entry_hash(body))
-    session.add(entry)
+    seq, prev_hash = (head_seq, head_hash) if head_seq is not None else (0, GENESIS_HASH)
+    entries = []
+    for event, payload in zip(events, payloads):
+        seq += 1
+        body = entry_body(seq, at, event.actor, event.action, event.subject, payload, prev_hash)
+        prev_hash = entry_hash(body)
+        entries.append(AuditEntry(seq=seq, at=at, actor=event.actor, action=event.action, subject=event.subject,
+                                  data=payload, prev_hash=body["prev_hash"], hash=prev_hash))
+    session.add_all(entries)
     await session.flush()
-    return entry
+    return entries
 
 
 async def make_checkpoint(session: AsyncSession, keys: CenterKeys) -> AuditCheckpoint | None:

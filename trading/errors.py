@@ -60,6 +60,12 @@ class RateLimited(DomainError):
     code = "rate_limited"
 
 
+class Unavailable(DomainError):
+    """The service cannot take the request now (stopping, overloaded): nothing was done, retry."""
+
+    code = "unavailable"
+
+
 class ConfigurationError(DomainError):
     """Bad configuration or data file (a rule set, a calendar, a key file)."""
 

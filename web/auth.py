@@ -47,15 +47,15 @@ class CurrentUserMiddleware(ASGIMiddleware):
             if presented is not None:
                 token, kind = presented
                 context = context_of(scope["litestar_app"].state)
-                async with context.lookups() as session:
-                    scope["user"] = await user_for_token(session, token, kind=kind)
+                async with context.lookups.connect() as connection:
+                    scope["user"] = await user_for_token(connection, token, kind=kind)
         await next_app(scope, receive, send)
 
 
 def requires_role(*roles: UserRole) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
     """Guard: a logged-in user holding one of ``roles`` (any role when none is given)."""
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # async: no thread hop per request
         user = connection.scope.get("user")
         if user is None:
             raise NotAuthorizedException("请先登录")

@@ -25,12 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.bidder_desk import my_key, tender_desk
 from bidding.bidder_keys import register_bidder_key
-from bidding.bids import submit_bid, withdraw_bid
+from bidding.bids import BidSubmission, withdraw_bid
 from bidding.opening_keys import opening_public_key
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError, InvalidInput, NotFound
-from web.admission import bid_submission_gate
 from web.bidder_pages import bidders_only, deposit_account
 from web.bids import MAX_REQUEST_SIZE, own_organisation
 from web.errors import status_of
@@ -113,28 +112,24 @@ class BidderSealingController(Controller):
         if isinstance(envelope_part, UploadFile):
             envelope_part = (await envelope_part.read()).decode("utf-8", errors="replace")
         ciphertext = await ciphertext_part.read() if isinstance(ciphertext_part, UploadFile) else None
-        async with bid_submission_gate():  # a rush is served at the pool's pace (web/admission.py)
-            organisation = await own_organisation(session, user)
+        try:
+            if not isinstance(envelope_part, str) or not envelope_part.strip() or not ciphertext:
+                raise InvalidInput("请同时提交投标信封（.envelope.json）与密文文件（.sealed）", field="envelope")
             try:
-                if not isinstance(envelope_part, str) or not envelope_part.strip() or not ciphertext:
-                    raise InvalidInput("请同时提交投标信封（.envelope.json）与密文文件（.sealed）", field="envelope")
-                try:
-                    envelope = json.loads(envelope_part)
-                except ValueError:
-                    raise InvalidInput("投标信封不是有效的 JSON", field="envelope") from None
-                if not isinstance(envelope, dict):
-                    raise InvalidInput("投标信封应为 JSON 对象", field="envelope")
-                receipt = await submit_bid(session, context.keys, actor=actor_of(user), project_code=code,
-                                           bidder_credit_code=organisation.credit_code, envelope=envelope,
-                                           ciphertext=ciphertext)
-            except DomainError as exc:
-                await session.rollback()
-                if wants_json(request):
-                    return refusal(exc)
-                organisation = await own_organisation(session, user)
-                return Template("bidder/submitted.html", status_code=status_of(exc), context={
-                    "organisation": organisation, "code": code, "error": exc.message, "answer": None})
-            await session.commit()  # the receipt proves the bid is stored: only after the commit
+                envelope = json.loads(envelope_part)
+            except ValueError:
+                raise InvalidInput("投标信封不是有效的 JSON", field="envelope") from None
+            if not isinstance(envelope, dict):
+                raise InvalidInput("投标信封应为 JSON 对象", field="envelope")
+            # Stored with the tender's other waiting bids, as the API's are (bidding/bid_intake.py).
+            receipt = await context.bid_intake.submit(code, BidSubmission(
+                actor=actor_of(user), envelope=envelope, ciphertext=ciphertext, organisation_id=user.organisation_id))
+        except DomainError as exc:
+            if wants_json(request):
+                return refusal(exc)
+            organisation = await own_organisation(session, user)
+            return Template("bidder/submitted.html", status_code=status_of(exc), context={
+                "organisation": organisation, "code": code, "error": exc.message, "answer": None})
         organisation = await own_organisation(session, user)
         answer = {**receipt.as_dict(), "center_verify_key": context.keys.verify_key_hex,
                   "superseded": receipt.superseded}

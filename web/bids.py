@@ -19,7 +19,7 @@ from litestar.datastructures import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.bidder_keys import register_bidder_key
-from bidding.bids import MAX_CIPHERTEXT_SIZE, submit_bid, withdraw_bid
+from bidding.bids import MAX_CIPHERTEXT_SIZE, BidSubmission, withdraw_bid
 from bidding.opening_keys import opening_public_key
 from bidding.projects import project_by_code
 from bidding.sealed_bid import PROTOCOL
@@ -28,7 +28,6 @@ from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
-from web.admission import bid_submission_gate
 from web.auth import requires_role
 from web.bodies import json_object
 from web.state import AppContext
@@ -65,10 +64,11 @@ class BidController(Controller):
 
     @post("/{code:str}/bids", guards=[requires_role(UserRole.BIDDER)], request_max_body_size=MAX_REQUEST_SIZE,
           summary="Submit a sealed bid (multipart: envelope JSON + ciphertext file); 201 with the signed receipt")
-    async def submit(self, code: str, request: Request, user: User, session: AsyncSession,
-                     context: AppContext) -> dict[str, Any]:
-        # The whole upload is read before the first query: a connection of the pool is not
-        # held while a bidder's package trickles in (in a deadline rush, most are uploading).
+    async def submit(self, code: str, request: Request, user: User, context: AppContext) -> dict[str, Any]:
+        if user.organisation_id is None:
+            raise PermissionDenied("投标人账号未关联单位，不能投标")
+        # The whole upload is read before the bid joins its tender's lane: no connection of the
+        # pool waits on a bidder's package trickling in (in a deadline rush, most are uploading).
         form = await request.form()
         envelope_part, ciphertext_part = form.get("envelope"), form.get("ciphertext")
         if isinstance(envelope_part, UploadFile):
@@ -79,13 +79,10 @@ class BidController(Controller):
             envelope = json.loads(envelope_part)
         except ValueError:
             raise InvalidInput("投标信封不是有效的 JSON", field="envelope") from None
-        ciphertext = await ciphertext_part.read()
-        async with bid_submission_gate():  # a rush is served at the pool's pace (web/admission.py)
-            organisation = await own_organisation(session, user)
-            receipt = await submit_bid(session, context.keys, actor=actor_of(user), project_code=code,
-                                       bidder_credit_code=organisation.credit_code,
-                                       envelope=json_object(envelope, "投标信封"), ciphertext=ciphertext)
-            await session.commit()  # the receipt proves the bid is stored: only after the commit
+        submission = BidSubmission(actor=actor_of(user), envelope=json_object(envelope, "投标信封"),
+                                   ciphertext=await ciphertext_part.read(), organisation_id=user.organisation_id)
+        # Stored together with the tender's other waiting bids; answered after their commit.
+        receipt = await context.bid_intake.submit(code, submission)
         return {**receipt.as_dict(), "center_verify_key": context.keys.verify_key_hex, "superseded": receipt.superseded}
 
     @post("/{code:str}/bids/withdrawal", guards=[requires_role(UserRole.BIDDER)],

@@ -31,6 +31,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.Conflict: HTTP_409_CONFLICT,
     errors.RuleViolation: HTTP_422_UNPROCESSABLE_ENTITY,
     errors.RateLimited: HTTP_429_TOO_MANY_REQUESTS,
+    errors.Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
     errors.ConfigurationError: HTTP_500_INTERNAL_SERVER_ERROR,
     errors.IntegrityFailure: HTTP_500_INTERNAL_SERVER_ERROR,
 }

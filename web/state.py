@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.bid_intake import BidIntake
 from trading.event_hub import EventHub
 from trading.keys import CenterKeys
 from trading.settings import Settings
+from web.admission import bid_submission_gate
 
 
 @dataclass
@@ -22,8 +24,10 @@ class AppContext:
     events: EventHub | None = None
     # Read-only lookups outside a transaction (the token of every request): with autocommit
     # no BEGIN/ROLLBACK, and the pool's ping is one round trip instead of three.
-    lookups: async_sessionmaker[AsyncSession] = field(init=False)
+    lookups: AsyncEngine = field(init=False)
+    # Sealed bids, stored a tender's waiting bids at a time (group commit).
+    bid_intake: BidIntake = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lookups = async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
-                                          class_=AsyncSession, expire_on_commit=False)
+        self.lookups = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.bid_intake = BidIntake(self.sessions, self.keys, gate=bid_submission_gate)
