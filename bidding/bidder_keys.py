@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, func, select, text
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -59,7 +60,7 @@ async def bidder_organisation(session: AsyncSession, credit_code: str) -> Organi
     return check_bidder(await session.scalar(select(Organisation).where(Organisation.credit_code == code)), code)
 
 
-def check_bidder(bidder: Organisation | None, asked: str | int) -> Organisation:
+def check_bidder(bidder: Organisation | Row | None, asked: str | int) -> Organisation | Row:
     """The organisation found for ``asked`` (a credit code, or an account's organisation id),
     which must hold the bidder role."""
     if bidder is None:

