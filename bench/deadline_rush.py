@@ -71,8 +71,9 @@ def raw_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-async def bare_inserts(dsn: str, bids: list[tuple[bytes, dict]], connections: int, table: str) -> float:
-    """Seconds to INSERT every (envelope, ciphertext) with ``connections`` connections."""
+async def bare_inserts(dsn: str, bids: list[tuple[bytes, dict]], connections: int, table: str) -> tuple[float, float]:
+    """Seconds to INSERT every (envelope, ciphertext) with ``connections`` connections, and the
+    CPU seconds PostgreSQL spent meanwhile."""
     setup = await asyncpg.connect(dsn)
     try:
         await setup.execute(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} "
@@ -82,7 +83,7 @@ async def bare_inserts(dsn: str, bids: list[tuple[bytes, dict]], connections: in
     pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
     envelopes = [canon(envelope).decode() for _, envelope in bids]
     try:
-        began = time.perf_counter()
+        began, postgres_before = time.perf_counter(), postgres_cpu_seconds()
 
         async def one(i: int) -> None:
             async with pool.acquire() as conn:
@@ -90,13 +91,13 @@ async def bare_inserts(dsn: str, bids: list[tuple[bytes, dict]], connections: in
                                    envelopes[i], bids[i][0])
 
         await asyncio.gather(*(one(i) for i in range(len(bids))))
-        elapsed = time.perf_counter() - began
+        elapsed, postgres = time.perf_counter() - began, postgres_cpu_seconds() - postgres_before
         async with pool.acquire() as conn:
             stored = await conn.fetchval(f"SELECT count(*) FROM {table}")
             await conn.execute(f"DROP TABLE {table}")
         if stored != len(bids):
             raise SystemExit(f"bare inserts stored {stored} of {len(bids)}")
-        return elapsed
+        return elapsed, postgres
     finally:
         await pool.close()
 
@@ -251,20 +252,25 @@ async def check_stored(dsn: str, project_id: int, outcomes: list[dict], bids, ce
             "sequences_gapless": sequences == list(range(1, len(rows) + 1))}
 
 
+def _used(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+        return times.user + times.system
+    except psutil.Error:
+        return 0.0
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds so far of the PostgreSQL processes alive now."""
+    return sum(_used(p) for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres"))
+
+
 def cpu_seconds(server_pid: int) -> dict[str, float]:
     """CPU seconds (user + system) so far of the server (with its workers), of the
     PostgreSQL processes alive now, and of this load generator."""
-    def used(process: psutil.Process) -> float:
-        try:
-            times = process.cpu_times()
-            return times.user + times.system
-        except psutil.Error:
-            return 0.0
-
     server = psutil.Process(server_pid)
-    server_total = used(server) + sum(used(child) for child in server.children(recursive=True))
-    postgres = sum(used(p) for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres"))
-    return {"server": server_total, "postgres": postgres, "load generator": used(psutil.Process())}
+    server_total = _used(server) + sum(_used(child) for child in server.children(recursive=True))
+    return {"server": server_total, "postgres": postgres_cpu_seconds(), "load generator": _used(psutil.Process())}
 
 
 def run_floor(dsn: str, bench, bidders, bids, concurrency: int) -> tuple[float, list[dict], dict[str, float]]:
@@ -332,7 +338,7 @@ def main() -> int:
         print(f"sealed {len(bids):,} bids of {args.size:,} bytes in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         dsn = raw_dsn(bench.url)
 
-        bare_first = asyncio.run(bare_inserts(dsn, bids, args.bare_connections, "bench_bare_bids"))
+        bare_first, bare_pg_first = asyncio.run(bare_inserts(dsn, bids, args.bare_connections, "bench_bare_bids"))
         print(f"bare inserts (1): {bare_first:.2f} s", file=sys.stderr)
         port = free_port()
         log_path = bench.directory / "server.log"
@@ -352,7 +358,7 @@ def main() -> int:
                 process.kill()
         print(f"rush: {elapsed:.2f} s", file=sys.stderr)
         floor = run_floor(dsn, bench, bidders, bids, concurrency) if args.floor else None
-        bare_second = asyncio.run(bare_inserts(dsn, bids, args.bare_connections, "bench_bare_bids"))
+        bare_second, bare_pg_second = asyncio.run(bare_inserts(dsn, bids, args.bare_connections, "bench_bare_bids"))
         print(f"bare inserts (2): {bare_second:.2f} s", file=sys.stderr)
         checked = asyncio.run(check_stored(dsn, project_id, outcomes, bids, bench.keys.verify_key_hex))
         server_log = log_path.read_text(errors="replace")
@@ -399,6 +405,8 @@ def main() -> int:
     print(f"\nCPU seconds during the rush (2 cores: at most {2 * elapsed:.0f} s in all): "
           + ", ".join(f"{name} {seconds:.1f} s ({1000 * seconds / max(1, len(accepted)):.1f} ms per accepted bid)"
                       for name, seconds in cpu.items()))
+    print(f"PostgreSQL CPU during the bare inserts: {1000 * bare_pg_first / len(bids):.1f} / "
+          f"{1000 * bare_pg_second / len(bids):.1f} ms per bid (1 / 2)")
     if floor is not None:
         print("CPU seconds during the floor run: " + ", ".join(
             f"{name} {seconds:.1f} s ({1000 * seconds / len(bids):.1f} ms per bid)" for name, seconds in floor[2].items()))

@@ -105,6 +105,8 @@ WITHDRAW_FIELDS = ("protocol", "tender_code", "bidder_code", "envelope_sha256")
 # Names the transaction-scoped advisory lock (with the project id) that orders a tender's bids.
 BID_SEQUENCE_LOCK = 0x42494453
 
+NEW_BID_IDS = text("SELECT nextval(pg_get_serial_sequence('bids', 'id')) FROM generate_series(1, :count)")
+
 # 512 MiB: well inside bytea's 1 GiB; the web layer's request size limit is set to match.
 MAX_CIPHERTEXT_SIZE = 512 * 1024 * 1024
 
@@ -432,12 +434,16 @@ async def _store_new_bids(session: AsyncSession, keys: CenterKeys, project: Proj
     # The ciphertexts go in before the sequence lock, as 'pending' rows nobody else can see:
     # the heavy part of storing runs side by side with the tender's other batches. (Core
     # statements, not ORM objects: a batch holds dozens of bids.)
+    # The ids first, then one INSERT per row sent together (executemany): a single INSERT of
+    # dozens of 256 KiB parameters costs both sides twice as much (bench/RESULTS.md).
     table = Bid.__table__
-    ids = (await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), [
-        {"project_id": project.id, "registration_id": item.registration.id, "bidder_credit_code": item.bidder.credit_code,
-         "bidder_key_id": item.key_id, "envelope": item.envelope, "envelope_sha256": item.digest,
-         "ciphertext": item.ciphertext, "ciphertext_sha256": item.envelope["ciphertext_sha256"],
-         "size": len(item.ciphertext), "status": PENDING} for item in new])).scalars().all()
+    ids = (await session.execute(NEW_BID_IDS, {"count": len(new)})).scalars().all()
+    await session.execute(insert(table), [
+        {"id": bid_id, "project_id": project.id, "registration_id": item.registration.id,
+         "bidder_credit_code": item.bidder.credit_code, "bidder_key_id": item.key_id, "envelope": item.envelope,
+         "envelope_sha256": item.digest, "ciphertext": item.ciphertext,
+         "ciphertext_sha256": item.envelope["ciphertext_sha256"], "size": len(item.ciphertext), "status": PENDING}
+        for bid_id, item in zip(ids, new)])
 
     # From here to the commit, the tender's batches go one at a time: keep it short.
     await session.execute(select(func.pg_advisory_xact_lock(BID_SEQUENCE_LOCK, project.id)))
