@@ -4,14 +4,15 @@ the previous ones are being stored go into the database together, in one transac
 Each tender's bids are stored one transaction at a time anyway (the sequence lock of
 :mod:`bidding.bids`, then the audit chain's lock), so a transaction per bid makes a rush
 queue on those locks and pays a commit (an fsync) and a dozen round trips per bid. Here a
-submission waits in its tender's lane; one writer task per tender (per app process) takes
-whatever is waiting, up to :data:`MAX_BATCH` bids or :data:`MAX_BATCH_BYTES`, stores it
-with :func:`bidding.bids.submit_bids` and commits, then hands each bid its receipt or its
-own refusal. Nothing changes for the bidder: a receipt still comes only after the commit
+submission waits in its tender's lane; up to :data:`WRITERS_PER_TENDER` writer tasks per
+tender (per app process) each take whatever is waiting, up to :data:`MAX_BATCH` bids or
+:data:`MAX_BATCH_BYTES`, store it with :func:`bidding.bids.submit_bids` and commit, then
+hand each bid its receipt or its own refusal (the batches' ciphertexts go in side by side;
+the sequence lock numbers one batch at a time). Nothing changes for the bidder: a receipt still comes only after the commit
 that stored its bid, and a refused bid is refused with the same error as alone.
 
-At most one bid per bidder goes into a batch (a later one supersedes the earlier, so it
-waits for the next). Should a batch fail as a whole (a lost connection, an unexpected
+At most one bid per bidder is in flight (a later one supersedes the earlier, so it waits
+for the earlier's commit). Should a batch fail as a whole (a lost connection, an unexpected
 database error), its bids are stored one by one so that one bad bid cannot refuse the
 others; a retry of a stored bid answers its receipt again, so nothing is lost either way.
 Several app processes each run their own writers; the database's locks order them.

@@ -1,9 +1,11 @@
 """Sealed bids (sealed-bid/1, ../shared/specs/sealed-bid.md "Submission"): stored as
 ciphertext only, receipted by the center, refused after the deadline by the database clock.
 
-:func:`submit_bid` does every check of the spec in the caller's ONE transaction, which the
-caller commits BEFORE it hands out the receipt (a receipt proves the bid is durably
-stored). In order: the envelope against the bidder's registered verify key
+:func:`submit_bids` (:func:`submit_bid` for one) does every check of the spec in the
+caller's ONE transaction, which the caller commits BEFORE it hands out the receipts (a
+receipt proves the bid is durably stored); several bids of one tender, at most one per
+bidder, share that transaction (bidding.bid_intake's group commit), and each refused bid is
+refused alone. In order: the envelope against the bidder's registered verify key
 (:mod:`bidding.bidder_keys`): format, tender and bidder codes, signature, ciphertext size
 and SHA-256 — done before any lock; then, with the project row locked ``FOR SHARE``:
 every change of the deadline or the state (``apply_transition``, a clarification's
@@ -12,14 +14,18 @@ until every submission holding the share lock has committed or rolled back, and 
 submission that comes later reads the changed row. Submissions do not wait for one
 another there (a deadline rush runs them side by side). The bidder's admitted
 registration is locked ``FOR UPDATE`` (one submission per bidder at a time; a deposit, if
-required, paid: ``registrations.deposit_paid_at``, set by the ledger). Last, under the
-tender's bid-sequence lock (a transaction-scoped advisory lock, held until commit, so
-sequence numbers have no gaps or duplicates and follow ``received_at``): the database
-clock (``clock_timestamp()``) before the deadline and the tender in state ``bidding``.
-``received_at`` is the very clock reading the deadline was checked against. (The deadline
-and state are also checked as soon as the share lock is held, so that a late or misplaced
-submission is refused before anything else, and again before a retry's stored receipt is
-answered: after the deadline even a retry is refused.)
+required, paid: ``registrations.deposit_paid_at``, set by the ledger). The ciphertexts
+then go in as ``pending`` rows (seen by no other transaction: a deferred trigger refuses
+any commit that leaves one). Last, under the tender's bid-sequence lock (a
+transaction-scoped advisory lock, held until commit, so sequence numbers have no gaps or
+duplicates and follow ``received_at``): the database clock (``clock_timestamp()``) before
+the deadline and the tender in state ``bidding``, and the pending rows become
+``submitted`` with their sequence numbers and signed receipts. ``received_at`` is the very
+clock reading the deadline was checked against. (The deadline and state are also checked
+as soon as the share lock is held, so that a late or misplaced submission is refused before
+anything else, and again before a retry's stored receipt is answered: after the deadline
+even a retry is refused. A batch overtaken by the deadline at the sequence lock is refused
+whole, its pending rows rolled back to a savepoint.)
 
 A new submission supersedes the bidder's earlier one (kept, marked ``superseded``); a
 retry of the very same envelope while it is the current bid answers the stored receipt
@@ -432,10 +438,9 @@ async def _store_new_bids(session: AsyncSession, keys: CenterKeys, project: Proj
     earlier = {item.index: [bid for bid in found if bid.registration_id == item.registration.id
                             and bid.status == SUBMITTED and bid.envelope_sha256 != item.digest] for item in new}
     # The ciphertexts go in before the sequence lock, as 'pending' rows nobody else can see:
-    # the heavy part of storing runs side by side with the tender's other batches. (Core
-    # statements, not ORM objects: a batch holds dozens of bids.)
-    # The ids first, then one INSERT per row sent together (executemany): a single INSERT of
-    # dozens of 256 KiB parameters costs both sides twice as much (bench/RESULTS.md).
+    # the heavy part of storing runs side by side with the tender's other batches. Core, not
+    # ORM objects; the ids first, then one INSERT per row sent together (executemany): one
+    # INSERT of dozens of 256 KiB parameters costs both sides twice as much (bench/RESULTS.md).
     table = Bid.__table__
     ids = (await session.execute(NEW_BID_IDS, {"count": len(new)})).scalars().all()
     await session.execute(insert(table), [
