@@ -2,9 +2,9 @@
 real PostgreSQL: a batch refuses a bad bid alone and receipts the others with consecutive
 sequence numbers and one audit entry each; a batch overtaken by the deadline while it waits
 for the tender's sequence lock is refused whole and leaves no row behind; a bid can never be
-committed 'pending'; and a rush through one BidIntake is stored in batches with gapless
+committed 'pending'; a rush through one BidIntake is stored in batches with gapless
 sequences, every receipt verifying, a bidder's two bids ordered (the later one current) and a
-doubled envelope stored once."""
+doubled envelope stored once; and a batch that fails as a whole is stored bid by bid."""
 
 from __future__ import annotations
 
@@ -199,3 +199,29 @@ async def test_a_rush_through_the_intake_is_stored_in_batches_with_gapless_seque
         list(range(1, len(stored) + 1))
     assert (stored[earlier.bid_id].status, stored[later.bid_id].status) == (SUPERSEDED, SUBMITTED)
     assert len({bid.received_at for bid in stored.values()}) < len(stored)  # stored in batches
+
+
+async def test_a_batch_that_fails_whole_is_stored_bid_by_bid(demo, engine, keys):
+    """One bidder named once by credit code and once by organisation id lands twice in one
+    batch (submit_bids refuses that as a programming error): its bids, and the others of the
+    batch, are then stored one by one, each receipted, the later one current."""
+    sessions = make_sessionmaker(engine)
+    async with transaction(sessions) as session:
+        tender = await tender_in_bidding(session, keys)
+        who = [await bidder(session, tender.code) for _ in range(3)]
+        first = await offer(session, tender.code, who[0])
+        organisation_id = await session.scalar(select(Organisation.id).where(Organisation.credit_code == who[0][0]))
+        again = await offer(session, tender.code, who[0], price_fen=99_000_000)
+        again = BidSubmission(actor="test", envelope=again.envelope, ciphertext=again.ciphertext,
+                              organisation_id=organisation_id)  # as the web names it
+        others = [await offer(session, tender.code, w) for w in who[1:]]
+
+    intake = BidIntake(sessions, keys)
+    rush = [first, again, *others]
+    outcomes = await asyncio.gather(*(intake.submit(tender.code, s) for s in rush))
+    receipts = [receipted(outcome, submission, keys) for outcome, submission in zip(outcomes, rush)]
+    assert sorted(r.record["sequence"] for r in receipts) == [1, 2, 3, 4]
+    async with sessions() as session:
+        stored = {bid.id: bid for bid in await bids_of(session, tender.id)}
+    assert stored[receipts[0].bid_id].status == SUPERSEDED and stored[receipts[1].bid_id].status == SUBMITTED
+    assert receipts[1].superseded == [receipts[0].bid_id]
