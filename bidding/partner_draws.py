@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from bidding.partner_client import send
+from bidding.partner_client import PartnerRefused, PartnerUnreachable, send
 from bidding.projects import project_by_code
 from expert_pool.committees import DRAWING, CommitteeGroup, CommitteeRequest
 from expert_pool.composition import check_committee
@@ -308,14 +308,19 @@ async def report_attendance(session: AsyncSession, keys: CenterKeys, settings: S
 
 async def cancel_partner_draw(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str, *,
                               reason: str, actor: str) -> PartnerDrawRequest:
+    """Tell the partner its experts are not needed (bookings released there). A request we fell
+    back from locally can be cancelled too, when the fallback could not reach the partner: it
+    stays fallen back."""
     row = await get_partner_draw(session, request_id, for_update=True)
     if not (reason or "").strip():
         raise InvalidInput("取消必须说明理由", field="reason")
-    if row.status in (CANCELLED, FALLEN_BACK, OPENED):
+    if row.status in (CANCELLED, OPENED):
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能取消")
     partner = await get_partner(session, row.partner_city)
     await send(keys, settings, partner, "POST", f"{BASE}/{request_id}/cancel", {"message": "cancel", "reason": reason})
-    row.status = CANCELLED
+    if row.status != FALLEN_BACK:
+        row.status = CANCELLED
+    row.last_error = None
     await session.flush()
     await record_event(session, actor=actor, action="committee.partner_draw_cancelled",
                        subject=f"committee:{row.committee_request_id}",
@@ -349,9 +354,12 @@ async def rate_partner_expert(session: AsyncSession, keys: CenterKeys, settings:
     return answer
 
 
-async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, request_id: str, *, reason: str,
-                             actor: str) -> PartnerDrawRequest:
-    """Local groups in place of an unanswered (or cancelled) partner request, where the rule set allows."""
+async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str, *,
+                             reason: str, actor: str) -> PartnerDrawRequest:
+    """Local groups in place of an unanswered (or cancelled) partner request, where the rule set
+    allows. An unanswered request may have reached the partner with only its answer lost: the
+    partner is told to cancel, so that none of its experts stays booked for our session; if it
+    cannot be reached, that is recorded and the request can be cancelled later."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("改抽本地专家必须说明理由", field="reason")
@@ -365,14 +373,40 @@ async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, request_id
     if not allowed:
         raise RuleViolation(f"规则集 {rule_set.code} {rule_set.version} 不允许以本地专家代替异地专家（{rule['source']}）",
                             rule=FALLBACK_RULE)
+    untold = await _cancel_unanswered(session, keys, settings, row, reason, actor) if row.status == PENDING else None
     replaces = {"partner": row.partner_city, "request_id": request_id, "reason": reason,
                 "rule": FALLBACK_RULE if rule is not None else f"{FALLBACK_RULE} (default)"}
     await add_fallback_groups(session, keys, committee_request_id=request.id,
                               groups=[(g["specialty"], g["count"], g["reserve_count"]) for g in row.message["groups"]],
                               replaces=replaces, actor=actor)
     row.status, row.fallback_reason = FALLEN_BACK, reason
+    row.last_error = f"未能通知对方取消（可稍后再取消）：{untold}" if untold else None
     await session.flush()
     return row
+
+
+async def _cancel_unanswered(session: AsyncSession, keys: CenterKeys, settings: Settings, row: PartnerDrawRequest,
+                             reason: str, actor: str) -> str | None:
+    """Send ``cancel`` for a request the partner never answered; None when it has it (or never
+    got the request), else why it could not be told (audited either way)."""
+    partner = await get_partner(session, row.partner_city)
+    reason = f"改抽本地专家：{reason}"
+    untold = None
+    try:
+        await send(keys, settings, partner, "POST", f"{BASE}/{row.request_id}/cancel", {"message": "cancel", "reason": reason})
+    except PartnerRefused as exc:
+        if exc.details["partner_error"].get("code") != "not_found":  # not_found: it never got the request
+            untold = exc.message
+    except (PartnerUnreachable, IntegrityFailure) as exc:
+        untold = exc.message
+    subject, data = f"committee:{row.committee_request_id}", {"partner": partner.city_code, "request_id": row.request_id}
+    if untold is None:
+        await record_event(session, actor=actor, action="committee.partner_draw_cancelled", subject=subject,
+                           data={**data, "reason": reason})
+    else:
+        await record_event(session, actor=actor, action="committee.partner_unreachable", subject=subject,
+                           data={**data, "message": f"未能通知对方取消：{untold}"})
+    return untold
 
 
 def partner_draw_view(row: PartnerDrawRequest, *, contacts: bool = False) -> dict[str, Any]:

@@ -430,6 +430,8 @@ async def test_an_unreachable_partner_times_out_clearly_and_the_committee_falls_
     fell_back = cities.post("a", "admin", f"/api/partner-draws/{request_id}/fallback", {"reason": "青岛平台无应答"})
     assert fell_back.status_code == 201, fell_back.text
     assert fell_back.json()["status"] == "fallen_back"
+    # The partner could not be told to cancel (it may have drawn): said so, to be sent later.
+    assert fell_back.json()["last_error"].startswith("未能通知对方取消")
     groups = fell_back.json()["committee"]["groups"]
     assert [g["specialty"] for g in groups] == ["A04", "B02"] and groups[1]["count"] == 2
     [draw_id] = groups[1]["draws"]
@@ -445,6 +447,30 @@ async def test_an_unreachable_partner_times_out_clearly_and_the_committee_falls_
     refused = cities.post("a", "admin", f"/api/committees/{committee['id']}/partner-draws",
                           {"partner": DEAD_CITY, "groups": [{"specialty": "B02", "count": 2}]})
     assert refused.status_code == 409 and "已停用" in refused.json()["error"]["message"]
+
+
+async def test_a_fallback_tells_a_partner_whose_answer_was_lost_to_release_its_experts(cities):
+    committee = await _committee(cities, OTHER_PROJECT, timedelta(days=9), "A04")
+    asked = cities.post("a", "admin", f"/api/committees/{committee['id']}/partner-draws",
+                        {"partner": B_CITY, "groups": [{"specialty": "B02", "count": 2, "reserve_count": 0}]})
+    assert asked.status_code == 201, asked.text
+    request_id = asked.json()["request_id"]
+    # B drew and booked its experts, but its answer never reached us (as after a timeout).
+    async with cities.a_engine.begin() as connection:
+        await connection.execute(text("UPDATE partner_draw_requests SET status = 'pending', last_error = '超时' "
+                                      "WHERE request_id = :r"), {"r": request_id})
+    fell_back = cities.post("a", "admin", f"/api/partner-draws/{request_id}/fallback", {"reason": "对方无应答"})
+    assert fell_back.status_code == 201, fell_back.text
+    assert fell_back.json()["status"] == "fallen_back" and fell_back.json()["last_error"] is None
+    [(b_request,)] = await _rows(cities.b_engine, "SELECT committee_request_id FROM lent_committees WHERE request_id = :r",
+                                 r=request_id)
+    assert await _rows(cities.b_engine, "SELECT status FROM committee_requests WHERE id = :r", r=b_request) == [
+        ("cancelled",)]
+    assert await _rows(cities.b_engine, "SELECT count(*) FROM expert_bookings b JOIN committee_members m "
+                       "ON m.id = b.member_id WHERE m.request_id = :r AND b.released_at IS NULL", r=b_request) == [(0,)]
+    assert await _rows(cities.a_engine, "SELECT data->>'reason' FROM audit_log WHERE action = "
+                       "'committee.partner_draw_cancelled' AND data->>'request_id' = :r", r=request_id) == [
+        ("改抽本地专家：对方无应答",)]
 
 
 # ----------------------------------------------------------------------------- opened on time by itself

@@ -291,7 +291,8 @@ class PartnerDrawController(Controller):
           summary="Draw local experts instead, where the rule set allows (said so in the record)")
     async def fallback(self, request_id: str, data: ReasonBody, user: User, session: AsyncSession,
                        context: AppContext) -> dict[str, Any]:
-        row = await pd.fall_back_to_local(session, context.keys, request_id, reason=data.reason, actor=actor_of(user))
+        row = await pd.fall_back_to_local(session, context.keys, context.settings, request_id, reason=data.reason,
+                                          actor=actor_of(user))
         await session.commit()
         return {**pd.partner_draw_view(row), "committee": await committee_view(session, row.committee_request_id)}
 
