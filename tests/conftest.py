@@ -201,6 +201,9 @@ async def page(browser: Any) -> AsyncIterator[Any]:
     tab = await context.new_page()
 
     async def shot(name: str) -> Path:
+        from tests.portal import assert_unique_ids
+
+        await assert_unique_ids(tab, name)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         target = SCREENSHOTS / f"{name}.png"
         await tab.screenshot(path=str(target), full_page=True)

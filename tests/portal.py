@@ -9,11 +9,13 @@ from litestar.testing import AsyncTestClient
 from bidding.demo_data import DEMO_PASSWORD
 
 CSRF_INPUT = re.compile(r'<input[^>]*name="_csrf_token"[^>]*value="([^"]+)"')
+ELEMENT_ID = re.compile(r'<[a-zA-Z][^>]*?\sid="([^"]+)"')
 
 
 async def csrf_token_from(client: AsyncTestClient, path: str = "/login") -> str:
     page = await client.get(path)
     assert page.status_code == 200
+    assert_unique_ids_in(page.text, path)
     match = CSRF_INPUT.search(page.text)
     assert match, "the page has no CSRF hidden input"
     assert client.cookies.get("csrftoken"), "the CSRF cookie was not set"
@@ -38,3 +40,21 @@ async def api_token(client: AsyncTestClient, username: str) -> str:
 async def bearer(client: AsyncTestClient, username: str) -> dict[str, str]:
     """An Authorization header for the API as ``username`` (a demo account)."""
     return {"Authorization": f"Bearer {await api_token(client, username)}"}
+
+
+DUPLICATE_IDS = """() => { const seen = new Set(), twice = new Set();
+  for (const e of document.querySelectorAll('[id]')) { (seen.has(e.id) ? twice : seen).add(e.id); }
+  return [...twice]; }"""
+
+
+async def assert_unique_ids(page, name: str) -> None:
+    """No element id twice on the page (a label must point at its own field, a fragment at its own place)."""
+    twice = await page.evaluate(DUPLICATE_IDS)
+    assert not twice, f"ids used twice on {name}: {twice}"
+
+
+def assert_unique_ids_in(html: str, name: str) -> None:
+    """The same check on a page's HTML as served (every page a form is posted from)."""
+    ids = ELEMENT_ID.findall(html)
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    assert not twice, f"ids used twice on {name}: {twice}"

@@ -44,6 +44,7 @@ from expert_pool.committees import CommitteeDraw, CommitteeGroup, CommitteeMembe
 from expert_pool.models import Expert, ExpertSpecialty
 from tests.conftest import SCREENSHOTS, log_in_page
 from tests.live_server import LiveServer
+from tests.portal import assert_unique_ids
 from trading.accounts import create_user
 from trading.database import make_sessionmaker, transaction
 from trading.keys import CenterKeys, load_center_keys
@@ -111,6 +112,7 @@ async def experts(portal, engine: AsyncEngine) -> dict[int, tuple[str, str]]:
 
 
 async def shot(page: Any, name: str) -> None:
+    await assert_unique_ids(page, name)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"whole-tender-{name}.png"), full_page=True)
 

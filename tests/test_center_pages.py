@@ -69,13 +69,13 @@ async def as_user(client: AsyncTestClient, username: str) -> str:
 
 def field_error(page: str, name: str) -> str:
     """The message shown beside field ``name`` (web/templates/_parts/form.html)."""
-    match = re.search(rf'<p class="field-error" id="e-{name}">([^<]*)</p>', page)
+    match = re.search(rf'<p class="field-error" id="e-(?:[\w-]+-)?{name}">([^<]*)</p>', page)  # a repeated form's prefix
     assert match, f"no error beside {name}"
     return unescape(match.group(1))
 
 
 def value_of(page: str, name: str) -> str:
-    match = re.search(rf'<input id="f-{name}" name="{name}" type="[^"]*" value="([^"]*)"', page)
+    match = re.search(rf'<input id="f-(?:[\w-]+-)?{name}" name="{name}" type="[^"]*" value="([^"]*)"', page)
     assert match, f"no input {name}"
     return unescape(match.group(1))
 

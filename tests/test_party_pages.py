@@ -86,7 +86,7 @@ async def post_form(client: AsyncTestClient, path: str, data: dict, *, page: str
 
 def field_error(html: str, name: str) -> str | None:
     """The message shown beside field ``name``."""
-    match = re.search(rf'<p class="field-error" id="e-{name}">(.*?)</p>', html, re.S)
+    match = re.search(rf'<p class="field-error" id="e-(?:[\w-]+-)?{name}">(.*?)</p>', html, re.S)  # a repeated form's prefix
     return match.group(1).strip() if match else None
 
 

@@ -52,7 +52,7 @@ from web.app import create_app
 demo = bids.demo
 SCHEME = {"method": "comprehensive", "price_points": "40", "price_formula": {"kind": "lowest_ratio"},
           "items": [{"name": "技术方案", "max_points": "60"}]}
-FIELD_ERROR = re.compile(r'<p class="field-error" id="e-(\w+)">([^<]*)</p>')
+FIELD_ERROR = re.compile(r'<p class="field-error" id="e-(?:[\w-]+-)?(\w+)">([^<]*)</p>')  # a repeated form's prefix
 
 
 async def seat_accounts(session, code: str, experts: list[Expert]) -> list[str]:
