@@ -314,12 +314,18 @@ async def test_a_committee_with_experts_from_a_partner_is_formed_verified_and_ra
 # ----------------------------------------------------------------------------- idempotent retries
 
 
-async def test_the_same_request_id_gets_the_same_answer_and_draws_nothing_new(cities):
-    committee = await _committee(cities, OTHER_PROJECT, timedelta(days=5), "A04")
+async def _drawn_at_b(cities: Cities, starts_in: timedelta) -> dict:
+    """A committee here (A04) asking B for two B02 experts, drawn there: our API's answer."""
+    committee = await _committee(cities, OTHER_PROJECT, starts_in, "A04")
     asked = cities.post("a", "admin", f"/api/committees/{committee['id']}/partner-draws",
                         {"partner": B_CITY, "groups": [{"specialty": "B02", "count": 2, "reserve_count": 0}]})
     assert asked.status_code == 201, asked.text
-    request_id = asked.json()["request_id"]
+    return asked.json()
+
+
+async def test_the_same_request_id_gets_the_same_answer_and_draws_nothing_new(cities):
+    asked = await _drawn_at_b(cities, timedelta(days=5))
+    request_id = asked["request_id"]
     [row] = await _rows(cities.a_engine, "SELECT message FROM partner_draw_requests WHERE request_id = :r", r=request_id)
     a_keys = load_center_keys(cities.a_settings)
     async with cities.a_engine.connect() as connection:
@@ -327,7 +333,7 @@ async def test_the_same_request_id_gets_the_same_answer_and_draws_nothing_new(ci
     partner = Partner(**partner_row._mapping)
     first = await send(a_keys, cities.a_settings, partner, "POST", "/api/federation/draw-requests", row[0])
     second = await send(a_keys, cities.a_settings, partner, "POST", "/api/federation/draw-requests", row[0])
-    assert first == second and [d["bundle"] for d in first["draws"]] == asked.json()["draws"]
+    assert first == second and [d["bundle"] for d in first["draws"]] == asked["draws"]
     assert await _rows(cities.b_engine, "SELECT count(*) FROM lent_committees WHERE request_id = :r",
                        r=request_id) == [(1,)]
     changed = {**row[0], "groups": [{"specialty": "B02", "count": 1, "reserve_count": 0}]}
@@ -345,7 +351,7 @@ async def test_the_same_request_id_gets_the_same_answer_and_draws_nothing_new(ci
                              r=request_id))[0][0]
     assert await _rows(cities.b_engine, "SELECT status FROM committee_requests WHERE id = :r", r=b_request) == [
         ("cancelled",)]
-    draw_id = asked.json()["draws"][0]["commit"]["record"]["draw_id"]
+    draw_id = asked["draws"][0]["commit"]["record"]["draw_id"]
     assert await _rows(cities.b_engine, "SELECT status, void_reason FROM draws WHERE draw_id = :d", d=draw_id) == [
         ("voided", "合作城市取消：项目终止")]
 
@@ -450,11 +456,7 @@ async def test_an_unreachable_partner_times_out_clearly_and_the_committee_falls_
 
 
 async def test_a_fallback_tells_a_partner_whose_answer_was_lost_to_release_its_experts(cities):
-    committee = await _committee(cities, OTHER_PROJECT, timedelta(days=9), "A04")
-    asked = cities.post("a", "admin", f"/api/committees/{committee['id']}/partner-draws",
-                        {"partner": B_CITY, "groups": [{"specialty": "B02", "count": 2, "reserve_count": 0}]})
-    assert asked.status_code == 201, asked.text
-    request_id = asked.json()["request_id"]
+    request_id = (await _drawn_at_b(cities, timedelta(days=9)))["request_id"]
     # B drew and booked its experts, but its answer never reached us (as after a timeout).
     async with cities.a_engine.begin() as connection:
         await connection.execute(text("UPDATE partner_draw_requests SET status = 'pending', last_error = '超时' "
