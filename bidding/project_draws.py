@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.draws import agency_assignment, draw_agency
-from bidding.projects import Project, project_by_code
+from bidding.projects import project_by_code
 from bidding.registrations import Registration
 from bidding.rule_periods import rule_flag
 from expert_pool.committees import CommitteeRequest, GroupSpec, request_committee

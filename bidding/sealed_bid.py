@@ -48,7 +48,7 @@ import nacl.utils
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from trading.canonical import MAX_SAFE_INTEGER, canon
-from trading.errors import InvalidInput, IntegrityFailure
+from trading.errors import InvalidInput
 from trading.keys import verify_signature
 from trading.sealed_draw import format_moment
 

@@ -19,7 +19,7 @@ from trading.settings import Settings
 from web.app import create_app
 from web.auth import SESSION_COOKIE
 from tests.conftest import with_settings
-from tests.portal import CSRF_INPUT, api_token, csrf_token_from, log_in
+from tests.portal import CSRF_INPUT, api_token, log_in
 
 MAX_FAILURES = 3
 EXPERT = next(account for account in ACCOUNTS if account.username == "expert")

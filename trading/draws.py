@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Integer, LargeBinary, Sequence, String, Text, func, select, text
+from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Integer, LargeBinary, Sequence, String, Text, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel

@@ -399,7 +399,7 @@ class PartyPageController(Controller):
     @post("/projects/{code:str}/agency/decline", name="party.decline_agency")
     async def decline_agency(self, code: str, request: Request, user: User, session: AsyncSession,
                              ) -> Template | Redirect:
-        project = await acting_project(session, code, user)
+        await acting_project(session, code, user)  # its own project, or refused
         if user.role != UserRole.TENDERING_PARTY.value:
             raise PermissionDenied("只有本项目的招标人可以拒绝抽中的代理机构")
         form = FormState.of({"reason": _text(await request.form(), "reason")})
@@ -489,7 +489,7 @@ class PartyPageController(Controller):
     @post("/projects/{code:str}/documents", name="party.publish_documents", request_max_body_size=UPLOAD_LIMIT)
     async def publish_documents(self, code: str, request: Request, user: User, session: AsyncSession,
                                 ) -> Template | Redirect:
-        project = await acting_project(session, code, user)
+        await acting_project(session, code, user)  # its own project, or refused
         raw = await request.form()
         form = FormState.of({name: _text(raw, name) for name in ("title", "body")})
         document = await _upload(raw)
@@ -530,7 +530,7 @@ class PartyPageController(Controller):
 
     @post("/projects/{code:str}/clarifications", name="party.clarify")
     async def clarify(self, code: str, request: Request, user: User, session: AsyncSession) -> Template | Redirect:
-        project = await acting_project(session, code, user)
+        await acting_project(session, code, user)  # its own project, or refused
         raw = await request.form()
         answers = [value for value in raw.getall("answers") if isinstance(value, str)] if "answers" in raw else []
         form = FormState.of({"title": _text(raw, "title"), "body": _text(raw, "body"), "answers": answers})
@@ -571,7 +571,7 @@ class PartyPageController(Controller):
           request_max_body_size=UPLOAD_LIMIT)
     async def answer_objection(self, code: str, objection_id: int, request: Request, user: User,
                                session: AsyncSession) -> Template | Redirect:
-        project = await acting_project(session, code, user)
+        await acting_project(session, code, user)  # its own project, or refused
         raw = await request.form()
         form = FormState.of({name: _text(raw, name) for name in ("answer", "change_title", "change_body")})
         form.required(("answer", "答复内容"))
@@ -673,7 +673,7 @@ class PartyPageController(Controller):
 
     @post("/projects/{code:str}/publicity", name="party.publish_candidates")
     async def publish(self, code: str, user: User, session: AsyncSession) -> Template | Redirect:
-        project = await acting_project(session, code, user)
+        await acting_project(session, code, user)  # its own project, or refused
         if user.role != UserRole.AGENCY.value:
             # As in the API: the center or the agency publishes the candidates.
             raise PermissionDenied("中标候选人由交易中心或项目的代理机构公示")
@@ -690,7 +690,7 @@ class PartyPageController(Controller):
 
     @post("/projects/{code:str}/result/choice", name="party.choose_winner")
     async def choose(self, code: str, request: Request, user: User, session: AsyncSession) -> Template | Redirect:
-        project = await acting_project(session, code, user)
+        await acting_project(session, code, user)  # its own project, or refused
         raw = await request.form()
         form = FormState.of({"rank": _text(raw, "rank"), "reason": _text(raw, "reason")})
         form.required(("rank", "中标人"), ("reason", "确定中标人的理由"))
@@ -714,7 +714,7 @@ class PartyPageController(Controller):
     @post("/projects/{code:str}/result/objections/{objection_id:int}/answer", name="party.answer_result_objection")
     async def answer_result_objection(self, code: str, objection_id: int, request: Request, user: User,
                                       session: AsyncSession) -> Template | Redirect:
-        project = await acting_project(session, code, user)
+        await acting_project(session, code, user)  # its own project, or refused
         form = FormState.of({"answer": _text(await request.form(), "answer")})
         form.required(("answer", "答复内容"))
         await form.attempt(session, lambda: answer_candidate_objection(
@@ -727,7 +727,7 @@ class PartyPageController(Controller):
 
     @post("/projects/{code:str}/contract", name="party.contract")
     async def contract(self, code: str, request: Request, user: User, session: AsyncSession) -> Template | Redirect:
-        project = await acting_project(session, code, user)
+        await acting_project(session, code, user)  # its own project, or refused
         raw = await request.form()
         form = FormState.of({name: _text(raw, name).strip() for name in
                              ("amount", "signed_on", "file_sha256", "amount_reason")})
