@@ -185,18 +185,24 @@ def _category_order(code: str) -> int:
 # ----------------------------------------------------------------------------- tables
 
 
+class _InCategory:
+    """A row of one trading category ("" for a 合计 row)."""
+
+    category: str
+
+    @property
+    def category_name(self) -> str:
+        return "合计" if self.category == "" else TRADING_CATEGORIES.get(self.category, self.category)
+
+
 @dataclass
-class VolumeRow:
+class VolumeRow(_InCategory):
     month: str
     category: str
     registered: int = 0
     estimate_fen: int = 0
     awarded: int = 0
     award_fen: int = 0
-
-    @property
-    def category_name(self) -> str:
-        return TRADING_CATEGORIES.get(self.category, self.category)
 
 
 async def volume_by_month(session: AsyncSession, chosen: StatsFilter) -> list[VolumeRow]:
@@ -220,7 +226,7 @@ async def volume_by_month(session: AsyncSession, chosen: StatsFilter) -> list[Vo
 
 
 @dataclass
-class RateRow:
+class RateRow(_InCategory):
     """One group (a category, or 合计) of awarded tenders: Σ base price, Σ award price, exact rate."""
 
     category: str
@@ -228,10 +234,6 @@ class RateRow:
     base_fen: int = 0
     award_fen: int = 0
     without_base: int = 0  # awarded tenders left out: no budget/reserve to compare with
-
-    @property
-    def category_name(self) -> str:
-        return "合计" if self.category == "" else TRADING_CATEGORIES.get(self.category, self.category)
 
     @property
     def difference_fen(self) -> int:
@@ -247,17 +249,13 @@ class RateRow:
 
 
 @dataclass
-class AwardedTender:
+class AwardedTender(_InCategory):
     code: str
     title: str
     category: str
     base_fen: int
     award_fen: int
     awarded_on: date
-
-    @property
-    def category_name(self) -> str:
-        return TRADING_CATEGORIES.get(self.category, self.category)
 
     @property
     def savings(self) -> Fraction | None:
@@ -313,16 +311,12 @@ async def premium_table(session: AsyncSession, chosen: StatsFilter) -> RateTable
 
 
 @dataclass
-class BidsRow:
+class BidsRow(_InCategory):
     category: str
     tenders: int
     bids: int
     fewest: int
     most: int
-
-    @property
-    def category_name(self) -> str:
-        return "合计" if self.category == "" else TRADING_CATEGORIES.get(self.category, self.category)
 
     @property
     def average(self) -> Fraction | None:
@@ -358,14 +352,10 @@ async def bids_per_tender(session: AsyncSession, chosen: StatsFilter) -> list[Bi
 
 
 @dataclass
-class FailureRow:
+class FailureRow(_InCategory):
     category: str
     opened: int
     failed: int
-
-    @property
-    def category_name(self) -> str:
-        return "合计" if self.category == "" else TRADING_CATEGORIES.get(self.category, self.category)
 
     @property
     def rate(self) -> Fraction | None:
@@ -373,7 +363,7 @@ class FailureRow:
 
 
 @dataclass
-class FailedTender:
+class FailedTender(_InCategory):
     code: str
     title: str
     category: str
@@ -381,10 +371,6 @@ class FailedTender:
     state: str
     valid_bids: int | None
     reason: str
-
-    @property
-    def category_name(self) -> str:
-        return TRADING_CATEGORIES.get(self.category, self.category)
 
 
 @dataclass
