@@ -118,12 +118,11 @@ async def file_complaint(session: AsyncSession, *, actor: str, project_code: str
     now = await database_now(session)
     rule_set = await _rule_set(session, project)
     period = rule_period(rule_set, *PERIOD_RULES)
-    if period is not None and now >= period.ends_at(project.publicity_started_at):
-        ends_at = period.ends_at(project.publicity_started_at)
+    if period is not None and now >= (end := period.end(project.publicity_started_at)).at:
         raise RuleViolation(
-            f"投诉期限为自中标候选人公示之日起 {period.label}，已于 {local_time(ends_at)} 届满（{period.source}）",
+            f"投诉期限为自中标候选人公示之日起 {period.label}，已于 {local_time(end.at)} 届满（{period.source}）{end.note}",
             code="complaint_period_over", rule=period.key, source=period.source, value=period.value, unit=period.unit,
-            rule_set=f"{rule_set.code}@{rule_set.version}", project=project.code, ends_at=ends_at.isoformat())
+            rule_set=f"{rule_set.code}@{rule_set.version}", project=project.code, ends_at=end.at.isoformat())
     complaint = Complaint(project_id=project.id, organisation_id=organisation.id, filed_by=actor, grounds=grounds,
                           filed_at=now, status=FILED)
     session.add(complaint)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, func, select, text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -51,24 +51,35 @@ class Deadline(SQLModel, table=True):
     met_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     card: str = Field(default=NO_CARD, sa_column=Column(String(8), nullable=False, server_default=NO_CARD))
     carded_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    # Reckoned on a year whose holiday notice was not loaded yet (trading.rules.calendar):
+    # shown as provisional, recomputed (never earlier) when the official year is loaded.
+    provisional: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    # The period the due time was reckoned from, so that it can be reckoned again.
+    starts_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    period_value: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    period_unit: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
 
 
 async def set_deadline(
-    session: AsyncSession, *, project: Project, kind: str, subject: str, due_at: datetime, rule: str | None, actor: str
+    session: AsyncSession, *, project: Project, kind: str, subject: str, due_at: datetime, rule: str | None, actor: str,
+    provisional: bool = False, starts_at: datetime | None = None, period: tuple[int, str] | None = None,
 ) -> Deadline:
-    """Start (or move) the clock for one act; audited."""
+    """Start (or move) the clock for one act; audited. ``period`` (value, unit) and
+    ``starts_at`` say how ``due_at`` was reckoned, for a provisional one to be reckoned again."""
     if kind not in DEADLINE_KINDS:
         raise ValueError(f"unknown deadline kind {kind!r}")
+    value, unit = period if period is not None else (None, None)
     deadline = await session.scalar(select(Deadline).where(
         Deadline.kind == kind, Deadline.subject == subject, Deadline.met_at.is_(None)).with_for_update())
     if deadline is None:
         deadline = Deadline(project_id=project.id, kind=kind, subject=subject, due_at=due_at, rule=rule)
         session.add(deadline)
-    else:
-        deadline.due_at, deadline.rule = due_at, rule
+    deadline.due_at, deadline.rule, deadline.provisional = due_at, rule, provisional
+    deadline.starts_at, deadline.period_value, deadline.period_unit = starts_at, value, unit
     await session.flush()
     await record_event(session, actor=actor, action="deadline.set", subject=subject,
-                       data={"project": project.code, "kind": kind, "due_at": due_at.isoformat(), "rule": rule})
+                       data={"project": project.code, "kind": kind, "due_at": due_at.isoformat(), "rule": rule,
+                             "provisional": provisional})
     return deadline
 
 

@@ -29,7 +29,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -39,7 +40,7 @@ from bidding.lifecycle import apply_transition, database_now
 from bidding.projects import Project, get_project
 from bidding.registrations import ADMITTED, Registration
 from bidding.rule_periods import rule_entry
-from bidding.states import STATE_NAMES, TenderState, period_ends_at
+from bidding.states import STATE_NAMES, TenderState, period_end
 from bidding.tender_documents import DocumentFile
 from trading.audit import AuditEntry, record_event
 from trading.columns import timestamp_column
@@ -74,6 +75,8 @@ class DocObjection(SQLModel, table=True):
     raised_by: str = Field(sa_column=Column(String(200), nullable=False))
     raised_at: datetime = Field(sa_column=timestamp_column(nullable=False))
     answer_due_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    answer_due_provisional: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                                         server_default=sql_text("false")))
     answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answered_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     answered_at: datetime | None = Field(default=None, sa_column=timestamp_column())
@@ -153,10 +156,11 @@ async def raise_doc_objection(session: AsyncSession, *, actor: str, project_code
     number = (await session.scalar(select(func.coalesce(func.max(DocObjection.public_number), 0))
                                    .where(DocObjection.project_id == project.id))) + 1
     answer_rule = rule_entry(rule_set, ANSWER_RULE)
-    due = period_ends_at(now, answer_rule["value"]) if answer_rule is not None else None
+    end = period_end(now, answer_rule["value"]) if answer_rule is not None else None
+    due = end.at if end is not None else None
     objection = DocObjection(project_id=project.id, public_number=number, registration_id=registration.id,
                              bidder_organisation_id=bidder_organisation_id, text=text, raised_by=actor,
-                             raised_at=now, answer_due_at=due)
+                             raised_at=now, answer_due_at=due, answer_due_provisional=bool(end and end.provisional))
     session.add(objection)
     await session.flush()
     # The audit entry names the objector: the log is for the center and supervisors.
@@ -166,7 +170,8 @@ async def raise_doc_objection(session: AsyncSession, *, actor: str, project_code
                              "latest": latest.isoformat(), **_rule_details(rule_set, LATEST_RULE, latest_rule)})
     if due is not None:
         await set_deadline(session, project=project, kind=DEADLINE_KIND, subject=objection_subject(objection),
-                           due_at=due, rule=ANSWER_RULE, actor=actor)
+                           due_at=due, rule=ANSWER_RULE, actor=actor, provisional=end.provisional, starts_at=now,
+                           period=(answer_rule["value"], "days"))
 
     suspends = rule_entry(rule_set, SUSPENDS_RULE)
     if suspends is not None and suspends.get("value") is True and project.state in OBJECTABLE_STATES:
@@ -263,7 +268,8 @@ def _view(objection: DocObjection) -> dict[str, Any]:
 
     return {"id": objection.id, "number": objection.public_number, "label": f"异议{objection.public_number}",
             "text": objection.text, "raised_at": moment(objection.raised_at),
-            "answer_due_at": moment(objection.answer_due_at), "answer": objection.answer,
+            "answer_due_at": moment(objection.answer_due_at),
+            "answer_due_provisional": objection.answer_due_provisional, "answer": objection.answer,
             "answered_at": moment(objection.answered_at), "clarification_id": objection.clarification_id,
             "suspended_process": objection.suspension_seq is not None}
 

@@ -156,12 +156,13 @@ async def instruct_refunds(session: AsyncSession, project: Project, *, event: st
             interest_fen = result.interest_fen
             interest = result.as_dict() | {"rule": INTEREST_RULE, "source": rule_source(rule_set, INTEREST_RULE)}
         source = period.source if note is None else f"{period.source or ''}；{note}".lstrip("；")
-        due_at = period.ends_at(starts[deposit.id])
+        end = period.end(starts[deposit.id])
         refund = await ledger.instruct_refund(
             session, deposit=deposit, actor=actor, event=event, interest_fen=interest_fen, interest=interest,
-            due_at=due_at, rule=period.key or None, rule_source=source)
-        await set_deadline(session, project=project, kind="refund", subject=f"deposit:{deposit.id}", due_at=due_at,
-                           rule=period.key or None, actor=actor)
+            due_at=end.at, rule=period.key or None, rule_source=source, due_provisional=end.provisional)
+        await set_deadline(session, project=project, kind="refund", subject=f"deposit:{deposit.id}", due_at=end.at,
+                           rule=period.key or None, actor=actor, provisional=end.provisional,
+                           starts_at=starts[deposit.id], period=(period.value, period.unit))
         refunds.append(refund)
     return refunds
 

@@ -1,31 +1,29 @@
 """Periods the pinned rule set gives in days or working days, as the moment they end.
 
 A period of n days (or n working days) from a moment ends at midnight (Asia/Shanghai)
-after its last day; the starting day is not counted (民法典 第二百零一条), as in
-:func:`bidding.states.period_ends_at`. Working days come from the center's calendar.
+after its last day; the starting day is not counted (民法典 第二百零一条), and a calendar-day
+period whose last day is a statutory holiday ends after the holiday (第二百零三条), as in
+:func:`bidding.states.period_end`. Working days come from the center's calendar.
 
-:func:`start_clock` sets a deadline from such a period; when the period reaches a year the
-working-day calendar has no data for yet, the step goes on without the deadline and the
-audit log says which year is missing (a legal deadline is never guessed).
+:func:`start_clock` sets a deadline from such a period. A period reaching a year whose
+holiday notice is not loaded yet is reckoned on the provisional year and the deadline is
+marked provisional; loading the official year recomputes it (:mod:`bidding.calendar_change`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.deadlines import Deadline, set_deadline
 from bidding.projects import Project
-from bidding.states import local_date, period_ends_at
-from trading.audit import record_event
-from trading.errors import ConfigurationError
+from bidding.states import PeriodEnd, end_of_day, local_date
 from trading.rules.calendar import default_calendar
 from trading.rules.store import RuleSetRecord
-from trading.timefmt import CENTER_ZONE
 
 
 @dataclass(frozen=True)
@@ -41,11 +39,11 @@ class RulePeriod:
     def label(self) -> str:
         return f"{self.value} 个工作日" if self.unit == "working_days" else f"{self.value} 日"
 
+    def end(self, start: datetime) -> PeriodEnd:
+        return end_of_day(default_calendar().reckon_period(local_date(start), self.value, self.unit))
+
     def ends_at(self, start: datetime) -> datetime:
-        if self.unit == "working_days":
-            last_day = default_calendar().add_working_days(local_date(start), self.value)
-            return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=CENTER_ZONE)
-        return period_ends_at(start, self.value)
+        return self.end(start).at
 
 
 def rule_entry(rule_set: RuleSetRecord, key: str) -> Mapping[str, Any] | None:
@@ -72,17 +70,8 @@ def rule_source(rule_set: RuleSetRecord, key: str) -> str | None:
 
 
 async def start_clock(session: AsyncSession, *, project: Project, kind: str, subject: str, period: RulePeriod,
-                      start: datetime, actor: str) -> Deadline | None:
-    """Set the ``kind`` deadline ``period`` after ``start``; None when the calendar cannot say when."""
-    try:
-        due_at = period.ends_at(start)
-    except ConfigurationError as missing:
-        if missing.code != "calendar_year_missing":
-            raise
-        await record_event(session, actor=actor, action="deadline.not_set", subject=subject,
-                           data={"project": project.code, "kind": kind, "rule": period.key,
-                                 "start": start.isoformat(), "reason": missing.message,
-                                 "year": missing.details.get("year")})
-        return None
-    return await set_deadline(session, project=project, kind=kind, subject=subject, due_at=due_at, rule=period.key,
-                              actor=actor)
+                      start: datetime, actor: str) -> Deadline:
+    """Set the ``kind`` deadline ``period`` after ``start`` (provisional where the calendar is)."""
+    end = period.end(start)
+    return await set_deadline(session, project=project, kind=kind, subject=subject, due_at=end.at, rule=period.key,
+                              actor=actor, provisional=end.provisional, starts_at=start, period=(period.value, period.unit))

@@ -20,7 +20,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from trading.timefmt import CENTER_ZONE
+from trading.rules.calendar import PROVISIONAL_NOTE, Reckoning, default_calendar
+from trading.timefmt import CENTER_ZONE, local_time
 
 RuleValues = Mapping[str, Any]
 Facts = Mapping[str, Any]
@@ -105,10 +106,34 @@ def days_between(start: datetime, end: datetime) -> int:
     return (local_date(end) - local_date(start)).days
 
 
+@dataclass(frozen=True)
+class PeriodEnd:
+    """When a period is over, and whether a provisional calendar year was used to say so."""
+
+    at: datetime
+    provisional: bool = False
+
+    @property
+    def note(self) -> str:
+        """What to show beside the moment: nothing, or that it is provisional."""
+        return f"（{PROVISIONAL_NOTE}）" if self.provisional else ""
+
+
+def end_of_day(reckoning: Reckoning) -> PeriodEnd:
+    """A period whose last day is ``reckoning.day`` is over at the midnight after it."""
+    return PeriodEnd(datetime.combine(reckoning.day + timedelta(days=1), time(0), tzinfo=CENTER_ZONE),
+                     reckoning.provisional)
+
+
+def period_end(start: datetime, days: int) -> PeriodEnd:
+    """A period of ``days`` calendar days from ``start`` (the starting day not counted, 民法典
+    第二百零一条); a last day on a statutory holiday moves past the holiday (第二百零三条)."""
+    return end_of_day(default_calendar().period_last_day(local_date(start), days))
+
+
 def period_ends_at(start: datetime, days: int) -> datetime:
     """The moment a period of ``days`` days from ``start`` is over: midnight after its last day."""
-    last_day = local_date(start) + timedelta(days=days)
-    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=CENTER_ZONE)
+    return period_end(start, days).at
 
 
 def decryption_closes_at(bid_deadline: datetime, minutes: int) -> datetime:
@@ -131,6 +156,14 @@ def announce_guard(rules: RuleValues, facts: Facts, now: datetime) -> Refusal | 
     if minimum is not None and days < minimum:
         return Refusal(f"自招标文件开始发出之日起至投标截止之日止仅 {days} 日，不得少于 {minimum} 日",
                        rule=key, details={"days": days, "minimum": minimum})
+    if minimum is not None:
+        last = default_calendar().period_last_day(local_date(issued), minimum)
+        if local_date(deadline) < last.day:
+            note = f"（{PROVISIONAL_NOTE}）" if last.provisional else ""
+            return Refusal(f"自招标文件开始发出之日起 {minimum} 日的期间最后一日为法定节假日，顺延至节假日后的第一日"
+                           f"（{last.day.year}年{last.day.month}月{last.day.day}日），投标截止不得早于该日"
+                           f"（民法典第二百零三条）{note}",
+                           rule=key, details={"days": days, "minimum": minimum, "last_day": last.day.isoformat()})
     return None
 
 
@@ -195,9 +228,9 @@ def award_guard(rules: RuleValues, facts: Facts, now: datetime) -> Refusal | Non
     started, days = facts["publicity_started_at"], rules.get("candidate_publicity_min_days")
     if started is None:
         return Refusal("未公示中标候选人，不能定标", conflict=True)
-    if days is not None and now < period_ends_at(started, days):
-        return Refusal(f"中标候选人公示期不得少于 {days} 日，公示期至 {period_ends_at(started, days).isoformat()} 届满",
-                       rule="candidate_publicity_min_days", details={"ends_at": period_ends_at(started, days).isoformat()})
+    if days is not None and now < (end := period_end(started, days)).at:
+        return Refusal(f"中标候选人公示期不得少于 {days} 日，公示期至 {local_time(end.at)} 届满{end.note}",
+                       rule="candidate_publicity_min_days", details={"ends_at": end.at.isoformat()})
     return None
 
 

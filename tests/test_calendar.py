@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from trading.errors import ConfigurationError, InvalidInput
 from trading.rules import CALENDAR_DIR, WorkingDayCalendar, default_calendar, load_calendar_year
+from trading.rules.calendar import missing_year_card
 
 calendar = default_calendar()
 
@@ -93,7 +94,7 @@ def test_five_working_days_for_a_deposit_refund_over_spring_festival() -> None:
 def test_calendar_days_and_periods() -> None:
     assert calendar.add_days(date(2026, 9, 11), 20) == date(2026, 10, 1)
     assert calendar.add_days(date(2031, 1, 1), -1) == date(2030, 12, 31)  # no holiday data needed
-    assert calendar.add_period(date(2026, 9, 30), 1, "days") == date(2026, 10, 1)
+    assert calendar.add_period(date(2026, 9, 29), 1, "days") == date(2026, 9, 30)
     assert calendar.add_period(date(2026, 9, 30), 1, "working_days") == date(2026, 10, 8)
     with pytest.raises(InvalidInput):
         calendar.add_period(date(2026, 9, 30), 1, "minutes")
@@ -105,23 +106,85 @@ def test_working_days_must_be_a_non_negative_integer(n: object) -> None:
         calendar.add_working_days(date(2026, 3, 4), n)  # type: ignore[arg-type]
 
 
-# --- Missing years are refused, never guessed -------------------------------------------
+# --- Years without the State Council's notice: provisional, from the statute ---------------
 
-def test_a_date_in_a_year_without_data_is_refused_naming_the_year() -> None:
-    with pytest.raises(ConfigurationError) as caught:
-        calendar.is_working_day(date(2030, 5, 6))
-    assert "2030" in caught.value.message and "节假日数据" in caught.value.message
-    assert caught.value.code == "calendar_year_missing" and caught.value.details["year"] == 2030
+def test_a_year_without_the_notice_is_provisional_not_refused() -> None:
+    assert calendar.status(2027) == "provisional" and calendar.is_provisional(2027)
+    assert calendar.status(2026) == "official" and not calendar.is_provisional(2026)
+    assert calendar.year(2027).source.startswith("全国年节及纪念日放假办法")
 
 
-def test_a_deadline_running_into_a_year_without_data_is_refused() -> None:
-    with pytest.raises(ConfigurationError) as caught:
-        calendar.add_working_days(date(2026, 12, 28), 10)
-    assert caught.value.details["year"] == 2027
-    with pytest.raises(ConfigurationError):
-        calendar.working_days_between(date(2026, 12, 1), date(2027, 1, 10))
-    with pytest.raises(ConfigurationError):
-        calendar.add_working_days(date(2023, 12, 29), 0)
+def test_2027_provisional_holidays_follow_article_2_of_the_holiday_measures() -> None:
+    # 全国年节及纪念日放假办法 第二条 (2024 revision): 元旦 1, 春节 4 (除夕 to 初三), 清明 1,
+    # 劳动节 2, 端午 1, 中秋 1, 国庆 3.
+    statutory = [date(2027, 1, 1), date(2027, 2, 5), date(2027, 2, 6), date(2027, 2, 7), date(2027, 2, 8),
+                 date(2027, 4, 5), date(2027, 5, 1), date(2027, 5, 2), date(2027, 6, 9), date(2027, 9, 15),
+                 date(2027, 10, 1), date(2027, 10, 2), date(2027, 10, 3)]
+    for day in statutory:
+        assert not calendar.is_working_day(day) and calendar.holiday_name(day), day
+    assert calendar.holiday_name(date(2027, 2, 5)) == "春节"  # the Eve is part of the Spring Festival
+
+
+def test_2027_holidays_on_a_weekend_are_made_up_on_weekdays_by_article_6() -> None:
+    # 第六条: a holiday of all citizens falling on a Saturday or Sunday is made up on a working day.
+    for day in (date(2027, 2, 9), date(2027, 2, 10), date(2027, 5, 3), date(2027, 5, 4),
+                date(2027, 10, 4), date(2027, 10, 5)):
+        assert not calendar.is_working_day(day), day
+        assert "补假" in calendar.holiday_name(day)
+    assert calendar.is_working_day(date(2027, 2, 11))
+
+
+def test_a_provisional_year_has_no_moved_working_days() -> None:
+    # No 调休 until the notice: every Saturday and Sunday of 2027 is a day off.
+    assert not calendar.year(2027).make_up_working_days
+    assert all(not calendar.is_working_day(day) for day in days_of(2027) if day.weekday() >= 5)
+
+
+def test_a_deadline_running_into_a_provisional_year_is_marked_provisional() -> None:
+    reckoning = calendar.reckon_working_days(date(2026, 12, 28), 10)
+    assert reckoning.day == date(2027, 1, 12) and reckoning.provisional and reckoning.provisional_years == (2027,)
+    inside = calendar.reckon_working_days(date(2026, 12, 1), 5)
+    assert inside.day == date(2026, 12, 8) and not inside.provisional
+    assert calendar.working_days_between(date(2026, 12, 1), date(2027, 1, 10)) > 0
+
+
+def test_explaining_a_day() -> None:
+    assert calendar.explain(date(2026, 10, 10)).reason == "调休上班日：国庆节"
+    assert calendar.explain(date(2026, 10, 10)).working
+    assert calendar.explain(date(2026, 10, 11)).reason == "周末"
+    assert calendar.explain(date(2027, 2, 9)).status == "provisional"
+    assert calendar.explain(date(2026, 3, 4)).reason == "工作日"
+
+
+# --- 民法典 第二百零三条: a calendar-day period ending on a holiday -------------------------
+
+def test_civil_code_article_203_a_period_ending_on_a_holiday_ends_after_it() -> None:
+    # Five days from 27 September 2026 would end on 2 October, inside National Day (1–7 October).
+    assert calendar.period_last_day(date(2026, 9, 27), 5).day == date(2026, 10, 8)
+    # Ending on Mid-Autumn (25–27 September 2026): the first day after is Monday 28.
+    assert calendar.period_last_day(date(2026, 9, 20), 5).day == date(2026, 9, 28)
+    # An ordinary weekend is not a statutory holiday: the period ends on it.
+    assert calendar.period_last_day(date(2026, 3, 2), 5).day == date(2026, 3, 7)
+    assert calendar.add_period(date(2026, 9, 30), 1, "days") == date(2026, 10, 8)
+
+
+def test_civil_code_article_203_on_a_provisional_holiday_is_provisional() -> None:
+    reckoning = calendar.period_last_day(date(2026, 12, 29), 3)  # 1 January 2027
+    assert reckoning.day == date(2027, 1, 2) and reckoning.provisional
+
+
+# --- The supervisors' card for next year's notice -----------------------------------------
+
+def test_next_years_notice_missing_is_yellow_from_november_and_red_from_december(tmp_path: Path) -> None:
+    assert missing_year_card(calendar, date(2026, 10, 31)) is None
+    assert missing_year_card(calendar, date(2026, 11, 1)).card == "yellow"
+    card = missing_year_card(calendar, date(2026, 12, 1))
+    assert card.card == "red" and card.year == 2027 and "2027 年节假日安排" in card.message
+    write_year(tmp_path, GOOD)
+    with_2027 = WorkingDayCalendar.load(CALENDAR_DIR, tmp_path)
+    assert missing_year_card(with_2027, date(2026, 12, 20)) is None
+    assert missing_year_card(with_2027, date(2027, 6, 1)) is None
+    assert missing_year_card(calendar, date(2027, 3, 1)).card == "red"  # this very year missing
 
 
 # --- Bad calendar files ------------------------------------------------------------------
@@ -159,8 +222,7 @@ def test_a_good_year_file_loads(tmp_path: Path) -> None:
     own = WorkingDayCalendar.load(tmp_path)
     assert own.covers(2027) and not own.covers(2026)
     assert own.is_working_day(date(2027, 1, 2))  # Saturday, make-up
-    with pytest.raises(ConfigurationError):
-        own.is_working_day(date(2026, 12, 31))
+    assert own.status(2026) == "provisional" and own.is_working_day(date(2026, 12, 31))
 
 
 def test_a_date_in_the_wrong_years_file(tmp_path: Path) -> None:
@@ -256,9 +318,18 @@ def test_working_days_between_is_antisymmetric_and_bounded(a: date, b: date) -> 
 
 @settings(database=None, max_examples=100)
 @given(day=st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)))
-def test_every_date_outside_the_data_is_refused(day: date) -> None:
-    if calendar.covers(day.year):
-        calendar.is_working_day(day)
-    else:
-        with pytest.raises(ConfigurationError):
-            calendar.is_working_day(day)
+def test_every_date_has_an_answer_provisional_outside_the_notices(day: date) -> None:
+    calendar.is_working_day(day)
+    # Before the People's Republic's holiday measures there is nothing to reckon from: weekends only.
+    expected = "official" if calendar.covers(day.year) else "provisional" if day.year >= 1950 else "missing"
+    assert calendar.explain(day).status == expected
+
+
+@settings(database=None, max_examples=200)
+@given(day=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)), n=st.integers(0, 60))
+def test_a_calendar_day_period_never_ends_on_a_holiday_nor_before_its_n_days(day: date, n: int) -> None:
+    last = calendar.period_last_day(day, n).day
+    assert last >= day + timedelta(days=n) and calendar.holiday_name(last) is None
+    # Only holidays lie between the nominal last day and the real one.
+    nominal = day + timedelta(days=n)
+    assert all(calendar.holiday_name(nominal + timedelta(days=k)) for k in range((last - nominal).days))

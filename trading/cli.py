@@ -360,3 +360,5 @@ from bidding.ledger_cli import ledger  # noqa: E402
 main.add_command(ledger)
 from trading.partners_cli import partners  # noqa: E402
 main.add_command(partners)
+from bidding.calendar_cli import calendar_group  # noqa: E402
+main.add_command(calendar_group)

@@ -30,6 +30,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -154,6 +155,9 @@ class LedgerRefund(SQLModel, table=True):
     rule: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
     rule_source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     due_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    # Reckoned on a provisional calendar year (trading.rules.calendar.PROVISIONAL_NOTE).
+    due_provisional: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                                  server_default=text("false")))
     instructed_by: str = Field(sa_column=Column(String(200), nullable=False))
     instructed_at: datetime = Field(sa_column=created_at_column())
     paid_at: datetime | None = Field(default=None, sa_column=timestamp_column())
@@ -175,7 +179,8 @@ class LedgerRefund(SQLModel, table=True):
                 "interest": self.interest, "payee_account": self.payee_account,
                 "payee_account_name": self.payee_account_name, "event": self.event,
                 "event_name": REFUND_EVENTS[self.event], "rule": self.rule, "rule_source": self.rule_source,
-                "due_at": self.due_at.isoformat(), "instructed_by": self.instructed_by,
+                "due_at": self.due_at.isoformat(), "due_provisional": self.due_provisional,
+                "instructed_by": self.instructed_by,
                 "paid": None if self.paid_at is None else {
                     "at": self.paid_at.isoformat(), "by": self.paid_by, "bank": self.paid_bank,
                     "bank_reference": self.paid_reference,
@@ -406,6 +411,7 @@ async def open_deposits(session: AsyncSession, *, project_code: str) -> list[Led
 async def instruct_refund(
     session: AsyncSession, *, deposit: LedgerDeposit, actor: str, event: str, interest_fen: int,
     interest: dict[str, Any] | None, due_at: datetime, rule: str | None, rule_source: str | None,
+    due_provisional: bool = False,
 ) -> LedgerRefund:
     """Write the refund instruction of one deposit (to its paying account), audited; never twice."""
     if event not in REFUND_EVENTS:
@@ -418,7 +424,8 @@ async def instruct_refund(
                           bidder_credit_code=deposit.bidder_credit_code, principal_fen=deposit.amount_fen,
                           interest_fen=interest_fen, amount_fen=deposit.amount_fen + interest_fen, interest=interest,
                           payee_account=deposit.account, payee_account_name=deposit.account_name, event=event,
-                          rule=rule, rule_source=rule_source, due_at=due_at, instructed_by=actor)
+                          rule=rule, rule_source=rule_source, due_at=due_at, due_provisional=due_provisional,
+                          instructed_by=actor)
     session.add(refund)
     await session.flush()
     await session.refresh(refund)

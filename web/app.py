@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from litestar import Litestar
+from markupsafe import Markup
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.chronograph import run_due_steps
 from bidding.opening import open_all_handed_in_bids
 from bidding.receipts import issue_due_receipts
+from bidding.calendar_change import CalendarWatch
 from bidding.deadline_watch import watch_deadlines
 from expert_pool.committees import unseal_due_committees
 from bidding.partner_draws import open_due_partner_draws
@@ -35,6 +37,7 @@ from trading.keys import load_center_keys, load_secret
 from trading.notifications import LocalSender, deliver_pending
 from trading.settings import Settings, get_settings
 from trading.money import yuan
+from trading.rules.calendar import PROVISIONAL_NOTE
 from trading.timefmt import local_time
 from web.agencies import AgencyController
 from web.api import AuditController, PlatformController, RuleSetController, health
@@ -95,6 +98,13 @@ async def run_periodically(context: AppContext, seconds: float, work: Callable[[
         await asyncio.sleep(seconds)
 
 
+def provisional_mark(provisional: bool) -> Markup:
+    """Beside a deadline reckoned on a provisional calendar year: say so (every page)."""
+    if not provisional:
+        return Markup("")
+    return Markup('<small class="provisional">（{}）</small>').format(PROVISIONAL_NOTE)
+
+
 def create_app(settings: Settings | None = None, url: str | None = None) -> Litestar:
     settings = settings or get_settings()
     engine = make_engine(url or database_url(settings))
@@ -132,6 +142,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             # where no key was at hand (the command line, a failed render).
             asyncio.create_task(run_periodically(context, RECEIPT_SECONDS, lambda session: issue_due_receipts(
                 session, context.keys, public_url=settings.public_url))),
+            # A year's holiday notice loaded: provisional deadlines are reckoned again (never earlier).
+            asyncio.create_task(run_periodically(context, settings.deadline_watch_seconds, CalendarWatch())),
             # 电子监察: yellow and red cards on the deadlines the law sets (FOR UPDATE SKIP LOCKED).
             asyncio.create_task(run_periodically(context, settings.deadline_watch_seconds,
                                                  lambda session: watch_deadlines(session))),
@@ -151,6 +163,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
     def template_globals(engine_: JinjaTemplateEngine) -> None:
         engine_.engine.globals["local_time"] = local_time
         engine_.engine.globals["yuan"] = yuan  # money in every template as yuan(fen)
+        engine_.engine.globals["provisional_mark"] = provisional_mark
 
     vendor = settings.frontend_dir
     return Litestar(

@@ -51,7 +51,7 @@ class DocObjectionController(Controller):
         return {"id": objection.id, "project_code": code, "number": objection.public_number,
                 "label": f"异议{objection.public_number}", "raised_at": objection.raised_at.isoformat(),
                 "answer_due_at": objection.answer_due_at.isoformat() if objection.answer_due_at else None,
-                "state": project.state}
+                "answer_due_provisional": objection.answer_due_provisional, "state": project.state}
 
     @get("/", summary="The project's objections: the objector only for the center and supervisors")
     async def index(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:

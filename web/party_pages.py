@@ -232,7 +232,7 @@ async def deadlines_of(session: AsyncSession, project: Project) -> list[dict[str
     rows = (await session.scalars(select(Deadline).where(Deadline.project_id == project.id)
                                   .order_by(Deadline.due_at))).all()
     return [{"kind_name": DEADLINE_KINDS.get(d.kind, d.kind), "due_at": local_time(d.due_at),
-             "met_at": local_time(d.met_at), "card": d.card,
+             "provisional": d.provisional and d.met_at is None, "met_at": local_time(d.met_at), "card": d.card,
              "card_name": {"yellow": "黄牌", "red": "红牌"}.get(d.card, "")} for d in rows]
 
 

@@ -23,6 +23,7 @@ from bidding.complaints import ACCEPTED, DISMISS, FILED, UPHELD_OUTCOMES, accept
 from bidding.deadline_watch import YELLOW_MIN, YELLOW_SHARE, open_cards
 from bidding.evaluation import LIVE_KINDS as EVALUATION_KINDS, evaluation_progress
 from bidding.opening import opening_record
+from bidding.states import local_date
 from bidding.supervision import live_sessions, waiting_complaints
 from expert_pool.committees import witness_committee_draw
 from trading.accounts import User
@@ -31,6 +32,7 @@ from trading.draws import COMMITTED, draw_bundle, get_draw, supply_witness
 from trading.errors import DomainError
 from trading.ledger import collusion_flags
 from trading.roles import UserRole
+from trading.rules.calendar import default_calendar, missing_year_card
 from trading.timefmt import local_time
 from web.auth import requires_role
 from web.errors import status_of
@@ -95,8 +97,10 @@ class SupervisionPageController(Controller):
     @get("/", name="supervision.dashboard")
     async def dashboard(self, session: AsyncSession) -> Template:
         flags = [flag for flag in await collusion_flags(session) if flag.dismissed_at is None]
+        live = await live_sessions(session)
         return Template("supervision/dashboard.html", context=_shown(
-            live=await live_sessions(session), cards=await open_cards(session), flags=flags,
+            live=live, cards=await open_cards(session), flags=flags,
+            calendar_card=missing_year_card(default_calendar(), local_date(live["now"])),
             complaints=await waiting_complaints(session),
             card_rule=f"期限届满前最后 1/{YELLOW_SHARE} 期间（至少最后 {int(YELLOW_MIN.total_seconds() // 3600)} 小时）"
                       f"未办结亮黄牌；逾期未办结或逾期办结亮红牌"))

@@ -6,8 +6,17 @@ or Sunday worked in exchange for a day off), as published each year by the State
 General Office. The center adds next year's file when the notice appears.
 
 A working day is Monday to Friday unless it is a holiday, or a Saturday or Sunday listed
-as a make-up working day. Legal deadlines are never guessed: asking about a date in a
-year without a file raises :class:`~trading.errors.ConfigurationError` naming the year.
+as a make-up working day.
+
+A year without the State Council's notice is never a reason to stop: it is *provisional*,
+built from the statute alone — the holidays of 全国年节及纪念日放假办法 第二条 (as revised in
+2024, in force from 2025; lunar dates from the ``holidays`` package) and the weekday a
+holiday falling on a weekend is made up on (第六条), with no moved days (调休). Every result
+computed with a provisional day says so (:class:`Reckoning`), so that it can be shown as
+provisional and recomputed when the official year is loaded.
+
+Calendar-day periods follow 民法典 第二百零三条: when the last day is a statutory holiday,
+the period ends on the first day after the holiday (:meth:`WorkingDayCalendar.period_last_day`).
 """
 
 from __future__ import annotations
@@ -22,9 +31,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import holidays as statutory_holidays
+
 from trading.errors import ConfigurationError, InvalidInput
 
 CALENDAR_DIR = Path(__file__).resolve().parent / "calendar_data"
+
+# A year's standing: the State Council's notice is loaded, the statute alone, or not even that.
+OFFICIAL, PROVISIONAL, MISSING = "official", "provisional", "missing"
+STATUS_NAMES = MappingProxyType({OFFICIAL: "正式", PROVISIONAL: "暂定", MISSING: "缺失"})
+# Shown beside every date computed with a provisional day (pages, API, notices).
+PROVISIONAL_NOTE = "暂按法定节假日计算，待国务院公布调休安排后确认"
+PROVISIONAL_SOURCE = "全国年节及纪念日放假办法第二条、第六条（暂按法定节假日推算，未含调休）"
 
 _YEAR_FILE = re.compile(r"[0-9]{4}")
 _ONE_DAY = timedelta(days=1)
@@ -40,6 +58,51 @@ class CalendarYear:
     source: str
     holidays: Mapping[date, str]
     make_up_working_days: Mapping[date, str]
+    status: str = OFFICIAL
+
+
+@dataclass(frozen=True)
+class Reckoning:
+    """A date computed from the calendar, and the provisional years it relied on."""
+
+    day: date
+    provisional_years: tuple[int, ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.provisional_years)
+
+
+@dataclass(frozen=True)
+class DayExplanation:
+    """Whether a day is worked, why (in Chinese), and how sure the calendar is of it."""
+
+    day: date
+    working: bool
+    reason: str
+    status: str
+    source: str
+
+
+def provisional_year(year: int) -> CalendarYear:
+    """A year from the statute alone: 第二条's holidays and 第六条's make-up weekdays, no 调休."""
+    try:
+        computed = statutory_holidays.China(years=year, language="zh_CN")
+        days = dict(computed.items())
+    except (NotImplementedError, ValueError, KeyError, OverflowError):
+        days = None
+    if days is None or not days:
+        return CalendarYear(year=year, source=f"{year} 年无法按法定节假日推算，仅按周末计算", holidays=MappingProxyType({}),
+                            make_up_working_days=MappingProxyType({}), status=MISSING)
+    # The package also carries the notices it knows (调休 days off): those are not statute.
+    statute = {day: _holiday_label(name) for day, name in days.items() if "调休" not in name}
+    return CalendarYear(year=year, source=PROVISIONAL_SOURCE, holidays=MappingProxyType(statute),
+                        make_up_working_days=MappingProxyType({}), status=PROVISIONAL)
+
+
+def _holiday_label(name: str) -> str:
+    # One label per day as in the official files: the Eve is part of the Spring Festival (第二条).
+    return "；".join("春节" if part.strip() == "农历除夕" else part.strip() for part in name.split(";"))
 
 
 def load_calendar_year(path: str | Path) -> CalendarYear:
@@ -76,52 +139,85 @@ def load_calendar_year(path: str | Path) -> CalendarYear:
 
 
 class WorkingDayCalendar:
-    """Working days over the years the calendar has data for."""
+    """Working days over every year: official where the notice is loaded, provisional elsewhere."""
 
     def __init__(self, years: Mapping[int, CalendarYear]) -> None:
         self._years = MappingProxyType(dict(years))
-        self._holidays: dict[date, str] = {}
-        self._make_up: dict[date, str] = {}
-        for data in self._years.values():
-            self._holidays.update(data.holidays)
-            self._make_up.update(data.make_up_working_days)
+        self._provisional: dict[int, CalendarYear] = {}
 
     @classmethod
-    def load(cls, directory: str | Path | None = None) -> WorkingDayCalendar:
-        """Load every ``<year>.toml`` in ``directory`` (default: the shipped data)."""
-        directory = Path(directory) if directory is not None else CALENDAR_DIR
-        if not directory.is_dir():
-            raise ConfigurationError(f"工作日历目录 {directory} 不存在", directory=str(directory))
+    def load(cls, *directories: str | Path | None) -> WorkingDayCalendar:
+        """Load every ``<year>.toml`` of ``directories`` (default: the shipped data); a later
+        directory's file for a year replaces an earlier one's."""
+        paths = [Path(directory) for directory in directories if directory is not None] or [CALENDAR_DIR]
         years = {}
-        for path in sorted(directory.glob("*.toml")):
-            data = load_calendar_year(path)
-            years[data.year] = data
+        for directory in paths:
+            if not directory.is_dir():
+                if directory == paths[0]:
+                    raise ConfigurationError(f"工作日历目录 {directory} 不存在", directory=str(directory))
+                continue
+            for path in sorted(directory.glob("*.toml")):
+                data = load_calendar_year(path)
+                years[data.year] = data
         if not years:
-            raise ConfigurationError(f"工作日历目录 {directory} 中没有任何年份的节假日数据", directory=str(directory))
+            raise ConfigurationError(f"工作日历目录 {paths[0]} 中没有任何年份的节假日数据", directory=str(paths[0]))
         return cls(years)
 
     @property
     def years(self) -> tuple[int, ...]:
+        """The years with the State Council's notice loaded."""
         return tuple(sorted(self._years))
 
     def covers(self, year: int) -> bool:
+        """Whether ``year`` is official (its notice loaded)."""
         return year in self._years
 
+    def year(self, year: int) -> CalendarYear:
+        """The data of ``year``: the loaded notice, or the provisional year from the statute."""
+        data = self._years.get(year)
+        if data is None:
+            data = self._provisional.get(year)
+            if data is None:
+                data = self._provisional[year] = provisional_year(year)
+        return data
+
+    def status(self, year: int) -> str:
+        return self.year(year).status
+
+    def is_provisional(self, year: int) -> bool:
+        return self.status(year) != OFFICIAL
+
     def is_working_day(self, day: date) -> bool:
-        self._require(day)
-        if day in self._holidays:
+        data = self.year(_checked(day).year)
+        if day in data.holidays:
             return False
-        if day in self._make_up:
+        if day in data.make_up_working_days:
             return True
         return day.weekday() < _SATURDAY
 
     def holiday_name(self, day: date) -> str | None:
         """The holiday's Chinese name if ``day`` is a public holiday, else None."""
-        self._require(day)
-        return self._holidays.get(day)
+        return self.year(_checked(day).year).holidays.get(day)
+
+    def explain(self, day: date) -> DayExplanation:
+        """Whether ``day`` is a working day and why: weekend, holiday, moved working day."""
+        data = self.year(_checked(day).year)
+        if day in data.holidays:
+            working, reason = False, f"法定节假日：{data.holidays[day]}"
+        elif day in data.make_up_working_days:
+            working, reason = True, f"调休上班日：{data.make_up_working_days[day]}"
+        elif day.weekday() >= _SATURDAY:
+            working, reason = False, "周末"
+        else:
+            working, reason = True, "工作日"
+        return DayExplanation(day=day, working=working, reason=reason, status=data.status, source=data.source)
 
     def add_working_days(self, day: date, n: int) -> date:
-        """The n-th working day after ``day``.
+        """The n-th working day after ``day`` (see :meth:`reckon_working_days`)."""
+        return self.reckon_working_days(day, n).day
+
+    def reckon_working_days(self, day: date, n: int) -> Reckoning:
+        """The n-th working day after ``day``, with the provisional years it relied on.
 
         ``n = 0`` returns ``day`` itself when it is a working day, else the next working
         day: a step due "by working day 0" can be done on the day or, if that day is off,
@@ -129,15 +225,29 @@ class WorkingDayCalendar:
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise InvalidInput(f"工作日数应为不小于零的整数，实为 {n!r}", field="n")
+        _checked(day)
+        seen = {day.year}
         if n == 0:
             while not self.is_working_day(day):
                 day += _ONE_DAY
-            return day
+                seen.add(day.year)
+            return self._reckoning(day, seen)
         while n:
             day += _ONE_DAY
+            seen.add(day.year)
             if self.is_working_day(day):
                 n -= 1
-        return day
+        return self._reckoning(day, seen)
+
+    def period_last_day(self, day: date, n: int) -> Reckoning:
+        """The last day of a period of ``n`` calendar days from ``day`` (not counted): when it
+        falls on a statutory holiday, the first day after the holiday (民法典 第二百零三条)."""
+        last = self.add_days(_checked(day), n)
+        seen = {last.year}
+        while self.holiday_name(last) is not None:
+            last += _ONE_DAY
+            seen.add(last.year)
+        return self._reckoning(last, seen)
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after ``start`` up to and including ``end``.
@@ -145,8 +255,8 @@ class WorkingDayCalendar:
         So ``working_days_between(d, add_working_days(d, n)) == n`` for a working day d.
         When ``end`` is before ``start`` the count is negative.
         """
-        self._require(start)
-        self._require(end)
+        _checked(start)
+        _checked(end)
         if end < start:
             return -self.working_days_between(end, start)
         count = 0
@@ -166,29 +276,71 @@ class WorkingDayCalendar:
 
     def add_period(self, day: date, n: int, unit: str) -> date:
         """Add a rule's period: ``unit`` is ``days`` (calendar days) or ``working_days``."""
+        return self.reckon_period(day, n, unit).day
+
+    def reckon_period(self, day: date, n: int, unit: str) -> Reckoning:
+        """A rule's period's last day: ``days`` (民法典 第二百零三条 applied) or ``working_days``."""
         if unit == "days":
-            return self.add_days(day, n)
+            return self.period_last_day(day, n)
         if unit == "working_days":
-            return self.add_working_days(day, n)
+            return self.reckon_working_days(day, n)
         raise InvalidInput(f"单位 {unit} 不是期限单位（应为 days 或 working_days）", field="unit")
 
-    def _require(self, day: date) -> None:
-        if isinstance(day, datetime) or not isinstance(day, date):
-            raise InvalidInput(f"应为日期（date），实为 {day!r}", field="date")
-        if day.year not in self._years:
-            raise ConfigurationError(
-                f"工作日历缺少 {day.year} 年的节假日数据，无法计算工作日；"
-                f"请在节假日数据目录中添加 {day.year}.toml（依据国务院办公厅当年节假日安排通知）",
-                code="calendar_year_missing", year=day.year,
-            )
+    def _reckoning(self, day: date, years: set[int]) -> Reckoning:
+        return Reckoning(day, tuple(sorted(year for year in years if self.is_provisional(year))))
+
+
+def _checked(day: date) -> date:
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise InvalidInput(f"应为日期（date），实为 {day!r}", field="date")
+    return day
 
 
 @cache
 def default_calendar() -> WorkingDayCalendar:
-    """The center's calendar, loaded once: ``TRADING_CALENDAR_DIR`` or the shipped files."""
+    """The center's calendar, loaded once: the shipped files and the center's own
+    (``TRADING_CALENDAR_DIR``, default ``var/calendar``), where the center's files win."""
+    return WorkingDayCalendar.load(CALENDAR_DIR, center_calendar_dir())
+
+
+@dataclass(frozen=True)
+class CalendarCard:
+    """A supervisor's card for a year whose holiday notice is not loaded in time."""
+
+    card: str  # "yellow" | "red"
+    year: int
+    message: str
+
+
+def missing_year_card(calendar: WorkingDayCalendar, today: date) -> CalendarCard | None:
+    """Next year's notice is due: a yellow card from 1 November, red from 1 December (and red
+    whenever this year itself is not official)."""
+    if not calendar.covers(today.year):
+        year, card = today.year, "red"
+    elif calendar.covers(today.year + 1) or today < date(today.year, 11, 1):
+        return None
+    else:
+        year, card = today.year + 1, "red" if today >= date(today.year, 12, 1) else "yellow"
+    return CalendarCard(card=card, year=year, message=(
+        f"{year} 年节假日安排（国务院办公厅通知）尚未载入工作日历：涉及该年的工作日期限{PROVISIONAL_NOTE}。"
+        f"通知公布后请由交易中心运行 trading calendar load 载入。"))
+
+
+def center_calendar_dir() -> Path:
+    """Where the center puts the years it loads (``trading calendar load``)."""
     from trading.settings import get_settings
 
-    return WorkingDayCalendar.load(get_settings().calendar_dir)
+    settings = get_settings()
+    return settings.calendar_dir or settings.var_dir / "calendar"
+
+
+def calendar_files_signature() -> tuple[tuple[str, int], ...]:
+    """The calendar files as they are now (name, mtime): a change means reload."""
+    files = []
+    for directory in (CALENDAR_DIR, center_calendar_dir()):
+        if directory.is_dir():
+            files += [(str(path), path.stat().st_mtime_ns) for path in sorted(directory.glob("*.toml"))]
+    return tuple(files)
 
 
 def _invalid(file: str, entry: str, reason: str) -> ConfigurationError:
