@@ -333,3 +333,14 @@ def test_a_calendar_day_period_never_ends_on_a_holiday_nor_before_its_n_days(day
     # Only holidays lie between the nominal last day and the real one.
     nominal = day + timedelta(days=n)
     assert all(calendar.holiday_name(nominal + timedelta(days=k)) for k in range((last - nominal).days))
+
+
+def test_a_bad_file_among_the_centers_is_left_out_not_fatal(tmp_path: Path) -> None:
+    write_year(tmp_path, "year = \n", name="2028.toml")
+    write_year(tmp_path, GOOD)
+    refused: list[ConfigurationError] = []
+    loaded = WorkingDayCalendar.load(CALENDAR_DIR, tmp_path, refused=refused)
+    assert loaded.covers(2027) and loaded.status(2028) == "provisional"
+    assert [error.details["file"] for error in refused] == ["2028.toml"]
+    with pytest.raises(ConfigurationError):
+        WorkingDayCalendar.load(CALENDAR_DIR, tmp_path)

@@ -8,7 +8,8 @@ year is provisional (as next year is each December), then "load" an official one
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
@@ -30,6 +31,7 @@ from tests import test_bids as bids  # helpers only
 from trading.audit import AuditEntry
 from trading.ledger import LedgerRefund
 from trading.notifications import OutboxMessage
+from trading.timefmt import CENTER_ZONE
 from trading.rules.calendar import CalendarYear, WorkingDayCalendar, default_calendar
 
 demo = bids.demo
@@ -224,3 +226,79 @@ async def test_the_server_notices_a_new_year_file_and_reckons_again(demo, sessio
         get_settings.cache_clear()
         default_calendar.cache_clear()
 
+
+
+# ----------------------------------------------------------------------------- the command line
+
+@pytest.fixture
+def fresh_calendar_after():
+    yield
+    default_calendar.cache_clear()
+
+
+def year_file(directory, year: int, extra: dict[date, str]) -> Path:
+    """``<year>.toml`` as the center would transcribe the notice: the statute's days plus ``extra``."""
+    days = dict(WorkingDayCalendar({}).year(year).holidays) | {day: name for day, name in extra.items() if day.year == year}
+    lines = [f"year = {year}", f'source = "国务院办公厅关于{year}年部分节假日安排的通知"', "holidays = ["]
+    lines += [f'  {{ date = {day.isoformat()}, name = "{name}" }},' for day, name in sorted(days.items())]
+    path = directory / f"{year}.toml"
+    path.write_text("\n".join([*lines, "]", ""]), encoding="utf-8")
+    return path
+
+
+async def test_calendar_commands_say_what_each_year_and_day_is(cli, fresh_calendar_after):
+    today = date.today()
+    status = await cli("calendar", "status")
+    assert status.exit_code == 0
+    assert "2026 年  正式  国务院办公厅关于2026年部分节假日安排的通知" in status.output
+    assert f"{today.year + 1} 年  暂定  全国年节及纪念日放假办法第二条、第六条" in status.output
+    day = await cli("calendar", "day", "2026-10-10")
+    assert "2026年10月10日（星期六）：工作日（调休上班日：国庆节）；正式" in day.output
+    provisional = await cli("calendar", "day", "2099-01-01")
+    assert "休息日（法定节假日：元旦）" in provisional.output and "暂按法定节假日计算" in provisional.output
+    added = await cli("calendar", "add", "2026-09-30", "1")
+    assert "2026年10月8日（星期四）" in added.output and "所用年份均为国务院办公厅正式安排" in added.output
+    later = await cli("calendar", "add", "2098-12-28", "10")
+    assert "使用了暂定年份（2098 年、2099 年）" in later.output
+    bad = await cli("calendar", "day", "2026-02-30")
+    assert bad.exit_code == 1 and "日期「2026-02-30」无效" in bad.output
+
+
+async def test_calendar_load_checks_the_file_and_reckons_provisional_deadlines_again(
+        demo, engine, cli, settings, tmp_path, fresh_calendar_after):
+    from bidding.deadlines import set_deadline
+    from trading.database import make_sessionmaker, transaction
+
+    today = date.today()
+    async with transaction(make_sessionmaker(engine)) as session:
+        project = await session.scalar(select(Project).limit(1))
+        now = await database_now(session)
+        start = now
+        reckoned = WorkingDayCalendar({}).reckon_working_days(local_date(now), 300)
+        due = datetime.combine(reckoned.day + timedelta(days=1), time(0), tzinfo=CENTER_ZONE)
+        deadline = await set_deadline(session, project=project, kind="contract", subject=f"project:{project.code}",
+                                      due_at=due, rule="contract_days", actor="test", provisional=True,
+                                      starts_at=start, period=(300, "working_days"))
+        deadline_id, announced = deadline.id, deadline.due_at
+    refused = await cli("calendar", "load", str(_bad_file(tmp_path)))
+    assert refused.exit_code == 1 and "文件名应为四位年份" in refused.output
+    # The notice for each year the deadline spans, with ten more weekdays off in the first.
+    extra = {day: "春节" for day in weekdays_after(local_date(start), 10)}
+    for year in range(today.year, reckoned.day.year + 1):
+        result = await cli("calendar", "load", str(year_file(tmp_path, year, extra)))
+        assert result.exit_code == 0, result.output
+        assert f"已载入 {year} 年节假日安排" in result.output
+    assert (settings.var_dir / "calendar" / f"{reckoned.day.year}.toml").exists()
+    async with transaction(make_sessionmaker(engine)) as session:
+        deadline = await session.get(Deadline, deadline_id)
+        assert not deadline.provisional and deadline.due_at > announced
+        entries = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "calendar.deadlines_reckoned")
+                                         )).all()
+        assert any(item["deadline_id"] == deadline_id and item["moved"]
+                   for entry in entries for item in entry.data["deadlines"])
+
+
+def _bad_file(directory) -> Path:
+    path = directory / "holidays.toml"
+    path.write_text('year = 2031\nsource = "x"\n', encoding="utf-8")
+    return path

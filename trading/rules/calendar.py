@@ -21,6 +21,7 @@ the period ends on the first day after the holiday (:meth:`WorkingDayCalendar.pe
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from collections.abc import Mapping
@@ -36,6 +37,7 @@ import holidays as statutory_holidays
 from trading.errors import ConfigurationError, InvalidInput
 
 CALENDAR_DIR = Path(__file__).resolve().parent / "calendar_data"
+log = logging.getLogger(__name__)
 
 # A year's standing: the State Council's notice is loaded, the statute alone, or not even that.
 OFFICIAL, PROVISIONAL, MISSING = "official", "provisional", "missing"
@@ -146,9 +148,11 @@ class WorkingDayCalendar:
         self._provisional: dict[int, CalendarYear] = {}
 
     @classmethod
-    def load(cls, *directories: str | Path | None) -> WorkingDayCalendar:
+    def load(cls, *directories: str | Path | None, refused: list[ConfigurationError] | None = None
+             ) -> WorkingDayCalendar:
         """Load every ``<year>.toml`` of ``directories`` (default: the shipped data); a later
-        directory's file for a year replaces an earlier one's."""
+        directory's file for a year replaces an earlier one's. A bad file raises, unless
+        ``refused`` is given: then it is left out (its year stays provisional) and listed there."""
         paths = [Path(directory) for directory in directories if directory is not None] or [CALENDAR_DIR]
         years = {}
         for directory in paths:
@@ -157,9 +161,15 @@ class WorkingDayCalendar:
                     raise ConfigurationError(f"工作日历目录 {directory} 不存在", directory=str(directory))
                 continue
             for path in sorted(directory.glob("*.toml")):
-                data = load_calendar_year(path)
+                try:
+                    data = load_calendar_year(path)
+                except ConfigurationError as error:
+                    if refused is None:
+                        raise
+                    refused.append(error)
+                    continue
                 years[data.year] = data
-        if not years:
+        if not years and refused is None:
             raise ConfigurationError(f"工作日历目录 {paths[0]} 中没有任何年份的节假日数据", directory=str(paths[0]))
         return cls(years)
 
@@ -232,6 +242,7 @@ class WorkingDayCalendar:
                 day += _ONE_DAY
                 seen.add(day.year)
             return self._reckoning(day, seen)
+        seen = set()
         while n:
             day += _ONE_DAY
             seen.add(day.year)
@@ -299,8 +310,15 @@ def _checked(day: date) -> date:
 @cache
 def default_calendar() -> WorkingDayCalendar:
     """The center's calendar, loaded once: the shipped files and the center's own
-    (``TRADING_CALENDAR_DIR``, default ``var/calendar``), where the center's files win."""
-    return WorkingDayCalendar.load(CALENDAR_DIR, center_calendar_dir())
+    (``TRADING_CALENDAR_DIR``, default ``var/calendar``), where the center's files win.
+
+    A bad file never stops the platform: it is logged and left out (its year stays
+    provisional); ``trading calendar load`` checks a file before it is put in place."""
+    refused: list[ConfigurationError] = []
+    calendar = WorkingDayCalendar.load(CALENDAR_DIR, center_calendar_dir(), refused=refused)
+    for error in refused:
+        log.error("calendar file left out: %s", error.message)
+    return calendar
 
 
 @dataclass(frozen=True)
