@@ -463,3 +463,44 @@ async def test_an_evaluation_rejecting_every_bid_announces_it(demo, engine, keys
     assert [(e.kind, e.data.get("stage")) for e in events] == [
         ("evaluation.stage_closed", "qualification"), ("evaluation.all_rejected", "completed"), ("tender.fail", None)]
     assert events[0].data["rejected"] == 3 and events[0].data["remaining"] == 0
+
+
+# ----------------------------------------------------------------------------- the calendar
+
+
+async def test_the_dashboard_cards_a_missing_holiday_notice_and_marks_provisional_deadlines(
+        client, engine, keys, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from bidding.deadlines import set_deadline
+    from bidding.lifecycle import database_now
+    from bidding.projects import Project
+    from bidding.states import local_date
+    from trading.rules.calendar import CALENDAR_DIR, CalendarYear, WorkingDayCalendar
+
+    # Whatever today is (in Beijing): a calendar without next year's notice, then one with every year.
+    today = local_date(datetime.now(timezone.utc))
+    without = WorkingDayCalendar.load(CALENDAR_DIR)
+    monkeypatch.setattr("web.supervision_pages.default_calendar", lambda: without)
+    async with transaction(make_sessionmaker(engine)) as session:
+        project = await session.scalar(select(Project).limit(1))
+        now = await database_now(session)
+        deadline = await set_deadline(session, project=project, kind="award_notice", subject=f"project:{project.code}",
+                                      due_at=now + timedelta(hours=5), rule="award_notice_working_days",
+                                      actor="test", provisional=True, starts_at=now, period=(5, "working_days"))
+        deadline.card = "yellow"
+    await as_user(client, "supervisor")
+    page = await client.get("/supervision")
+    expected = "red" if today.month == 12 or not without.covers(today.year) else "yellow" if today.month == 11 else None
+    if expected:
+        assert f'card card-{expected}"><strong>{"红牌" if expected == "red" else "黄牌"}</strong>' in page.text
+        assert "节假日安排（国务院办公厅通知）尚未载入工作日历" in page.text
+    assert "应于" in page.text and "（暂按法定节假日计算，待国务院公布调休安排后确认）" in page.text
+    covered = WorkingDayCalendar({year: CalendarYear(year=year, source="通知", holidays=without.year(year).holidays,
+                                                     make_up_working_days={})
+                                  for year in range(today.year - 1, today.year + 2)})
+    monkeypatch.setattr("web.supervision_pages.default_calendar", lambda: covered)
+    page = await client.get("/supervision")
+    assert "尚未载入工作日历" not in page.text
