@@ -16,7 +16,7 @@ from bidding.lifecycle import apply_transition, database_now
 from bidding.opening_keys import TenderOpeningKey, make_opening_key
 from bidding.projects import Project, get_project
 from bidding.rule_periods import rule_entry
-from bidding.states import STATE_NAMES, TenderState, days_between
+from bidding.states import STATE_NAMES, TenderState, days_between, docs_period_shortfall
 from bidding.tender_documents import (
     DocumentFile,
     TenderDocumentVersion,
@@ -86,10 +86,12 @@ async def publish_documents(session: AsyncSession, *, actor: str, project_code: 
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
     rule = rule_entry(rule_set, DOCS_PERIOD_RULE)
     days = days_between(now, project.bid_deadline)
-    if now >= project.bid_deadline or (rule is not None and days < rule["value"]):
-        minimum = rule["value"] if rule else None
+    minimum = rule["value"] if rule else None
+    shortfall = docs_period_shortfall(now, project.bid_deadline, minimum)
+    if now >= project.bid_deadline or shortfall is not None:
         source = rule.get("source") if rule else None
-        raise RuleViolation(f"自招标文件开始发出之日起至投标截止之日止仅 {days} 日，不得少于 {minimum} 日（{source}）",
+        shortfall = shortfall or "投标截止时间已过"
+        raise RuleViolation(f"{shortfall}（{source}）",
                             rule=DOCS_PERIOD_RULE, source=source, value=minimum,
                             unit=rule.get("unit") if rule else None,
                             rule_set=f"{rule_set.code}@{rule_set.version}", project=project.code, days=days)

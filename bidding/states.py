@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from trading.rules.calendar import PROVISIONAL_NOTE, Reckoning, default_calendar
-from trading.timefmt import CENTER_ZONE, local_time
+from trading.timefmt import CENTER_ZONE, chinese_date, local_time
 
 RuleValues = Mapping[str, Any]
 Facts = Mapping[str, Any]
@@ -153,18 +153,27 @@ def announce_guard(rules: RuleValues, facts: Facts, now: datetime) -> Refusal | 
     days = days_between(issued, deadline)
     if deadline <= issued:
         return Refusal("投标截止时间应晚于招标文件发出时间", details={"bid_deadline": deadline.isoformat()})
-    if minimum is not None and days < minimum:
-        return Refusal(f"自招标文件开始发出之日起至投标截止之日止仅 {days} 日，不得少于 {minimum} 日",
-                       rule=key, details={"days": days, "minimum": minimum})
-    if minimum is not None:
-        last = default_calendar().period_last_day(local_date(issued), minimum)
-        if local_date(deadline) < last.day:
-            note = f"（{PROVISIONAL_NOTE}）" if last.provisional else ""
-            return Refusal(f"自招标文件开始发出之日起 {minimum} 日的期间最后一日为法定节假日，顺延至节假日后的第一日"
-                           f"（{last.day.year}年{last.day.month}月{last.day.day}日），投标截止不得早于该日"
-                           f"（民法典第二百零三条）{note}",
-                           rule=key, details={"days": days, "minimum": minimum, "last_day": last.day.isoformat()})
+    shortfall = docs_period_shortfall(issued, deadline, minimum)
+    if shortfall is not None:
+        return Refusal(shortfall, rule=key, details={"days": days, "minimum": minimum})
     return None
+
+
+def docs_period_shortfall(issued: datetime, deadline: datetime, minimum: int | None) -> str | None:
+    """Why the time from the documents to the bid deadline is too short, or None: fewer than
+    ``minimum`` days, or the period's last day a statutory holiday and the deadline before the
+    first day after it (民法典 第二百零三条)."""
+    if minimum is None:
+        return None
+    days = days_between(issued, deadline)
+    if days < minimum:
+        return f"自招标文件开始发出之日起至投标截止之日止仅 {days} 日，不得少于 {minimum} 日"
+    last = default_calendar().period_last_day(local_date(issued), minimum)
+    if local_date(deadline) >= last.day:
+        return None
+    note = f"（{PROVISIONAL_NOTE}）" if last.provisional else ""
+    return (f"自招标文件开始发出之日起 {minimum} 日的期间最后一日为法定节假日，顺延至节假日后的第一日"
+            f"（{chinese_date(last.day, weekday=False)}），投标截止不得早于该日（民法典第二百零三条）{note}")
 
 
 def open_bidding_guard(rules: RuleValues, facts: Facts, now: datetime) -> Refusal | None:

@@ -316,7 +316,7 @@ def test_working_days_between_is_antisymmetric_and_bounded(a: date, b: date) -> 
     assert abs(count) <= abs((b - a).days)
 
 
-@settings(database=None, max_examples=100)
+@settings(database=None, max_examples=100, deadline=None)  # each provisional year is built on first use
 @given(day=st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)))
 def test_every_date_has_an_answer_provisional_outside_the_notices(day: date) -> None:
     calendar.is_working_day(day)
@@ -325,7 +325,7 @@ def test_every_date_has_an_answer_provisional_outside_the_notices(day: date) -> 
     assert calendar.explain(day).status == expected
 
 
-@settings(database=None, max_examples=200)
+@settings(database=None, max_examples=200, deadline=None)
 @given(day=st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)), n=st.integers(0, 60))
 def test_a_calendar_day_period_never_ends_on_a_holiday_nor_before_its_n_days(day: date, n: int) -> None:
     last = calendar.period_last_day(day, n).day

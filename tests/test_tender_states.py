@@ -26,6 +26,7 @@ from bidding.states import (
     announce_guard,
     award_guard,
     days_between,
+    local_date,
     fail_guard,
     period_ends_at,
     reachable_states,
@@ -33,6 +34,7 @@ from bidding.states import (
     target_of,
 )
 from tests import factories
+from trading.rules.calendar import default_calendar
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict, DomainError, InvalidInput, RuleViolation
@@ -274,15 +276,28 @@ moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 
     lambda moment: moment.replace(tzinfo=timezone.utc))
 
 
-@hypothesis_settings(database=None)
+@hypothesis_settings(database=None, deadline=None)  # a provisional year is built on first use
 @given(issued=moments, days=st.integers(0, 60), minimum=st.integers(1, 40))
 def test_the_announce_guard_refuses_exactly_the_periods_below_the_minimum(issued, days, minimum):
     deadline = issued + timedelta(days=days, hours=1)
     refusal = announce_guard({"tender_docs_to_bid_deadline_min_days": minimum},
                              {"documents_issued_at": issued, "bid_deadline": deadline}, issued)
-    assert (refusal is None) == (days_between(issued, deadline) >= minimum)
+    # The minimum's last day, moved past a statutory holiday (民法典 第二百零三条).
+    last_day = default_calendar().period_last_day(local_date(issued), minimum).day
+    assert (refusal is None) == (days_between(issued, deadline) >= minimum and local_date(deadline) >= last_day)
     if refusal is not None:
         assert refusal.rule == "tender_docs_to_bid_deadline_min_days"
+
+
+def test_civil_code_article_203_a_bid_deadline_on_day_20_in_national_day_is_too_early():
+    issued = datetime(2026, 9, 11, 1, 0, tzinfo=timezone.utc)  # 09:00 Beijing
+    rules = {"tender_docs_to_bid_deadline_min_days": 20}
+    on_day_20 = announce_guard(rules, {"documents_issued_at": issued,
+                                       "bid_deadline": datetime(2026, 10, 1, 1, 0, tzinfo=timezone.utc)}, issued)
+    assert on_day_20 is not None and "民法典第二百零三条" in on_day_20.message
+    assert "2026年10月8日" in on_day_20.message
+    after_the_holiday = datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)
+    assert announce_guard(rules, {"documents_issued_at": issued, "bid_deadline": after_the_holiday}, issued) is None
 
 
 @hypothesis_settings(database=None)
