@@ -19,16 +19,17 @@ from bidding.award import issue_award_notice, choose_winner
 from bidding.calendar_change import CalendarWatch, reckon_provisional_deadlines
 from bidding.chronograph import run_due_steps
 from bidding.complaints import accept_complaint, file_complaint
-from bidding.deadlines import Deadline
+from bidding.deadlines import Deadline, set_deadline
 from bidding.deadline_watch import open_cards
-from bidding.lifecycle import database_now
+from bidding.lifecycle import apply_transition, database_now
 from bidding.projects import Project
 from bidding.publicity import publish_candidates
-from bidding.refunds import instruct_refunds
 from bidding.states import local_date
 from tests import award_world as world
 from tests import test_bids as bids  # helpers only
+from tests.test_refunds import pay_deposit  # helpers only
 from trading.audit import AuditEntry
+from trading.database import make_sessionmaker, transaction
 from trading.ledger import LedgerRefund
 from trading.notifications import OutboxMessage
 from trading.timefmt import CENTER_ZONE
@@ -184,9 +185,6 @@ async def test_loading_the_official_year_never_moves_a_deadline_earlier(demo, se
 async def test_a_refund_copy_moves_with_its_deadline(demo, session, keys, no_notice_yet):
     tender = await bids.tender_in_bidding(session, keys)
     code, _ = await bids.bidder(session, tender.code)
-    from tests.test_refunds import pay_deposit  # helpers only
-    from bidding.lifecycle import apply_transition
-
     await pay_deposit(session, tender.code, code, amount_fen=12_345_600)
     await apply_transition(session, actor="test", project_code=tender.code, action="terminate",
                            facts={"reason": "项目取消"})
@@ -266,9 +264,6 @@ async def test_calendar_commands_say_what_each_year_and_day_is(cli, fresh_calend
 
 async def test_calendar_load_checks_the_file_and_reckons_provisional_deadlines_again(
         demo, engine, cli, settings, tmp_path, fresh_calendar_after):
-    from bidding.deadlines import set_deadline
-    from trading.database import make_sessionmaker, transaction
-
     today = date.today()
     async with transaction(make_sessionmaker(engine)) as session:
         project = await session.scalar(select(Project).limit(1))
