@@ -132,6 +132,7 @@ async function checkOpeningKey() {
       + "（或在「身份密钥」页登记身份公钥时固定）。", false);
     $("center-pin-change").open = true;
     say("opening-key-status", "", false);
+    document.body.dataset.openingKey = "refused";
     return null;
   }
   say("center-pin-status", `已固定的交易中心验签公钥指纹：${sealed.keyFingerprint(pinned)}（请与交易中心公布的指纹核对）。`, true);
