@@ -121,6 +121,16 @@ async def test_a_bidder_submits_from_the_command_line_and_keeps_a_verified_recei
     again = bid("submit", str(envelope_path), "--center-key", center_key, env=env)
     assert again.exit_code == 0, again.output
     assert json.loads((tmp_path / "offer.receipt.json").read_text())["signature"] == stored["signature"]
+    # A bid receipted before revision 2 keeps its sealed-bid-receipt/1 (with its sequence): the
+    # retry answers it, and the command line still verifies it.
+    center = load_center_keys(settings)
+    old = stored["receipt"] | {"protocol": "sealed-bid-receipt/1", "sequence": 1}
+    async with transaction(make_sessionmaker(engine)) as session:
+        await session.execute(update(Bid).where(Bid.envelope_sha256 == old["envelope_sha256"]).values(
+            receipt=old, receipt_signature=center.sign(old)))
+    legacy = bid("submit", str(envelope_path), "--center-key", center_key, env=env)
+    assert legacy.exit_code == 0 and "核验通过" in legacy.output, legacy.output
+    assert json.loads((tmp_path / "offer.receipt.json").read_text())["receipt"] == old
     # A receipt that does not verify under the key the bidder trusts is not taken for one.
     impostor = sealed_bid.make_bidder_key().verify_key.encode().hex()
     assert "回执校验未通过" in error_line(bid("submit", str(envelope_path), "--center-key", impostor, env=env))
