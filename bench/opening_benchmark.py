@@ -86,7 +86,7 @@ async def store_bids(bench, project_id: int, bidders, bids) -> None:
 
             def records():
                 for sequence, (bidder, (ciphertext, envelope)) in enumerate(zip(bidders, bids, strict=True), 1):
-                    receipt = sealed_bid.receipt_record(envelope, now, sequence)
+                    receipt = sealed_bid.receipt_record(envelope, now)
                     registration_id, key_id = ids[bidder.credit_code]
                     yield (project_id, registration_id, bidder.credit_code, key_id, json.dumps(envelope),
                            sealed_bid.envelope_sha256(envelope), ciphertext, envelope["ciphertext_sha256"],

@@ -17,16 +17,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import nacl.signing
 
 from bidding import sealed_bid
-from bidding.bid_client import read_envelope
+from bidding.bid_client import check_center_key, read_envelope
 from trading.canonical import canon
 from trading.errors import (
     Conflict,
@@ -46,7 +46,6 @@ WITHDRAW_RECEIPT_FIELDS = ("protocol", "tender_code", "bidder_code", "envelope_s
 ENVELOPE_SUFFIX = ".envelope.json"
 # Uploads of large packages on slow lines: generous for reading and writing, short to connect.
 TIMEOUT = httpx.Timeout(600.0, connect=15.0)
-_KEY_HEX = re.compile(r"[0-9a-f]{64}")
 
 # What the bidder should do about a refusal, by the server's error code (the server's own
 # message, already in Chinese, says what happened).
@@ -75,7 +74,7 @@ class SubmittedBid:
     signature: str
     key_id: str
     center_verify_key: str
-    superseded: list[int]
+    superseded: list[str]  # the envelope_sha256 of the bidder's bids this one replaced
     receipt_path: Path
 
 
@@ -104,13 +103,6 @@ def receipt_path_for(envelope_path: Path) -> Path:
 
 def withdrawal_path_for(envelope_path: Path) -> Path:
     return Path(_prefix(Path(envelope_path)) + ".withdrawal.json")
-
-
-def check_center_key(value: str) -> str:
-    text = value.strip().lower() if isinstance(value, str) else ""
-    if not _KEY_HEX.fullmatch(text):
-        raise InvalidInput("中心验签公钥格式错误：应为 64 位十六进制（Ed25519 公钥）")
-    return text
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:
@@ -205,6 +197,11 @@ class BidApi:
         if not isinstance(signing, dict) or not isinstance(signing.get("verify_key"), str):
             raise IntegrityFailure("服务器未给出中心验签公钥（/api/keys 的应答格式不符）")
         return check_center_key(signing["verify_key"])
+
+    def opening_key(self, tender_code: str) -> dict[str, Any]:
+        """The tender's signed opening key record as published (``GET /api/projects/{code}/opening-key``);
+        not to be trusted before :func:`bidding.bid_client.tender_key_from_record` checks it."""
+        return self._request("GET", f"/api/projects/{quote(tender_code, safe='')}/opening-key")
 
     def _trusted_key(self, center_verify_key: str | None) -> str:
         return check_center_key(center_verify_key) if center_verify_key else self.center_verify_key()

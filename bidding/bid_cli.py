@@ -1,12 +1,16 @@
 """``trading bid``: the bidder's sealed-bid/1 client on the command line.
 
 Nothing here needs the database: keys, payloads and envelopes are files; `submit` and
-`withdraw` talk to the platform's bid API (bidding.bid_api_client).
+`withdraw` talk to the platform's bid API (bidding.bid_api_client), and `seal` reads the
+tender's signed opening key record from it (or from a saved file) and seals only once the
+record verifies with the center key pinned beforehand (`--center-key`, or
+`pin-center-key`'s file beside the key file).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -14,8 +18,12 @@ import nacl.signing
 
 from bidding import bid_client, sealed_bid
 from trading.cli_support import one_line_errors
+from trading.errors import InvalidInput
+from trading.keys import key_id
+from trading.timefmt import local_time
 
 DEFAULT_KEY_FILE = Path("bidder.key")
+DEFAULT_SERVER = "http://127.0.0.1:8000"
 
 
 def _load_key(path: Path) -> nacl.signing.SigningKey:
@@ -37,36 +45,83 @@ def bid() -> None:
 @click.option("--out", "path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_KEY_FILE,
               show_default=True, help="Key file to create (never overwritten).")
 @click.option("--passphrase", is_flag=True, help="Derive the key from a passphrase (argon2id); asked twice.")
+@click.option("--center-key", "center_key", default=None,
+              help="The center's verify key (hex) as the center publishes it: pinned beside the key file "
+                   "(see pin-center-key).")
 @one_line_errors
-def keygen(path: Path, passphrase: bool) -> None:
+def keygen(path: Path, passphrase: bool, center_key: str | None) -> None:
     """Make a bidder identity key and print the verify key to register."""
+    if center_key is not None:
+        center_key = bid_client.check_center_key(center_key)  # before any key is made
     secret = None
     if passphrase:
         secret = click.prompt("请设置密钥口令", hide_input=True, confirmation_prompt="请再次输入口令", err=True)
     signing_key = bid_client.create_key_file(path, secret)
     click.echo(f"已生成投标人身份密钥：{path}（请妥善保管并备份，丢失后无法解密已投的标）")
     click.echo(f"验签公钥（请在本单位登记）：{signing_key.verify_key.encode().hex()}")
+    if center_key is not None:
+        _echo_pinned(bid_client.pin_center_key(path, center_key), center_key)
+
+
+def _echo_pinned(pin_path: Path, center_key: str) -> None:
+    click.echo(f"已固定交易中心验签公钥（指纹 {key_id(center_key)}）：{pin_path}")
+    click.echo("请与交易中心公布的验签公钥指纹核对；此后加密投标前用它核验开标公钥记录。")
+
+
+@bid.command("pin-center-key")
+@click.argument("verify_key")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_KEY_FILE,
+              show_default=True, help="The bidder's key file; the pin is kept beside it as KEYFILE.center-key.")
+@click.option("--replace", is_flag=True, help="Replace a different key pinned before (the center announced a new one).")
+@one_line_errors
+def pin_center_key(verify_key: str, key_path: Path, replace: bool) -> None:
+    """Pin the center's verify key (hex, as the center publishes it) for checking opening key records."""
+    verify_key = bid_client.check_center_key(verify_key)
+    _echo_pinned(bid_client.pin_center_key(key_path, verify_key, replace=replace), verify_key)
 
 
 @bid.command("seal")
 @click.argument("payload", type=click.Path(exists=True, path_type=Path))
 @click.option("--tender", "tender_code", required=True, help="The tender's code, e.g. JN-2026-GC-0007.")
 @click.option("--bidder", "bidder_code", required=True, help="The bidder's unified social credit code.")
-@click.option("--tender-key", "tender_key", required=True, help="The tender's opening public key: hex or a file.")
 @click.option("--key", "key_path", type=_existing_file, required=True, help="The bidder's key file.")
+@click.option("--opening-key", "opening_key_path", type=_existing_file, default=None,
+              help="The tender's signed opening key record, saved from GET /api/projects/{code}/opening-key; "
+                   "default: fetched from --server.")
+@click.option("--server", envvar="TRADING_SERVER", default=DEFAULT_SERVER, show_default=True,
+              help="The platform's address, to fetch the opening key record from (env TRADING_SERVER).")
+@click.option("--center-key", "center_key", default=None, envvar="TRADING_CENTER_KEY",
+              help="The center's verify key (hex), pinned beforehand, to check the record with (env "
+                   "TRADING_CENTER_KEY); default: KEYFILE.center-key written by pin-center-key.")
+@click.option("--tender-key", "tender_key", default=None, hidden=True)  # before revision 2: refused
 @click.option("--out", "out_prefix", type=click.Path(path_type=Path), default=None,
               help="Output prefix: writes PREFIX.sealed and PREFIX.envelope.json.")
 @one_line_errors
-def seal(payload: Path, tender_code: str, bidder_code: str, tender_key: str, key_path: Path,
-         out_prefix: Path | None) -> None:
-    """Seal a bid package (a ZIP, a JSON offer, or a directory with bid.json)."""
+def seal(payload: Path, tender_code: str, bidder_code: str, key_path: Path, opening_key_path: Path | None,
+         server: str, center_key: str | None, tender_key: str | None, out_prefix: Path | None) -> None:
+    """Seal a bid package (a ZIP, a JSON offer, or a directory with bid.json) to the tender's
+    opening key, once its center-signed record verifies with the pinned center key."""
     from trading.identifiers import validate_credit_code
 
+    if tender_key is not None:
+        raise InvalidInput("不再接受 --tender-key：开标公钥须附交易中心签名的开标公钥记录并经核验后才能使用；请改用 "
+                           "--opening-key（保存的开标公钥记录）或 --server（从平台获取），并用 --center-key 或 "
+                           "`trading bid pin-center-key` 固定的交易中心验签公钥核验")
     bidder_code = validate_credit_code(bidder_code)
-    tender_public_key = bid_client.read_tender_public_key(tender_key)
-    sealed = bid_client.seal_bid(payload, tender_code=tender_code.strip(), bidder_code=bidder_code,
+    tender_code = tender_code.strip()
+    trusted = bid_client.pinned_center_key(center_key, key_path)
+    if opening_key_path is not None:
+        answer = bid_client.read_opening_key_answer(opening_key_path)
+    else:
+        from bidding.bid_api_client import BidApi
+
+        with BidApi(server, None) as api:
+            answer = api.opening_key(tender_code)
+    tender_public_key = bid_client.tender_key_from_record(answer, trusted, tender_code)
+    sealed = bid_client.seal_bid(payload, tender_code=tender_code, bidder_code=bidder_code,
                                  tender_public_key=tender_public_key, signing_key=_load_key(key_path),
                                  out_prefix=out_prefix)
+    click.echo(f"开标公钥记录已用交易中心验签公钥（指纹 {key_id(trusted)}）核验通过：{tender_public_key.encode().hex()}")
     click.echo(f"报价：{json.dumps(sealed.offer, ensure_ascii=False)}")
     click.echo("文件：" + ("、".join(sealed.documents) or "无"))
     click.echo(f"已加密：{sealed.ciphertext_path}（{sealed.envelope['ciphertext_size']} 字节）")
@@ -101,8 +156,6 @@ def open_command(envelope: Path, ciphertext: Path, tender_key_path: Path, key_pa
 
 
 # --------------------------------------------------------------------------- over the API
-
-DEFAULT_SERVER = "http://127.0.0.1:8000"
 
 
 def _server_options(command):
@@ -151,7 +204,7 @@ def submit(envelope: Path, ciphertext_path: Path | None, server: str, token: str
         submitted = api.submit(envelope, ciphertext_path, center_verify_key=center_key)
     receipt = submitted.receipt
     click.echo(f"投标文件已递交：项目 {receipt['tender_code']}，投标人 {receipt['bidder_code']}")
-    click.echo(f"接收时间：{receipt['received_at']}，序号：{receipt['sequence']}")
+    click.echo(f"接收时间：{local_time(datetime.fromisoformat(receipt['received_at']), '%Y-%m-%d %H:%M:%S')}")
     click.echo(f"信封摘要：{receipt['envelope_sha256']}")
     click.echo(f"回执签名已用中心公钥 {submitted.center_verify_key} 核验通过")
     if submitted.superseded:

@@ -3,7 +3,13 @@
 Files it reads and writes: the bidder's key file (format in :mod:`bidding.sealed_bid`),
 a payload (a bid package ZIP, a bare JSON offer, or a directory holding ``bid.json`` and
 the documents), ``<prefix>.sealed`` (the ciphertext bytes) and ``<prefix>.envelope.json``
-(the signed envelope). Tender keys are hex text, given inline or in a file.
+(the signed envelope). The tender's opening key comes in its center-signed record
+(``sealed-bid-opening-key/1``, the answer of ``GET /api/projects/{code}/opening-key``) and is
+used only once that record verifies with the center's verify key the bidder pinned
+beforehand: given on the command line, or kept beside the key file in
+``<key file>.center-key`` (:func:`pin_center_key`; trust on first use, the bidder compares
+its fingerprint with the one the center publishes). A key fetched from the same server at
+the moment of sealing would be no check at all.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +27,10 @@ from nacl.public import PrivateKey, PublicKey
 
 from bidding import sealed_bid
 from trading.errors import InvalidInput
+from trading.keys import key_id
 
 _KEY_HEX = re.compile(r"[0-9a-fA-F]{64}")
+CENTER_PIN_SUFFIX = ".center-key"
 
 
 @dataclass(frozen=True)
@@ -62,14 +71,68 @@ def _key_bytes(text: str, what: str) -> bytes:
     return bytes.fromhex(text)
 
 
-def read_tender_public_key(value: str) -> PublicKey:
-    """The tender's opening public key, as hex or as a file holding the hex."""
-    if _KEY_HEX.fullmatch(value.strip()):
-        return PublicKey(bytes.fromhex(value.strip()))
-    path = Path(value)
+def check_center_key(value: Any) -> str:
+    """A center verify key as 64 lowercase hex digits, or :class:`InvalidInput`."""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if not _KEY_HEX.fullmatch(text):
+        raise InvalidInput("中心验签公钥格式错误：应为 64 位十六进制（Ed25519 公钥）")
+    return text
+
+
+def center_pin_path(key_path: Path) -> Path:
+    """Where the center verify key pinned for a bidder key file is kept: beside it."""
+    return Path(str(key_path) + CENTER_PIN_SUFFIX)
+
+
+def pin_center_key(key_path: Path, verify_key: str, *, replace: bool = False) -> Path:
+    """Keep ``verify_key`` as the center key to trust beside the bidder's key file. A different
+    key pinned before is replaced only when asked (the center announced a new key)."""
+    verify_key = check_center_key(verify_key)
+    path = center_pin_path(key_path)
+    if path.exists() and not replace:
+        pinned = check_center_key(path.read_text(encoding="utf-8", errors="replace"))
+        if pinned != verify_key:
+            raise InvalidInput(f"{path} 已固定另一个交易中心验签公钥（指纹 {key_id(pinned)}）；确认交易中心已公布更换后，"
+                               f"加 --replace 替换")
+        return path
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(verify_key + "\n", encoding="utf-8")
+    os.replace(partial, path)
+    return path
+
+
+def pinned_center_key(given: str | None, key_path: Path) -> str:
+    """The center verify key to check the opening key record with: ``given`` (the command line
+    or the settings), else the one pinned beside the key file; refused when there is none."""
+    if given:
+        return check_center_key(given)
+    path = center_pin_path(key_path)
     if not path.is_file():
-        raise InvalidInput("开标公钥应为 64 位十六进制，或存有它的文件路径")
-    return PublicKey(_key_bytes(path.read_text(encoding="utf-8", errors="replace"), f"开标公钥文件 {path} "))
+        raise InvalidInput("没有可信的交易中心验签公钥，不能核验开标公钥记录，未加密：请用 --center-key（或环境变量 "
+                           "TRADING_CENTER_KEY）提供交易中心公布的验签公钥，或先执行 `trading bid pin-center-key 公钥 "
+                           f"--key {key_path}` 把它固定在密钥文件旁")
+    try:
+        return check_center_key(path.read_text(encoding="utf-8", errors="replace"))
+    except InvalidInput:
+        raise InvalidInput(f"{path} 中固定的交易中心验签公钥格式错误：应为 64 位十六进制") from None
+
+
+def read_opening_key_answer(path: Path) -> dict[str, Any]:
+    """A saved opening key record: the JSON ``GET /api/projects/{code}/opening-key`` answers."""
+    try:
+        answer = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"开标公钥记录文件 {path} 不是有效的 JSON：{exc}") from None
+    return answer if isinstance(answer, dict) else {}
+
+
+def tender_key_from_record(answer: Mapping[str, Any], center_verify_key: str, tender_code: str) -> PublicKey:
+    """The tender's opening public key, once its signed record (``{"record", "signature"}``)
+    verifies with the pinned center key and names this tender; else :class:`OpeningKeyRejected`."""
+    record = answer.get("record") if isinstance(answer, Mapping) else None
+    signature = answer.get("signature") if isinstance(answer, Mapping) else None
+    public = sealed_bid.verify_opening_key_record(record, signature, center_verify_key, tender_code=tender_code)
+    return PublicKey(bytes.fromhex(public))
 
 
 def read_tender_private_key(path: Path) -> PrivateKey:

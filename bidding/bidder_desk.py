@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -185,7 +184,3 @@ async def opening_desk(session: AsyncSession, project_code: str, organisation: O
     window_open = opening.closed_at is None and opening.finished_at is None and now < opening.window_ends_at
     return OpeningDesk(opening, entry, str(envelope.get("sealed_bidder", "")), digest, window_open)
 
-
-def entry_view(record: dict[str, Any], credit_code: str) -> dict[str, Any] | None:
-    """The organisation's own entry of an opening record (``bidding.opening.opening_record``)."""
-    return next((entry for entry in record["entries"] if entry["bidder_credit_code"] == credit_code), None)

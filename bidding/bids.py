@@ -21,7 +21,10 @@ transaction-scoped advisory lock, held until commit, so sequence numbers have no
 duplicates and follow ``received_at``): the database clock (``clock_timestamp()``) before
 the deadline and the tender in state ``bidding``, and the pending rows become
 ``submitted`` with their sequence numbers and signed receipts. ``received_at`` is the very
-clock reading the deadline was checked against. (The deadline and state are also checked
+clock reading the deadline was checked against. The sequence stays on the server (the
+opening record follows it); the receipts (``sealed-bid-receipt/2``) and every answer to the
+bidder carry no count and no row id, which would tell how many came before (招标投标法
+第二十二条). (The deadline and state are also checked
 as soon as the share lock is held, so that a late or misplaced submission is refused before
 anything else, and again before a retry's stored receipt is answered: after the deadline
 even a retry is refused. A batch overtaken by the deadline at the sequence lock is refused
@@ -166,6 +169,9 @@ class SignedReceipt:
     key_id: str
     bid_id: int
     superseded: list[int] = field(default_factory=list)
+    # What the bidder is told it replaced: its own envelopes' digests (row ids would show
+    # how many bids came in meanwhile).
+    superseded_envelopes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"receipt": self.record, "signature": self.signature, "key_id": self.key_id}
@@ -425,7 +431,8 @@ async def _store_bids(session: AsyncSession, keys: CenterKeys, project_code: str
         if existing.status == SUBMITTED:
             outcomes[item.index] = _receipt_of(existing)  # a retry: the bid is stored, here is its receipt again
         else:
-            outcomes[item.index] = Conflict(f"该投标文件已{STATUS_NAMES[existing.status]}，不能再次递交；请重新加密后递交",
+            # STATUS_NAMES already say 已…: 「该投标文件已被替换」, 「该投标文件已撤回」.
+            outcomes[item.index] = Conflict(f"该投标文件{STATUS_NAMES[existing.status]}，不能再次递交；请重新加密后递交",
                                             code="envelope_reused", envelope_sha256=item.digest)
     if new:
         # A batch refused under the lock (the deadline passed meanwhile) leaves no pending rows.
@@ -459,25 +466,27 @@ async def _store_new_bids(session: AsyncSession, keys: CenterKeys, project: Proj
         for old in (bid for olds in earlier.values() for bid in olds):
             old.status, old.superseded_at = SUPERSEDED, now
         await session.flush()  # before the new ones count: one current bid per bidder (bids_one_current)
-    receipts = [sealed_bid.receipt_record(item.envelope, now, sequence)
-                for sequence, item in enumerate(new, start=last + 1)]
+    sequences = list(range(last + 1, last + 1 + len(new)))  # kept on the row, never in the receipt
+    receipts = [sealed_bid.receipt_record(item.envelope, now) for item in new]
     signatures = await asyncio.to_thread(lambda: [keys.sign(receipt) for receipt in receipts])
     await session.execute(
         update(table).where(table.c.id == bindparam("bid_id")).values(
             status=SUBMITTED, sequence=bindparam("bid_sequence"), received_at=now, receipt=bindparam("bid_receipt"),
             receipt_signature=bindparam("bid_signature"), receipt_key_id=keys.key_id),
-        [{"bid_id": bid_id, "bid_sequence": receipt["sequence"], "bid_receipt": receipt, "bid_signature": signature}
-         for bid_id, receipt, signature in zip(ids, receipts, signatures)])
+        [{"bid_id": bid_id, "bid_sequence": sequence, "bid_receipt": receipt, "bid_signature": signature}
+         for bid_id, sequence, receipt, signature in zip(ids, sequences, receipts, signatures)])
     await record_events(session, [AuditEvent(
         item.submission.actor, "bid.submitted", f"project:{project.code}",
-        {"bid_id": bid_id, "bidder": item.bidder.credit_code, "sequence": receipt["sequence"],
+        {"bid_id": bid_id, "bidder": item.bidder.credit_code, "sequence": sequence,
          "envelope_sha256": item.digest, "ciphertext_sha256": item.envelope["ciphertext_sha256"],
          "size": len(item.ciphertext), "superseded": [old.id for old in earlier[item.index]],
          "received_at": receipt["received_at"]})
-        for item, bid_id, receipt in zip(new, ids, receipts)])
+        for item, bid_id, sequence, receipt in zip(new, ids, sequences, receipts)])
     for item, bid_id, receipt, signature in zip(new, ids, receipts, signatures):
+        olds = earlier[item.index]
         outcomes[item.index] = SignedReceipt(record=receipt, signature=signature, key_id=keys.key_id, bid_id=bid_id,
-                                             superseded=[old.id for old in earlier[item.index]])
+                                             superseded=[old.id for old in olds],
+                                             superseded_envelopes=[old.envelope_sha256 for old in olds])
 
 
 def check_withdraw_request(request: Any) -> dict[str, Any]:

@@ -80,6 +80,9 @@ PENDING = "pending"
 DECRYPTED = "decrypted"
 NOT_DECRYPTED = "not_decrypted"
 STATE_LABELS = {PENDING: "待解密", DECRYPTED: "已解密", NOT_DECRYPTED: "未解密"}
+# A settled entry refusing a further step, as the start of a sentence (the labels above are
+# table cells: 「已」 + 「未解密」 would not read).
+SETTLED_TEXT = {DECRYPTED: "该投标文件已解密", NOT_DECRYPTED: "该投标文件已按未解密处理"}
 HANDED_IN_LABEL = "已提交密钥，正在解密"  # pending with K_b handed in, until the batch opener runs
 OPENER_ACTOR = "system:opening"
 # The batch opener: ciphertexts loaded this many bids at a time (64 MiB of 1 MiB bids), at most
@@ -316,7 +319,7 @@ async def hand_in_bidder_half(session: AsyncSession, keys: CenterKeys, *, actor:
                             project=project.code, window_ends_at=opening.window_ends_at.isoformat())
     entry = await _entry(session, opening, bidder_credit_code)
     if entry.state != PENDING:
-        raise Conflict(f"该投标文件已{STATE_LABELS[entry.state]}，不能再次解密", code="already_settled",
+        raise Conflict(f"{SETTLED_TEXT[entry.state]}，不能再次解密", code="already_settled",
                        state=entry.state)
     if entry.handed_in_at is not None:
         raise Conflict(f"已于 {local_time(entry.handed_in_at)} 提交密钥份额，正在解密，不能再次提交",
@@ -466,7 +469,7 @@ async def record_other_failure(session: AsyncSession, *, actor: str, project_cod
     _not_finished(project, opening)
     entry = await _entry(session, opening, bidder_credit_code)
     if entry.state != PENDING:
-        raise Conflict(f"该投标文件已{STATE_LABELS[entry.state]}", code="already_settled", state=entry.state)
+        raise Conflict(SETTLED_TEXT[entry.state], code="already_settled", state=entry.state)
     if entry.handed_in_at is not None:
         raise Conflict(f"投标人已提交密钥份额，{HANDED_IN_LABEL}", code="already_handed_in", state=entry.state)
     now = await database_now(session)

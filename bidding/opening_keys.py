@@ -6,11 +6,19 @@ announcement, the private half is stored only sealed under the center's key-encr
 key (``CenterKeys.seal``). :func:`open_opening_key` unseals it, and refuses to before the
 bid deadline by the database clock (``clock_timestamp()``, with the project row locked
 so the deadline read is the committed one).
+
+The public half is published in a center-signed ``sealed-bid-opening-key/1`` record
+(revision 2; :func:`signed_opening_key`), which bidders' clients check with the center key
+they pinned before sealing. The record is signed once, when the key is made, and the
+signature is stored: a later change of the row (a substituted public key) cannot be
+signed over by the server answering, and the record reads the same every time.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from nacl.public import PrivateKey
 from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, func, select
@@ -18,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from bidding.projects import get_project
+from bidding.sealed_bid import opening_key_record
 from trading.audit import record_event
-from trading.columns import created_at_column
+from trading.columns import created_at_column, timestamp_column
 from trading.errors import Conflict, IntegrityFailure, NotFound, RuleViolation
 from trading.keys import CenterKeys
 from trading.timefmt import local_time
@@ -35,6 +44,27 @@ class TenderOpeningKey(SQLModel, table=True):
     sealed_private: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_by: str = Field(sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(sa_column=created_at_column())
+    # The signed record's published_at and the center's signature over it (revision 2).
+    # Keys made before revision 2 have published_at = created_at and no stored signature.
+    published_at: datetime = Field(sa_column=timestamp_column(nullable=False))
+    record_signature: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+
+
+@dataclass(frozen=True)
+class SignedOpeningKey:
+    """A tender's opening key record and the center's signature, as published."""
+
+    record: dict[str, Any]
+    signature: str
+
+    @property
+    def public_key(self) -> str:
+        return self.record["public_key"]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API's answer; ``public_key`` also at the top, as clients before revision 2 read it."""
+        return {"record": self.record, "signature": self.signature, "public_key": self.public_key}
+
 
 async def make_opening_key(session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str) -> TenderOpeningKey:
     """Make the tender's opening key; the private half leaves this function only sealed."""
@@ -42,13 +72,16 @@ async def make_opening_key(session: AsyncSession, keys: CenterKeys, *, actor: st
     if await session.scalar(select(TenderOpeningKey.id).where(TenderOpeningKey.project_id == project.id)):
         raise Conflict(f"项目 {project.code} 已生成开标密钥，不能重复生成", project=project.code)
     private = PrivateKey.generate()
-    record = TenderOpeningKey(project_id=project.id, public_key=private.public_key.encode().hex(),
-                              sealed_private=keys.seal(private.encode()), created_by=actor)
+    public_key = private.public_key.encode().hex()
+    published_at = await session.scalar(select(func.clock_timestamp()))
+    signature = keys.sign(opening_key_record(project.code, public_key, published_at))
+    record = TenderOpeningKey(project_id=project.id, public_key=public_key, sealed_private=keys.seal(private.encode()),
+                              created_by=actor, published_at=published_at, record_signature=signature)
     del private
     session.add(record)
     await session.flush()
     await record_event(session, actor=actor, action="tender.opening_key_made", subject=f"project:{project.code}",
-                       data={"public_key": record.public_key})
+                       data={"public_key": record.public_key, "record_signature": signature, "key_id": keys.key_id})
     return record
 
 
@@ -59,6 +92,19 @@ async def opening_public_key(session: AsyncSession, project_code: str) -> str:
     if public is None:
         raise NotFound(f"项目 {project.code} 尚未发布招标公告，没有开标公钥", project=project.code)
     return public
+
+
+async def signed_opening_key(session: AsyncSession, keys: CenterKeys, project_code: str) -> SignedOpeningKey:
+    """The tender's ``sealed-bid-opening-key/1`` record with the signature made with the key;
+    NotFound before the announcement."""
+    project = await get_project(session, project_code)
+    row = await session.scalar(select(TenderOpeningKey).where(TenderOpeningKey.project_id == project.id))
+    if row is None:
+        raise NotFound(f"项目 {project.code} 尚未发布招标公告，没有开标公钥", project=project.code)
+    record = opening_key_record(project.code, row.public_key, row.published_at)
+    # A key made before revision 2 has no stored signature: it is signed as it is read
+    # (Ed25519 is deterministic and published_at is stored, so the answer is still stable).
+    return SignedOpeningKey(record=record, signature=row.record_signature or keys.sign(record))
 
 
 async def open_opening_key(session: AsyncSession, keys: CenterKeys, project_code: str, *,

@@ -4,8 +4,9 @@ Pure functions that follow the spec's steps and carry its names; no database, no
 The bidder's client (``bidding.bid_client``), the submission and the opening call these.
 
 Sealing: ``seal`` = steps 2-5 (``encrypt_payload``, ``split_content_key``, ``seal_halves``,
-``make_envelope``). Submission: ``verify_envelope``, ``envelope_sha256``,
-``receipt_record``. Opening: ``open_center_half``, ``open_bidder_half``, ``open_bid``.
+``make_envelope``), after the bidder's client has checked the tender's key with
+``verify_opening_key_record`` (revision 2). Submission: ``verify_envelope``, ``envelope_sha256``,
+``receipt_record`` (``sealed-bid-receipt/2``; ``verify_receipt`` accepts ``/1`` too). Opening: ``open_center_half``, ``open_bidder_half``, ``open_bid``.
 The bid package (step 1): ``make_package`` / ``read_package``.
 
 Bidder key files (text, mode 0600, never overwritten), in one of two forms:
@@ -55,11 +56,16 @@ from trading.sealed_draw import format_moment
 log = logging.getLogger(__name__)
 
 PROTOCOL = "sealed-bid/1"
-RECEIPT_PROTOCOL = "sealed-bid-receipt/1"
 ENVELOPE_FIELDS = ("protocol", "tender_code", "bidder_code", "ciphertext_sha256", "ciphertext_size",
                    "sealed_center", "sealed_bidder")
-RECEIPT_FIELDS = ("protocol", "tender_code", "bidder_code", "ciphertext_sha256", "envelope_sha256",
-                  "received_at", "sequence")
+# Revision 2: receipts carry no count (招标投标法 第二十二条: a bidder must not learn how many
+# submitted before it). Receipts issued as /1, with their per-tender ``sequence``, still verify.
+RECEIPT_PROTOCOL = "sealed-bid-receipt/2"
+RECEIPT_FIELDS = ("protocol", "tender_code", "bidder_code", "ciphertext_sha256", "envelope_sha256", "received_at")
+RECEIPT_V1_PROTOCOL = "sealed-bid-receipt/1"
+RECEIPT_FIELDS_BY_PROTOCOL = {RECEIPT_PROTOCOL: RECEIPT_FIELDS, RECEIPT_V1_PROTOCOL: (*RECEIPT_FIELDS, "sequence")}
+OPENING_KEY_PROTOCOL = "sealed-bid-opening-key/1"
+OPENING_KEY_FIELDS = ("protocol", "tender_code", "public_key", "published_at")
 
 KEY_SIZE = nacl.secret.SecretBox.KEY_SIZE  # K, K_b and K_c: 32 bytes
 SEED_SIZE = 32  # bidder identity: an Ed25519 seed
@@ -84,6 +90,13 @@ class EnvelopeRejected(InvalidInput):
     """An envelope (or a receipt) failed a check; ``details["check"]`` names the first one."""
 
     code = "envelope_rejected"
+
+
+class OpeningKeyRejected(InvalidInput):
+    """A tender's opening key record failed the bidder's check: nothing may be sealed to it.
+    ``details["check"]``: ``format``, ``tender_code`` or ``signature``."""
+
+    code = "opening_key_rejected"
 
 
 class BidNotDecrypted(InvalidInput):
@@ -345,24 +358,22 @@ def envelope_sha256(envelope: Mapping[str, Any]) -> str:
     return hashlib.sha256(canon(dict(envelope))).hexdigest()
 
 
-def receipt_record(envelope: Mapping[str, Any], received_at: datetime, sequence: int) -> dict[str, Any]:
+def receipt_record(envelope: Mapping[str, Any], received_at: datetime) -> dict[str, Any]:
     """The receipt the center signs once the bid is durably stored (sign with ``CenterKeys.sign``)."""
     if received_at.tzinfo is None:
         raise InvalidInput("回执时间必须带时区")
-    if isinstance(sequence, bool) or not isinstance(sequence, int) or not 0 <= sequence <= MAX_SAFE_INTEGER:
-        raise InvalidInput("回执序号应为非负整数")
     return {"protocol": RECEIPT_PROTOCOL, "tender_code": envelope["tender_code"],
             "bidder_code": envelope["bidder_code"], "ciphertext_sha256": envelope["ciphertext_sha256"],
-            "envelope_sha256": envelope_sha256(envelope), "received_at": format_moment(received_at),
-            "sequence": sequence}
+            "envelope_sha256": envelope_sha256(envelope), "received_at": format_moment(received_at)}
 
 
 def verify_receipt(receipt: Mapping[str, Any], signature: str, center_verify_key: str,
                    envelope: Mapping[str, Any]) -> None:
-    """The bidder's check of a receipt: signed by the center and naming this very envelope."""
-    if not isinstance(receipt, Mapping) or set(receipt) != set(RECEIPT_FIELDS) \
-            or receipt.get("protocol") != RECEIPT_PROTOCOL:
-        raise _reject("receipt_format", f"回执格式不符合 {RECEIPT_PROTOCOL}")
+    """The bidder's check of a receipt (``/2``, or ``/1`` issued before revision 2): signed by
+    the center and naming this very envelope."""
+    fields = RECEIPT_FIELDS_BY_PROTOCOL.get(receipt.get("protocol")) if isinstance(receipt, Mapping) else None
+    if fields is None or set(receipt) != set(fields):
+        raise _reject("receipt_format", f"回执格式不符合 {RECEIPT_PROTOCOL}（或此前签发的 {RECEIPT_V1_PROTOCOL}）")
     if not verify_signature(dict(receipt), signature, center_verify_key):
         raise _reject("receipt_signature", "回执签名无效：不是中心公钥所签，或回执内容被改动")
     for name in ("tender_code", "bidder_code", "ciphertext_sha256"):
@@ -370,6 +381,37 @@ def verify_receipt(receipt: Mapping[str, Any], signature: str, center_verify_key
             raise _reject("receipt_envelope", f"回执的 {name} 与投标信封不符")
     if receipt["envelope_sha256"] != envelope_sha256(envelope):
         raise _reject("receipt_envelope", "回执的信封摘要与投标信封不符")
+
+
+# --------------------------------------------------------------------------- the opening key record
+
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
+
+
+def opening_key_record(tender_code: str, public_key_hex: str, published_at: datetime) -> dict[str, Any]:
+    """The record the center signs to publish a tender's opening public key (revision 2)."""
+    if published_at.tzinfo is None:
+        raise InvalidInput("开标公钥发布时间必须带时区")
+    return {"protocol": OPENING_KEY_PROTOCOL, "tender_code": tender_code, "public_key": public_key_hex,
+            "published_at": format_moment(published_at)}
+
+
+def verify_opening_key_record(record: Any, signature: Any, center_verify_key: str, *, tender_code: str) -> str:
+    """The bidder's check before sealing: ``record`` is this tender's opening key record, signed
+    by the center key the bidder pinned beforehand. Returns the opening public key (hex);
+    anything else is :class:`OpeningKeyRejected` and nothing may be sealed to the key."""
+    if not isinstance(record, Mapping) or set(record) != set(OPENING_KEY_FIELDS) \
+            or record.get("protocol") != OPENING_KEY_PROTOCOL or not _is_hex(record.get("public_key"), 32) \
+            or not isinstance(record.get("published_at"), str) or not _MOMENT.fullmatch(record["published_at"]) \
+            or not isinstance(record.get("tender_code"), str):
+        raise OpeningKeyRejected(f"开标公钥记录格式不符合 {OPENING_KEY_PROTOCOL}，不能用它加密", check="format")
+    if record["tender_code"] != tender_code:
+        raise OpeningKeyRejected(f"开标公钥记录属于项目「{record['tender_code']}」，不是本项目「{tender_code}」，"
+                                 "不能用它加密", check="tender_code")
+    if not isinstance(signature, str) or not verify_signature(dict(record), signature, center_verify_key):
+        raise OpeningKeyRejected("开标公钥记录的签名无法用已固定的交易中心验签公钥核验：记录被改动，或不是交易中心所签；"
+                                 "请勿加密递交，并与交易中心核实", check="signature")
+    return record["public_key"]
 
 
 # --------------------------------------------------------------------------- opening

@@ -56,10 +56,11 @@ def server(tender, settings, database_url) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def bidder1(server, tender, tmp_path_factory) -> tuple[Path, str]:
-    """bidder1's folder with its key file (registered), and its token; bidder1 is admitted."""
+def bidder1(server, tender, tmp_path_factory, settings) -> tuple[Path, str]:
+    """bidder1's folder with its key file (registered, the center's key pinned beside it), and
+    its token; bidder1 is admitted."""
     folder = tmp_path_factory.mktemp("bidder1")
-    made = bid("keygen", "--out", str(folder / "bidder.key"))
+    made = bid("keygen", "--out", str(folder / "bidder.key"), "--center-key", load_center_keys(settings).verify_key_hex)
     assert made.exit_code == 0, made.output
     verify_key = sealed_bid.load_key_file(folder / "bidder.key").verify_key.encode().hex()
     assert verify_key in made.output
@@ -76,11 +77,13 @@ def bid(*args: str, env: dict[str, str] | None = None, input: str | None = None)
 
 
 def sealed_in(folder: Path, server: LiveServer, tender: str, price_fen: int, name: str) -> Path:
-    public_key = httpx.get(f"{server.url}/api/projects/{tender}/opening-key").json()["public_key"]
+    """Sealed by `trading bid seal`, which fetches the signed opening key record from the server
+    and checks it with the center key pinned beside the key file."""
     (folder / f"{name}.json").write_text(json.dumps({"price_fen": price_fen, "duration_days": 200}))
     result = bid("seal", str(folder / f"{name}.json"), "--tender", tender, "--bidder", LUJIAN,
-                 "--tender-key", public_key, "--key", str(folder / "bidder.key"))
+                 "--server", server.url, "--key", str(folder / "bidder.key"))
     assert result.exit_code == 0, result.output
+    assert "开标公钥记录已用交易中心验签公钥" in result.output
     return folder / f"{name}.envelope.json"
 
 
@@ -105,7 +108,9 @@ async def test_a_bidder_submits_from_the_command_line_and_keeps_a_verified_recei
     assert stored["center_verify_key"] == center_key
     envelope = json.loads(envelope_path.read_text(encoding="utf-8"))
     sealed_bid.verify_receipt(stored["receipt"], stored["signature"], center_key, envelope)
-    assert stored["receipt"]["sequence"] == 1 and stored["receipt"]["envelope_sha256"] in submitted.output
+    # Revision 2: a /2 receipt, no count, and nothing of the order in what the bidder is told.
+    assert stored["receipt"]["protocol"] == "sealed-bid-receipt/2" and "sequence" not in stored["receipt"]
+    assert stored["receipt"]["envelope_sha256"] in submitted.output and "序号" not in submitted.output
     async with engine.connect() as conn:
         row = (await conn.execute(select(Bid.ciphertext, Bid.status).where(
             Bid.envelope_sha256 == stored["receipt"]["envelope_sha256"]))).one()
@@ -116,6 +121,16 @@ async def test_a_bidder_submits_from_the_command_line_and_keeps_a_verified_recei
     again = bid("submit", str(envelope_path), "--center-key", center_key, env=env)
     assert again.exit_code == 0, again.output
     assert json.loads((tmp_path / "offer.receipt.json").read_text())["signature"] == stored["signature"]
+    # A bid receipted before revision 2 keeps its sealed-bid-receipt/1 (with its sequence): the
+    # retry answers it, and the command line still verifies it.
+    center = load_center_keys(settings)
+    old = stored["receipt"] | {"protocol": "sealed-bid-receipt/1", "sequence": 1}
+    async with transaction(make_sessionmaker(engine)) as session:
+        await session.execute(update(Bid).where(Bid.envelope_sha256 == old["envelope_sha256"]).values(
+            receipt=old, receipt_signature=center.sign(old)))
+    legacy = bid("submit", str(envelope_path), "--center-key", center_key, env=env)
+    assert legacy.exit_code == 0 and "核验通过" in legacy.output, legacy.output
+    assert json.loads((tmp_path / "offer.receipt.json").read_text())["receipt"] == old
     # A receipt that does not verify under the key the bidder trusts is not taken for one.
     impostor = sealed_bid.make_bidder_key().verify_key.encode().hex()
     assert "回执校验未通过" in error_line(bid("submit", str(envelope_path), "--center-key", impostor, env=env))
@@ -138,6 +153,15 @@ async def test_a_bidder_submits_from_the_command_line_and_keeps_a_verified_recei
 async def test_refusals_are_told_in_chinese(server, tender, bidder1, engine):
     tmp_path, token = bidder1
     envelope_path = sealed_in(tmp_path, server, tender, 1_000_00, "refused")
+
+    # The server's record checked with a key that is not the center's: nothing is sealed.
+    impostor = sealed_bid.make_bidder_key().verify_key.encode().hex()
+    seal_args = ("seal", str(tmp_path / "refused.json"), "--bidder", LUJIAN, "--server", server.url,
+                 "--key", str(tmp_path / "bidder.key"), "--out", str(tmp_path / "never"))
+    assert "签名无法用已固定的交易中心验签公钥核验" in error_line(
+        bid(*seal_args, "--tender", tender, "--center-key", impostor))
+    assert "未找到项目" in error_line(bid(*seal_args, "--tender", "JN-2026-GC-NONE"))
+    assert not (tmp_path / "never.sealed").exists()
 
     assert "缺少访问令牌" in error_line(bid("submit", str(envelope_path), env={"TRADING_SERVER": server.url}))
     bad_token = {"TRADING_SERVER": server.url, "TRADING_TOKEN": "not-a-token"}

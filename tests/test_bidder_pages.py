@@ -206,8 +206,13 @@ async def test_a_bid_is_submitted_with_the_cookie_and_csrf_and_another_bidder_se
     digest = sealed_bid.envelope_sha256(envelope)
     page = await client.get(f"/bidder/tenders/{code}")
     assert digest in page.text and "已递交（有效）" in page.text
-    receipt = await client.get(f"/bidder/tenders/{code}/receipts/1")
-    assert receipt.json()["receipt"]["envelope_sha256"] == digest
+    # Nothing shown to the bidder tells how many submitted before it (招标投标法 第二十二条).
+    assert body["receipt"]["protocol"] == "sealed-bid-receipt/2" and "sequence" not in body["receipt"]
+    for shown in (page.text, (await client.get("/bidder/")).text, (await client.get(f"/bidder/tenders/{code}/bid")).text):
+        assert "序号" not in shown and "第 1 号" not in shown and '"sequence"' not in shown
+    receipt = await client.get(f"/bidder/tenders/{code}/receipts/{digest}")
+    assert receipt.json()["receipt"] == body["receipt"] and "sequence" not in receipt.text
+    assert f'href="/bidder/tenders/{code}/receipts/{digest}"' in page.text
 
     # A tampered ciphertext is refused in Chinese, as JSON for the page's script.
     bad = await submit_page(client, code, envelope, ciphertext[:-1] + bytes([ciphertext[-1] ^ 1]), token)
@@ -216,7 +221,7 @@ async def test_a_bid_is_submitted_with_the_cookie_and_csrf_and_another_bidder_se
     await as_user(client, "bidder2")
     other = await client.get(f"/bidder/tenders/{code}")
     assert digest not in other.text and "已递交" not in other.text
-    assert (await client.get(f"/bidder/tenders/{code}/receipts/1")).status_code == 404
+    assert (await client.get(f"/bidder/tenders/{code}/receipts/{digest}")).status_code == 404
     assert (await client.get(f"/bidder/tenders/{code}/opening/state")).status_code == 200
     assert digest not in (await client.get(f"/bidder/tenders/{code}/bid")).text
 
@@ -247,6 +252,7 @@ async def test_a_bid_sealed_on_the_command_line_can_be_uploaded_with_a_plain_for
                              files={"envelope": ("x.envelope.json", json.dumps(envelope).encode(), "application/json"),
                                     "ciphertext": ("x.sealed", ciphertext, "application/octet-stream")})
     assert page.status_code == 201 and "投标文件已递交" in page.text
+    assert "序号" not in page.text and re.search(r"接收时间 \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}）", page.text)
     missing = await client.post(f"/bidder/tenders/{code}/bids", data={"_csrf_token": token},
                                 files={"envelope": ("x.envelope.json", b"", "application/json")})
     assert missing.status_code == 400 and "请同时提交投标信封" in missing.text

@@ -115,9 +115,11 @@ async def test_a_sealed_bid_is_stored_as_ciphertext_receipted_superseded_and_ope
                          bidder_verify_key=signing_key.verify_key)
     sealed_bid.verify_receipt(first.record, first.signature, keys.verify_key_hex, envelope)
     assert first.record["envelope_sha256"] == sealed_bid.envelope_sha256(envelope)
-    assert first.record["protocol"] == "sealed-bid-receipt/1" and first.record["sequence"] == 1
+    # Revision 2: the receipt carries no count; the order stays on the server.
+    assert first.record["protocol"] == "sealed-bid-receipt/2" and "sequence" not in first.record
 
     stored = await session.get(Bid, first.bid_id)
+    assert stored.sequence == 1
     assert stored.ciphertext == ciphertext and stored.size == len(ciphertext) and stored.status == SUBMITTED
     assert payload not in stored.ciphertext and b"price_fen" not in stored.ciphertext
     assert "price_fen" not in canon(stored.envelope).decode()
@@ -128,11 +130,14 @@ async def test_a_sealed_bid_is_stored_as_ciphertext_receipted_superseded_and_ope
     assert (again.bid_id, again.signature) == (first.bid_id, first.signature)
     _, ciphertext2, envelope2 = await sealed(session, tender.code, code, signing_key, price_fen=120_000_000)
     second = await submit(session, keys, tender.code, code, envelope2, ciphertext2)
-    assert second.record["sequence"] == 2 and second.superseded == [first.bid_id]
+    assert "sequence" not in second.record and second.superseded == [first.bid_id]
+    assert second.superseded_envelopes == [first.record["envelope_sha256"]]
+    assert (await session.get(Bid, second.bid_id)).sequence == 2
     await session.refresh(stored)
     assert stored.status == SUPERSEDED and stored.superseded_at is not None
-    with pytest.raises(Conflict, match="已被替换"):
+    with pytest.raises(Conflict) as reused:
         await submit(session, keys, tender.code, code, envelope, ciphertext)
+    assert reused.value.message == "该投标文件已被替换，不能再次递交；请重新加密后递交"  # not 「已已被替换」
     actions = (await session.scalars(select(AuditEntry.action).where(
         AuditEntry.subject == f"project:{tender.code}", AuditEntry.action.like("bid.%")))).all()
     assert actions == ["bid.submitted", "bid.submitted"]
@@ -228,7 +233,8 @@ async def test_only_admitted_bidders_with_a_registered_key_and_any_deposit_paid_
     assert unpaid.value.code == "deposit_unpaid"
     registration.deposit_paid_at = await database_now(session)  # what the ledger will do
     await session.flush()
-    assert (await submit(session, keys, tender.code, code, envelope, ciphertext)).record["sequence"] == 1
+    receipt = await submit(session, keys, tender.code, code, envelope, ciphertext)
+    assert (await session.get(Bid, receipt.bid_id)).sequence == 1
 
 
 async def test_nothing_is_accepted_before_bidding_opens_or_after_the_deadline(demo, session, keys):
@@ -271,6 +277,9 @@ async def test_a_signed_withdrawal_before_the_deadline_withdraws_the_current_bid
     with pytest.raises(Conflict, match="已撤回"):
         await withdraw_bid(session, keys, actor="test", project_code=tender.code, bidder_credit_code=code,
                            request=request, signature=signature)
+    with pytest.raises(Conflict) as reused:
+        await submit(session, keys, tender.code, code, envelope, ciphertext)
+    assert reused.value.message == "该投标文件已撤回，不能再次递交；请重新加密后递交"
 
     _, ciphertext2, envelope2 = await sealed(session, tender.code, code, signing_key)
     receipt2 = await submit(session, keys, tender.code, code, envelope2, ciphertext2)  # may bid again
@@ -361,7 +370,7 @@ async def test_the_api_takes_a_sealed_bid_and_answers_the_receipt_after_commit(c
     code = tender.code
     assert (await client.get("/api/projects/NOPE/opening-key")).status_code == 404
     published = await client.get(f"/api/projects/{code}/opening-key")  # public
-    assert published.status_code == 200 and published.json()["protocol"] == "sealed-bid/1"
+    assert published.status_code == 200 and published.json()["record"]["protocol"] == "sealed-bid-opening-key/1"
 
     signing_key = sealed_bid.make_bidder_key()
     body = {"verify_key": signing_key.verify_key.encode().hex()}
@@ -384,6 +393,16 @@ async def test_the_api_takes_a_sealed_bid_and_answers_the_receipt_after_commit(c
     body = answer.json()
     assert body["center_verify_key"] == keys.verify_key_hex
     sealed_bid.verify_receipt(body["receipt"], body["signature"], keys.verify_key_hex, envelope)
+    # Nothing in the answer tells how many bids came before (招标投标法 第二十二条).
+    assert set(body) == {"receipt", "signature", "key_id", "center_verify_key", "superseded"}
+    assert body["receipt"]["protocol"] == "sealed-bid-receipt/2" and "sequence" not in body["receipt"]
+    assert body["superseded"] == []
+    ciphertext_again, envelope_again = sealed_bid.seal(payload, code, LUJIAN, published.json()["public_key"],
+                                                       signing_key)
+    replaced = await client.post(bids_path, data={"envelope": canon(envelope_again).decode()},
+                                 files={"ciphertext": ("bid.sealed", ciphertext_again, "application/octet-stream")},
+                                 headers=headers)
+    assert replaced.status_code == 201 and replaced.json()["superseded"] == [body["receipt"]["envelope_sha256"]]
     async with engine.connect() as conn:  # committed before the answer
         stored = await conn.scalar(select(Bid.ciphertext).where(Bid.envelope_sha256 == body["receipt"]["envelope_sha256"]))
     assert stored == ciphertext

@@ -1,7 +1,8 @@
 """Browser: the bidder's workspace in real Chromium against `trading serve --demo` — register,
 make the identity key in the browser and download its key file, seal and submit a bid with
 libsodium's JavaScript build (progress bar, signed receipt), and decrypt it at the opening
-with the key file. Interoperability with bidding/sealed_bid.py is checked byte for byte:
+with the key file. The page seals only to an opening key whose center-signed record verifies
+with the center key pinned in the browser beforehand (at key registration, or typed in). Interoperability with bidding/sealed_bid.py is checked byte for byte:
 the JS canon, package and envelope against Python's for the same inputs, and the spec's
 test vector opened by the JS."""
 
@@ -49,6 +50,15 @@ async def register_verify_key(engine, credit_code: str, signing_key: nacl.signin
     async with transaction(make_sessionmaker(engine)) as session:
         await register_bidder_key(session, actor="test", bidder_credit_code=credit_code,
                                   verify_key=signing_key.verify_key.encode().hex())
+
+
+async def pin_center_key(page, key_hex: str) -> None:
+    """On the sealing page: the bidder types in the center key the center published."""
+    await page.wait_for_selector("body[data-opening-key='refused']")  # nothing pinned in a fresh browser
+    assert "尚未固定交易中心验签公钥" in await page.inner_text("#center-pin-status")
+    await page.fill("#center-pin", key_hex)
+    await page.click("#center-pin-save")
+    await page.wait_for_selector("body[data-opening-key='verified']")
 
 
 async def load_module(page, portal) -> None:
@@ -183,9 +193,16 @@ async def test_a_bidder_registers_and_makes_its_key_in_the_browser(portal, page,
     verify_hex = signing_key.verify_key.encode().hex()
     assert await page.input_value("#f-verify_key") == verify_hex
     await page.shot("bidder-key-generated")
+    # The center key shown for comparison is pinned in the browser as the key is registered.
+    assert keys.key_id in await page.inner_text("#center-key-id")
+    assert await page.evaluate("localStorage.getItem('sealed-bid.center-verify-key')") is None
     async with page.expect_navigation():
         await page.click("#register-key")
     assert verify_hex in await page.locator("#registered-key").inner_text()
+    pinned = await page.evaluate("JSON.parse(localStorage.getItem('sealed-bid.center-verify-key'))")
+    assert pinned["verify_key"] == keys.verify_key_hex
+    await page.wait_for_selector("#center-pin-status.ok")
+    assert keys.key_id in await page.inner_text("#center-pin-status")
     async with transaction(make_sessionmaker(engine)) as session:
         stored = await session.scalar(select(BidderKey.verify_key).join(
             Organisation, Organisation.id == BidderKey.organisation_id).where(
@@ -208,6 +225,8 @@ async def test_a_bid_sealed_in_the_browser_is_accepted_and_opens_at_the_opening_
     await log_in_page(page, portal.url, "bidder3")
     await page.goto(f"{portal.url}/bidder/tenders/{code}/bid")
     await page.wait_for_selector("#sealing:not([hidden])")
+    await pin_center_key(page, keys.verify_key_hex)
+    assert "开标公钥记录已核验" in await page.inner_text("#opening-key-status")
     await page.set_input_files("#key-file", str(key_file))
     await page.wait_for_selector("#key-status.ok")
     assert "与登记一致" in await page.inner_text("#key-status")
@@ -229,6 +248,7 @@ async def test_a_bid_sealed_in_the_browser_is_accepted_and_opens_at_the_opening_
     await page.shot("bidder-bid-submitted")
     result = await page.inner_text("#result")
     assert "投标文件已递交" in result and "85,600,000.50 元" in result and "核验通过" in result
+    assert "序号" not in result  # nothing tells the bidder how many came before it
     assert await page.evaluate("document.getElementById('upload-progress').value") == 100
     assert len(await page.evaluate("window.__progress")) >= 1
     assert "MiB" in await page.inner_text("#progress-text")
@@ -269,6 +289,9 @@ async def test_a_bid_is_superseded_and_withdrawn_with_a_signed_request(portal, p
     async def seal_with(price: str) -> str:
         await page.goto(f"{portal.url}/bidder/tenders/{code}/bid")
         await page.wait_for_selector("#sealing:not([hidden])")
+        await page.wait_for_selector("body[data-sealing-ready='1']")
+        if await page.get_attribute("body", "data-opening-key") != "verified":
+            await pin_center_key(page, keys.verify_key_hex)  # once: the browser keeps it
         await page.set_input_files("#key-file", str(key_file))
         await page.wait_for_selector("#key-passphrase-label:not([hidden])")
         await page.fill("#key-passphrase", passphrase)
@@ -323,3 +346,79 @@ async def test_a_passphrase_key_file_made_in_the_browser_loads_on_the_command_li
     key_file.chmod(0o600)
     assert sealed_bid.load_key_file(key_file, passphrase).verify_key.encode().hex() == made["verifyKey"]
     assert "口令错误" in made["wrong"]
+
+
+# ----------------------------------------------------------------------------- the opening key record
+
+
+async def test_the_page_refuses_to_seal_to_an_opening_key_record_that_does_not_verify(
+        portal, page, engine, keys, tmp_path):
+    code = await tender_in_bidding(engine, keys, prefix="BK")
+    other = await tender_in_bidding(engine, keys, prefix="BK")
+    await register_for(engine, code, TAIHE)
+    key_file = tmp_path / "bidder.key"
+    await register_verify_key(engine, TAIHE, bid_client.create_key_file(key_file))
+    await log_in_page(page, portal.url, "bidder3")
+    await page.goto(f"{portal.url}/bidder/tenders/{code}/bid")  # the same origin: fetch the genuine records
+    genuine = await page.evaluate("async (c) => (await fetch(`/api/projects/${c}/opening-key`)).json()", code)
+    elsewhere = await page.evaluate("async (c) => (await fetch(`/api/projects/${c}/opening-key`)).json()", other)
+    substitute = PrivateKey.generate().public_key.encode().hex()
+    impostor = CenterKeys(signing_key=nacl.signing.SigningKey.generate(), kek=bytes(32))
+    signed_by_impostor = {**genuine, "signature": impostor.sign(genuine["record"])}
+    served = {"answer": genuine}
+
+    async def answer(route) -> None:
+        await route.fulfill(status=200, content_type="application/json", body=json.dumps(served["answer"]))
+
+    await page.route(f"**/api/projects/{code}/opening-key", answer)
+
+    async def refused(answer_given: dict, expected: str) -> None:
+        served["answer"] = answer_given
+        await page.goto(f"{portal.url}/bidder/tenders/{code}/bid")
+        await page.wait_for_selector("body[data-sealing-ready='1']")
+        await page.set_input_files("#key-file", str(key_file))
+        await page.wait_for_selector("#key-status.ok")
+        assert await page.get_attribute("body", "data-opening-key") == "refused"
+        assert expected in await page.inner_text("#opening-key-status")
+        assert await page.is_disabled("#seal-submit")  # no way to seal to it
+
+    # A fresh browser has no pinned key: even the genuine record is not trusted on the server's word.
+    served["answer"] = genuine
+    await page.goto(f"{portal.url}/bidder/tenders/{code}/bid")
+    await pin_center_key(page, keys.verify_key_hex)
+
+    tampered = {**genuine, "record": {**genuine["record"], "public_key": substitute}, "public_key": substitute}
+    await refused(tampered, "签名无法用已固定的交易中心验签公钥核验")
+    await page.shot("bidder-opening-key-refused")
+    await refused(signed_by_impostor, "签名无法用已固定的交易中心验签公钥核验")
+    await refused(elsewhere, f"属于项目「{other}」，不是本项目「{code}」")
+    # A pinned key that is not the center's refuses even the genuine record.
+    await page.evaluate("(k) => localStorage.setItem('sealed-bid.center-verify-key', JSON.stringify({verify_key: k}))",
+                        impostor.verify_key_hex)
+    await refused(genuine, "签名无法用已固定的交易中心验签公钥核验")
+
+    # The genuine record with the center's key pinned: the bid seals and is receipted.
+    await page.evaluate("(k) => localStorage.setItem('sealed-bid.center-verify-key', JSON.stringify({verify_key: k}))",
+                        keys.verify_key_hex)
+    served["answer"] = genuine
+    await page.goto(f"{portal.url}/bidder/tenders/{code}/bid")
+    await page.wait_for_selector("body[data-opening-key='verified']")
+    await page.set_input_files("#key-file", str(key_file))
+    await page.wait_for_selector("#key-status.ok")
+    await page.fill("#f-price_yuan", "1234567.00")
+    await page.click("#seal-submit")
+    await page.wait_for_selector("#receipt-digest", timeout=60_000)
+    digest = await page.inner_text("#receipt-digest")
+    async with transaction(make_sessionmaker(engine)) as session:
+        bid = await session.scalar(select(Bid).where(Bid.envelope_sha256 == digest))
+    assert bid is not None and bid.envelope["tender_code"] == code
+    assert sealed_bid.open_center_half(bid.envelope, PrivateKey(keys.unseal(await _sealed_private(engine, code))))
+
+
+async def _sealed_private(engine, code: str) -> bytes:
+    from bidding.opening_keys import TenderOpeningKey
+    from bidding.projects import Project
+
+    async with transaction(make_sessionmaker(engine)) as session:
+        return await session.scalar(select(TenderOpeningKey.sealed_private).join(
+            Project, Project.id == TenderOpeningKey.project_id).where(Project.code == code))

@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bidding.bids import Bid
 from bidding.deposits import confirm_deposit, import_statement
 from bidding.demo_data import load_demo_data
 from bidding.projects import Project
@@ -97,7 +98,8 @@ async def test_a_bidder_who_must_pay_may_bid_only_once_the_statement_with_its_de
         f"B0002,6222023700001234,任城宏远建筑工程有限公司,500000.00,保证金 {tender.code}/{HONGYUAN},2026/11/21"))
     await session.refresh(registration)
     assert registration.deposit_paid_at is not None
-    assert (await bids.submit(session, keys, tender.code, code, envelope, ciphertext)).record["sequence"] == 1
+    receipt = await bids.submit(session, keys, tender.code, code, envelope, ciphertext)
+    assert (await session.get(Bid, receipt.bid_id)).sequence == 1
     paid = await session.scalar(select(AuditEntry).where(AuditEntry.action == "registration.deposit_paid",
                                                          AuditEntry.subject == f"project:{tender.code}"))
     assert paid.data["paid_fen"] == 80_000_000

@@ -1,5 +1,6 @@
-"""sealed-bid/1: the spec's test vector, sealing and opening, the bid package, bidder key
-files, and the bidder's command line."""
+"""sealed-bid/1: the spec's test vector, sealing and opening, receipts (/2, and /1 issued
+before revision 2), the signed opening key record, the bid package, bidder key files, and
+the bidder's command line (which seals only to a record verified with the pinned center key)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from trading.keys import CenterKeys
 
 TENDER_KEY = PrivateKey(bytes(range(0x20, 0x40)))
 BIDDER_KEY = nacl.signing.SigningKey(bytes(range(0x40, 0x60)))
+CENTER = CenterKeys(signing_key=nacl.signing.SigningKey(bytes(range(32))), kek=bytes(32))
 VECTOR_CIPHERTEXT = bytes.fromhex(
     "d0234994285739b7dac90b5981790d27d33b0d64be354e9321653f907b83fb806973f9f7d4a76f1dcb97cceb7a3be6ab17142a"
     "0837df448d3251cbf3081be8f3b0a89d3c506809bfaf78a1f7f1a41a5be4a477"
@@ -103,24 +105,86 @@ def test_another_bidders_key_neither_verifies_nor_opens_the_vector():
     assert wrong_tender.value.details["reason"] == "center_half"
 
 
-def test_a_receipt_names_the_envelope_and_is_signed_by_the_center():
-    center = CenterKeys(signing_key=nacl.signing.SigningKey(bytes(range(32))), kek=bytes(32))
+def test_a_receipt_names_the_envelope_is_signed_by_the_center_and_carries_no_count():
+    # Revision 2 (招标投标法 第二十二条): sealed-bid-receipt/2, no sequence.
+    center = CENTER
     envelope = vector_envelope()
     received = datetime(2026, 11, 22, 17, 0, tzinfo=timezone(timedelta(hours=8)))
-    record = sb.receipt_record(envelope, received, 7)
-    assert list(record) == list(sb.RECEIPT_FIELDS)
+    record = sb.receipt_record(envelope, received)
+    assert list(record) == ["protocol", "tender_code", "bidder_code", "ciphertext_sha256", "envelope_sha256",
+                            "received_at"]
+    assert record["protocol"] == "sealed-bid-receipt/2" and "sequence" not in record
     assert record["received_at"] == "2026-11-22T09:00:00.000000Z"
     assert record["envelope_sha256"] == hashlib.sha256(sb.canon(envelope)).hexdigest() == sb.envelope_sha256(envelope)
     assert record["ciphertext_sha256"] == envelope["ciphertext_sha256"]
     signature = center.sign(record)
     sb.verify_receipt(record, signature, center.verify_key_hex, envelope)
-    with pytest.raises(sb.EnvelopeRejected):
+    with pytest.raises(sb.EnvelopeRejected):  # a count added to a /2 receipt: not the format, not the signed record
         sb.verify_receipt(record | {"sequence": 8}, signature, center.verify_key_hex, envelope)
     other_envelope = vector_envelope() | {"ciphertext_size": 84}
     with pytest.raises(sb.EnvelopeRejected):
         sb.verify_receipt(record, signature, center.verify_key_hex, other_envelope)
     with pytest.raises(InvalidInput):
-        sb.receipt_record(envelope, datetime(2026, 11, 22, 9, 0), 7)
+        sb.receipt_record(envelope, datetime(2026, 11, 22, 9, 0))
+
+
+def test_a_receipt_issued_as_sealed_bid_receipt_1_still_verifies():
+    envelope = vector_envelope()
+    old = {"protocol": "sealed-bid-receipt/1", "tender_code": envelope["tender_code"],
+           "bidder_code": envelope["bidder_code"], "ciphertext_sha256": envelope["ciphertext_sha256"],
+           "envelope_sha256": sb.envelope_sha256(envelope), "received_at": "2026-11-22T09:00:00.000000Z",
+           "sequence": 7}
+    signature = CENTER.sign(old)
+    sb.verify_receipt(old, signature, CENTER.verify_key_hex, envelope)
+    without_count = {name: value for name, value in old.items() if name != "sequence"}
+    with pytest.raises(sb.EnvelopeRejected, match="回执格式"):  # a /1 receipt always carried its sequence
+        sb.verify_receipt(without_count, signature, CENTER.verify_key_hex, envelope)
+    with pytest.raises(sb.EnvelopeRejected, match="回执签名无效"):
+        sb.verify_receipt(old | {"sequence": 1}, signature, CENTER.verify_key_hex, envelope)
+    with pytest.raises(sb.EnvelopeRejected, match="回执签名无效"):  # relabelled /2: the signature no longer holds
+        sb.verify_receipt(without_count | {"protocol": "sealed-bid-receipt/2"}, signature, CENTER.verify_key_hex,
+                          envelope)
+
+
+# --------------------------------------------------------------------------- the opening key record
+
+
+def opening_key_answer(tender_code: str = "JN-2026-GC-0007", center: CenterKeys = CENTER,
+                       public_key: str | None = None) -> dict:
+    """What GET /api/projects/{code}/opening-key answers, signed by ``center``."""
+    record = sb.opening_key_record(tender_code, public_key or TENDER_KEY.public_key.encode().hex(),
+                                   datetime(2026, 11, 1, 1, 2, 3, tzinfo=UTC))
+    return {"record": record, "signature": center.sign(record), "public_key": record["public_key"]}
+
+
+def test_the_opening_key_record_verifies_only_for_its_tender_and_the_pinned_center_key():
+    answer = opening_key_answer()
+    assert answer["record"] == {"protocol": "sealed-bid-opening-key/1", "tender_code": "JN-2026-GC-0007",
+                                "public_key": TENDER_KEY.public_key.encode().hex(),
+                                "published_at": "2026-11-01T01:02:03.000000Z"}
+    public = sb.verify_opening_key_record(answer["record"], answer["signature"], CENTER.verify_key_hex,
+                                          tender_code="JN-2026-GC-0007")
+    assert public == TENDER_KEY.public_key.encode().hex()
+
+    def refused(record, signature, center_key=CENTER.verify_key_hex, tender="JN-2026-GC-0007") -> str:
+        with pytest.raises(sb.OpeningKeyRejected) as refusal:
+            sb.verify_opening_key_record(record, signature, center_key, tender_code=tender)
+        return refusal.value.details["check"]
+
+    substituted = answer["record"] | {"public_key": PrivateKey(bytes(32)).public_key.encode().hex()}
+    assert refused(substituted, answer["signature"]) == "signature"
+    assert refused(answer["record"] | {"published_at": "2026-11-01T01:02:04.000000Z"}, answer["signature"]) == \
+        "signature"
+    other_center = CenterKeys(signing_key=nacl.signing.SigningKey(bytes(range(1, 33))), kek=bytes(32))
+    assert refused(answer["record"], answer["signature"], other_center.verify_key_hex) == "signature"
+    forged = opening_key_answer(center=other_center)
+    assert refused(forged["record"], forged["signature"]) == "signature"
+    elsewhere = opening_key_answer("JN-2026-GC-0008")  # genuine, but another tender's
+    assert refused(elsewhere["record"], elsewhere["signature"]) == "tender_code"
+    assert refused(answer["record"] | {"extra": 1}, answer["signature"]) == "format"
+    assert refused(answer["record"] | {"protocol": "sealed-bid/1"}, answer["signature"]) == "format"
+    assert refused(None, answer["signature"]) == "format"
+    assert refused(answer["record"], None) == "signature"
 
 
 # --------------------------------------------------------------------------- sealing and opening
@@ -447,24 +511,32 @@ def run(*args: str, input: str | None = None):
     return CliRunner().invoke(main, ["bid", *args], input=input, catch_exceptions=False)
 
 
+def write_opening_key(path, answer: dict | None = None) -> None:
+    path.write_text(json.dumps(answer or opening_key_answer(), ensure_ascii=False), encoding="utf-8")
+
+
 def test_bid_keygen_seal_decrypt_open_from_the_command_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tender.key").write_text(TENDER_KEY.encode().hex() + "\n")
     (tmp_path / "offer.json").write_text('{"price_fen":123456700,"duration_days":180}')
+    write_opening_key(tmp_path / "opening-key.json")
 
-    made = run("keygen")
+    made = run("keygen", "--center-key", CENTER.verify_key_hex)  # the center key pinned with the new key
     assert made.exit_code == 0, made.output
     assert stat.S_IMODE((tmp_path / "bidder.key").stat().st_mode) == 0o600
     verify_key = sb.load_key_file(tmp_path / "bidder.key").verify_key.encode().hex()
     assert verify_key in made.output
+    assert (tmp_path / "bidder.key.center-key").read_text() == CENTER.verify_key_hex + "\n"
+    assert CENTER.key_id in made.output
 
     sealed_run = run("seal", "offer.json", "--tender", "JN-2026-GC-0007", "--bidder", "91370800MA3C5K8E74",
-                     "--tender-key", TENDER_KEY.public_key.encode().hex(), "--key", "bidder.key", "--out", "out/bid")
+                     "--opening-key", "opening-key.json", "--key", "bidder.key", "--out", "out/bid")
     assert sealed_run.exit_code == 1 and sealed_run.output.startswith("错误：")  # out/ does not exist yet
     (tmp_path / "out").mkdir()
     sealed_run = run("seal", "offer.json", "--tender", "JN-2026-GC-0007", "--bidder", "91370800MA3C5K8E74",
-                     "--tender-key", TENDER_KEY.public_key.encode().hex(), "--key", "bidder.key", "--out", "out/bid")
+                     "--opening-key", "opening-key.json", "--key", "bidder.key", "--out", "out/bid")
     assert sealed_run.exit_code == 0, sealed_run.output
+    assert "开标公钥记录已用交易中心验签公钥" in sealed_run.output and CENTER.key_id in sealed_run.output
     envelope = json.loads((tmp_path / "out" / "bid.envelope.json").read_text())
     ciphertext = (tmp_path / "out" / "bid.sealed").read_bytes()
     sb.verify_envelope(envelope, ciphertext, verify_key, tender_code="JN-2026-GC-0007",
@@ -481,10 +553,10 @@ def test_bid_keygen_seal_decrypt_open_from_the_command_line(tmp_path, monkeypatc
     assert opened.exit_code == 0, opened.output
     assert '"price_fen": 123456700' in opened.output
 
-    # The tender key may also be given as a file.
-    (tmp_path / "tender.pub").write_text(TENDER_KEY.public_key.encode().hex())
+    # The pinned key may also be given on the command line (or in TRADING_CENTER_KEY).
+    (tmp_path / "bidder.key.center-key").unlink()
     again = run("seal", "offer.json", "--tender", "JN-2026-GC-0007", "--bidder", "91370800MA3C5K8E74",
-                "--tender-key", "tender.pub", "--key", "bidder.key")
+                "--opening-key", "opening-key.json", "--center-key", CENTER.verify_key_hex, "--key", "bidder.key")
     assert again.exit_code == 0, again.output
     assert (tmp_path / "offer.sealed").exists() and (tmp_path / "offer.envelope.json").exists()
 
@@ -497,8 +569,9 @@ def test_bid_commands_with_a_passphrase_key(tmp_path, monkeypatch):
     assert made.exit_code == 0, made.output
     key = sb.load_key_file(tmp_path / "p.key", passphrase)
     assert key.verify_key.encode().hex() in made.output
-    sealed_run = run("seal", "offer.json", "--tender", "T-1", "--bidder", "91370800MA3C5K8E74",
-                     "--tender-key", TENDER_KEY.public_key.encode().hex(), "--key", "p.key", input=f"{passphrase}\n")
+    write_opening_key(tmp_path / "t1.json", opening_key_answer("T-1"))
+    sealed_run = run("seal", "offer.json", "--tender", "T-1", "--bidder", "91370800MA3C5K8E74", "--opening-key",
+                     "t1.json", "--center-key", CENTER.verify_key_hex, "--key", "p.key", input=f"{passphrase}\n")
     assert sealed_run.exit_code == 0, sealed_run.output
     wrong = run("decrypt", "offer.envelope.json", "--key", "p.key", input="not the passphrase\n")
     assert wrong.exit_code == 1 and "口令错误" in wrong.output
@@ -506,12 +579,17 @@ def test_bid_commands_with_a_passphrase_key(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("args, expected", [
     (["keygen", "--out", "bidder.key"], "已存在"),
-    (["seal", "offer.json", "--tender", "T", "--bidder", "91370800MA3C5K8E75", "--tender-key", "00" * 32,
+    (["seal", "offer.json", "--tender", "T", "--bidder", "91370800MA3C5K8E75", "--opening-key", "t.json",
       "--key", "bidder.key"], "校验位"),
-    (["seal", "offer.json", "--tender", "T", "--bidder", "91370800MA3C5K8E74", "--tender-key", "nonsense",
-      "--key", "bidder.key"], "开标公钥"),
-    (["seal", "float.json", "--tender", "T", "--bidder", "91370800MA3C5K8E74", "--tender-key", "00" * 32,
+    (["seal", "offer.json", "--tender", "T", "--bidder", "91370800MA3C5K8E74", "--opening-key", "offer.json",
+      "--key", "bidder.key"], "开标公钥记录格式"),
+    (["seal", "float.json", "--tender", "T", "--bidder", "91370800MA3C5K8E74", "--opening-key", "t.json",
       "--key", "bidder.key"], "小数"),
+    (["seal", "offer.json", "--tender", "T", "--bidder", "91370800MA3C5K8E74", "--tender-key", "00" * 32,
+      "--key", "bidder.key"], "不再接受 --tender-key"),
+    (["seal", "offer.json", "--tender", "T", "--bidder", "91370800MA3C5K8E74", "--opening-key", "t.json",
+      "--key", "bidder.key", "--center-key", "nonsense"], "中心验签公钥格式错误"),
+    (["pin-center-key", "00" * 32, "--key", "bidder.key"], "已固定另一个交易中心验签公钥"),
     (["decrypt", "envelope.json", "--key", "other.key"], "投标人密钥无法解开"),
     (["open", "envelope.json", "vector.sealed", "--tender-private-key", "other.key", "--key", "bidder.key"],
      "开标私钥无法解开"),
@@ -525,6 +603,8 @@ def test_bid_command_errors_are_one_line_and_a_non_zero_exit(tmp_path, monkeypat
     (tmp_path / "tender.key").write_text(TENDER_KEY.encode().hex())
     (tmp_path / "offer.json").write_text('{"price_fen":1}')
     (tmp_path / "float.json").write_text('{"price_fen":1.5}')
+    write_opening_key(tmp_path / "t.json", opening_key_answer("T"))
+    bid_client.pin_center_key(tmp_path / "bidder.key", CENTER.verify_key_hex)
     (tmp_path / "envelope.json").write_text(json.dumps(VECTOR_ENVELOPE))
     (tmp_path / "vector.sealed").write_bytes(VECTOR_CIPHERTEXT)
     result = run(*args)
@@ -537,4 +617,45 @@ def test_bid_command_errors_are_one_line_and_a_non_zero_exit(tmp_path, monkeypat
 def test_domain_errors_of_the_protocol_carry_codes():
     assert issubclass(sb.EnvelopeRejected, DomainError) and sb.EnvelopeRejected.code == "envelope_rejected"
     assert issubclass(sb.BidNotDecrypted, DomainError) and sb.BidNotDecrypted.code == "bid_not_decrypted"
-    assert sb.receipt_record(VECTOR_ENVELOPE, datetime(2026, 1, 1, tzinfo=UTC), 0)["sequence"] == 0
+    assert issubclass(sb.OpeningKeyRejected, DomainError) and sb.OpeningKeyRejected.code == "opening_key_rejected"
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ({**opening_key_answer(), "record": opening_key_answer()["record"]
+      | {"public_key": PrivateKey(bytes(32)).public_key.encode().hex()}}, "签名无法用已固定的交易中心验签公钥核验"),
+    (opening_key_answer(center=CenterKeys(signing_key=nacl.signing.SigningKey(bytes(range(1, 33))), kek=bytes(32))),
+     "签名无法用已固定的交易中心验签公钥核验"),
+    (opening_key_answer("JN-2026-GC-0008"), "属于项目「JN-2026-GC-0008」，不是本项目「JN-2026-GC-0007」"),
+], ids=["tampered", "signed-by-another-key", "another-tender"])
+def test_the_command_line_refuses_to_seal_to_a_record_that_does_not_verify(tmp_path, monkeypatch, answer, expected):
+    monkeypatch.chdir(tmp_path)
+    sb.save_key_file(tmp_path / "bidder.key", BIDDER_KEY)
+    assert run("pin-center-key", CENTER.verify_key_hex).exit_code == 0
+    (tmp_path / "offer.json").write_text('{"price_fen":1}')
+    write_opening_key(tmp_path / "opening-key.json", answer)
+    result = run("seal", "offer.json", "--tender", "JN-2026-GC-0007", "--bidder", "91370800MA3C5K8E74",
+                 "--opening-key", "opening-key.json", "--key", "bidder.key")
+    assert result.exit_code == 1 and result.output.startswith("错误：") and expected in result.output, result.output
+    assert not (tmp_path / "offer.sealed").exists() and not (tmp_path / "offer.envelope.json").exists()
+
+
+def test_the_command_line_seals_nothing_without_a_pinned_center_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRADING_CENTER_KEY", raising=False)
+    sb.save_key_file(tmp_path / "bidder.key", BIDDER_KEY)
+    (tmp_path / "offer.json").write_text('{"price_fen":1}')
+    write_opening_key(tmp_path / "opening-key.json")
+    args = ("seal", "offer.json", "--tender", "JN-2026-GC-0007", "--bidder", "91370800MA3C5K8E74",
+            "--opening-key", "opening-key.json", "--key", "bidder.key")
+    refused = run(*args)
+    assert refused.exit_code == 1 and "没有可信的交易中心验签公钥" in refused.output
+    assert "pin-center-key" in refused.output and not (tmp_path / "offer.sealed").exists()
+    pinned = run("pin-center-key", CENTER.verify_key_hex, "--key", "bidder.key")
+    assert pinned.exit_code == 0 and CENTER.key_id in pinned.output
+    assert run(*args).exit_code == 0 and (tmp_path / "offer.sealed").exists()
+    # A different key is pinned over the first only when asked.
+    other = CenterKeys(signing_key=nacl.signing.SigningKey(bytes(range(1, 33))), kek=bytes(32))
+    assert run("pin-center-key", other.verify_key_hex, "--key", "bidder.key").exit_code == 1
+    assert run("pin-center-key", other.verify_key_hex, "--key", "bidder.key", "--replace").exit_code == 0
+    again = run(*args)
+    assert again.exit_code == 1 and "签名无法用已固定的交易中心验签公钥核验" in again.output

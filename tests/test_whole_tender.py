@@ -199,7 +199,8 @@ async def test_a_construction_tender_from_registration_to_refund_and_closing(
     assert api.call("GET", f"{project}/documents/current", "bidder1", expect=200).content == documents
     # The documents are out: the chronograph opens the bidding by itself.
     api.wait_for("bidding", lambda: api.state() == "bidding")
-    assert api.get(f"/api/projects/{CODE}/opening-key")["public_key"] == opening_public_key
+    published = api.get(f"/api/projects/{CODE}/opening-key")
+    assert published["public_key"] == published["record"]["public_key"] == opening_public_key
 
     # 2. Bidders register, deposits are confirmed, each seals and submits on the command line.
     deposits: dict[str, int] = {}
@@ -218,14 +219,13 @@ async def test_a_construction_tender_from_registration_to_refund_and_closing(
             assert paid["amount_fen"] == amount
         folder = folders[account] = tmp_path / account
         folder.mkdir()
-        made = ok(await cli("bid", "keygen", "--out", str(folder / "bidder.key")))
+        made = ok(await cli("bid", "keygen", "--out", str(folder / "bidder.key"), "--center-key", center_key))
         verify_key = sealed_bid.load_key_file(folder / "bidder.key").verify_key.encode().hex()
         assert verify_key in made
         api.post(f"{project}/bidder-key", account, json={"verify_key": verify_key})
         (folder / "offer.json").write_text(json.dumps({"price_fen": price, "duration_days": 540}))
         ok(await cli("bid", "seal", str(folder / "offer.json"), "--tender", CODE, "--bidder", credit_code,
-                     "--tender-key", opening_public_key, "--key", str(folder / "bidder.key"),
-                     "--out", str(folder / "offer")))
+                     "--server", server.url, "--key", str(folder / "bidder.key"), "--out", str(folder / "offer")))
         submitted = ok(await cli("bid", "submit", str(folder / "offer.envelope.json"), "--center-key", center_key,
                                  env={"TRADING_SERVER": server.url, "TRADING_TOKEN": api.login(account)}))
         assert "核验通过" in submitted
@@ -242,7 +242,7 @@ async def test_a_construction_tender_from_registration_to_refund_and_closing(
     api.wait_for("the deadline step", lambda: api.state() == "opening")
     (folders["bidder3"] / "late.json").write_text(json.dumps({"price_fen": 9_000_000_00, "duration_days": 500}))
     ok(await cli("bid", "seal", str(folders["bidder3"] / "late.json"), "--tender", CODE,
-                 "--bidder", BIDDERS["bidder3"][0], "--tender-key", opening_public_key,
+                 "--bidder", BIDDERS["bidder3"][0], "--server", server.url,
                  "--key", str(folders["bidder3"] / "bidder.key")))
     late = await cli("bid", "submit", str(folders["bidder3"] / "late.envelope.json"),
                      env={"TRADING_SERVER": server.url, "TRADING_TOKEN": api.login("bidder3")})

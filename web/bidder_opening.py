@@ -24,8 +24,9 @@ from litestar.params import Body
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.bidder_desk import entry_view, opening_desk, tender_desk
-from bidding.opening import hand_in_bidder_half, opening_record, raise_objection, sign_in, window_closed
+from bidding.bidder_desk import opening_desk, tender_desk
+from bidding.opening import hand_in_bidder_half, raise_objection, sign_in
+from bidding.opening_view import bidder_opening_view
 from bidding.projects import get_project
 from trading.accounts import User
 from trading.audit import actor_of
@@ -54,17 +55,16 @@ class ObjectionForm:
 
 
 async def opening_state(session: AsyncSession, code: str, organisation: Organisation) -> dict[str, Any]:
-    """What the bidder may see of the opening now: its own entry; the whole record once the
-    decryption window has closed (as GET /api/projects/{code}/opening answers the public)."""
+    """What the bidder may see of the opening now (bidding.opening_view): its own entry and how
+    many have handed in; the whole record once the decryption window has closed."""
     desk = await opening_desk(session, code, organisation)
     if desk is None:
-        return {"desk": None, "record": None, "mine": None, "closed": False, "objections": []}
-    record = await opening_record(session, code)
-    closed = await window_closed(session, code)
+        return {"desk": None, "view": None, "record": None, "mine": None, "closed": False, "objections": []}
+    view = await bidder_opening_view(session, code, organisation.credit_code)
     objections = [{**o, "raised_at_local": local_time(datetime.fromisoformat(o["raised_at"]))}
-                  for o in record["objections"] if closed or o["bidder_credit_code"] == organisation.credit_code]
-    return {"desk": desk, "record": record, "mine": entry_view(record, organisation.credit_code), "closed": closed,
-            "objections": objections}
+                  for o in view["objections"]]
+    return {"desk": desk, "view": view, "record": view["record"], "mine": view["entry"],
+            "closed": view["window_closed"], "objections": objections}
 
 
 class BidderOpeningController(Controller):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -30,6 +31,7 @@ from bidding.opening_keys import opening_public_key
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError, InvalidInput, NotFound
+from trading.timefmt import local_time
 from web.bidder_pages import bidders_only, deposit_account
 from web.bids import MAX_REQUEST_SIZE, own_organisation
 from web.errors import status_of
@@ -57,18 +59,22 @@ class BidderSealingController(Controller):
 
     # ------------------------------------------------------------------ the identity key
 
-    async def _key_page(self, session: AsyncSession, user: User, form: FormState,
+    async def _key_page(self, session: AsyncSession, user: User, context: AppContext, form: FormState,
                         status_code: int = 200, saved: bool = False) -> Template:
         organisation = await own_organisation(session, user)  # afresh: a rollback expires it
+        # The center key shown here is what the browser pins when the bidder registers its key
+        # (trust on first use, web/static/bidder/center_pin.js); the sealing page never takes it
+        # from the server again.
         return Template("bidder/key.html", status_code=status_code, context={
-            "organisation": organisation, "key": await my_key(session, organisation), "form": form, "saved": saved})
+            "organisation": organisation, "key": await my_key(session, organisation), "form": form, "saved": saved,
+            "center_verify_key": context.keys.verify_key_hex, "center_key_id": context.keys.key_id})
 
     @get("/key", name="bidder.key")
-    async def key(self, session: AsyncSession, user: User, saved: bool = False) -> Template:
-        return await self._key_page(session, user, FormState(), saved=saved)
+    async def key(self, session: AsyncSession, user: User, context: AppContext, saved: bool = False) -> Template:
+        return await self._key_page(session, user, context, FormState(), saved=saved)
 
     @post("/key", name="bidder.register_key")
-    async def register_key(self, session: AsyncSession, user: User,
+    async def register_key(self, session: AsyncSession, user: User, context: AppContext,
                            data: Annotated[KeyForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
                            ) -> Template | Redirect:
         organisation = await own_organisation(session, user)
@@ -81,10 +87,10 @@ class BidderSealingController(Controller):
             except DomainError as exc:
                 await session.rollback()
                 form.refuse(exc)
-                return await self._key_page(session, user, form, status_of(exc))
+                return await self._key_page(session, user, context, form, status_of(exc))
             await session.commit()
             return Redirect("/bidder/key?saved=1")
-        return await self._key_page(session, user, form, 400)
+        return await self._key_page(session, user, context, form, 400)
 
     # ------------------------------------------------------------------ sealing and submission
 
@@ -98,7 +104,7 @@ class BidderSealingController(Controller):
             tender_key = None
         return Template("bidder/bid.html", context={
             "organisation": organisation, "desk": desk, "project": desk.project, "tender_key": tender_key,
-            "key": await my_key(session, organisation), "center_verify_key": context.keys.verify_key_hex,
+            "key": await my_key(session, organisation), "public_url": context.settings.public_url,
             "account": deposit_account(context)})
 
     @post("/tenders/{code:str}/bids", name="bidder.submit", request_max_body_size=MAX_REQUEST_SIZE,
@@ -132,11 +138,12 @@ class BidderSealingController(Controller):
                 "organisation": organisation, "code": code, "error": exc.message, "answer": None})
         organisation = await own_organisation(session, user)
         answer = {**receipt.as_dict(), "center_verify_key": context.keys.verify_key_hex,
-                  "superseded": receipt.superseded}
+                  "superseded": receipt.superseded_envelopes}
         if wants_json(request):
             return Response(answer, status_code=HTTP_201_CREATED)
         return Template("bidder/submitted.html", status_code=HTTP_201_CREATED, context={
             "organisation": organisation, "code": code, "error": None, "answer": answer,
+            "received_at": local_time(datetime.fromisoformat(receipt.record["received_at"]), "%Y-%m-%d %H:%M:%S"),
             "answer_json": json.dumps(answer, ensure_ascii=False, indent=1)})
 
     @post("/tenders/{code:str}/withdrawal", name="bidder.withdraw", status_code=HTTP_201_CREATED)
@@ -156,19 +163,20 @@ class BidderSealingController(Controller):
         return Response({**receipt.as_dict(), "center_verify_key": context.keys.verify_key_hex},
                         status_code=HTTP_201_CREATED)
 
-    @get("/tenders/{code:str}/receipts/{sequence:int}", name="bidder.bid_receipt")
-    async def bid_receipt(self, code: str, sequence: int, session: AsyncSession, user: User,
+    @get("/tenders/{code:str}/receipts/{digest:str}", name="bidder.bid_receipt")
+    async def bid_receipt(self, code: str, digest: str, session: AsyncSession, user: User,
                           context: AppContext) -> Response[Any]:
-        """The center-signed receipt of one of the organisation's own bids, as a JSON file."""
+        """The center-signed receipt of one of the organisation's own bids, as a JSON file, named
+        by its envelope's digest (not by the tender's sequence, which the bidder must not learn)."""
         organisation = await own_organisation(session, user)
         desk = await tender_desk(session, code, organisation)
-        bid = next((bid for bid in desk.bids if bid.sequence == sequence), None)
+        bid = next((bid for bid in desk.bids if bid.envelope_sha256 == digest), None)
         if bid is None:
-            raise NotFound("未找到本单位的该次投标回执", project=code, sequence=sequence)
+            raise NotFound("未找到本单位的该次投标回执", project=code)
         body = {"receipt": bid.receipt, "signature": bid.receipt_signature, "key_id": bid.receipt_key_id,
                 "center_verify_key": context.keys.verify_key_hex}
         if bid.withdrawal:
             body["withdrawal"] = {"receipt": bid.withdrawal.get("receipt"),
                                   "signature": bid.withdrawal.get("receipt_signature")}
         return Response(body, headers={"Content-Disposition":
-                                       f'attachment; filename="{code}-receipt-{sequence}.json"'})
+                                       f'attachment; filename="{code}-receipt-{digest[:16]}.json"'})

@@ -5,8 +5,14 @@ or envelope: before the opening nobody, whatever their role, can read a bid here
 ``POST /api/projects/{code}/bids`` takes ``multipart/form-data`` with two parts:
 ``envelope`` (the signed envelope as JSON text) and ``ciphertext`` (the encrypted bid
 package as a file, raw bytes). It answers 201 with ``{"receipt", "signature", "key_id",
-"center_verify_key", "superseded"}`` only after the bid is committed; after the deadline
-422 (``after_bid_deadline``) with a Chinese message.
+"center_verify_key", "superseded"}`` only after the bid is committed (``receipt`` is a
+``sealed-bid-receipt/2``, no count; ``superseded`` lists the ``envelope_sha256`` of the
+organisation's bids it replaced); after the deadline 422 (``after_bid_deadline``) with a
+Chinese message.
+
+``GET /api/projects/{code}/opening-key`` (public) answers the center-signed opening key
+record: ``{"record": {"protocol": "sealed-bid-opening-key/1", "tender_code", "public_key",
+"published_at"}, "signature", "public_key"}``.
 """
 
 from __future__ import annotations
@@ -20,9 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.bidder_keys import register_bidder_key
 from bidding.bids import MAX_CIPHERTEXT_SIZE, BidSubmission, withdraw_bid
-from bidding.opening_keys import opening_public_key
+from bidding.opening_keys import signed_opening_key
 from bidding.projects import project_by_code
-from bidding.sealed_bid import PROTOCOL
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied
@@ -58,9 +63,10 @@ class BidController(Controller):
         return {"bidder_credit_code": organisation.credit_code, "verify_key": key.verify_key,
                 "registered_at": key.registered_at.isoformat() if key.registered_at else None}
 
-    @get("/{code:str}/opening-key", summary="The tender's opening public key (X25519, hex), published when announced")
-    async def opening_key(self, code: str, session: AsyncSession) -> dict[str, Any]:
-        return {"protocol": PROTOCOL, "tender_code": code, "public_key": await opening_public_key(session, code)}
+    @get("/{code:str}/opening-key", summary="The tender's opening public key in its center-signed record "
+         "(sealed-bid-opening-key/1): check it with the pinned center verify key before sealing")
+    async def opening_key(self, code: str, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+        return (await signed_opening_key(session, context.keys, code)).as_dict()
 
     @post("/{code:str}/bids", guards=[requires_role(UserRole.BIDDER)], request_max_body_size=MAX_REQUEST_SIZE,
           summary="Submit a sealed bid (multipart: envelope JSON + ciphertext file); 201 with the signed receipt")
@@ -83,7 +89,8 @@ class BidController(Controller):
                                    ciphertext=await ciphertext_part.read(), organisation_id=user.organisation_id)
         # Stored together with the tender's other waiting bids; answered after their commit.
         receipt = await context.bid_intake.submit(code, submission)
-        return {**receipt.as_dict(), "center_verify_key": context.keys.verify_key_hex, "superseded": receipt.superseded}
+        return {**receipt.as_dict(), "center_verify_key": context.keys.verify_key_hex,
+                "superseded": receipt.superseded_envelopes}
 
     @post("/{code:str}/bids/withdrawal", guards=[requires_role(UserRole.BIDDER)],
           summary="Withdraw the current bid: JSON {request, signature} (sealed-bid-withdraw/1); 201 with the receipt")

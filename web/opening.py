@@ -26,6 +26,7 @@ from bidding.opening import (
     start_opening,
     window_closed,
 )
+from bidding.opening_view import bidder_opening_view
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import NotAuthenticated, NotFound, PermissionDenied
@@ -110,16 +111,16 @@ class OpeningController(Controller):
         await session.commit()
         return {"id": objection.id, "answer": objection.answer, "answered_by": objection.answered_by}
 
-    @get("/mine", guards=[bidders], summary="The bidder's own entry of the opening record, during the window too")
+    @get("/mine", guards=[bidders], summary="The bidder's own entry and how many bidders have handed in "
+         "(during the window too; never a rival's entry)")
     async def mine(self, code: str, session: AsyncSession, user: User) -> dict[str, Any]:
         # A bidder follows its own decryption live; the others' entries wait for the window's end.
         organisation = await own_organisation(session, user)
-        record = await opening_record(session, code)
-        entry = next((e for e in record["entries"] if e["bidder_credit_code"] == organisation.credit_code), None)
-        if entry is None:
+        view = await bidder_opening_view(session, code, organisation.credit_code)
+        if view["entry"] is None:
             raise NotFound("本单位在本项目没有参加开标的投标", project=code)
-        return {"project": record["project"], "window_ends_at": record["window_ends_at"],
-                "max_price_fen": record["max_price_fen"], "entry": entry}
+        return {name: view[name] for name in
+                ("project", "window_ends_at", "window_closed", "max_price_fen", "handed_in", "entry")}
 
     @get("/", summary="The opening record: public after the decryption window; supervisors at any time")
     async def record(self, code: str, session: AsyncSession, user: User | None) -> dict[str, Any]:

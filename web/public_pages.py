@@ -10,7 +10,7 @@ The list is a plain GET form: it works without JavaScript.
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.announcements import ANNOUNCEMENT_KINDS
 from bidding.lifecycle import database_now
+from bidding.opening_keys import signed_opening_key
 from bidding.public_record import public_tender
 from bidding.states import STATE_NAMES
 from bidding.tender_documents import document_version
@@ -144,12 +145,19 @@ class PublicPageController(Controller):
             **_choices()})
 
     @get("/tenders/{code:str}", name="public.tender")
-    async def tender(self, code: str, session: AsyncSession) -> Template:
-        """A tender's timeline: what is public about it now, and nothing more."""
+    async def tender(self, code: str, session: AsyncSession, context: AppContext) -> Template:
+        """A tender's timeline: what is public about it now, and nothing more; with the tender's
+        center-signed opening key record once announced (sealed-bid.md, revision 2)."""
         async with public_query_gate():
             tender = await public_tender(session, code)
+            try:
+                opening_key = await signed_opening_key(session, context.keys, code)
+            except NotFound:
+                opening_key = None
             await session.close()  # what the page shows is loaded: render without holding a connection
-        return Template("public/tender.html", context={**tender})
+        return Template("public/tender.html", context={
+            **tender, "opening_key": opening_key, "center_key_id": context.keys.key_id,
+            "opening_key_published": datetime.fromisoformat(opening_key.record["published_at"]) if opening_key else None})
 
     @get("/tenders/{code:str}/documents/{number:int}", name="public.tender_document", guards=[requires_login])
     async def document(self, code: str, number: int, session: AsyncSession) -> Response[bytes]:

@@ -1,8 +1,11 @@
 // The key page: make the bidder's identity key in the browser and download its key file
 // (the format `trading bid keygen` writes), or load an existing key file; either way the
 // verify key goes into the registration form. The private key stays in this page.
+// Registering the key also pins the center's verify key shown here in this browser, once
+// (trust on first use; center_pin.js says why): a key pinned before is never replaced here.
 import * as sealed from "./sealed_bid.js";
 import { readKeyFile, saveText } from "./key_file.js";
+import { pinCenterKey, pinnedCenterKey } from "./center_pin.js";
 
 const $ = (id) => document.getElementById(id);
 const status = (text, bad = false) => { $("key-status").textContent = text; $("key-status").className = bad ? "field-error" : "ok"; };
@@ -13,8 +16,29 @@ function offer(key, how) {
   document.body.dataset.keyReady = "1";
 }
 
+function showPin() {
+  const shown = $("center-key").dataset.centerKey;
+  const pinned = pinnedCenterKey();
+  const box = $("center-pin-status");
+  if (!pinned) {
+    box.textContent = "本浏览器尚未固定交易中心验签公钥：登记身份公钥时将固定上面这个公钥。";
+    box.className = "hint";
+  } else if (pinned === shown) {
+    box.textContent = `本浏览器已固定此公钥（指纹 ${sealed.keyFingerprint(pinned)}）。`;
+    box.className = "ok";
+  } else {
+    box.textContent = `注意：本浏览器此前固定的交易中心验签公钥（指纹 ${sealed.keyFingerprint(pinned)}）与本页显示的不同。`
+      + "如交易中心未公告更换公钥，请勿继续，并与交易中心核实；确已更换的，请在加密递交页填入新公钥。";
+    box.className = "field-error";
+  }
+}
+
 async function main() {
   await sealed.ready();
+  showPin();
+  $("key-form").addEventListener("submit", () => {
+    if (!pinnedCenterKey()) pinCenterKey($("center-key").dataset.centerKey);
+  });
   $("key-tools").hidden = false;
   $("use-passphrase").addEventListener("change", (e) => { $("passphrase-fields").hidden = !e.target.checked; });
   $("generate").addEventListener("click", async () => {

@@ -1,14 +1,18 @@
 // The sealing page: the bid package is built and sealed here (sealed-bid/1), then only the
 // ciphertext and the signed envelope are uploaded, with a progress bar; the center's
 // signed receipt is checked against its verify key and shown. Also: signed withdrawal.
+// Nothing is sealed before the tender's opening key record verifies with the center key
+// pinned in this browser (center_pin.js); receipts are checked with that key too.
 import * as sealed from "./sealed_bid.js";
 import { readKeyFile, saveText } from "./key_file.js";
+import { pinCenterKey, pinnedCenterKey } from "./center_pin.js";
 
 const $ = (id) => document.getElementById(id);
 const page = $("bid-page");
 const tenderCode = page.dataset.tenderCode;
 const bidderCode = page.dataset.bidderCode;
 let key = null;
+let tenderKey = null;  // the opening public key, once its record verified with the pinned center key
 
 function csrfToken() {
   const input = document.querySelector("input[name=_csrf_token]");
@@ -109,6 +113,58 @@ function upload(url, body, onProgress) {
   });
 }
 
+function say(id, text, ok) {
+  $(id).textContent = text;
+  $(id).className = ok ? "ok" : "field-error";
+}
+
+function updateSubmit() {
+  $("seal-submit").disabled = !(key && tenderKey);
+}
+
+/** Fetch the tender's signed opening key record and check it with the pinned center key. */
+async function checkOpeningKey() {
+  tenderKey = null;
+  updateSubmit();
+  const pinned = pinnedCenterKey();
+  if (!pinned) {
+    say("center-pin-status", "本浏览器尚未固定交易中心验签公钥，不能核验开标公钥，暂不能加密。请在下方填入交易中心公布的验签公钥"
+      + "（或在「身份密钥」页登记身份公钥时固定）。", false);
+    $("center-pin-change").open = true;
+    say("opening-key-status", "", false);
+    document.body.dataset.openingKey = "refused";
+    return null;
+  }
+  say("center-pin-status", `已固定的交易中心验签公钥指纹：${sealed.keyFingerprint(pinned)}（请与交易中心公布的指纹核对）。`, true);
+  try {
+    const response = await fetch(`/api/projects/${encodeURIComponent(tenderCode)}/opening-key`,
+      { headers: { Accept: "application/json" } });
+    const answer = await response.json().catch(() => null);
+    if (!response.ok) throw new Error(answer && answer.error ? answer.error.message : `无法获取开标公钥记录（HTTP ${response.status}）`);
+    tenderKey = sealed.verifyOpeningKeyRecord(answer, pinned, tenderCode);
+    say("opening-key-status", `开标公钥记录已核验：交易中心签名有效，属于本项目（开标公钥 ${tenderKey.slice(0, 16)}…）。`, true);
+  } catch (err) {
+    tenderKey = null;
+    say("opening-key-status", `${err.message}。未加密。`, false);
+  }
+  document.body.dataset.openingKey = tenderKey ? "verified" : "refused";
+  updateSubmit();
+  return tenderKey;
+}
+
+async function savePin() {
+  try {
+    const fingerprint = pinCenterKey($("center-pin").value);
+    $("center-pin").value = "";
+    $("center-pin-change").open = false;
+    say("center-pin-status", `已固定交易中心验签公钥（指纹 ${fingerprint}）。`, true);
+  } catch (err) {
+    say("center-pin-status", err.message, false);
+    return;
+  }
+  await checkOpeningKey();
+}
+
 function showResult(html, ok) {
   const box = $("result");
   box.className = ok ? "verdict ok" : "form-errors";
@@ -140,8 +196,12 @@ async function sealAndSubmit(event) {
   try {
     stage("正在打包并在本机加密……");
     await new Promise((r) => setTimeout(r, 20));  // let the page paint the stage first
+    // Checked again now: the key sealed to is the one whose record verified just before.
+    const verified = await checkOpeningKey();
+    if (!verified) throw new Error($("opening-key-status").textContent || "开标公钥记录未通过核验，未加密");
+    $("seal-submit").disabled = true;
     const payload = sealed.makePackage(offer, documents);
-    const { ciphertext, envelope } = sealed.seal(payload, tenderCode, bidderCode, page.dataset.tenderKey, key);
+    const { ciphertext, envelope } = sealed.seal(payload, tenderCode, bidderCode, verified, key);
     // Check our own output before relying on it, as the command line does.
     if (!sealed.verifyEnvelopeSignature(envelope, key.verifyKeyHex)) throw new Error("信封签名自检失败");
     sealed.openBidderHalf(envelope, key);
@@ -161,9 +221,8 @@ async function sealAndSubmit(event) {
     }
     $("upload-progress").value = 100;
     const receipt = answer.receipt;
-    const centerKey = page.dataset.centerKey;
-    const signed = sealed.verifyCenterSignature(receipt, answer.signature, centerKey)
-      && answer.center_verify_key === centerKey;
+    const centerKey = pinnedCenterKey();
+    const signed = Boolean(centerKey) && sealed.verifyCenterSignature(receipt, answer.signature, centerKey);
     if (!signed || receipt.envelope_sha256 !== digest || receipt.ciphertext_sha256 !== envelope.ciphertext_sha256) {
       throw new Error("回执校验未通过：回执签名或摘要与本机加密的信封不符，请联系交易中心");
     }
@@ -171,7 +230,7 @@ async function sealAndSubmit(event) {
     page.dataset.lastReceipt = JSON.stringify(answer);
     stage("已递交。");
     showResult(`<p><strong>投标文件已递交</strong>：报价 ${escapeHtml(fenToYuan(offer.price_fen))} 元，`
-      + `序号 <span id="receipt-sequence">${escapeHtml(receipt.sequence)}</span>，接收时间 ${escapeHtml(localTime(receipt.received_at))}。</p>`
+      + `接收时间 ${escapeHtml(localTime(receipt.received_at))}。</p>`
       + `<p>回执已用交易中心公钥核验通过。信封摘要：<span class="mono" id="receipt-digest">${escapeHtml(receipt.envelope_sha256)}</span></p>`
       + (answer.superseded && answer.superseded.length ? "<p>此前递交的投标文件已被本次递交替换。</p>" : "")
       + `<p><button type="button" id="save-envelope">下载信封（.envelope.json）</button> `
@@ -185,7 +244,7 @@ async function sealAndSubmit(event) {
     stage("");
     showResult(`<p>${escapeHtml(err.message)}</p>`, false);
   } finally {
-    $("seal-submit").disabled = false;
+    updateSubmit();
   }
 }
 
@@ -203,7 +262,8 @@ async function withdraw() {
     showResult(`<p>${escapeHtml(answer && answer.error ? answer.error.message : `撤回失败（HTTP ${response.status}）`)}</p>`, false);
     return;
   }
-  const ok = sealed.verifyCenterSignature(answer.receipt, answer.signature, page.dataset.centerKey);
+  const centerKey = pinnedCenterKey();
+  const ok = Boolean(centerKey) && sealed.verifyCenterSignature(answer.receipt, answer.signature, centerKey);
   showResult(`<p><strong>投标文件已撤回</strong>（${escapeHtml(localTime(answer.receipt.withdrawn_at))}）；撤回回执${ok ? "已用交易中心公钥核验通过" : "签名核验未通过"}。</p>`
     + `<p><a href="/bidder/tenders/${encodeURIComponent(tenderCode)}">返回项目</a></p>`, ok);
   document.body.dataset.withdrawn = "1";
@@ -219,10 +279,11 @@ async function loadKey() {
     key = loaded;
     $("key-status").textContent = `已载入身份密钥（验签公钥 ${key.verifyKeyHex.slice(0, 16)}…，与登记一致）。`;
     $("key-status").className = "ok";
-    $("seal-submit").disabled = false;
+    updateSubmit();
     if ($("withdraw")) $("withdraw").disabled = false;
   } catch (err) {
     key = null;
+    updateSubmit();
     $("key-status").textContent = err.message;
     $("key-status").className = "field-error";
   }
@@ -236,6 +297,8 @@ async function main() {
   $("key-load").addEventListener("click", loadKey);
   $("bid-form").addEventListener("submit", sealAndSubmit);
   if ($("withdraw")) $("withdraw").addEventListener("click", withdraw);
+  $("center-pin-save").addEventListener("click", savePin);
+  await checkOpeningKey();
   document.body.dataset.sealingReady = "1";
 }
 

@@ -3,14 +3,17 @@
 // The same steps and names as bidding/sealed_bid.py, on libsodium's JavaScript build:
 // canon (sealed-draw.md), the bid package (a ZIP of bid.json and the documents, as
 // make_package builds it), seal = encryptPayload + splitContentKey + sealHalves +
-// makeEnvelope, openBidderHalf for the opening, the withdrawal request, and the bidder's
-// key file in the formats `trading bid keygen` writes. No network here: the pages call it.
+// makeEnvelope, openBidderHalf for the opening, the withdrawal request, the check of the
+// tender's signed opening key record (revision 2), and the bidder's key file in the formats
+// `trading bid keygen` writes. No network here: the pages call it.
 import sodiumModule from "/vendor/libsodium-wrappers-sumo/libsodium-wrappers.mjs";
 import { zipSync, unzipSync, strToU8, strFromU8 } from "/vendor/fflate/browser.js";
 
 export const PROTOCOL = "sealed-bid/1";
 export const WITHDRAW_PROTOCOL = "sealed-bid-withdraw/1";
 export const KEY_FILE_FORMAT = "sealed-bid-key/1";
+export const OPENING_KEY_PROTOCOL = "sealed-bid-opening-key/1";
+export const OPENING_KEY_FIELDS = ["protocol", "tender_code", "public_key", "published_at"];
 export const ENVELOPE_FIELDS = ["protocol", "tender_code", "bidder_code", "ciphertext_sha256", "ciphertext_size",
   "sealed_center", "sealed_bidder"];
 export const BID_JSON = "bid.json";
@@ -310,6 +313,40 @@ export function verifyEnvelopeSignature(envelope, verifyKeyHex) {
 /** A center-signed record (receipt) is valid for the center's verify key. */
 export function verifyCenterSignature(record, signatureHex, centerVerifyKeyHex) {
   return lib().crypto_sign_verify_detached(fromHex(signatureHex), canon(record), fromHex(centerVerifyKeyHex));
+}
+
+/** The short name of a verify key, as the center publishes it: the first 16 hex of its SHA-256. */
+export function keyFingerprint(verifyKeyHex) {
+  return sha256Hex(fromHex(verifyKeyHex)).slice(0, 16);
+}
+
+/**
+ * The check before sealing (bidding/sealed_bid.py verify_opening_key_record): the answer of
+ * GET /api/projects/{code}/opening-key holds this tender's record, signed by the center key
+ * the bidder pinned beforehand. Returns the opening public key (hex); throws otherwise.
+ */
+export function verifyOpeningKeyRecord(answer, centerVerifyKeyHex, tenderCode) {
+  const record = answer && answer.record;
+  const keys = record && typeof record === "object" ? Object.keys(record).sort() : [];
+  if (keys.join(",") !== [...OPENING_KEY_FIELDS].sort().join(",") || record.protocol !== OPENING_KEY_PROTOCOL
+      || typeof record.public_key !== "string" || !/^[0-9a-f]{64}$/.test(record.public_key)
+      || typeof record.tender_code !== "string" || typeof record.published_at !== "string"
+      || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(record.published_at)) {
+    throw new Error(`开标公钥记录格式不符合 ${OPENING_KEY_PROTOCOL}，不能用它加密`);
+  }
+  if (record.tender_code !== tenderCode) {
+    throw new Error(`开标公钥记录属于项目「${record.tender_code}」，不是本项目「${tenderCode}」，不能用它加密`);
+  }
+  let valid = false;
+  try {
+    valid = typeof answer.signature === "string" && verifyCenterSignature(record, answer.signature, centerVerifyKeyHex);
+  } catch {
+    valid = false;
+  }
+  if (!valid) {
+    throw new Error("开标公钥记录的签名无法用已固定的交易中心验签公钥核验：记录被改动，或不是交易中心所签；请勿加密递交，并与交易中心核实");
+  }
+  return record.public_key;
 }
 
 // ---------------------------------------------------------------- withdrawal and opening
