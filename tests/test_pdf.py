@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import subprocess
+import sys
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -177,6 +179,21 @@ async def test_a_rendering_process_that_dies_fails_only_its_own_document(center)
     assert isinstance(dying, BrokenProcessPool)
     assert isinstance(made, bytes) and "投标保证金收款收据" in pdf_text(made)
     assert "中标通知书" in pdf_text(await award_notice(center))
+
+
+def test_without_pango_the_operator_is_told_what_to_install():
+    # Pango hidden (an empty file bound over the library, in a mount namespace of its own):
+    # as on a minimal Debian without libpango-1.0-0.
+    libraries = [path.resolve() for pattern in ("/usr/lib/*/libpango-1.0.so.0", "/usr/lib*/libpango-1.0.so.0")
+                 for path in Path("/").glob(pattern.lstrip("/"))]
+    if not libraries or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("hiding Pango needs a mount namespace (unshare -m, as root)")
+    script = ("import asyncio; from trading.pdf import pdf_problems; from trading.settings import get_settings;\n"
+              "print(*asyncio.run(pdf_problems(get_settings().font_dir)), sep='\\n')")
+    hide = f"mount --bind /dev/null {libraries[0]} && exec {sys.executable} -c \"$0\""
+    answer = subprocess.run(["unshare", "-m", "sh", "-c", hide, script], capture_output=True, text=True, timeout=300,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert "缺少 PDF 排版所需的系统库 Pango" in answer.stdout and "libpangoft2-1.0-0" in answer.stdout, answer
 
 
 # ---------------------------------------------------------------------------- through the real server
