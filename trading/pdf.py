@@ -19,6 +19,8 @@ import asyncio
 import base64
 import logging
 import multiprocessing
+import multiprocessing.process
+import os
 import signal
 import tempfile
 import threading
@@ -170,7 +172,7 @@ def _executor() -> ProcessPoolExecutor:
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     # spawn: a child that shares nothing with the server's threads, event loop or sockets.
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_leave_interrupts_to_the_server)
+                               initializer=_serve_the_server)
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:
@@ -183,9 +185,18 @@ def _discard(pool: ProcessPoolExecutor) -> None:
 
 # ---------------------------------------------------------------------------- in the child process
 
-def _leave_interrupts_to_the_server() -> None:
+def _serve_the_server() -> None:
     # Ctrl-C reaches the whole process group: the server shuts the pool down itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A server that is killed cannot: its rendering processes go with it.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()
+    os._exit(0)
 
 
 def make_pdf(html: str, faces: tuple[tuple[int, str], ...]) -> bytes:
