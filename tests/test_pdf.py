@@ -139,12 +139,12 @@ async def test_the_documents_are_made_where_no_system_font_exists():
     assert await in_rendering_process(_system_font_count) == 0
 
 
-async def test_a_document_naming_a_system_font_still_gets_the_bundled_one():
+async def test_text_naming_a_system_font_or_written_as_entities_gets_the_bundled_font():
     html = ("<html><body><p style='font-family: \"DejaVu Sans\", \"Noto Sans CJK SC\", monospace'>"
-            "Latin 0123 中文 ￥</p></body></html>")
+            "Latin 0123 中文 ￥ 甲&mdash;乙</p></body></html>")
     faces = tuple((weight, str(path)) for weight, path in font_files(get_settings().font_dir).items())
     pdf = await in_rendering_process(make_pdf, html, faces)
-    assert "中文" in pdf_text(pdf)
+    assert "中文" in pdf_text(pdf) and "甲—乙" in pdf_text(pdf)
     assert_only_the_bundled_font(pdf)
 
 

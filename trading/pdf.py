@@ -28,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import cache
+from html import unescape
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,10 +45,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 # The faces the templates use (body text, headings), by CSS weight, under Settings.font_dir.
 FONT_FACES = {400: Path("400Regular/NotoSansSC_400Regular.ttf"), 700: Path("700Bold/NotoSansSC_700Bold.ttf")}
 FONT_FAMILY = "Bundled Noto Sans SC"
-# Kept in every subset whatever the text: page numbers and other text the stylesheet adds.
-ALWAYS_KEPT = "".join(chr(code) for code in range(0x20, 0x7F))
+# Kept in every subset whatever the document's text: what stylesheets add (page numbers).
+ALWAYS_KEPT = "".join(chr(code) for code in range(0x20, 0x7F)) + "".join(
+    path.read_text() for path in sorted(TEMPLATES.glob("*.css")))
 RENDER_WORKERS = 2
-# What the operator can do about it is in the server's log and `trading serve`'s warning.
+# What fails a document (no font, no Pango) waits for the operator: minutes, not seconds.
 RETRY_AFTER_SECONDS = 300
 UNAVAILABLE_MESSAGE = "暂时无法生成文件，本次操作未完成，请稍后再试；如仍不行，请联系交易中心"
 PROBE_HTML = ("<html lang='zh-CN'><body><h1>试生成</h1><p>中标通知书 投标保证金收款收据 "
@@ -81,11 +83,6 @@ async def render_pdf(template: str, **context: Any) -> bytes:
     the font is not installed, Pango is missing, or the child process died.
     """
     html = _environment().get_template(template).render(**context)
-    return await html_to_pdf(html)
-
-
-async def html_to_pdf(html: str) -> bytes:
-    """The PDF of a document whose stylesheets are under ``trading/templates``."""
     font_dir = get_settings().font_dir
     missing = missing_font_files(font_dir)
     if missing:
@@ -104,8 +101,8 @@ async def html_to_pdf(html: str) -> bytes:
 async def pdf_problems(font_dir: Path) -> list[str]:
     """What keeps this machine from making readable PDFs, in Chinese for the operator; empty when none.
 
-    Makes a small document in the rendering pool (which so has it ready for the first real
-    one): a missing Pango, a font Pango cannot use, or a crash shows here, at start.
+    Makes a small document in the rendering pool (which so is ready for the first real one):
+    a missing Pango, a font Pango cannot use, or a crash shows here, at start.
     """
     missing = missing_font_files(font_dir)
     if missing:
@@ -115,7 +112,7 @@ async def pdf_problems(font_dir: Path) -> list[str]:
     try:
         await in_rendering_process(make_pdf, PROBE_HTML, _faces(font_dir))
     except BrokenProcessPool:
-        return ["试生成 PDF 时渲染进程异常退出（Pango 找不到可用的字体）。中文字体文件可能已损坏：请删除 "
+        return ["试生成 PDF 时渲染进程异常退出（多半是 Pango 找不到可用的字体）。中文字体文件可能已损坏：请删除 "
                 "node_modules 后重新运行 make setup。在此之前，PDF 文件一律不生成。"]
     except Exception as exc:  # noqa: BLE001 - the operator reads what failed; the server keeps running
         if isinstance(exc, OSError) and "pango" in str(exc).lower():
@@ -212,7 +209,7 @@ def make_pdf(html: str, faces: tuple[tuple[int, str], ...]) -> bytes:
     from weasyprint import CSS, HTML  # imported here: Pango is loaded only in the child
     from weasyprint.text.fonts import FontConfiguration
 
-    characters = set(html) | set(ALWAYS_KEPT)
+    characters = set(unescape(html)) | set(ALWAYS_KEPT)
     with tempfile.TemporaryDirectory(prefix="trading-pdf-") as folder:
         rules = []
         for weight, path in faces:
