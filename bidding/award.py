@@ -198,9 +198,9 @@ async def issue_award_notice(session: AsyncSession, keys: CenterKeys, *, actor: 
         "key_id": keys.key_id, "verify_url": award_notice_url(public_url, number),
     }
     contract = rule_period(rule_set, CONTRACT_RULE)
-    pdf = award_notice_pdf(record, verify_key_hex=keys.verify_key_hex, issued_at=issued_at,
-                           contract_days=contract.value if contract else None,
-                           contract_source=contract.source if contract else None)
+    pdf = await award_notice_pdf(record, verify_key_hex=keys.verify_key_hex, issued_at=issued_at,
+                                 contract_days=contract.value if contract else None,
+                                 contract_source=contract.source if contract else None)
     signed = {**record, "pdf_sha256": sha256_hex(pdf)}
     notice = AwardNotice(id=notice_id, number=number, project_id=project.id, candidate_id=candidate.id,
                          organisation_id=winner.id, price_fen=candidate.price_fen, record=signed,

@@ -19,10 +19,10 @@ def award_notice_url(public_url: str, number: str) -> str:
     return f"{public_url.rstrip('/')}/verify/award-notices/{number}"
 
 
-def award_notice_pdf(record: Mapping[str, Any], *, verify_key_hex: str, issued_at, contract_days: int | None,
-                     contract_source: str | None) -> bytes:
+async def award_notice_pdf(record: Mapping[str, Any], *, verify_key_hex: str, issued_at, contract_days: int | None,
+                           contract_source: str | None) -> bytes:
     """Render the notice from its (unsigned) record; the signature covers this PDF's SHA-256."""
-    return render_pdf(
+    return await render_pdf(
         "award_notice.html", record=record, price_yuan=yuan(record["price_fen"]),
         basis_name=BASIS_NAMES[record["basis"]], issued_local=local_time(issued_at, "%Y年%m月%d日 %H:%M"),
         contract_days=contract_days or 30, contract_source=contract_source, verify_key=verify_key_hex,

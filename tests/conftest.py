@@ -42,6 +42,12 @@ from trading.settings import Settings, get_settings
 TEMPLATE = "trading_test_template"
 _numbers = itertools.count(1)
 
+# Every PDF of the tests is made as on a machine with no font at all: the rendering processes
+# (trading/pdf.py, in this process and in every `trading serve` a test starts) inherit this,
+# so the documents must bring their own font. The browser gets its own (CHROMIUM_FONTS).
+FONTCONFIG = Path(__file__).resolve().parent / "fontconfig"
+os.environ["FONTCONFIG_FILE"] = str(FONTCONFIG / "no-system-fonts.conf")
+
 
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -161,6 +167,8 @@ def cli(settings, database_url) -> Iterator[Callable[..., Any]]:
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# The machine's fonts and the bundled Noto Sans SC: Chinese in screenshots without a system CJK font.
+CHROMIUM_FONTS = FONTCONFIG / "browser.conf"
 # Screenshots of key pages, kept after the run (CI keeps this folder as the test artifacts).
 SCREENSHOTS = Path(os.environ.get("TRADING_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "var" / "test-artifacts")) / "screenshots"
 
@@ -177,7 +185,8 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        chromium = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS,
+                                                    env={**os.environ, "FONTCONFIG_FILE": str(CHROMIUM_FONTS)})
         yield chromium
         await chromium.close()
 

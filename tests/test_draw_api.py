@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from pypdf import PdfReader
 
 from bidding.demo_data import load_demo_data
+from tests.pdfs import assert_only_the_bundled_font
 from tests.portal import bearer, log_in
 from trading.database import make_sessionmaker, transaction
 from trading.draws import commit_draw, reveal_draw, supply_witness
@@ -103,6 +104,7 @@ async def test_the_public_page_verifies_and_the_sheet_is_for_staff_after_the_rev
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(sheet.content)).pages)
     bundle = (await client.get(f"/api/draws/{draw_id}")).json()
     assert "抽取结果密封单" in text and draw_id in text
+    assert_only_the_bundled_font(sheet.content)
     assert all(code in text for code in bundle["reveal"]["record"]["selected"])
 
 

@@ -6,13 +6,11 @@ the PDF for the payer and the center only; and collusion flags dismissed by supe
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
 from litestar.testing import AsyncTestClient
-from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from bidding.fees import charge_service_fee, confirm_fee_paid
@@ -23,6 +21,7 @@ from bidding.registrations import register_bidder
 from tests import factories
 from tests import test_bids as bids  # helpers only
 from tests import test_refunds as refunds  # helpers only
+from tests.pdfs import assert_only_the_bundled_font, pdf_text
 from tests.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
@@ -37,10 +36,6 @@ demo = bids.demo
 keys = bids.keys
 PUBLIC = "http://127.0.0.1:8000"
 LUJIAN, HONGYUAN = bids.LUJIAN, bids.HONGYUAN  # demo bidder1, bidder2
-
-
-def pdf_text(pdf: bytes) -> str:
-    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 @pytest.mark.parametrize(("fen", "words"), [
@@ -162,6 +157,7 @@ async def test_the_payer_and_the_center_download_the_pdf_and_anyone_verifies_it(
     assert (await client.get(path)).status_code == 401
     pdf = (await client.get(path, headers=finance)).content
     assert pdf.startswith(b"%PDF") and "捌拾万" not in pdf_text(pdf) and "壹万贰仟叁佰肆拾伍元整" in pdf_text(pdf)
+    assert_only_the_bundled_font(pdf)
 
     check = await client.get(f"/api/ledger/receipts/{number}/verification")  # public
     assert check.status_code == 200

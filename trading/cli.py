@@ -12,6 +12,7 @@ import json
 import logging
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,14 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     """Migrate, load reference data, and serve the portal."""
     import uvicorn
 
+    from trading.pdf import pdf_problems
+
     settings = get_settings()
-    _prepare_database(demo)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # A trial PDF while the database is prepared: it also starts the rendering process.
+        pdf_check = background.submit(asyncio.run, pdf_problems(settings.font_dir))
+        _prepare_database(demo)
+        problems = pdf_check.result()
     from trading.keys import load_center_keys
 
     keys = load_center_keys(settings)
@@ -91,6 +98,8 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     click.echo(f"中心验签公钥（Ed25519）：{keys.verify_key_hex}")
     if demo:
         _print_demo_accounts()
+    for problem in problems:
+        click.secho(f"警告：{problem}", fg="red", err=True)
     click.echo(f"门户已启动：http://{host}:{port}/   （按 Ctrl-C 停止）")
     # Live streams (web/live.py) never end on their own: on shutdown they get 5 s, then are cut
     # (browsers reconnect and re-read), or one watching supervisor would hold the server up forever.

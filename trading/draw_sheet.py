@@ -17,7 +17,7 @@ def draw_verification_url(public_url: str, draw_id: str) -> str:
     return f"{public_url.rstrip('/')}/draws/{draw_id}"
 
 
-def draw_sheet_pdf(draw: Draw, keys: CenterKeys, *, public_url: str, names: dict[str, str] | None = None) -> bytes:
+async def draw_sheet_pdf(draw: Draw, keys: CenterKeys, *, public_url: str, names: dict[str, str] | None = None) -> bytes:
     """The sheet with records, signatures and a QR code of the verification page.
 
     ``names`` maps public codes to display names for the people who may see them.
@@ -25,7 +25,7 @@ def draw_sheet_pdf(draw: Draw, keys: CenterKeys, *, public_url: str, names: dict
     if draw.status != REVEALED:
         raise Conflict(f"抽取 {draw.draw_id} 的结果尚未揭晓，不能打印结果单")
     url = draw_verification_url(public_url, draw.draw_id)
-    return render_pdf(
+    return await render_pdf(
         "draw_sheet.html", draw=draw, purpose_name=PURPOSE_NAMES[draw.purpose], commit=draw.commit_record,
         criteria=json.dumps(draw.commit_record["criteria"], ensure_ascii=False, sort_keys=True),
         witness={"value": draw.witness_value, "by": draw.witness_by, "at": format_moment(draw.witness_at)},

@@ -138,6 +138,12 @@ async def receipt_for(session: AsyncSession, kind: str, source_id: int) -> Recei
     return await session.scalar(select(Receipt).where(Receipt.kind == kind, Receipt.source_id == source_id))
 
 
+async def receipt_pdf(record: dict[str, Any], *, verify_key_hex: str) -> bytes:
+    """The receipt as a PDF in Chinese, from its (unsigned) record; the signature covers its SHA-256."""
+    return await render_pdf("receipt.html", record=record, qr=qr_data_uri(record["verify_url"]),
+                            verify_key=verify_key_hex)
+
+
 async def issue_receipt(
     session: AsyncSession, keys: CenterKeys, *, kind: str, source_id: int, project_code: str, project_title: str,
     party_credit_code: str, party_name: str, amount_fen: int, account: str, account_name: str, bank: str,
@@ -164,7 +170,7 @@ async def issue_receipt(
         "value_date": value_date, "details": details, "issued_at": local_time(now, "%Y-%m-%d %H:%M:%S"),
         "verify_url": url, "key_id": keys.key_id,
     }
-    pdf = render_pdf("receipt.html", record=record, qr=qr_data_uri(url), verify_key=keys.verify_key_hex)
+    pdf = await receipt_pdf(record, verify_key_hex=keys.verify_key_hex)
     record["pdf_sha256"] = sha256_hex(pdf)
     receipt = Receipt(number=number, kind=kind, source_id=source_id, project_code=project_code,
                       party_credit_code=party_credit_code, amount_fen=amount_fen, record=record,

@@ -61,6 +61,8 @@ class Settings:
     calendar_dir: Path | None = None
     timezone: str = "Asia/Shanghai"
     frontend_dir: Path = field(default=PROJECT_ROOT / "node_modules")
+    # The CJK font embedded in PDF documents (npm package @expo-google-fonts/noto-sans-sc).
+    font_dir: Path = field(default=PROJECT_ROOT / "node_modules" / "@expo-google-fonts" / "noto-sans-sc")
     # The center's deposit account (投标保证金专户) that bidders pay into, shown on their pages.
     deposit_bank: str = "中国建设银行济宁分行营业部"
     deposit_account: str = "37050168620800000001"
@@ -98,6 +100,7 @@ class Settings:
             deadline_watch_seconds=_int("TRADING_DEADLINE_WATCH_SECONDS", 60),
             rule_set_dir=_optional_path("TRADING_RULESET_DIR"),
             calendar_dir=_optional_path("TRADING_CALENDAR_DIR"),
+            font_dir=_path("TRADING_FONT_DIR", PROJECT_ROOT / "node_modules" / "@expo-google-fonts" / "noto-sans-sc"),
             deposit_bank=os.environ.get("TRADING_DEPOSIT_BANK", "中国建设银行济宁分行营业部"),
             deposit_account=os.environ.get("TRADING_DEPOSIT_ACCOUNT", "37050168620800000001"),
             deposit_account_name=os.environ.get("TRADING_DEPOSIT_ACCOUNT_NAME", "济宁市公共资源交易中心投标保证金专户"),

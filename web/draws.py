@@ -107,6 +107,6 @@ class DrawPageController(Controller):
     @get("/{draw_id:str}/sheet.pdf", name="draw.sheet", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)])
     async def sheet(self, draw_id: str, session: AsyncSession, context: AppContext) -> Response[bytes]:
         draw = await get_draw(session, draw_id)
-        pdf = draw_sheet_pdf(draw, context.keys, public_url=context.settings.public_url)
+        pdf = await draw_sheet_pdf(draw, context.keys, public_url=context.settings.public_url)
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{draw_id}.pdf"'})
