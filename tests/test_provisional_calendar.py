@@ -85,6 +85,16 @@ async def in_publicity(session, keys, kind=world.CONSTRUCTION) -> world.Tender:
     return tender
 
 
+async def complaint_decision_clock(session, keys) -> tuple[world.Tender, Deadline]:
+    """A complaint by the second candidate, accepted: its 30-working-day decision clock."""
+    tender = await in_publicity(session, keys)
+    complaint = await file_complaint(session, actor="bidder", project_code=tender.code,
+                                     organisation_id=tender.bidders[1].id, grounds="第一名存在串通投标")
+    await accept_complaint(session, actor="supervisor", project_code=tender.code, complaint_id=complaint.id,
+                           reason="予以受理")
+    return tender, await clock(session, "complaint_answer", f"complaint:{complaint.id}")
+
+
 async def clock(session, kind: str, subject: str) -> Deadline:
     return await session.scalar(select(Deadline).where(Deadline.kind == kind, Deadline.subject == subject))
 
@@ -134,12 +144,7 @@ async def test_a_complaint_in_december_gets_its_decision_clock_provisionally(dem
 
 async def test_loading_the_official_year_moves_a_provisional_deadline_later_and_tells_the_parties(
         demo, session, keys, no_notice_yet):
-    tender = await in_publicity(session, keys)
-    complaint = await file_complaint(session, actor="bidder", project_code=tender.code,
-                                     organisation_id=tender.bidders[1].id, grounds="第一名存在串通投标")
-    await accept_complaint(session, actor="supervisor", project_code=tender.code, complaint_id=complaint.id,
-                           reason="予以受理")
-    answer = await clock(session, "complaint_answer", f"complaint:{complaint.id}")
+    tender, answer = await complaint_decision_clock(session, keys)
     announced = answer.due_at
     today = local_date(await database_now(session))
     # The notice gives three more weekdays off inside the 30 working days (a longer Spring Festival).
@@ -165,12 +170,7 @@ async def test_loading_the_official_year_moves_a_provisional_deadline_later_and_
 async def test_loading_the_official_year_never_moves_a_deadline_earlier(demo, session, keys, no_notice_yet):
     """The notice's 调休 makes weekends working days: the reckoned day would be earlier, and
     the announced one stays (nobody loses time they were promised)."""
-    tender = await in_publicity(session, keys)
-    complaint = await file_complaint(session, actor="bidder", project_code=tender.code,
-                                     organisation_id=tender.bidders[1].id, grounds="第一名存在串通投标")
-    await accept_complaint(session, actor="supervisor", project_code=tender.code, complaint_id=complaint.id,
-                           reason="予以受理")
-    answer = await clock(session, "complaint_answer", f"complaint:{complaint.id}")
+    tender, answer = await complaint_decision_clock(session, keys)
     announced = answer.due_at
     today = local_date(await database_now(session))
     weekends = {today + timedelta(days=k): "春节" for k in range(4, 40) if (today + timedelta(days=k)).weekday() >= 5}
