@@ -106,6 +106,10 @@ async def test_a_voided_draw_publishes_its_signed_void_and_the_verifier_says_wha
     page = await client.get(f"/draws/{draw_id}")
     assert "本次抽取已作废" in page.text and "经监督人员批准" in page.text and "若未作废，本次抽取将抽中" in page.text
     assert "评标室停电，改期重抽" in page.text and ":supervisor" not in page.text
+    # The project's list of draws shows the void as such, with its approval.
+    tender = await client.get("/tenders/JN-2026-GC-0007")
+    assert "见证后作废，经监督人员批准，已公布中心种子：评标室停电，改期重抽" in tender.text
+    assert f'href="/draws/{draw_id}">查看作废记录' in tender.text
     # A void before the witness publishes no seed: there was no outcome yet.
     early = await new_draw(engine, keys)
     await client.post(f"/api/draws/{early}/void", json={"reason": "条件录入错误"}, headers=await bearer(client, "admin"))

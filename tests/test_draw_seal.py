@@ -180,3 +180,44 @@ async def test_step_7_seal_holds_for_agency_draws_until_their_witness_reveals_th
     drawn = draw.reveal_record["selected"] + draw.reveal_record["reserves"]
     after = await where_found(session, drawn)
     assert all(("draws", "reveal_record") in after[code] for code in drawn)
+
+
+async def test_step_7_seal_the_migration_leaves_existing_draws_no_rank_and_no_uncalled_reserve(
+        server_url, template_url, keys):
+    """Rows written before revision 2 (every drawn expert a member, with a rank) are brought
+    into the sealed form: uncalled reserves go (the encrypted result keeps them), ranks go."""
+    import anyio
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import create_database_from_template
+    from trading.database import make_engine, make_sessionmaker, run_as_server_admin, transaction
+    from trading.schema import downgrade_database, upgrade_database
+
+    url = await create_database_from_template(server_url, template_url, "draws_seal_migration")
+    engine = make_engine(url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            request, draw = await _committee(session, keys, "A0601", pool_size=9, count=5, reserves=2)
+            await witness_committee_draw(session, keys, draw.draw_id, value="监督员 1", by="user:7:supervisor")
+            _, reserves = sealed_selection(keys, await get_draw(session, draw.draw_id))
+            reserve_ids = list((await session.scalars(select(Expert.id).where(Expert.code.in_(reserves)))).all())
+        await anyio.to_thread.run_sync(downgrade_database, url, "w1bidpending1")
+        async with engine.begin() as conn:  # the old form: the reserves as ranked member rows
+            for rank, expert_id in enumerate(reserve_ids, start=5):
+                await conn.execute(text(
+                    "INSERT INTO committee_members (request_id, group_id, draw_id, expert_id, rank, status) "
+                    "SELECT request_id, group_id, draw_id, :e, :rank, 'reserve' FROM committee_members "
+                    "WHERE request_id = :r LIMIT 1"), {"e": expert_id, "rank": rank, "r": request.id})
+        await anyio.to_thread.run_sync(upgrade_database, url)
+        async with engine.connect() as conn:
+            statuses = (await conn.scalars(text("SELECT status FROM committee_members WHERE request_id = :r"),
+                                           {"r": request.id})).all()
+            assert statuses == ["invited"] * 5
+            assert not await conn.scalar(text("SELECT count(*) FROM committee_members WHERE expert_id = ANY(:ids)"),
+                                         {"ids": reserve_ids})
+            assert not await conn.scalar(text(
+                "SELECT count(*) FROM information_schema.columns WHERE table_name = 'committee_members' "
+                "AND column_name = 'rank'"))
+    finally:
+        await engine.dispose()
+        await run_as_server_admin(server_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
