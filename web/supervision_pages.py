@@ -42,7 +42,7 @@ watchers = requires_role(UserRole.SUPERVISOR, UserRole.ADMIN)
 supervisors_only = requires_role(UserRole.SUPERVISOR)
 
 # The events each live view re-reads on (besides ``ready`` and ``resync``, which every view does).
-DRAW_KINDS = ("draw.committed", "draw.witnessed", "draw.revealed", "draw.voided")
+DRAW_KINDS = ("draw.committed", "draw.witness_requested", "draw.witnessed", "draw.revealed", "draw.voided")
 OPENING_KINDS = ("opening.started", "opening.signed_in", "opening.handed_in", "opening.bids_opened",
                  "opening.not_decrypted", "opening.window_closed", "opening.max_price_announced",
                  "opening.objection_raised", "opening.objection_answered", "opening.finished")
