@@ -1,8 +1,11 @@
 """Agency draws: one agency plus reserves per project, drawn by sealed-draw/1.
 
-The result is revealed as soon as it is witnessed (no sealing period). The drawn agency
-serves unless the tendering party declines it, which needs a recorded reason and moves to
-the next reserve in order; with the reserves used up, a replacement draw continues it.
+Held only when the tendering party asks for one (the law lets it choose its agency), so
+its witness is the tendering party itself, or a supervisor at its request — never the
+center alone. The result is revealed as soon as it is witnessed (no sealing period). The
+drawn agency serves unless the tendering party declines it, which needs a recorded reason
+and moves to the next reserve in order; with the reserves used up, a replacement draw
+continues it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from agency_pool.agencies import Agency
 from agency_pool.eligibility import eligible_agencies
 from trading.audit import record_event
 from trading.columns import created_at_column
-from trading.draws import REVEALED, VOIDED, Draw, commit_draw, get_draw
+from trading.draws import REVEALED, VOIDED, WITNESS_TENDERING_PARTY, Draw, commit_draw, get_draw
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.keys import CenterKeys
 
@@ -47,11 +50,13 @@ class AgencyAssignment:
 
 async def draw_agency(
     session: AsyncSession, keys: CenterKeys, *, actor: str, project_code: str, category: str,
-    tendering_party_credit_code: str, reserve_count: int = 3, witness_required: bool = False,
+    tendering_party_credit_code: str, reserve_count: int = 3, witness: str = WITNESS_TENDERING_PARTY,
     continues: str | None = None, region_code: str | None = None,
 ) -> Draw:
     """Draw an agency for a project from every eligible agency of the pool (credit
-    restrictions scoped to the project's region and category included)."""
+    restrictions scoped to the project's region and category included). ``witness`` is who
+    supplies the witness value: the tendering party (or a supervisor it asks), or, where the
+    rule set says so, a supervisor."""
     pool = await eligible_agencies(session, category=category, tendering_party_credit_code=tendering_party_credit_code,
                                    region_code=region_code)
     codes = [agency.code for agency in pool]
@@ -61,8 +66,8 @@ async def draw_agency(
         codes = [code for code in codes if code not in offered]
     criteria = {"category": category, "exclude_orgs": [tendering_party_credit_code]}
     return await commit_draw(session, keys, actor=actor, purpose="agency", project_code=project_code, criteria=criteria,
-                             pool=codes, count=1, reserve_count=reserve_count, witness_required=witness_required,
-                             continues=continues)
+                             pool=codes, count=1, reserve_count=reserve_count, witness_required=True,
+                             witness=witness, continues=continues)
 
 
 async def _latest_agency_draw(session: AsyncSession, project_code: str) -> Draw:

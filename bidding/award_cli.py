@@ -2,8 +2,9 @@
 
 ``trading award verify FILE`` needs no network: the signed bundle comes from a file
 (``--bundle``, or ``FILE.sig.json`` / ``FILE.json`` beside the PDF) and the center's public
-key from ``--key`` (default: this center's own). Only without a bundle file does it look
-the notice up in this center's database, by ``--number`` or by the PDF's SHA-256.
+key from ``--key`` (default: this center's own where it exists; none is ever made here, and
+with no key to trust it refuses). Only without a bundle file does it look the notice up in
+this center's database, by ``--number`` or by the PDF's SHA-256.
 """
 
 from __future__ import annotations
@@ -62,17 +63,18 @@ def _bundle_from_database(pdf: bytes, number: str | None) -> dict[str, Any]:
 @click.option("--bundle", "bundle_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The signed bundle (JSON from /api/award-notices/<number>).")
 @click.option("--number", default=None, help="Look the notice up by number in this center's database.")
-@click.option("--key", "key_hex", default=None, help="Verify key to trust (hex); default: this center's own.")
+@click.option("--key", "key_hex", default=None,
+              help="Verify key to trust (hex, e.g. from /api/keys of a center you trust); default: this center's own "
+                   "where it exists. No key is ever made here.")
 @one_line_errors
 def award_verify(path: Path, bundle_path: Path | None, number: str | None, key_hex: str | None) -> None:
     """Check an award notice PDF against the center's signature; exit 2 when it does not match."""
+    from trading.keys import trusted_verify_key
+
+    key_hex = trusted_verify_key(get_settings(), key_hex)  # first: without a key to trust, nothing is read
     pdf = path.read_bytes()
     source = _bundle_file(path, bundle_path)
     bundle = _read_bundle(source) if source is not None else _bundle_from_database(pdf, number)
-    if key_hex is None:
-        from trading.keys import load_center_keys
-
-        key_hex = load_center_keys(get_settings()).verify_key_hex
     result = verify_award_notice(pdf, bundle, key_hex)
     if not result.ok:
         click.echo(f"验证失败（{result.failed_check}）：{result.message}", err=True)

@@ -471,7 +471,7 @@ async def start_evaluation_session(session: AsyncSession, keys: CenterKeys, *, a
     confirmed = (await session.execute(
         select(CommitteeMember, Expert).join(Expert, Expert.id == CommitteeMember.expert_id)
         .where(CommitteeMember.request_id == request.id, CommitteeMember.status == CONFIRMED)
-        .order_by(CommitteeMember.group_id, CommitteeMember.rank))).all()
+        .order_by(CommitteeMember.group_id, CommitteeMember.id))).all()
     if len(confirmed) < (seats or 0) or not confirmed:
         raise Conflict(f"评标委员会应有专家 {seats} 名，已确认到场 {len(confirmed)} 名，不能开始评标",
                        code="committee_incomplete", seats=seats, confirmed=len(confirmed))

@@ -11,8 +11,8 @@ built from the services that already decide what is public.
 - candidates under publicity (:func:`bidding.publicity.publicity_of`), the award notice's
   public data with its verification page, the contract;
 - draws: the agency draw's verification page at any time (its criteria name only the
-  tendering party); an expert draw only once revealed, when its commit record's avoidance
-  list (which names every registered bidder) is no longer ahead of the opening.
+  tendering party); an expert draw only once revealed or voided (a void, with its reason
+  and approval, is for everyone to see).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from bidding.projects import Project, project_by_code
 from bidding.publicity import publicity_of
 from bidding.states import STATE_NAMES, TenderState
 from bidding.tender_documents import document_versions
-from trading.draws import REVEALED, STATUS_NAMES, draws_of_project
+from trading.draws import REVEALED, STATUS_NAMES, VOIDED, draws_of_project
 from trading.errors import NotFound
 from trading.organisations import Region
 from trading.rules.store import TRADING_CATEGORIES
@@ -139,9 +139,10 @@ async def _serving_agency(session: AsyncSession, code: str) -> str | None:
 
 
 def _draw_view(draw) -> dict[str, Any]:
-    # An expert draw's commit record lists the registered bidders it avoids: shown once revealed.
-    linked = draw.purpose != "expert" or draw.status == REVEALED
+    # An expert draw is linked once revealed, or voided (its void record is for everyone to check).
+    linked = draw.purpose != "expert" or draw.status in (REVEALED, VOIDED)
     return {"draw_id": draw.draw_id if linked else None, "purpose": draw.purpose,
             "purpose_name": DRAW_PURPOSES.get(draw.purpose, draw.purpose), "status": draw.status,
             "status_name": STATUS_NAMES[draw.status], "committed_at": draw.created_at,
-            "revealed": draw.status == REVEALED}
+            "revealed": draw.status == REVEALED, "void_reason": draw.void_reason,
+            "void_after_witness": draw.status == VOIDED and draw.witness_at is not None}

@@ -16,7 +16,7 @@ from bidding.lifecycle import database_now
 from bidding.opening import DECRYPTED, NOT_DECRYPTED, PENDING, OpeningEntry, OpeningSession
 from bidding.projects import Project
 from bidding.states import STATE_NAMES
-from trading.draws import COMMITTED, STATUS_NAMES as DRAW_STATUS_NAMES, WITNESSED, Draw
+from trading.draws import COMMITTED, STATUS_NAMES as DRAW_STATUS_NAMES, VOIDED, WITNESS_TENDERING_PARTY, WITNESSED, Draw
 from trading.organisations import Organisation
 from trading.timefmt import CENTER_ZONE
 
@@ -71,6 +71,10 @@ async def live_sessions(session: AsyncSession) -> dict[str, Any]:
         "draws": [{"draw_id": d.draw_id, "purpose": DRAW_PURPOSES.get(d.purpose, d.purpose),
                    "project": d.project_code, "title": titles.get(d.project_code, ""), "status": d.status,
                    "status_name": DRAW_STATUS_NAMES[d.status], "witness_required": d.witness_required,
+                   # A supervisor witnesses it (an agency draw: only when its tendering party asked).
+                   "awaits_supervisor": d.status == COMMITTED and d.witness_required and (
+                       d.witness_role != WITNESS_TENDERING_PARTY or d.witness_asked_by is not None),
+                   "void_reason": d.void_reason, "void_after_witness": d.status == VOIDED and d.witness_at is not None,
                    "committed_at": d.created_at} for d in draws],
         "openings": [{"project": p.code, "title": p.title, "started_at": o.started_at, "window_ends_at": o.window_ends_at,
                       "closed_at": o.closed_at, "finished_at": o.finished_at,

@@ -8,6 +8,13 @@ time and place, through the outbox. A decline moves to the next reserve in order
 the reserves used up a replacement draw continues the group's last draw. Bookings carry
 a database exclusion constraint, so an expert can never sit in two overlapping sessions,
 even when two draws run at the same moment.
+
+The selection at rest (spec step 7, "Seal"): the order of the drawn and the reserves
+exist only in the draws' encrypted results. Calling experts decrypts them inside this
+service, takes the next names not yet called and writes a member row for those alone,
+with no rank; the first call of a draw goes out in pool order, so neither the rows' ids
+nor their times tell the drawn order. Until the reveal the tables, the audit log and
+the outbox name only experts already called.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from expert_pool.composition import check_committee
 from expert_pool.models import Expert
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
-from trading.draws import WITNESSED, Draw, commit_draw, get_draw, reveal_draw, sealed_selection, supply_witness
+from trading.draws import REVEALED, WITNESSED, Draw, commit_draw, get_draw, reveal_draw, sealed_selection, supply_witness
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.keys import CenterKeys
 from trading.notifications import enqueue
@@ -53,8 +60,8 @@ DRAWING, UNSEALED, CANCELLED = "drawing", "unsealed", "cancelled"
 BOOKINGS_LOCK = 0x424F4F4B  # advisory lock key serialising expert bookings
 # A member's life: a reserve waits; an invited expert confirms or declines; an expert
 # found already booked elsewhere when called is unavailable and the next one is called.
-RESERVE, INVITED, CONFIRMED, DECLINED, UNAVAILABLE = "reserve", "invited", "confirmed", "declined", "unavailable"
-MEMBER_STATUS_NAMES = {RESERVE: "备选", INVITED: "已通知", CONFIRMED: "已确认", DECLINED: "已谢绝", UNAVAILABLE: "时间冲突"}
+INVITED, CONFIRMED, DECLINED, UNAVAILABLE = "invited", "confirmed", "declined", "unavailable"
+MEMBER_STATUS_NAMES = {INVITED: "已通知", CONFIRMED: "已确认", DECLINED: "已谢绝", UNAVAILABLE: "时间冲突"}
 
 
 class CommitteeRequest(SQLModel, table=True):
@@ -104,9 +111,12 @@ class CommitteeDraw(SQLModel, table=True):
 
 
 class CommitteeMember(SQLModel, table=True):
+    """An expert called for a committee (invited, or found booked elsewhere): never one
+    merely drawn or held in reserve, and never with a rank (spec step 7)."""
+
     __tablename__ = "committee_members"
     __table_args__ = (
-        CheckConstraint("status IN ('reserve', 'invited', 'confirmed', 'declined', 'unavailable')",
+        CheckConstraint("status IN ('invited', 'confirmed', 'declined', 'unavailable')",
                         name="committee_members_status_known"),
     )
 
@@ -115,7 +125,6 @@ class CommitteeMember(SQLModel, table=True):
     group_id: int = Field(sa_column=Column(Integer, ForeignKey("committee_groups.id"), nullable=False, index=True))
     draw_id: str = Field(sa_column=Column(String(40), ForeignKey("draws.draw_id"), nullable=False))
     expert_id: int = Field(sa_column=Column(Integer, ForeignKey("experts.id"), nullable=False, index=True))
-    rank: int = Field(sa_column=Column(Integer, nullable=False))  # place in selected + reserves
     status: str = Field(sa_column=Column(String(16), nullable=False))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     invited_at: datetime | None = Field(default=None, sa_column=timestamp_column())
@@ -284,7 +293,7 @@ async def _commit_group_draw(session, keys, request, group, rule_set, pool, coun
     session.add(CommitteeDraw(group_id=group.id, draw_id=draw.draw_id))
     await session.flush()
     if draw.status == WITNESSED:  # no witness configured: the draw is witnessed at commit
-        await _enrol_drawn(session, keys, draw)
+        await call_drawn(session, keys, draw)
     return draw
 
 
@@ -292,7 +301,7 @@ async def witness_committee_draw(session: AsyncSession, keys: CenterKeys, draw_i
     """The supervisor's witness value completes the draw; the drawn experts are invited."""
     draw = await supply_witness(session, keys, draw_id, value=value, by=by)
     if await _group_of_draw(session, draw_id) is not None:
-        await _enrol_drawn(session, keys, draw)
+        await call_drawn(session, keys, draw)
     return draw
 
 
@@ -306,81 +315,101 @@ async def _group_of_draw(session: AsyncSession, draw_id: str) -> tuple[Committee
     return (row[0], row[1]) if row is not None else None
 
 
-async def _enrol_drawn(session: AsyncSession, keys: CenterKeys, draw: Draw) -> None:
-    """Hand the sealed selection to the notification step: members in order, the
-    selected ones booked and invited, the reserves waiting."""
+async def call_drawn(session: AsyncSession, keys: CenterKeys, draw: Draw) -> None:
+    """A witnessed draw of a group: call its drawn experts until the group is full."""
     group, request = await _group_of_draw(session, draw.draw_id)
-    selected, reserves = sealed_selection(keys, draw)
-    experts = {e.code: e for e in (await session.scalars(select(Expert).where(Expert.code.in_(selected + reserves)))).all()}
-    offset = await session.scalar(select(func.coalesce(func.max(CommitteeMember.rank) + 1, 0))
-                                  .where(CommitteeMember.group_id == group.id))
-    for rank, code in enumerate(selected + reserves, start=offset):
-        session.add(CommitteeMember(request_id=request.id, group_id=group.id, draw_id=draw.draw_id,
-                                    expert_id=experts[code].id, rank=rank, status=RESERVE))
-    await session.flush()
-    # The selected come first in rank order; anyone booked elsewhere meanwhile is skipped.
     await _fill_group(session, keys, request, group)
 
 
-async def _call(session: AsyncSession, request: CommitteeRequest, member: CommitteeMember) -> bool:
-    """Book and invite one member; an expert booked elsewhere meanwhile is unavailable."""
-    expert = await session.get(Expert, member.expert_id)
+async def _drawn_order(session: AsyncSession, keys: CenterKeys, group_ids: list[int]) -> list[tuple[str, str]]:
+    """(draw id, code) of the groups' witnessed draws, draw after draw, each one's selected
+    then reserves: decrypted here for the call, never stored (spec step 7)."""
+    draws = (await session.scalars(
+        select(Draw).join(CommitteeDraw, CommitteeDraw.draw_id == Draw.draw_id)
+        .where(CommitteeDraw.group_id.in_(group_ids), Draw.status.in_((WITNESSED, REVEALED)))
+        .order_by(CommitteeDraw.id))).all()
+    order = []
+    for draw in draws:
+        selected, reserves = sealed_selection(keys, draw)
+        order.extend((draw.draw_id, code) for code in selected + reserves)
+    return order
+
+
+async def drawn_codes(session: AsyncSession, keys: CenterKeys, request: CommitteeRequest) -> set[str]:
+    """Every expert any draw of the committee drew or holds in reserve: left out of its later draws."""
+    group_ids = list((await session.scalars(select(CommitteeGroup.id).where(CommitteeGroup.request_id == request.id))).all())
+    return {code for _, code in await _drawn_order(session, keys, group_ids)}
+
+
+async def _call(session: AsyncSession, request: CommitteeRequest, group: CommitteeGroup, draw_id: str,
+                expert: Expert) -> bool:
+    """Book and invite one drawn expert; an expert booked elsewhere meanwhile is unavailable."""
+    member = CommitteeMember(request_id=request.id, group_id=group.id, draw_id=draw_id, expert_id=expert.id,
+                             status=INVITED)
+    session.add(member)
+    await session.flush()
     try:
         async with session.begin_nested():
-            session.add(ExpertBooking(expert_id=member.expert_id, member_id=member.id,
+            session.add(ExpertBooking(expert_id=expert.id, member_id=member.id,
                                       during=func.tstzrange(request.starts_at, request.ends_at)))
             await session.flush()
     except IntegrityError:  # the exclusion constraint: already booked for an overlapping session
         member.status, member.reason = UNAVAILABLE, "该时段已被其他评标活动预约"
         await session.flush()
         await record_event(session, actor="system", action="committee.member_unavailable",
-                           subject=f"committee:{request.id}", data={"member": member.id, "draw_id": member.draw_id})
+                           subject=f"committee:{request.id}", data={"member": member.id, "draw_id": draw_id})
         return False
-    member.status, member.invited_at = INVITED, await _now(session)
+    member.invited_at = await _now(session)
     enqueue(session, channel="sms", recipient=f"expert:{expert.code}", address=expert.phone,
             subject=f"committee:{request.id}",
             body=(f"【公共资源交易中心】您被抽取为评标专家，请于{local_time(request.starts_at, '%Y年%m月%d日 %H:%M')}"
                   f"到{request.place}参加评标。请登录平台确认是否参加。"))
     await session.flush()
     await record_event(session, actor="system", action="committee.member_invited", subject=f"committee:{request.id}",
-                       data={"member": member.id, "draw_id": member.draw_id, "rank": member.rank})
+                       data={"member": member.id, "draw_id": draw_id})
     return True
 
 
 async def _fill_group(session: AsyncSession, keys: CenterKeys, request: CommitteeRequest, group: CommitteeGroup) -> None:
-    """Call reserves in order until the group is full; with none left, draw again."""
+    """Call the next drawn experts in order until the group is full; with none left, draw again."""
     # One booker at a time: concurrent witnesses would otherwise book overlapping sets of
     # experts in different orders and deadlock. The exclusion constraint stays the guarantee.
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": BOOKINGS_LOCK})
     while True:
         members = (await session.scalars(select(CommitteeMember).where(CommitteeMember.group_id == group.id)
-                                         .order_by(CommitteeMember.rank))).all()
-        seated = sum(1 for m in members if m.status in (INVITED, CONFIRMED))
-        if seated >= group.count:
+                                         .execution_options(populate_existing=True))).all()
+        missing = group.count - sum(1 for m in members if m.status in (INVITED, CONFIRMED))
+        if missing <= 0:
             return
-        waiting = [m for m in members if m.status == RESERVE]
+        called = {m.expert_id for m in members}
+        order = await _drawn_order(session, keys, [group.id])
+        experts = {e.code: e for e in (await session.scalars(
+            select(Expert).where(Expert.code.in_([code for _, code in order])))).all()}
+        waiting = [(draw_id, experts[code]) for draw_id, code in order if experts[code].id not in called]
+        if waiting:
+            # The next names in drawn order, called in pool order: what is stored of the call
+            # (ids, times, messages) says who was called, not in which place they were drawn.
+            for draw_id, expert in sorted(waiting[:missing], key=lambda pair: pair[1].code):
+                await _call(session, request, group, draw_id, expert)
+            continue
         pending = (await session.scalars(select(CommitteeDraw.draw_id).join(Draw, Draw.draw_id == CommitteeDraw.draw_id)
                                          .where(CommitteeDraw.group_id == group.id, Draw.status == "committed"))).all()
-        if waiting:
-            await _call(session, request, waiting[0])
-            continue
         if pending:  # a replacement draw already waits for its witness
             return
         rule_set = await session.get(RuleSetRecord, request.rule_set_id)
-        taken = set((await session.scalars(select(Expert.code).join(CommitteeMember, CommitteeMember.expert_id == Expert.id)
-                                           .where(CommitteeMember.request_id == request.id))).all())
-        pool = await _pool_codes(session, request, rule_set, group.specialty_code, taken)
+        pool = await _pool_codes(session, request, rule_set, group.specialty_code,
+                                 await drawn_codes(session, keys, request))
         last = (await session.scalars(select(CommitteeDraw.draw_id).where(CommitteeDraw.group_id == group.id)
                                       .order_by(CommitteeDraw.id.desc()).limit(1))).one()
-        if len(pool) < group.count - seated:
+        if len(pool) < missing:
             # Nobody left to draw: the group stays short and the center must decide (a new
             # session time, a wider specialty); the answer that caused it still stands.
             await record_event(session, actor="system", action="committee.group_short", subject=f"committee:{request.id}",
-                               data={"group": group.position, "missing": group.count - seated, "pool_size": len(pool)})
+                               data={"group": group.position, "missing": missing, "pool_size": len(pool)})
             return
         await record_event(session, actor="system", action="committee.replacement_draw", subject=f"committee:{request.id}",
                            data={"group": group.position, "continues": last})
-        await _commit_group_draw(session, keys, request, group, rule_set, pool, group.count - seated,
+        await _commit_group_draw(session, keys, request, group, rule_set, pool, missing,
                                  actor="system", continues=last)
         return
 
@@ -457,7 +486,7 @@ async def committee_view(session: AsyncSession, request_id: int) -> dict[str, An
     draws = {g.id: list((await session.scalars(select(CommitteeDraw.draw_id).where(CommitteeDraw.group_id == g.id)
                                                .order_by(CommitteeDraw.id))).all()) for g in groups}
     rows = (await session.execute(select(CommitteeMember, Expert).join(Expert, Expert.id == CommitteeMember.expert_id)
-                                  .where(CommitteeMember.request_id == request.id).order_by(CommitteeMember.rank))).all()
+                                  .where(CommitteeMember.request_id == request.id).order_by(CommitteeMember.id))).all()
     view: dict[str, Any] = {
         "id": request.id, "project_code": request.project_code, "status": request.status,
         "starts_at": request.starts_at.isoformat(), "ends_at": request.ends_at.isoformat(), "place": request.place,

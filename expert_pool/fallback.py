@@ -13,14 +13,13 @@ from expert_pool.committees import (
     WITNESSED,
     CommitteeDraw,
     CommitteeGroup,
-    CommitteeMember,
     CommitteeRequest,
     _criteria,
-    _enrol_drawn,
     _pool_codes,
     _rule_value,
+    call_drawn,
+    drawn_codes,
 )
-from expert_pool.models import Expert
 from trading.audit import record_event
 from trading.draws import Draw, commit_draw
 from trading.errors import Conflict, NotFound
@@ -37,8 +36,7 @@ async def add_fallback_groups(session: AsyncSession, keys: CenterKeys, *, commit
     if request.status != DRAWING or request.starts_at <= await session.scalar(select(func.clock_timestamp())):
         raise Conflict("评标已开始或已取消，不能再改抽本地专家")
     rule_set = await session.get(RuleSetRecord, request.rule_set_id)
-    taken = set((await session.scalars(select(Expert.code).join(CommitteeMember, CommitteeMember.expert_id == Expert.id)
-                                       .where(CommitteeMember.request_id == request.id))).all())
+    taken = await drawn_codes(session, keys, request)
     position = await session.scalar(select(func.coalesce(func.max(CommitteeGroup.position) + 1, 0))
                                     .where(CommitteeGroup.request_id == request.id))
     draws = []
@@ -57,7 +55,7 @@ async def add_fallback_groups(session: AsyncSession, keys: CenterKeys, *, commit
         session.add(CommitteeDraw(group_id=group.id, draw_id=draw.draw_id))
         await session.flush()
         if draw.status == WITNESSED:
-            await _enrol_drawn(session, keys, draw)
+            await call_drawn(session, keys, draw)
         draws.append(draw)
     await record_event(session, actor=actor, action="committee.local_fallback", subject=f"committee:{request.id}",
                        data={"replaces": replaces, "draws": [d.draw_id for d in draws]})

@@ -268,7 +268,7 @@ async def reveal_to_partner(session: AsyncSession, keys: CenterKeys, partner: Pa
     groups = {g.id: g.position for g in (await session.scalars(
         select(CommitteeGroup).where(CommitteeGroup.request_id == request.id))).all()}
     rows = (await session.execute(select(CommitteeMember, Expert).join(Expert, Expert.id == CommitteeMember.expert_id)
-                                  .where(CommitteeMember.request_id == request.id).order_by(CommitteeMember.rank))).all()
+                                  .where(CommitteeMember.request_id == request.id).order_by(CommitteeMember.id))).all()
     content = {"request_id": request_id, "city_code": partner.city_code, "draws": await _bundles(session, keys, request.id),
                "members": [{"code": e.code, "name": e.name, "phone": e.phone, "title": e.title,
                             "employer": e.employer_name or "", "group": groups[m.group_id], "draw_id": m.draw_id,
@@ -332,7 +332,7 @@ async def record_attendance(session: AsyncSession, partner: Partner, request_id:
     return {"request_id": request_id, "recorded": len(records)}
 
 
-async def cancel_for_partner(session: AsyncSession, partner: Partner, request_id: str,
+async def cancel_for_partner(session: AsyncSession, keys: CenterKeys, partner: Partner, request_id: str,
                              message: dict[str, Any]) -> dict[str, Any]:
     """Message ``cancel``: the partner no longer needs the experts; bookings are released and
     draws still waiting for their witness are voided."""
@@ -353,7 +353,7 @@ async def cancel_for_partner(session: AsyncSession, partner: Partner, request_id
         booking.released_at = now
     for _, draw_id in await _draw_ids(session, request.id):
         if (await get_draw(session, draw_id)).status == COMMITTED:
-            await void_draw(session, draw_id, reason=f"合作城市取消：{reason}", actor=_actor(partner))
+            await void_draw(session, keys, draw_id, reason=f"合作城市取消：{reason}", actor=_actor(partner))
     request.status = CANCELLED
     await session.flush()
     await record_event(session, actor=_actor(partner), action="committee.cancelled_by_partner",

@@ -113,9 +113,11 @@ WRITERS: dict[tuple[str, str], frozenset[str] | str | None] = {
         frozenset({"admin", "agency", "tendering_party"}),
     # draws
     ("POST", "/api/draws/{draw_id:str}/void"): frozenset({"admin", "supervisor"}),
-    ("POST", "/api/draws/{draw_id:str}/witness"): frozenset({"supervisor"}),
+    # An agency draw's witness is its tendering party, or a supervisor it asked (sealed-draw/1 rev. 2).
+    ("POST", "/api/draws/{draw_id:str}/witness"): frozenset({"supervisor", "tendering_party"}),
     ("POST", "/api/agency-draws"): frozenset({"admin"}),
     ("POST", "/api/agency-draws/{project_code:str}/decline"): frozenset({"tendering_party"}),
+    ("POST", "/api/agency-draws/{project_code:str}/witness-request"): frozenset({"tendering_party"}),
     # committees and experts
     ("POST", "/api/committees"): frozenset({"admin"}),
     ("POST", "/api/committees/{request_id:int}/unseal"): frozenset({"admin", "supervisor"}),

@@ -26,6 +26,7 @@ from tests.portal import csrf_token_from, log_in
 from tests.test_statistics import award  # helpers only
 from tests.test_committees import members, witness_all
 from trading.database import make_sessionmaker, transaction
+from trading.draws import supply_witness
 from trading.fees import service_fee
 from trading.keys import load_center_keys
 from trading.money import yuan
@@ -421,7 +422,8 @@ async def test_the_party_rates_after_the_tender_and_the_center_sees_the_summary(
                                     actor="test")
         sat = [await session.scalar(select(Expert.code).where(Expert.id == m.expert_id)) for m in seated]
         await factories.agency(session, "AG-CENTER")
-        await draw_project_agency(session, keys, actor="test", project_code=WORKS, reserve_count=0)
+        drawn = await draw_project_agency(session, keys, actor="test", project_code=WORKS, reserve_count=0)
+        await supply_witness(session, keys, drawn.draw_id, value="招标人见证 77", by="user:2:tenderer")
         await session.execute(text("UPDATE projects SET state = 'publicity' WHERE code = :c"), {"c": WORKS})
 
     token = await as_user(client, "tenderer")

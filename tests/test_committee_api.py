@@ -33,8 +33,20 @@ async def test_an_agency_drawn_through_the_api_verifies_with_the_command_line(cl
     admin = await bearer(client, "admin")
     answer = await client.post("/api/agency-draws", json={"project_code": PROJECT}, headers=admin)
     assert answer.status_code == 201, answer.text
-    bundle = answer.json()
-    assert bundle["reveal"] is not None  # agencies are revealed at once
+    draw_id = answer.json()["commit"]["record"]["draw_id"]
+    assert answer.json()["reveal"] is None and answer.json()["witness"] is None  # it waits for its witness
+    # The tendering party witnesses: not the center, not another party, not an unasked supervisor.
+    tenderer = await bearer(client, "tenderer")
+    witness = {"value": "招标人现场 6620"}
+    assert (await client.post(f"/api/draws/{draw_id}/witness", json=witness, headers=admin)).status_code == 403
+    unasked = await client.post(f"/api/draws/{draw_id}/witness", json=witness, headers=await bearer(client, "supervisor"))
+    assert unasked.status_code == 403 and "招标人" in unasked.json()["error"]["message"]
+    assert (await client.get(f"/api/agency-draws/{PROJECT}")).json()["agency"] is None
+    witnessed = await client.post(f"/api/draws/{draw_id}/witness", json=witness, headers=tenderer)
+    assert witnessed.status_code == 201, witnessed.text
+    bundle = witnessed.json()
+    assert bundle["reveal"] is not None  # agencies are revealed as soon as witnessed
+    assert bundle["witness"]["value"] == "招标人现场 6620" and bundle["witness"]["by"].endswith(":tenderer")
     path = tmp_path / "agency.json"
     path.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
     verified = await cli("draw", "verify", str(path))
@@ -48,6 +60,27 @@ async def test_an_agency_drawn_through_the_api_verifies_with_the_command_line(cl
     assert (await client.post(f"/api/agency-draws/{PROJECT}/decline", json={"reason": " "}, headers=tenderer)).status_code == 400
     declined = await client.post(f"/api/agency-draws/{PROJECT}/decline", json={"reason": "该机构同期项目过多"}, headers=tenderer)
     assert declined.json()["agency"]["code"] == bundle["reveal"]["record"]["reserves"][0]
+
+
+async def test_an_agency_draw_is_witnessed_by_a_supervisor_only_at_the_tendering_partys_request(client):
+    project = "JN-2026-CG-0031"  # the same tendering party's procurement project
+    admin, tenderer = await bearer(client, "admin"), await bearer(client, "tenderer")
+    supervisor = await bearer(client, "supervisor")
+    draw_id = (await client.post("/api/agency-draws", json={"project_code": project}, headers=admin)).json()[
+        "commit"]["record"]["draw_id"]
+    other = (await client.post("/api/agency-draws", json={"project_code": "JN-2026-GC-0008"}, headers=admin)).json()
+    assert (await client.post("/api/agency-draws/JN-2026-GC-0008/witness-request", headers=tenderer)).status_code == 403
+    assert (await client.post(f"/api/draws/{other['commit']['record']['draw_id']}/witness", json={"value": "x"},
+                              headers=tenderer)).status_code == 403  # not its project
+    assert (await client.post(f"/api/agency-draws/{project}/witness-request", headers=admin)).status_code == 403
+    asked = await client.post(f"/api/agency-draws/{project}/witness-request", headers=tenderer)
+    assert asked.status_code == 201, asked.text
+    assert (await client.get(f"/api/agency-draws/{project}")).json()["supervisor_asked"] is True
+    again = await client.post(f"/api/agency-draws/{project}/witness-request", headers=tenderer)
+    assert again.status_code == 409
+    witnessed = await client.post(f"/api/draws/{draw_id}/witness", json={"value": "监督员 4471"}, headers=supervisor)
+    assert witnessed.status_code == 201, witnessed.text
+    assert witnessed.json()["reveal"] is not None and witnessed.json()["witness"]["by"].endswith(":supervisor")
 
 
 async def test_a_committee_drawn_through_the_api(client, engine, cli):
@@ -76,7 +109,7 @@ async def test_a_committee_drawn_through_the_api(client, engine, cli):
     async with transaction(make_sessionmaker(engine)) as session:
         code = (await session.execute(text(
             "SELECT e.code, e.id_number FROM committee_members m JOIN experts e ON e.id = m.expert_id "
-            "WHERE m.request_id = :r AND m.status = 'invited' ORDER BY m.rank LIMIT 1"), {"r": committee["id"]})).first()
+            "WHERE m.request_id = :r AND m.status = 'invited' ORDER BY m.id LIMIT 1"), {"r": committee["id"]})).first()
         employer = await session.scalar(select(Expert.employer_id).where(Expert.code == code[0]))
         await create_user(session, actor="test", username="drawn-expert", display_name="被抽中的专家", role="expert",
                           password="Demo#2026", organisation_id=employer or await _employer_org(session),

@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from expert_pool.committees import (
     DECLINED,
     INVITED,
-    RESERVE,
     UNAVAILABLE,
     CommitteeMember,
     ExpertBooking,
@@ -33,7 +32,7 @@ from tests import factories
 from trading import sealed_draw as sd
 from trading.audit import AuditEntry
 from trading.canonical import canon
-from trading.draws import COMMITTED, REVEALED, Draw, draw_bundle, get_draw
+from trading.draws import COMMITTED, REVEALED, Draw, draw_bundle, get_draw, sealed_selection
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.keys import load_center_keys
 from trading.notifications import messages_about
@@ -80,7 +79,7 @@ async def draws_of(session, request_id: int) -> list[Draw]:
 
 async def members(session, request_id: int) -> list[CommitteeMember]:
     return list((await session.scalars(select(CommitteeMember).where(CommitteeMember.request_id == request_id)
-                                       .order_by(CommitteeMember.group_id, CommitteeMember.rank)
+                                       .order_by(CommitteeMember.group_id, CommitteeMember.id)
                                        .execution_options(populate_existing=True))).all())
 
 
@@ -175,7 +174,7 @@ async def test_until_the_witness_nobody_is_invited_and_until_the_start_nobody_is
     assert await members(session, request.id) == []
     await witness_all(session, keys, request.id)
     seated = await members(session, request.id)
-    assert [m.status for m in seated] == [INVITED] * 5 + [RESERVE] * 2
+    assert [m.status for m in seated] == [INVITED] * 5  # the reserves are no rows: they are not called (step 7)
     view = await committee_view(session, request.id)
     assert view["members"] is None and view["groups"][0]["invited"] == 5
     messages = await messages_about(session, f"committee:{request.id}")
@@ -189,15 +188,17 @@ async def test_a_decline_needs_a_reason_and_calls_the_next_reserve_in_order(sess
     await make_pool(session, 9)
     request = await new_request(session, keys, rule_set)
     await witness_all(session, keys, request.id)
+    [draw] = await draws_of(session, request.id)
+    _, reserves = sealed_selection(keys, draw)
     first, *_ = seated = await members(session, request.id)
-    reserves = [m for m in seated if m.status == RESERVE]
     with pytest.raises(InvalidInput, match="理由"):
         await answer_invitation(session, keys, member_id=first.id, expert_id=first.expert_id, accept=False, actor="x")
     await answer_invitation(session, keys, member_id=first.id, expert_id=first.expert_id, accept=False,
                             reason="当天有手术安排", actor="expert")
-    after = {m.id: m for m in await members(session, request.id)}
-    assert after[first.id].status == DECLINED and after[reserves[0].id].status == INVITED
-    assert after[reserves[1].id].status == RESERVE
+    after = await members(session, request.id)
+    assert [m.status for m in after] == [DECLINED if m.id == first.id else INVITED for m in seated] + [INVITED]
+    assert set(await _codes_of_members(session, request.id)) - {c for c in await _codes_of(session, seated)} \
+        == {reserves[0]}  # the first reserve is called, the second is still no row
     booking = await session.scalar(select(ExpertBooking).where(ExpertBooking.member_id == first.id))
     assert booking.released_at is not None
     second = seated[1]
@@ -225,6 +226,12 @@ async def test_with_the_reserves_used_up_a_replacement_draw_continues_the_group(
     assert sum(1 for m in await members(session, request.id) if m.status == INVITED) == 5
 
 
+async def _codes_of(session, rows) -> list[str]:
+    from expert_pool.models import Expert
+
+    return list((await session.scalars(select(Expert.code).where(Expert.id.in_([m.expert_id for m in rows])))).all())
+
+
 async def _codes_of_members(session, request_id: int) -> list[str]:
     from expert_pool.models import Expert
 
@@ -239,7 +246,10 @@ async def test_the_database_refuses_an_overlapping_booking(session, keys, rule_s
     request = await new_request(session, keys, rule_set)
     await witness_all(session, keys, request.id)
     member = next(m for m in await members(session, request.id) if m.status == INVITED)
-    other = next(m for m in await members(session, request.id) if m.status == RESERVE)
+    other = CommitteeMember(request_id=request.id, group_id=member.group_id, draw_id=member.draw_id,
+                            expert_id=member.expert_id, status=UNAVAILABLE)
+    session.add(other)
+    await session.flush()
     with pytest.raises(IntegrityError, match="expert_bookings_no_overlap"):
         async with session.begin_nested():
             session.add(ExpertBooking(expert_id=member.expert_id, member_id=other.id,

@@ -14,6 +14,7 @@ from trading.draws import (
     REVEALED,
     VOIDED,
     WITNESSED,
+    WITNESS_TENDERING_PARTY,
     Draw,
     commit_draw,
     draw_bundle,
@@ -101,14 +102,34 @@ async def test_a_draw_without_witness_says_so_and_is_witnessed_at_once(session, 
 
 
 async def test_a_draw_with_nothing_to_keep_sealed_is_revealed_when_witnessed(session, keys):
-    agency = await committed(session, keys, purpose="agency", witness_required=False, count=1, reserve_count=3,
-                             unseal_at=None)
-    assert agency.draw_id.startswith("AG-") and agency.status == REVEALED
+    agency = await committed(session, keys, purpose="agency", count=1, reserve_count=3, unseal_at=None,
+                             witness=WITNESS_TENDERING_PARTY)
+    assert agency.draw_id.startswith("AG-") and agency.status == COMMITTED
+    assert agency.commit_record["criteria"]["witness"] == "tendering_party"
+    agency = await supply_witness(session, keys, agency.draw_id, value="招标人 3391", by="user:2:tenderer")
+    assert agency.status == REVEALED
     witnessed = await committed(session, keys, unseal_at=None)
     assert witnessed.status == COMMITTED
     witnessed = await supply_witness(session, keys, witnessed.draw_id, value="w", by="user:7:supervisor")
     assert witnessed.status == REVEALED
     assert sd.verify_bundle(draw_bundle(witnessed, keys), keys.verify_key_hex).ok
+
+
+async def test_an_agency_draw_has_a_witness_who_is_not_the_center(session, keys):
+    """Spec: every draw has a witness who is not the center; the center alone cannot reveal
+    an agency draw (the AG-0042 vector's empty witness stays a protocol vector only)."""
+    before = await session.scalar(select(func.count()).select_from(Draw))
+    with pytest.raises(RuleViolation, match="见证"):
+        await committed(session, keys, purpose="agency", witness_required=False, count=1, reserve_count=3,
+                        unseal_at=None)
+    assert await session.scalar(select(func.count()).select_from(Draw)) == before
+    # Even a stored agency draw witnessed with nothing (as before revision 2) is never revealed.
+    draw = await committed(session, keys, purpose="agency", count=1, reserve_count=0, unseal_at=await _past(session))
+    await session.execute(text("UPDATE draws SET status = 'witnessed', witness_value = '', witness_at = clock_timestamp(), "
+                               "sealed_result = :r WHERE draw_id = :d"),
+                          {"r": keys.seal(b'{"selected": ["EXP0001"], "reserves": []}'), "d": draw.draw_id})
+    with pytest.raises(RuleViolation, match="见证"):
+        await reveal_draw(session, keys, draw.draw_id, actor="system")
 
 
 @pytest.mark.parametrize("value", ["", "   ", "x" * 201])
@@ -141,19 +162,74 @@ async def test_the_result_stays_sealed_until_the_unseal_moment(session, keys):
 async def test_voiding_keeps_the_attempt_and_needs_a_supervisor_after_the_witness(session, keys):
     early = await committed(session, keys, project_code="JN-VOID-1")
     with pytest.raises(InvalidInput):
-        await void_draw(session, early.draw_id, reason=" ", actor="user:1:admin")
-    await void_draw(session, early.draw_id, reason="抽取条件录入错误", actor="user:1:admin")
+        await void_draw(session, keys, early.draw_id, reason=" ", actor="user:1:admin")
+    await void_draw(session, keys, early.draw_id, reason="抽取条件录入错误", actor="user:1:admin")
     late = await committed(session, keys, project_code="JN-VOID-1")
     await supply_witness(session, keys, late.draw_id, value="w", by="user:7:supervisor")
     with pytest.raises(PermissionDenied, match="监督人员批准"):
-        await void_draw(session, late.draw_id, reason="会场停电", actor="user:1:admin")
-    await void_draw(session, late.draw_id, reason="会场停电", actor="user:1:admin", approved_by_supervisor="user:7:supervisor")
+        await void_draw(session, keys, late.draw_id, reason="会场停电", actor="user:1:admin")
+    await void_draw(session, keys, late.draw_id, reason="会场停电", actor="user:1:admin",
+                    approved_by_supervisor="user:7:supervisor")
     done = await revealed(session, keys, project_code="JN-VOID-1")
     with pytest.raises(Conflict):
-        await void_draw(session, done.draw_id, reason="不喜欢结果", actor="user:1:admin", approved_by_supervisor="user:7:supervisor")
+        await void_draw(session, keys, done.draw_id, reason="不喜欢结果", actor="user:1:admin",
+                        approved_by_supervisor="user:7:supervisor")
     listed = await draws_of_project(session, "JN-VOID-1")
     assert [d.status for d in listed] == [VOIDED, VOIDED, REVEALED]
-    assert draw_bundle(listed[1], keys)["void"]["approved_by"] == "user:7:supervisor"
+    assert draw_bundle(listed[1], keys)["void"]["record"]["approved_by"] == "user:7:supervisor"
+
+
+async def test_a_void_before_the_witness_is_a_signed_record_with_a_null_seed(session, keys):
+    draw = await committed(session, keys)
+    draw = await void_draw(session, keys, draw.draw_id, reason="抽取条件录入错误", actor="user:1:admin")
+    bundle = draw_bundle(draw, keys)
+    record = bundle["void"]["record"]
+    assert set(record) == {"protocol", "draw_id", "reason", "approved_by", "voided_at", "center_seed"}
+    assert record["protocol"] == "sealed-draw-void/1" and record["draw_id"] == draw.draw_id
+    assert record["reason"] == "抽取条件录入错误" and record["approved_by"] is None and record["center_seed"] is None
+    assert record["voided_at"].endswith("Z") and bundle["pool"] is None  # no outcome existed yet
+    result = sd.verify_bundle(bundle, keys.verify_key_hex)
+    assert result.ok and result.voided and not result.revealed and result.selected == ()
+    assert "作废" in result.message
+
+
+async def test_a_void_after_the_witness_publishes_the_seed_and_what_it_would_have_selected(session, keys):
+    draw = await committed(session, keys)
+    draw = await supply_witness(session, keys, draw.draw_id, value="supervisor:5521", by="user:7:supervisor")
+    discarded = sealed_selection(keys, draw)
+    draw = await void_draw(session, keys, draw.draw_id, reason="会场停电", actor="user:1:admin",
+                           approved_by_supervisor="user:7:supervisor")
+    bundle = draw_bundle(draw, keys)
+    record = bundle["void"]["record"]
+    assert record["approved_by"] == "user:7:supervisor"
+    assert sd.commitment(draw.draw_id, bytes.fromhex(record["center_seed"])) == draw.commit_record["commitment"]
+    assert bundle["pool"] == sorted(POOL) and bundle["reveal"] is None
+    result = sd.verify_bundle(bundle, keys.verify_key_hex)
+    assert result.ok and result.voided
+    assert (list(result.selected), list(result.reserves)) == tuple(discarded)
+    audit = await session.scalar(select(AuditEntry).where(AuditEntry.subject == f"draw:{draw.draw_id}",
+                                                          AuditEntry.action == "draw.voided"))
+    assert audit.data["seed_published"] is True and record["center_seed"] not in str(audit.data)
+
+
+async def test_a_void_record_is_checked_like_every_other_record(session, keys):
+    draw = await committed(session, keys)
+    draw = await supply_witness(session, keys, draw.draw_id, value="w", by="user:7:supervisor")
+    draw = await void_draw(session, keys, draw.draw_id, reason="会场停电", actor="user:1:admin",
+                           approved_by_supervisor="user:7:supervisor")
+    bundle = draw_bundle(draw, keys)
+
+    def forged(**changes):
+        record = {**bundle["void"]["record"], **changes}
+        return {**bundle, "void": {"record": record, "signature": keys.sign(record)}}
+
+    tampered = {**bundle, "void": {**bundle["void"], "record": {**bundle["void"]["record"], "reason": "结果不理想"}}}
+    assert sd.verify_bundle(tampered, keys.verify_key_hex).failed_check == "void_signature"
+    assert sd.verify_bundle(forged(center_seed=None), keys.verify_key_hex).failed_check == "void_seed"
+    assert sd.verify_bundle(forged(approved_by=None), keys.verify_key_hex).failed_check == "void_approval"
+    assert sd.verify_bundle(forged(center_seed="00" * 32), keys.verify_key_hex).failed_check == "commitment"
+    assert sd.verify_bundle(forged(voided_at="2000-01-01T00:00:00Z"), keys.verify_key_hex).failed_check == "timeline"
+    assert sd.verify_bundle(forged(protocol="sealed-draw/1"), keys.verify_key_hex).failed_check == "void_record"
 
 
 async def test_the_database_never_deletes_a_draw(session, keys):

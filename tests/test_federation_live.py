@@ -216,8 +216,8 @@ async def test_a_committee_with_experts_from_a_partner_is_formed_verified_and_ra
     assert witnessed.json()["draws"][0]["reveal"] is None  # still sealed
     invited = await _rows(cities.b_engine,
                           "SELECT e.code, m.status FROM committee_members m JOIN experts e ON e.id = m.expert_id "
-                          "WHERE m.draw_id = :d ORDER BY m.rank", d=record["draw_id"])
-    assert [status for _, status in invited] == ["invited", "invited", "reserve", "reserve"]
+                          "WHERE m.draw_id = :d ORDER BY m.id", d=record["draw_id"])
+    assert [status for _, status in invited] == ["invited", "invited"]  # reserves are no rows until called
     bookings = await _rows(cities.b_engine, "SELECT count(*) FROM expert_bookings b JOIN committee_members m "
                            "ON m.id = b.member_id WHERE m.draw_id = :d AND b.released_at IS NULL", d=record["draw_id"])
     assert bookings == [(2,)]
@@ -234,8 +234,8 @@ async def test_a_committee_with_experts_from_a_partner_is_formed_verified_and_ra
     assert declined.status_code == 201, declined.text
     after = await _rows(cities.b_engine,
                         "SELECT e.code, m.status, m.reason FROM committee_members m JOIN experts e ON e.id = m.expert_id "
-                        "WHERE m.draw_id = :d ORDER BY m.rank", d=record["draw_id"])
-    assert [s for _, s, _ in after] == ["declined", "invited", "invited", "reserve"]
+                        "WHERE m.draw_id = :d ORDER BY m.id", d=record["draw_id"])
+    assert [s for _, s, _ in after] == ["declined", "invited", "invited"]
     assert "济宁市" in after[0][2] and "临时出差" in after[0][2]
     serving = [code for code, s, _ in after if s == "invited"]
 
@@ -274,7 +274,8 @@ async def test_a_committee_with_experts_from_a_partner_is_formed_verified_and_ra
 
     # Anyone with B's key checks B's draw; A's own key does not verify it.
     revealed = opened.json()["draws"][0]
-    assert revealed["reveal"]["record"]["selected"] == [invited[0][0], invited[1][0]]
+    # B called its drawn experts in pool order (step 7: the call order tells nothing of the drawn order).
+    assert sorted(revealed["reveal"]["record"]["selected"]) == [invited[0][0], invited[1][0]]
     path = tmp_path / "remote-draw.json"
     path.write_text(json.dumps(revealed, ensure_ascii=False), encoding="utf-8")
     verified = await cli("draw", "verify", str(path), "--partner", B_CITY)

@@ -27,6 +27,7 @@ from bidding.doc_objections import DocObjection, raise_doc_objection
 from bidding.lifecycle import database_now
 from bidding.opening import start_opening
 from bidding.party_projects import agency_mode_of
+from bidding.project_draws import draw_project_agency
 from bidding.projects import Project, register_project
 from bidding.publicity import CandidateObjection, publish_candidates, raise_candidate_objection
 from bidding.registrations import register_bidder
@@ -36,7 +37,7 @@ from tests import test_opening as opening  # helpers only
 from tests.portal import csrf_token_from, log_in
 from trading.accounts import create_user
 from trading.database import make_sessionmaker, transaction
-from trading.draws import commit_draw
+from trading.draws import commit_draw, supply_witness
 from trading.errors import InvalidInput
 from trading.money import yuan
 from trading.keys import load_center_keys
@@ -94,6 +95,14 @@ def new_code(prefix: str = "PP") -> str:
     return f"JN-2026-{prefix}-{next(_codes):04d}"
 
 
+async def agency_drawn(session, keys, project_code: str, pool: list[str]):
+    """An agency draw for the project, witnessed by its tendering party (so revealed)."""
+    draw = await commit_draw(session, keys, actor="test", purpose="agency", project_code=project_code,
+                             criteria={"test": True}, pool=pool, count=1, reserve_count=len(pool) - 1,
+                             witness_required=True, witness="tendering_party")
+    return await supply_witness(session, keys, draw.draw_id, value="招标人 1024", by="user:2:tenderer")
+
+
 async def hospital_project(sessions, keys, *, announced: bool = False, agency: bool = False, bidders: int = 0):
     """A construction project of the demo hospital; optionally announced with documents,
     served by the demo agency, and with admitted bidders."""
@@ -103,9 +112,7 @@ async def hospital_project(sessions, keys, *, announced: bool = False, agency: b
                                          category="construction", method="open_tender", region_code="370800",
                                          tendering_party_id=party.id, estimate_fen=10_000_000_00)
         if agency:
-            await commit_draw(session, keys, actor="test", purpose="agency",
-                              project_code=project.code, criteria={"test": True}, pool=[DEMO_AGENCY], count=1,
-                              reserve_count=0, witness_required=False)
+            await agency_drawn(session, keys, project.code, [DEMO_AGENCY])
         orgs = []
         for _ in range(bidders):
             org = await factories.organisation(session, "bidder")
@@ -445,7 +452,48 @@ async def test_the_center_draws_the_agency_for_a_project(client, sessions, keys)
     drawn = await post_form(client, f"/center/tenders/{code}/agency-draw", {}, page=f"/center/tenders/{code}")
     assert drawn.status_code in (302, 303), drawn.text
     page = await client.get(f"/center/tenders/{code}")
+    assert "等待招标人提供见证值" in page.text and "交易中心不能代为见证" in page.text
+    assert "当前代理机构" not in page.text
+    # The tendering party is the draw's witness (sealed-draw/1: never the center alone).
+    await as_user(client, "tenderer")
+    page = await client.get(f"/party/projects/{code}")
+    assert "代理机构抽取的见证" in page.text and "为代理机构抽取提供见证值" in page.text
+    empty = await post_form(client, f"/party/projects/{code}/agency/witness", {"value": " "},
+                            page=f"/party/projects/{code}")
+    assert empty.status_code == 400 and field_error(empty.text, "value") == "请填写见证值"
+    witnessed = await post_form(client, f"/party/projects/{code}/agency/witness", {"value": "院长现场报数 2741"},
+                                page=f"/party/projects/{code}")
+    assert witnessed.status_code in (302, 303), witnessed.text
+    page = await client.get(f"/party/projects/{code}")
+    assert "当前代理机构" in page.text and "代理机构抽取的见证" not in page.text
+    await as_user(client, "admin")
+    page = await client.get(f"/center/tenders/{code}")
     assert "当前代理机构" in page.text and "抽取记录" in page.text
+
+
+async def test_a_supervisor_witnesses_an_agency_draw_on_its_page_only_when_the_party_asks(client, sessions, keys):
+    code, _ = await hospital_project(sessions, keys)
+    async with transaction(sessions) as session:
+        draw = await draw_project_agency(session, keys, actor="test", project_code=code)
+    supervision = f"/supervision/draws/{draw.draw_id}"
+    await as_user(client, "supervisor")
+    page = await client.get(supervision)
+    assert "等待招标人提供见证值" in page.text and "witness-form" not in page.text
+    unasked = await post_form(client, f"{supervision}/witness", {"value": "监督员 1"}, page=supervision)
+    assert unasked.status_code == 403 and "招标人" in unasked.text
+    await as_user(client, "tenderer")
+    asked = await post_form(client, f"/party/projects/{code}/agency/witness-request", {},
+                            page=f"/party/projects/{code}")
+    assert asked.status_code in (302, 303), asked.text
+    page = await client.get(f"/party/projects/{code}")
+    assert "已请求监督人员见证" in page.text and f'action="/party/projects/{code}/agency/witness"' not in page.text
+    await as_user(client, "supervisor")
+    assert f'href="/supervision/draws/{draw.draw_id}">去见证' in (await client.get("/supervision")).text
+    page = await client.get(supervision)
+    assert "招标人已请求监督人员见证" in page.text and "witness-form" in page.text
+    done = await post_form(client, f"{supervision}/witness", {"value": "监督员现场 5150"}, page=supervision)
+    assert done.status_code in (302, 303), done.text
+    assert await agency_of_project(sessions, code) is not None
 
 
 # ----------------------------------------------------------------------------- opening record, publicity, agency
@@ -510,9 +558,7 @@ async def test_the_agency_registers_for_a_party_and_publishes_the_candidates_of_
     async with transaction(sessions) as session:
         tender = await award_world.tender_in_evaluation(session, keys, [1_000_00, 1_100_00, 1_200_00],
                                                         party_credit_code=HOSPITAL)
-        await commit_draw(session, keys, actor="test", purpose="agency", project_code=tender.code,
-                          criteria={"test": True}, pool=[DEMO_AGENCY], count=1, reserve_count=0,
-                          witness_required=False)
+        await agency_drawn(session, keys, tender.code, [DEMO_AGENCY])
     refused = await post_form(client, f"/party/projects/{tender.code}/publicity", {},
                               page=f"/party/projects/{tender.code}/result")
     assert refused.status_code == 409 and "未推荐中标候选人" in refused.text
@@ -572,8 +618,7 @@ async def test_the_center_publishes_the_candidates_and_books_a_room_for_a_tender
 async def test_the_party_declines_the_drawn_agency_with_a_reason(client, sessions, keys):
     code, _ = await hospital_project(sessions, keys)
     async with transaction(sessions) as session:
-        await commit_draw(session, keys, actor="test", purpose="agency", project_code=code, criteria={"test": True},
-                          pool=[DEMO_AGENCY, "AG-001"], count=1, reserve_count=1, witness_required=False)
+        await agency_drawn(session, keys, code, [DEMO_AGENCY, "AG-001"])
     await as_user(client, "tenderer")
     page = await client.get(f"/party/projects/{code}")
     assert "拒绝抽中的代理机构" in page.text

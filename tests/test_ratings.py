@@ -18,6 +18,7 @@ from tests import test_bids as bids
 from tests.test_committees import members, witness_all
 from tests.portal import bearer
 from trading.database import make_sessionmaker, transaction
+from trading.draws import supply_witness
 from trading.keys import load_center_keys
 from trading.settings import Settings
 from web.app import create_app
@@ -53,7 +54,8 @@ async def test_the_party_rates_its_committee_and_agency_once_the_work_is_over(cl
                                     actor="test")
         sat = [pool[m.expert_id] for m in seated]
         await factories.agency(session, "AG-RATE")
-        await draw_project_agency(session, keys, actor="test", project_code=PROJECT, reserve_count=0)
+        drawn = await draw_project_agency(session, keys, actor="test", project_code=PROJECT, reserve_count=0)
+        await supply_witness(session, keys, drawn.draw_id, value="招标人见证 77", by="user:2:tenderer")
     assert len(sat) == 5 and outsider not in sat
 
     tenderer, supervisor, bidder = [await bearer(client, name) for name in ("tenderer", "supervisor", "bidder1")]

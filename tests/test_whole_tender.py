@@ -177,6 +177,8 @@ async def test_a_construction_tender_from_registration_to_refund_and_closing(
         "region_code": "370800", "tendering_party_credit_code": HOSPITAL, "estimate_fen": ESTIMATE_FEN})
     assert registered["state"] == "registered" and registered["rule_set"].startswith("construction-open-tender@")
     drawn = api.post("/api/agency-draws/", "admin", json={"project_code": CODE})
+    # The tendering party is the agency draw's witness (never the center alone): revealed then.
+    api.post(f"/api/draws/{drawn['commit']['record']['draw_id']}/witness", "tenderer", json={"value": "招标人见证 5309"})
     agency = api.get(f"/api/agency-draws/{CODE}")
     assert agency["agency"] is not None and len(agency["agency"]["credit_code"]) == 18, agency
     assert drawn["commit"]["record"]["draw_id"] == agency["draw_id"], drawn

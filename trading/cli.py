@@ -136,16 +136,16 @@ def audit() -> None:
 @audit.command("verify")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Verify an exported log instead of the database.")
-@click.option("--key", "key_hex", default=None, help="Verify key to trust (hex); default: the center's own.")
+@click.option("--key", "key_hex", default=None,
+              help="Verify key to trust (hex); default: this center's own where it exists (never made here).")
 @one_line_errors
 def audit_verify(path: Path | None, key_hex: str | None) -> None:
     """Recompute the chain and check the signed checkpoints; name the first bad entry."""
     from trading.audit import verify_audit_log
     from trading.audit_chain import verify_chain
-    from trading.keys import load_center_keys
+    from trading.keys import trusted_verify_key
 
-    if key_hex is None:
-        key_hex = load_center_keys(get_settings()).verify_key_hex
+    key_hex = trusted_verify_key(get_settings(), key_hex)
     if path is not None:
         exported = json.loads(path.read_text())
         report = verify_chain(exported["entries"], exported["checkpoints"], key_hex)
@@ -191,7 +191,8 @@ def draw() -> None:
 
 
 def _load_bundle(source: str) -> dict[str, Any]:
-    """A bundle from a URL, a file, or this center's database by draw id."""
+    """A bundle from a URL, a file, or this center's database by draw id (with the keys
+    this center already has: a verifier never makes keys)."""
     if source.startswith(("http://", "https://")):
         import httpx
 
@@ -209,9 +210,9 @@ def _load_bundle(source: str) -> dict[str, Any]:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DomainError(f"文件 {source} 不是有效的 JSON：{exc}") from None
     from trading.draws import draw_bundle, get_draw
-    from trading.keys import load_center_keys
+    from trading.keys import load_existing_center_keys
 
-    keys = load_center_keys(get_settings())
+    keys = load_existing_center_keys(get_settings())
 
     async def fetch(session):
         return draw_bundle(await get_draw(session, source), keys)
@@ -221,14 +222,19 @@ def _load_bundle(source: str) -> dict[str, Any]:
 
 @draw.command("verify")
 @click.argument("source")
-@click.option("--key", "key_hex", default=None, help="Verify key to trust (hex); default: this center's own.")
+@click.option("--key", "key_hex", default=None,
+              help="Verify key to trust (hex, e.g. from /api/keys of a center you trust); default: this center's "
+                   "own where it exists. The bundle's own key is only a hint; no key is ever made here.")
 @click.option("--partner", "partner_city", default=None,
               help="A partner city's code: trust its registered key (a draw made there for our committee).")
 @one_line_errors
 def draw_verify(source: str, key_hex: str | None, partner_city: str | None = None) -> None:
     """Check a draw from its id, a bundle file or a URL; name the first failing check."""
+    from trading.keys import trusted_verify_key
     from trading.sealed_draw import verify_bundle
 
+    if partner_city is None:  # the key to trust comes first: without one, nothing is read
+        key_hex = trusted_verify_key(get_settings(), key_hex)
     if partner_city is not None:
         from trading.partners import get_partner
 
@@ -242,23 +248,30 @@ def draw_verify(source: str, key_hex: str | None, partner_city: str | None = Non
             bundle = _load_bundle(source)
     else:
         bundle = _load_bundle(source)
-    if key_hex is None:
-        from trading.keys import load_center_keys
-
-        key_hex = load_center_keys(get_settings()).verify_key_hex
     result = verify_bundle(bundle, key_hex)
     if not result.ok:
         click.echo(f"验证失败（{result.failed_check}）：{result.message}", err=True)
         sys.exit(2)
     click.echo(result.message)
-    if result.revealed:
+    if result.voided:
+        void = bundle["void"]["record"]
+        click.echo(f"作废理由：{void['reason']}")
+        click.echo(f"批准作废：{void['approved_by']}" if void["approved_by"]
+                   else "批准作废：无（见证值提交前由交易中心作废）")
+        if void["center_seed"] is None:
+            click.echo("作废时尚无见证值，抽取结果不存在，中心种子不公布")
+        elif result.selected:
+            click.echo(f"已公布的中心种子与承诺相符；若未作废，本次抽取将抽中：{'、'.join(result.selected)}")
+            click.echo("备选：" + ("、".join(result.reserves) or "无"))
+    elif result.revealed:
         click.echo("抽中：" + "、".join(result.selected))
         click.echo("备选：" + ("、".join(result.reserves) or "无"))
 
 
 @draw.command("witness")
 @click.argument("draw_id")
-@click.option("--by", "username", required=True, help="The supervising officer's account.")
+@click.option("--by", "username", required=True,
+              help="The witness's account: a supervisor; for an agency draw the tendering party, or a supervisor it asked.")
 @click.option("--value", default=None, help="The witness value; default: 128 random bits generated here.")
 @one_line_errors
 def draw_witness(draw_id: str, username: str, value: str | None) -> None:
@@ -267,9 +280,8 @@ def draw_witness(draw_id: str, username: str, value: str | None) -> None:
 
     from sqlalchemy import select
 
+    from bidding.project_draws import witness_draw
     from trading.accounts import User
-    from trading.audit import actor_of
-    from trading.draws import supply_witness
     from trading.keys import load_center_keys
 
     keys = load_center_keys(get_settings())
@@ -277,14 +289,9 @@ def draw_witness(draw_id: str, username: str, value: str | None) -> None:
 
     async def witness(session):
         user = await session.scalar(select(User).where(User.username == username.strip().lower()))
-        if user is None or user.role != UserRole.SUPERVISOR or not user.is_active:
-            raise DomainError(f"「{username}」不是有效的监督人员账号")
-        from trading.draws import get_draw
-
-        witness = supply_witness
-        if (await get_draw(session, draw_id)).purpose == "expert":  # the drawn experts are then invited
-            from expert_pool.committees import witness_committee_draw as witness
-        await witness(session, keys, draw_id, value=value, by=actor_of(user))
+        if user is None or user.role not in (UserRole.SUPERVISOR, UserRole.TENDERING_PARTY) or not user.is_active:
+            raise DomainError(f"「{username}」不是有效的监督人员或招标人账号")
+        await witness_draw(session, keys, draw_id=draw_id, value=value, user=user)
 
     in_transaction(witness)
     click.echo(f"已提交见证值：{value}")

@@ -4,6 +4,9 @@ Every attempt is kept: a committed draw is completed (witnessed, then revealed) 
 with a reason, never deleted or replaced. The center's seed and the selection are stored
 only encrypted under the key-encryption key until the reveal, and no page or API shows
 the selection before then; ``sealed_selection`` hands it to the notification step only.
+A void is a signed ``sealed-draw-void/1`` record which, once the witness was in,
+publishes the center's seed, so anyone can compute what the discarded draw would have
+selected.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ PURPOSES = {"expert": "D", "agency": "AG"}
 COMMITTED, WITNESSED, REVEALED, VOIDED = "committed", "witnessed", "revealed", "voided"
 STATUS_NAMES = {COMMITTED: "已承诺，待见证", WITNESSED: "已见证，结果密封中", REVEALED: "已揭晓", VOIDED: "已作废"}
 MAX_WITNESS_LENGTH = 200
+# Who may supply a draw's witness value (the commit record's ``criteria.witness``): never the center.
+WITNESS_NONE, WITNESS_SUPERVISOR, WITNESS_TENDERING_PARTY = "none", "supervisor", "tendering_party"
 
 
 class Draw(SQLModel, table=True):
@@ -63,11 +68,19 @@ class Draw(SQLModel, table=True):
     voided_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     void_approved_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     voided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    void_record: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    void_signature: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    # The tendering party asked a supervisor to witness its agency draw (who asked).
+    witness_asked_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     created_at: datetime = Field(sa_column=created_at_column())
 
     @property
     def status_name(self) -> str:
         return STATUS_NAMES[self.status]
+
+    @property
+    def witness_role(self) -> str:
+        return (self.commit_record.get("criteria") or {}).get("witness", WITNESS_SUPERVISOR)
 
 
 async def _now(session: AsyncSession) -> datetime:
@@ -89,15 +102,20 @@ async def commit_draw(
     witness_required: bool,
     unseal_at: datetime | None = None,
     continues: str | None = None,
+    witness: str = WITNESS_SUPERVISOR,
 ) -> Draw:
     """Steps 1-2: fix the pool, commit to a secret seed, sign and publish the commit record.
 
-    Without a configured witness the draw is witnessed at once with the empty string,
-    and the commit record's criteria say so (``"witness": "none"``). Without an
-    ``unseal_at`` the result is revealed as soon as it is witnessed.
+    ``witness`` says who supplies the witness value (the criteria name it). Without a
+    configured witness the draw is witnessed at once with the empty string, and the
+    criteria say so (``"witness": "none"``); an agency draw always has a witness who is
+    not the center (spec: the tendering party, or a supervisor at its request). Without
+    an ``unseal_at`` the result is revealed as soon as it is witnessed.
     """
     if purpose not in PURPOSES:
         raise InvalidInput(f"未知的抽取用途「{purpose}」")
+    if purpose == "agency" and not witness_required:
+        raise RuleViolation("抽取招标代理机构须有交易中心以外的见证人：由招标人提供见证值，或由招标人请求监督人员提供")
     if count < 1 or reserve_count < 0:
         raise InvalidInput("抽取人数至少为 1，备选人数不能为负")
     pool = sd.sorted_pool(pool)
@@ -107,7 +125,7 @@ async def commit_draw(
     number = await session.scalar(select(DRAW_NUMBERS.next_value()))
     committed_at = await _now(session)
     draw_id = f"{PURPOSES[purpose]}-{committed_at.year}-{number:06d}"
-    criteria = {**criteria, "witness": "supervisor" if witness_required else "none"}
+    criteria = {**criteria, "witness": witness if witness_required else WITNESS_NONE}
     if continues is not None:
         criteria["continues"] = continues
     center_seed = secrets.token_bytes(32)
@@ -188,6 +206,8 @@ async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, 
     draw = await get_draw(session, draw_id, for_update=True)
     if draw.status != WITNESSED:
         raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，不能揭晓")
+    if draw.purpose == "agency" and not draw.witness_value:
+        raise RuleViolation(f"抽取 {draw_id} 没有交易中心以外的见证人提供的见证值，不能揭晓")
     now = await _now(session)
     if draw.unseal_at is not None and now < draw.unseal_at:
         raise RuleViolation(f"抽取 {draw_id} 的结果须在评标开始时才能揭晓", unseal_at=draw.unseal_at.isoformat())
@@ -204,11 +224,37 @@ async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, 
     return draw
 
 
+async def ask_supervisor_to_witness(session: AsyncSession, draw_id: str, *, actor: str) -> Draw:
+    """The party entitled to witness asks a supervisor to do it instead (recorded, once)."""
+    draw = await get_draw(session, draw_id, for_update=True)
+    if draw.status != COMMITTED or draw.witness_role != WITNESS_TENDERING_PARTY:
+        raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，无需请求监督人员见证")
+    if draw.witness_asked_by is not None:
+        raise Conflict(f"已请求监督人员为抽取 {draw_id} 提供见证值，请等待")
+    draw.witness_asked_by = actor
+    await session.flush()
+    await record_event(session, actor=actor, action="draw.witness_requested", subject=f"draw:{draw_id}",
+                       data={"project_code": draw.project_code, "of": WITNESS_SUPERVISOR})
+    await publish_event(session, f"draw:{draw_id}", "draw.witness_requested",
+                        {"project_code": draw.project_code, "status": COMMITTED})
+    return draw
+
+
+def _void_record(draw: Draw, keys: CenterKeys) -> dict[str, Any]:
+    """The signed void (spec: sealed-draw-void/1). Once the witness was in, the center could
+    compute the outcome: its seed is published, so anyone can see what was discarded."""
+    return {"protocol": sd.VOID_PROTOCOL, "draw_id": draw.draw_id, "reason": draw.void_reason,
+            "approved_by": draw.void_approved_by, "voided_at": sd.format_moment(draw.voided_at),
+            "center_seed": keys.unseal(draw.sealed_seed).hex() if draw.witness_at is not None else None}
+
+
 async def void_draw(
-    session: AsyncSession, draw_id: str, *, reason: str, actor: str, approved_by_supervisor: str | None = None
+    session: AsyncSession, keys: CenterKeys, draw_id: str, *, reason: str, actor: str,
+    approved_by_supervisor: str | None = None,
 ) -> Draw:
-    """Void an unfinished draw with a reason. Once witnessed the center could compute the
-    outcome, so voiding then needs a supervisor's approval, recorded with the draw."""
+    """Void an unfinished draw with a reason, in a signed void record. Once witnessed the
+    center could compute the outcome, so voiding then needs a supervisor's approval, and
+    the record publishes the center's seed."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("作废抽取必须说明理由", field="reason")
@@ -219,9 +265,12 @@ async def void_draw(
         raise PermissionDenied("见证值提交后作废抽取须经监督人员批准")
     draw.status, draw.void_reason, draw.voided_by = VOIDED, reason, actor
     draw.void_approved_by, draw.voided_at = approved_by_supervisor, await _now(session)
+    draw.void_record = _void_record(draw, keys)
+    draw.void_signature = keys.sign(draw.void_record)
     await session.flush()
     await record_event(session, actor=actor, action="draw.voided", subject=f"draw:{draw_id}",
-                       data={"reason": reason, "approved_by": approved_by_supervisor})
+                       data={"reason": reason, "approved_by": approved_by_supervisor,
+                             "seed_published": draw.void_record["center_seed"] is not None})
     await publish_event(session, f"draw:{draw_id}", "draw.voided",
                         {"project_code": draw.project_code, "status": VOIDED})
     return draw
@@ -233,18 +282,25 @@ async def draws_of_project(session: AsyncSession, project_code: str) -> list[Dra
 
 
 def draw_bundle(draw: Draw, keys: CenterKeys) -> dict[str, Any]:
-    """The bundle verifiers exchange (spec: "The draw bundle"); pool and reveal only after the reveal."""
+    """The bundle verifiers exchange (spec: "The draw bundle"): pool and reveal only after
+    the reveal; a voided draw carries its signed void record, and the pool when the void
+    publishes the seed (so the discarded selection can be computed)."""
     revealed = draw.status == REVEALED
     witness = None
     if draw.witness_at is not None:
         witness = {"value": draw.witness_value, "by": draw.witness_by, "at": sd.format_moment(draw.witness_at)}
+    void = None
+    if draw.status == VOIDED:
+        # Voided before revision 2 of the spec: the record is made from the stored facts.
+        record = draw.void_record or _void_record(draw, keys)
+        void = {"record": record, "signature": draw.void_signature or keys.sign(record)}
+    seed_published = void is not None and void["record"]["center_seed"] is not None
     return {
         "verify_key": keys.verify_key_hex,
         "commit": {"record": draw.commit_record, "signature": draw.commit_signature},
         "witness": witness,
         "reveal": {"record": draw.reveal_record, "signature": draw.reveal_signature} if revealed else None,
-        "pool": draw.pool if revealed else None,
+        "pool": draw.pool if revealed or seed_published else None,
         "status": draw.status,
-        "void": {"reason": draw.void_reason, "by": draw.voided_by, "approved_by": draw.void_approved_by,
-                 "at": sd.format_moment(draw.voided_at)} if draw.status == VOIDED else None,
+        "void": void,
     }

@@ -3,6 +3,10 @@
 Both are made on first start into ``var/keys`` (mode 0600) or loaded from the paths the
 settings name. The signing key signs draw records, audit checkpoints, award notices and
 receipts; the KEK (a libsodium secretbox key) encrypts what must stay sealed at rest.
+
+Verifiers never make a key: :func:`trusted_verify_key` takes the key the verifier gives,
+or this center's own key where it already exists, and otherwise refuses (a key made on
+the spot would report every genuine record as tampered).
 """
 
 from __future__ import annotations
@@ -21,12 +25,22 @@ import nacl.secret
 import nacl.signing
 
 from trading.canonical import canon, sha256_hex
-from trading.errors import ConfigurationError, IntegrityFailure
+from trading.errors import ConfigurationError, IntegrityFailure, InvalidInput
 from trading.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_ALGORITHM = "Ed25519"
+VERIFY_KEY_HEX_LENGTH = 64
+NO_TRUSTED_KEY = ("没有可信任的中心公钥，不能验证：请用 --key 指定您所信任的交易中心的验签公钥（64 位十六进制），"
+                  "可从该中心网站的 /api/keys 获取，或请中心工作人员以 trading keys show 告知；"
+                  "记录自带的公钥只作提示，不能作为信任依据")
+
+
+class NoTrustedKey(ConfigurationError):
+    """A verifier was asked to verify with no key to trust."""
+
+    code = "no_trusted_key"
 
 
 def _read_key_file(path: Path, size: int) -> bytes:
@@ -130,3 +144,44 @@ def load_center_keys(settings: Settings) -> CenterKeys:
     seed = _load_or_make(settings.signing_key_path, 32, settings.signing_key_path.parent == default_dir)
     kek = _load_or_make(settings.kek_path, nacl.secret.SecretBox.KEY_SIZE, settings.kek_path.parent == default_dir)
     return CenterKeys(signing_key=nacl.signing.SigningKey(seed), kek=kek)
+
+
+def own_verify_key(settings: Settings) -> str | None:
+    """This center's verify key when its signing key file already exists; never makes one."""
+    if not settings.signing_key_path.exists():
+        return None
+    return nacl.signing.SigningKey(_read_key_file(settings.signing_key_path, 32)).verify_key.encode().hex()
+
+
+def check_verify_key(key_hex: str) -> str:
+    """A verify key given by a person: 64 hex digits (32 bytes), lower-cased."""
+    key_hex = key_hex.strip().lower()
+    try:
+        raw = bytes.fromhex(key_hex)
+    except ValueError:
+        raw = b""
+    if len(key_hex) != VERIFY_KEY_HEX_LENGTH or len(raw) != 32:
+        raise InvalidInput("验签公钥应为 64 位十六进制数字（Ed25519 公钥）", field="key")
+    return key_hex
+
+
+def trusted_verify_key(settings: Settings, given: str | None) -> str:
+    """The key a verifier trusts: the one it gives, else this center's own if it exists.
+
+    Never creates or writes a key file; with neither, verification is refused.
+    """
+    if given:
+        return check_verify_key(given)
+    own = own_verify_key(settings)
+    if own is None:
+        raise NoTrustedKey(NO_TRUSTED_KEY)
+    return own
+
+
+def load_existing_center_keys(settings: Settings) -> CenterKeys:
+    """The center's keys for a command that reads signed records: never makes them."""
+    for path in (settings.signing_key_path, settings.kek_path):
+        if not path.exists():
+            raise NoTrustedKey(NO_TRUSTED_KEY)
+    return CenterKeys(signing_key=nacl.signing.SigningKey(_read_key_file(settings.signing_key_path, 32)),
+                      kek=_read_key_file(settings.kek_path, nacl.secret.SecretBox.KEY_SIZE))

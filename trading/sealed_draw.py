@@ -19,6 +19,8 @@ PROTOCOL = "sealed-draw/1"
 COMMIT_FIELDS = ("protocol", "draw_id", "purpose", "project_code", "criteria", "pool_size", "pool_digest",
                  "count", "reserve_count", "commitment", "committed_at")
 REVEAL_FIELDS = ("protocol", "draw_id", "center_seed", "witness", "selected", "reserves", "revealed_at")
+VOID_PROTOCOL = "sealed-draw-void/1"
+VOID_FIELDS = ("protocol", "draw_id", "reason", "approved_by", "voided_at", "center_seed")
 
 
 def H(data: bytes) -> bytes:  # noqa: N802 - the spec's name
@@ -91,6 +93,8 @@ class Verification:
     message: str = ""
     selected: tuple[str, ...] = ()
     reserves: tuple[str, ...] = ()
+    # A voided draw: selected/reserves are then what it would have selected (seed published).
+    voided: bool = False
 
 
 def _moment(text: str) -> datetime:
@@ -130,6 +134,10 @@ def _verify(bundle: Mapping[str, Any], key: str) -> Verification:
     if not verify_signature(record, commit["signature"], key):
         return _fail("commit_signature", "承诺记录签名无效")
     reveal, pool = bundle.get("reveal"), bundle.get("pool")
+    if bundle.get("void") is not None:
+        if reveal is not None:
+            return _fail("void", "已揭晓的抽取不能再作废：记录自相矛盾")
+        return _verify_void(bundle, record, key)
     if reveal is None:
         return Verification(True, False, None, "承诺记录签名有效；抽取结果尚未揭晓")
     reveal_record = reveal["record"]
@@ -139,12 +147,9 @@ def _verify(bundle: Mapping[str, Any], key: str) -> Verification:
         return _fail("reveal_signature", "揭晓记录签名无效")
     if reveal_record["draw_id"] != record["draw_id"]:
         return _fail("draw_id", "揭晓记录与承诺记录不属于同一次抽取")
-    if pool is None or pool_digest(pool) != record["pool_digest"]:
-        return _fail("pool_digest", "候选名单与承诺的名单摘要不符")
-    if len(pool) != record["pool_size"]:
-        return _fail("pool_size", "候选名单人数与承诺不符")
-    if list(pool) != sorted_pool(pool):
-        return _fail("pool_order", "候选名单未按规定去重排序")
+    failure = _pool_failure(pool, record)
+    if failure is not None:
+        return failure
     center_seed = bytes.fromhex(reveal_record["center_seed"])
     if commitment(record["draw_id"], center_seed) != record["commitment"]:
         return _fail("commitment", "中心种子与事先承诺不符")
@@ -164,3 +169,52 @@ def _verify(bundle: Mapping[str, Any], key: str) -> Verification:
     if not committed_at < revealed_at:
         return _fail("timeline", "时间顺序不符：应先承诺、后揭晓")
     return Verification(True, True, None, "全部校验通过", tuple(selected), tuple(reserves))
+
+
+def _pool_failure(pool: Sequence[str] | None, record: Mapping[str, Any]) -> Verification | None:
+    if pool is None or pool_digest(pool) != record["pool_digest"]:
+        return _fail("pool_digest", "候选名单与承诺的名单摘要不符")
+    if len(pool) != record["pool_size"]:
+        return _fail("pool_size", "候选名单人数与承诺不符")
+    if list(pool) != sorted_pool(pool):
+        return _fail("pool_order", "候选名单未按规定去重排序")
+    return None
+
+
+def _verify_void(bundle: Mapping[str, Any], record: Mapping[str, Any], key: str) -> Verification:
+    """A voided draw (spec: sealed-draw-void/1): the void is signed; once the witness was in,
+    it must publish the center's seed, which must match the commitment, and then what the
+    draw would have selected is computed from the published pool."""
+    void = bundle["void"]
+    void_record = void["record"]
+    if void_record.get("protocol") != VOID_PROTOCOL or set(void_record) != set(VOID_FIELDS):
+        return _fail("void_record", "作废记录字段不符合 sealed-draw-void/1")
+    if not verify_signature(void_record, void["signature"], key):
+        return _fail("void_signature", "作废记录签名无效")
+    if void_record["draw_id"] != record["draw_id"]:
+        return _fail("draw_id", "作废记录与承诺记录不属于同一次抽取")
+    witness = bundle.get("witness") or {}
+    witnessed = bool(witness.get("at"))
+    if witnessed and void_record["center_seed"] is None:
+        return _fail("void_seed", "见证值提交后作废，作废记录却未公布中心种子")
+    if witnessed and not void_record["approved_by"]:
+        return _fail("void_approval", "见证值提交后作废须经监督人员批准，作废记录未载明批准人")
+    committed_at, voided_at = _moment(record["committed_at"]), _moment(void_record["voided_at"])
+    if not committed_at < voided_at or (witnessed and not _moment(witness["at"]) < voided_at):
+        return _fail("timeline", "时间顺序不符：作废应在承诺（及见证）之后")
+    message = ("作废记录签名有效：本次抽取已作废（见证值提交后作废，经监督人员批准，已公布中心种子）" if witnessed
+               else "作废记录签名有效：本次抽取已作废（见证值提交前作废，当时尚无抽取结果）")
+    if void_record["center_seed"] is None:
+        return Verification(True, False, None, message, voided=True)
+    center_seed = bytes.fromhex(void_record["center_seed"])
+    if commitment(record["draw_id"], center_seed) != record["commitment"]:
+        return _fail("commitment", "作废记录公布的中心种子与事先承诺不符")
+    if not witnessed:
+        return Verification(True, False, None, message, voided=True)
+    pool = bundle.get("pool")
+    failure = _pool_failure(pool, record)
+    if failure is not None:
+        return failure
+    selected, reserves = draw(pool, record["draw_id"], center_seed, witness.get("value", ""),
+                              record["count"], record["reserve_count"])
+    return Verification(True, False, None, message, tuple(selected), tuple(reserves), voided=True)

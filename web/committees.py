@@ -10,12 +10,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.draws import agency_assignment, decline_agency
-from bidding.project_draws import draw_project_agency, request_project_committee
+from bidding.project_draws import ask_supervisor_for_agency_draw, draw_project_agency, request_project_committee
 from bidding.projects import project_by_code
 from expert_pool.committees import GroupSpec, answer_invitation, committee_view, expert_of_user, invitations_of, unseal_committee
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.draws import draw_bundle
+from trading.draws import draw_bundle, get_draw
 from trading.errors import PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
@@ -111,18 +111,30 @@ class AgencyDrawController(Controller):
     path = "/api/agency-draws"
     tags = ["draws"]
 
-    @post("/", guards=[requires_role(UserRole.ADMIN)], summary="Draw the project's agency")
+    @post("/", guards=[requires_role(UserRole.ADMIN)],
+          summary="Draw the project's agency: committed now, revealed when the tendering party (or a supervisor "
+                  "it asks) supplies the witness value at POST /api/draws/{draw_id}/witness")
     async def draw(self, data: AgencyDrawBody, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         draw = await draw_project_agency(session, context.keys, actor=actor_of(user), project_code=data.project_code,
                                          reserve_count=data.reserve_count)
         await session.commit()
         return draw_bundle(draw, context.keys)
 
-    @get("/{project_code:str}", summary="Which agency serves the project now")
+    @get("/{project_code:str}", summary="Which agency serves the project now, and whose witness the draw awaits")
     async def current(self, project_code: str, session: AsyncSession) -> dict[str, Any]:
         assignment = await agency_assignment(session, project_code)
-        return {"draw_id": assignment.draw_id, "declined": assignment.declined,
-                "agency": await _agency_view(session, assignment.agency)}
+        draw = await get_draw(session, assignment.draw_id)
+        return {"draw_id": assignment.draw_id, "status": draw.status, "status_name": draw.status_name,
+                "witness": draw.witness_role, "supervisor_asked": draw.witness_asked_by is not None,
+                "declined": assignment.declined, "agency": await _agency_view(session, assignment.agency)}
+
+    @post("/{project_code:str}/witness-request", guards=[requires_role(UserRole.TENDERING_PARTY)],
+          summary="The tendering party asks a supervisor to supply its agency draw's witness value")
+    async def ask_supervisor(self, project_code: str, user: User, session: AsyncSession,
+                             context: AppContext) -> dict[str, Any]:
+        draw = await ask_supervisor_for_agency_draw(session, project_code=project_code, user=user)
+        await session.commit()
+        return draw_bundle(draw, context.keys)
 
     @post("/{project_code:str}/decline", guards=[requires_role(UserRole.TENDERING_PARTY)],
           summary="The tendering party declines the drawn agency, with a reason")

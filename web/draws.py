@@ -10,11 +10,12 @@ from litestar.response import Template
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from expert_pool.committees import CommitteeRequest, avoided_bidders, witness_committee_draw
+from bidding.project_draws import witness_draw
+from expert_pool.committees import CommitteeRequest, avoided_bidders
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.draw_sheet import draw_sheet_pdf
-from trading.draws import COMMITTED, STATUS_NAMES, draw_bundle, draws_of_project, get_draw, supply_witness, void_draw
+from trading.draws import COMMITTED, STATUS_NAMES, draw_bundle, draws_of_project, get_draw, void_draw
 from trading.errors import NotFound, PermissionDenied
 from trading.roles import UserRole
 from trading.sealed_draw import format_moment, verify_bundle
@@ -23,7 +24,9 @@ from web.state import AppContext
 
 
 class WitnessRequest(BaseModel):
-    value: str = Field(max_length=200, description="typed by the supervisor, or generated on their side")
+    value: str = Field(max_length=200, description="typed by the witness (a supervisor; for an agency draw the "
+                                                   "tendering party, or a supervisor it asked), or generated on "
+                                                   "their side")
 
 
 class VoidRequest(BaseModel):
@@ -34,7 +37,8 @@ def draw_summary(draw) -> dict[str, Any]:
     return {"draw_id": draw.draw_id, "purpose": draw.purpose, "project_code": draw.project_code,
             "status": draw.status, "status_name": STATUS_NAMES[draw.status],
             "committed_at": draw.commit_record["committed_at"], "continues": draw.continues_draw_id,
-            "void_reason": draw.void_reason, "void_approved_by": draw.void_approved_by}
+            "void_reason": draw.void_reason, "void_approved_by": draw.void_approved_by,
+            "void_after_witness": draw.status == "voided" and draw.witness_at is not None}
 
 
 async def avoided_bidders_of(session: AsyncSession, draw) -> dict[str, Any] | None:
@@ -67,24 +71,26 @@ class DrawApiController(Controller):
             raise NotFound("本次抽取没有可公开的回避投标人名单（揭晓前不公开）")
         return disclosed
 
-    @post("/{draw_id:str}/witness", guards=[requires_role(UserRole.SUPERVISOR)],
-          summary="Supply the witness value (supervisors), after the commit record is public")
+    @post("/{draw_id:str}/witness", guards=[requires_role(UserRole.SUPERVISOR, UserRole.TENDERING_PARTY)],
+          summary="Supply the witness value after the commit record is public: a supervisor; for an agency "
+                  "draw the project's tendering party, or a supervisor it asked (never the center)")
     async def witness(self, draw_id: str, data: WitnessRequest, user: User, session: AsyncSession,
                       context: AppContext) -> dict[str, Any]:
-        witness = witness_committee_draw if (await get_draw(session, draw_id)).purpose == "expert" else supply_witness
-        draw = await witness(session, context.keys, draw_id, value=data.value, by=actor_of(user))
+        draw = await witness_draw(session, context.keys, draw_id=draw_id, value=data.value, user=user)
         await session.commit()
         return draw_bundle(draw, context.keys)
 
     @post("/{draw_id:str}/void", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
-          summary="Void an unfinished draw with a reason (after the witness: supervisors only)")
+          summary="Void an unfinished draw with a reason, in a signed sealed-draw-void/1 record (after the "
+                  "witness: supervisors only, and the record publishes the center's seed)")
     async def void(self, draw_id: str, data: VoidRequest, user: User, session: AsyncSession,
                    context: AppContext) -> dict[str, Any]:
         draw = await get_draw(session, draw_id)
         approval = actor_of(user) if user.role == UserRole.SUPERVISOR else None
         if draw.status != COMMITTED and approval is None:
             raise PermissionDenied("见证值提交后作废抽取须经监督人员批准")
-        draw = await void_draw(session, draw_id, reason=data.reason, actor=actor_of(user), approved_by_supervisor=approval)
+        draw = await void_draw(session, context.keys, draw_id, reason=data.reason, actor=actor_of(user),
+                               approved_by_supervisor=approval)
         await session.commit()
         return draw_summary(draw)
 

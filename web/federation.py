@@ -109,7 +109,7 @@ class FederationController(Controller):
     @post("/draw-requests/{request_id:str}/cancel", summary="cancel: the partner no longer needs the experts (signed)")
     async def cancel(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.cancel_for_partner(
-            session, partner, request_id, message))
+            session, context.keys, partner, request_id, message))
 
     @post("/draw-requests/{request_id:str}/ratings", summary="ratings: the partner's ratings of our experts (signed)")
     async def ratings(self, request_id: str, request: Request, context: AppContext) -> Response:

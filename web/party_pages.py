@@ -34,6 +34,7 @@ from bidding.evaluation import SCHEME_OPEN_STATES, evaluation_scheme, evaluation
 from bidding.scoring import COMPREHENSIVE, FORMULA_NAMES, LOWEST_RATIO, MEAN_DEVIATION, METHOD_NAMES
 from bidding.opening import opening_record, window_closed
 from bidding.party_projects import AGENCY_MODES, agency_mode_of, choose_agency_mode, projects_of
+from bidding.project_draws import ask_supervisor_for_agency_draw, witness_draw
 from bidding.projects import Project, get_project, register_project
 from bidding.publicity import answer_candidate_objection, objections_of, publicity_of, publish_candidates
 from bidding.rule_periods import rule_flag
@@ -41,6 +42,7 @@ from bidding.states import STATE_NAMES, TenderState
 from bidding.tender_documents import MAX_DOCUMENT_SIZE, DocumentFile, document_version, document_versions
 from trading.accounts import User
 from trading.audit import AuditEntry, actor_of
+from trading.draws import COMMITTED, WITNESS_TENDERING_PARTY, get_draw
 from trading.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from trading.money import fen_of_yuan, yuan
 from trading.organisations import Organisation, Region
@@ -201,6 +203,11 @@ async def to_do(session: AsyncSession, project: Project, user: User) -> list[tup
         items.append(("在中标候选人中确定中标人", f"{base}/result"))
     if project.state == TenderState.AWARDED and await award_notice_of(session, project) is not None:
         items.append(("登记书面合同", f"{base}/result"))
+    if user.role == UserRole.TENDERING_PARTY.value:
+        agency = await agency_of(session, code)
+        if agency.get("awaiting_witness") and agency["witness_role"] == WITNESS_TENDERING_PARTY \
+                and not agency["supervisor_asked"]:
+            items.append(("为代理机构抽取提供见证值（或请监督人员见证）", base))
     return items
 
 
@@ -245,14 +252,17 @@ async def bookings_of_project(session: AsyncSession, code: str) -> list[dict[str
 
 
 async def agency_of(session: AsyncSession, code: str) -> dict[str, Any]:
-    """Who serves the project: the drawn agency, a draw awaiting its witness, or none yet."""
+    """Who serves the project: the drawn agency, a draw awaiting its witness (whose), or none yet."""
     mode = await agency_mode_of(session, code)
     try:
         assignment = await agency_assignment(session, code)
     except NotFound:
         return {"mode": mode, "mode_name": AGENCY_MODES.get(mode, "未记录"), "drawn": False, "name": None}
+    draw = await get_draw(session, assignment.draw_id)
     return {"mode": mode, "mode_name": AGENCY_MODES.get(mode, "未记录"), "drawn": True, "draw_id": assignment.draw_id,
-            "name": assignment.agency.name if assignment.agency else None, "declined": assignment.declined}
+            "name": assignment.agency.name if assignment.agency else None, "declined": assignment.declined,
+            "awaiting_witness": draw.status == COMMITTED, "witness_role": draw.witness_role,
+            "supervisor_asked": draw.witness_asked_by is not None}
 
 
 def local_iso(text: str | None) -> str:
@@ -408,6 +418,38 @@ class PartyPageController(Controller):
             session, actor=actor_of(user), project_code=code, reason=form.value("reason")))
         if not form.ok:
             return await self._overview(session, await get_project(session, code), user, {"decline": form}, 400)
+        await session.commit()
+        return Redirect(f"/party/projects/{quote(code)}")
+
+    @post("/projects/{code:str}/agency/witness", name="party.witness_agency_draw")
+    async def witness_agency_draw(self, code: str, request: Request, user: User, session: AsyncSession,
+                                  context: AppContext) -> Template | Redirect:
+        """The tendering party's own witness value for its agency draw (sealed-draw/1 step 3)."""
+        await acting_project(session, code, user)
+        form = FormState.of({"value": _text(await request.form(), "value")})
+        form.required(("value", "见证值"))
+        if not form.ok:
+            return await self._overview(session, await get_project(session, code), user, {"witness": form}, 400)
+        draw_id = (await agency_assignment(session, code)).draw_id
+        return await self._witness_step(session, code, user, form, lambda: witness_draw(
+            session, context.keys, draw_id=draw_id, value=form.value("value"), user=user))
+
+    @post("/projects/{code:str}/agency/witness-request", name="party.ask_supervisor_witness")
+    async def ask_supervisor_witness(self, code: str, user: User, session: AsyncSession) -> Template | Redirect:
+        """The tendering party asks a supervisor to witness its agency draw instead."""
+        await acting_project(session, code, user)
+        return await self._witness_step(session, code, user, FormState(), lambda: ask_supervisor_for_agency_draw(
+            session, project_code=code, user=user))
+
+    async def _witness_step(self, session: AsyncSession, code: str, user: User, form: FormState,
+                            act) -> Template | Redirect:
+        try:
+            await act()
+        except DomainError as exc:
+            await session.rollback()
+            form.refuse(exc)
+            return await self._overview(session, await get_project(session, code), user, {"witness": form},
+                                        status_of(exc))
         await session.commit()
         return Redirect(f"/party/projects/{quote(code)}")
 

@@ -25,14 +25,15 @@ from bidding.evaluation import LIVE_KINDS as EVALUATION_KINDS, evaluation_progre
 from bidding.opening import opening_record
 from bidding.states import local_date
 from bidding.supervision import live_sessions, waiting_complaints
-from expert_pool.committees import witness_committee_draw
+from bidding.project_draws import may_witness, witness_draw
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.draws import COMMITTED, draw_bundle, get_draw, supply_witness
+from trading.draws import COMMITTED, WITNESS_TENDERING_PARTY, draw_bundle, get_draw
 from trading.errors import DomainError
 from trading.ledger import collusion_flags
 from trading.roles import UserRole
 from trading.rules.calendar import default_calendar, missing_year_card
+from trading.sealed_draw import verify_bundle
 from trading.timefmt import local_time
 from web.auth import requires_role
 from web.errors import status_of
@@ -43,7 +44,7 @@ watchers = requires_role(UserRole.SUPERVISOR, UserRole.ADMIN)
 supervisors_only = requires_role(UserRole.SUPERVISOR)
 
 # The events each live view re-reads on (besides ``ready`` and ``resync``, which every view does).
-DRAW_KINDS = ("draw.committed", "draw.witnessed", "draw.revealed", "draw.voided")
+DRAW_KINDS = ("draw.committed", "draw.witness_requested", "draw.witnessed", "draw.revealed", "draw.voided")
 OPENING_KINDS = ("opening.started", "opening.signed_in", "opening.handed_in", "opening.bids_opened",
                  "opening.not_decrypted", "opening.window_closed", "opening.max_price_announced",
                  "opening.objection_raised", "opening.objection_answered", "opening.finished")
@@ -107,14 +108,19 @@ class SupervisionPageController(Controller):
 
     # ------------------------------------------------------------------ a draw
 
-    async def _draw_context(self, session: AsyncSession, context: AppContext, draw_id: str) -> dict[str, Any]:
+    async def _draw_context(self, session: AsyncSession, context: AppContext, draw_id: str,
+                            user: User | None = None) -> dict[str, Any]:
         draw = await get_draw(session, draw_id)
-        return _shown(draw=draw, bundle=draw_bundle(draw, context.keys), committed=COMMITTED,
+        bundle = draw_bundle(draw, context.keys)
+        return _shown(draw=draw, bundle=bundle, committed=COMMITTED,
+                      verification=verify_bundle(bundle, context.keys.verify_key_hex),
+                      party_witness=WITNESS_TENDERING_PARTY,
+                      may_witness=draw.status == COMMITTED and await may_witness(session, user, draw),
                       live=_live(f"/live/draw/{draw.draw_id}", f"/supervision/draws/{draw.draw_id}/state", DRAW_KINDS))
 
     @get("/draws/{draw_id:str}", name="supervision.draw")
-    async def draw(self, draw_id: str, context: AppContext, session: AsyncSession) -> Template:
-        shown = await self._draw_context(session, context, draw_id)
+    async def draw(self, draw_id: str, context: AppContext, session: AsyncSession, user: User) -> Template:
+        shown = await self._draw_context(session, context, draw_id, user)
         return Template("supervision/draw.html", context={**shown, "form": FormState()})
 
     @get("/draws/{draw_id:str}/state", name="supervision.draw_state")
@@ -126,14 +132,12 @@ class SupervisionPageController(Controller):
                       data: Annotated[WitnessForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
         form = FormState.of({"value": data.value})
         try:
-            draw = await get_draw(session, draw_id)
             # An expert draw's witness also invites the drawn experts (as the API does).
-            witness = witness_committee_draw if draw.purpose == "expert" else supply_witness
-            await witness(session, context.keys, draw_id, value=data.value, by=actor_of(user))
+            await witness_draw(session, context.keys, draw_id=draw_id, value=data.value, user=user)
         except DomainError as exc:
             await session.rollback()
             form.refuse(exc)
-            shown = await self._draw_context(session, context, draw_id)
+            shown = await self._draw_context(session, context, draw_id, user)
             return Template("supervision/draw.html", status_code=status_of(exc), context={**shown, "form": form})
         await session.commit()
         return Redirect(f"/supervision/draws/{draw_id}")
