@@ -41,13 +41,14 @@ from web.api import AuditController, PlatformController, RuleSetController, heal
 from web.auth import CurrentUserMiddleware
 from web.clarifications import ClarificationController
 from web.bids import BidController
+from web.bidder_keys import BidderKeyController
 from web.committees import AgencyDrawController, CommitteeController, InvitationController
 from web.credit import CreditApiController, CreditPageController
 from web.draws import DrawApiController, DrawPageController
 from web.experts import ExpertController
 from web.federation import FederationController, PartnerController, PartnerDrawController
 from web.dependencies import provide_context, provide_session, provide_user
-from web.errors import exception_handlers
+from web.errors import document_error_answers, exception_handlers
 from web.pages import PortalController
 from web.public_pages import PublicPageController
 from web.workspace import workspace
@@ -153,7 +154,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
         engine_.engine.globals["yuan"] = yuan  # money in every template as yuan(fen)
 
     vendor = settings.frontend_dir
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             PortalController, PublicPageController, workspace, PlatformController, RuleSetController, AuditController, health,
             DrawApiController, DrawPageController, CommitteeController, InvitationController, AgencyDrawController,
@@ -167,7 +168,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             BidDocumentController,
             AccountController, PasswordController,
             ClarificationController,
-            BidController,
+            BidController, BidderKeyController,
             LedgerController, ReceiptVerificationController,
             OpeningController,
             EvaluationController, ExpertKeyController,
@@ -207,3 +208,5 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
         state=State({"context": context}),
         lifespan=[lifespan],
     )
+    document_error_answers(app)
+    return app
