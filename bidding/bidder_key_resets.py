@@ -127,9 +127,11 @@ async def _pending(session: AsyncSession, reset_id: int) -> tuple[BidderKeyReset
     return reset, bidder
 
 
-async def _decide(session: AsyncSession, reset: BidderKeyReset, status: str, actor: str, note: str) -> None:
-    reset.status, reset.decided_by, reset.decision_note = status, actor, note
-    reset.decided_at = await session.scalar(select(func.clock_timestamp()))
+async def _decide(session: AsyncSession, reset: BidderKeyReset, status: str, actor: str, note: str,
+                  new_key_id: int | None = None) -> None:
+    now = await session.scalar(select(func.clock_timestamp()))  # before any change: no half-decided flush
+    reset.status, reset.decided_by, reset.decision_note, reset.decided_at = status, actor, note, now
+    reset.new_key_id = new_key_id
     await session.flush()
 
 
@@ -146,8 +148,7 @@ async def approve_key_reset(session: AsyncSession, *, actor: str, reset_id: int,
                        code="reset_lapsed", reset_id=reset.id)
     record = await replace_bidder_key(session, bidder, current, actor=reset.requested_by,
                                       verify_key=reset.new_verify_key, how=RESET)
-    reset.new_key_id = record.id
-    await _decide(session, reset, APPROVED, actor, note)
+    await _decide(session, reset, APPROVED, actor, note, new_key_id=record.id)
     await record_event(session, actor=actor, action="bidder_key.reset_approved",
                        subject=f"organisation:{bidder.credit_code}",
                        data={"reset_id": reset.id, "bidder_key_id": record.id, "verify_key": record.verify_key,

@@ -77,8 +77,7 @@ async def bidder(session: AsyncSession, project_code: str, credit_code: str | No
     if register:
         await register_bidder(session, actor="test", project_code=project_code, bidder_credit_code=credit_code)
     signing_key = sealed_bid.make_bidder_key()
-    await register_bidder_key(session, actor="test", bidder_credit_code=credit_code,
-                              verify_key=signing_key.verify_key.encode().hex())
+    await factories.bidder_key(session, credit_code, signing_key)
     return credit_code, signing_key
 
 

@@ -20,10 +20,11 @@ from nacl.public import PrivateKey
 from sqlalchemy import select
 
 from bidding import bid_client, sealed_bid
-from bidding.bidder_keys import BidderKey, register_bidder_key
+from bidding.bidder_keys import BidderKey
 from bidding.bids import Bid
 from bidding.opening import opening_record
 from bidding.registrations import register_bidder
+from tests import factories
 from tests.bidder_world import LUJIAN, open_now, tender_in_bidding
 from tests.test_sealed_bid import VECTOR_CIPHERTEXT, VECTOR_ENVELOPE
 from tests.conftest import log_in_page
@@ -47,8 +48,7 @@ async def register_for(engine, code: str, credit_code: str) -> None:
 
 async def register_verify_key(engine, credit_code: str, signing_key: nacl.signing.SigningKey) -> None:
     async with transaction(make_sessionmaker(engine)) as session:
-        await register_bidder_key(session, actor="test", bidder_credit_code=credit_code,
-                                  verify_key=signing_key.verify_key.encode().hex())
+        await factories.bidder_key(session, credit_code, signing_key)
 
 
 async def load_module(page, portal) -> None:
