@@ -71,9 +71,11 @@ from web.live import live_events
 from web.bidder_opening import BidderOpeningController
 from web.bidder_pages import BidderPageController
 from web.bidder_sealing import BidderSealingController
+from web.bidder_key_pages import BidderKeyPageController
 from web.expert_pages import ExpertPageController
 from web.supervision_pages import SupervisionPageController
 from web.center_pages import CenterPageController
+from web.key_reset_pages import KeyResetPageController
 from web.ledger_pages import LedgerPageController
 from web.rating_pages import RatingPageController
 from web.service_rating_pages import ServiceRatingPageController
@@ -174,10 +176,10 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             EvaluationController, ExpertKeyController,
             TenderDocumentController, DocObjectionController, DeadlineCardController,
             PublicityController, AwardNoticeController, AwardVerificationPageController,
-            BidderPageController, BidderSealingController, BidderOpeningController,
+            BidderPageController, BidderSealingController, BidderKeyPageController, BidderOpeningController,
             PartyPageController, CenterTenderController,
             ExpertPageController, SupervisionPageController,
-            CenterPageController, LedgerPageController, RatingPageController, ServiceRatingPageController, StatsPageController,
+            CenterPageController, KeyResetPageController, LedgerPageController, RatingPageController, ServiceRatingPageController, StatsPageController,
             FederationController, PartnerController, PartnerDrawController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
