@@ -9,7 +9,7 @@ the statuses an operation can answer, in place of the shape Litestar would show 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -68,7 +68,7 @@ class ErrorBody:
 
     code: str
     message: str
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any]
 
 
 @dataclass
