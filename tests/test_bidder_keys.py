@@ -24,7 +24,7 @@ from tests.test_bids import tender_in_bidding
 from trading.audit import AuditEntry
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction
-from trading.keys import load_center_keys
+from trading.keys import key_id, load_center_keys
 from trading.organisations import Organisation
 from trading.settings import Settings
 from web.app import create_app
@@ -40,14 +40,15 @@ async def client(engine, settings: Settings, database_url: str) -> AsyncIterator
         yield test_client
 
 
-async def new_bidder(client, engine) -> tuple[str, dict[str, str]]:
-    """A fresh bidder organisation with its own account, and that account's bearer header."""
+async def new_bidder(client, engine) -> tuple[str, dict[str, str], str]:
+    """A fresh bidder organisation with its own account: its code, the account's bearer header
+    and its username."""
     async with transaction(make_sessionmaker(engine)) as session:
         user = await factories.user(session)
         organisation = await session.get(Organisation, user.organisation_id)
     answer = await client.post("/api/auth/token", json={"username": user.username, "password": factories.PASSWORD})
     assert answer.status_code == 201, answer.text
-    return organisation.credit_code, {"Authorization": f"Bearer {answer.json()['token']}"}
+    return organisation.credit_code, {"Authorization": f"Bearer {answer.json()['token']}"}, user.username
 
 
 def hex_of(key: nacl.signing.SigningKey) -> str:
@@ -90,7 +91,7 @@ async def submit(client, tender: str, code: str, headers, key):
 
 
 async def test_the_key_is_the_organisations_and_the_password_alone_cannot_replace_it(client, engine):
-    code, headers = await new_bidder(client, engine)
+    code, headers, _ = await new_bidder(client, engine)
     first, intruder = sealed_bid.make_bidder_key(), sealed_bid.make_bidder_key()
     assert (await client.get(MINE, headers=headers)).json()["current"] is None
     registered = await client.post("/api/bidder-keys", json={"verify_key": hex_of(first)}, headers=headers)
@@ -115,7 +116,7 @@ async def test_the_key_is_the_organisations_and_the_password_alone_cannot_replac
 
 
 async def test_a_rotation_signed_by_the_old_key_replaces_it_and_nothing_else_does(client, engine):
-    code, headers = await new_bidder(client, engine)
+    code, headers, _ = await new_bidder(client, engine)
     old, new, other = (sealed_bid.make_bidder_key() for _ in range(3))
     assert (await client.post("/api/bidder-keys", json={"verify_key": hex_of(old)}, headers=headers)).status_code == 201
 
@@ -169,7 +170,7 @@ async def test_a_rotation_signed_by_the_old_key_replaces_it_and_nothing_else_doe
 
 async def test_a_bid_submitted_before_a_rotation_is_withdrawn_only_with_the_key_it_was_submitted_under(
         client, engine, settings):
-    code, headers = await new_bidder(client, engine)
+    code, headers, username = await new_bidder(client, engine)
     old, new = sealed_bid.make_bidder_key(), sealed_bid.make_bidder_key()
     assert (await client.post("/api/bidder-keys", json={"verify_key": hex_of(old)}, headers=headers)).status_code == 201
     tender, digest = await submitted_bid(client, engine, settings, code, headers, old)
@@ -183,6 +184,12 @@ async def test_a_bid_submitted_before_a_rotation_is_withdrawn_only_with_the_key_
     assert "递交该投标文件时" in by_new.json()["error"]["message"]
     # New envelopes go by the current key: the old one no longer seals a bid.
     assert (await submit(client, tender, code, headers, old)).status_code == 400
+    # The tender's page tells the bidder which key the bid is bound to.
+    client.cookies.clear()
+    assert (await log_in(client, username, factories.PASSWORD)).status_code in (302, 303)
+    page = (await client.get(f"/bidder/tenders/{tender}")).text
+    assert key_id(hex_of(old)) in page and key_id(hex_of(new)) not in page
+    client.cookies.clear()
     by_old = await client.post(path, json=withdrawal(code, tender, digest, old), headers=headers)
     assert by_old.status_code == 201, by_old.text
     assert by_old.json()["receipt"]["envelope_sha256"] == digest
@@ -193,7 +200,7 @@ async def test_a_bid_submitted_before_a_rotation_is_withdrawn_only_with_the_key_
 
 async def test_a_lost_key_is_reset_only_when_center_staff_approve_and_the_organisation_sees_it(
         client, engine, settings):
-    code, headers = await new_bidder(client, engine)
+    code, headers, _ = await new_bidder(client, engine)
     lost, replacement = sealed_bid.make_bidder_key(), sealed_bid.make_bidder_key()
     assert (await client.post("/api/bidder-keys", json={"verify_key": hex_of(lost)}, headers=headers)).status_code == 201
     tender, digest = await submitted_bid(client, engine, settings, code, headers, lost)
@@ -241,7 +248,7 @@ async def test_a_lost_key_is_reset_only_when_center_staff_approve_and_the_organi
 
 
 async def test_a_refused_or_cancelled_reset_leaves_the_key_and_is_shown_with_its_reason(client, engine):
-    code, headers = await new_bidder(client, engine)
+    code, headers, _ = await new_bidder(client, engine)
     key, other = sealed_bid.make_bidder_key(), sealed_bid.make_bidder_key()
     assert (await client.post("/api/bidder-keys", json={"verify_key": hex_of(key)}, headers=headers)).status_code == 201
     first = (await client.post("/api/bidder-keys/resets", json={"new_verify_key": hex_of(other), "reason": "遗失"},
@@ -260,7 +267,7 @@ async def test_a_refused_or_cancelled_reset_leaves_the_key_and_is_shown_with_its
 
 
 async def test_a_reset_asked_for_a_key_its_holder_rotated_meanwhile_cannot_be_approved(client, engine):
-    code, headers = await new_bidder(client, engine)
+    code, headers, _ = await new_bidder(client, engine)
     key, asked_for, rotated_to = (sealed_bid.make_bidder_key() for _ in range(3))
     assert (await client.post("/api/bidder-keys", json={"verify_key": hex_of(key)}, headers=headers)).status_code == 201
     reset = (await client.post("/api/bidder-keys/resets", json={"new_verify_key": hex_of(asked_for),
