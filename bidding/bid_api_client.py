@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +26,7 @@ from urllib.parse import quote
 import httpx
 import nacl.signing
 
-from bidding import sealed_bid
+from bidding import key_rotation, sealed_bid
 from bidding.bid_client import check_center_key, read_envelope
 from trading.canonical import canon
 from trading.errors import (
@@ -54,8 +55,12 @@ ADVICE = {
     "not_registered": "请先报名本项目（POST /api/projects/{code}/registrations）并获准后再投标",
     "registration_refused": "报名未获准予的单位不能投标",
     "deposit_unpaid": "请在截止前交纳投标保证金，到账确认后再递交",
-    "no_bidder_key": "请先登记 `trading bid keygen` 给出的验签公钥（POST /api/projects/{code}/bidder-key）",
+    "no_bidder_key": "请先登记 `trading bid keygen` 给出的验签公钥（POST /api/bidder-keys）",
     "bidder_key_mismatch": "请使用本单位登记的身份密钥加密",
+    "bidder_key_exists": "更换已登记的身份密钥请用 `trading bid rotate-key`；密钥丢失的，请在网页「身份密钥」中申请重置",
+    "rotation_stale": "请核对本机时间（与北京时间相差不应超过 10 分钟）后重试",
+    "rotation_not_current": "--key 须是本单位现用的身份密钥文件",
+    "withdraw_signature": "撤回须用递交该投标文件时本单位登记的身份密钥文件（更换密钥前递交的投标，仍用旧密钥文件）",
     "envelope_rejected": "请用本单位登记的身份密钥和本项目的开标公钥重新执行 `trading bid seal`",
     "envelope_reused": "该信封已被替换或撤回，请重新执行 `trading bid seal` 后递交",
     "state_conflict": "项目当前不在投标阶段",
@@ -267,3 +272,25 @@ class BidApi:
                            "center_verify_key": trusted})
         return WithdrawnBid(receipt=record, signature=answer_signature, key_id=str(answer.get("key_id")),
                             center_verify_key=trusted, receipt_path=path)
+
+    # ------------------------------------------------------------------ the identity key
+
+    def my_keys(self) -> dict[str, Any]:
+        """The organisation's keys as the server holds them (``GET /api/bidder-keys/mine``)."""
+        return self._request("GET", "/api/bidder-keys/mine")
+
+    def rotate_key(self, old_key: nacl.signing.SigningKey, new_key: nacl.signing.SigningKey) -> dict[str, Any]:
+        """Replace the organisation's current key (``old_key``) by ``new_key`` with a
+        sealed-bid-key-rotation/1 request signed now by ``old_key``; returns the new key's record."""
+        mine = self.my_keys()
+        current = mine.get("current") or {}
+        if current.get("verify_key") != old_key.verify_key.encode().hex():
+            raise InvalidInput("旧密钥文件不是本单位现用的身份密钥（与服务器登记的公钥不符），无法签名更换；"
+                               "密钥丢失的，请在网页「身份密钥」中申请重置")
+        request = key_rotation.rotation_request(mine["bidder_credit_code"], old_key.verify_key, new_key.verify_key,
+                                                datetime.now(UTC))
+        answer = self._request("POST", "/api/bidder-keys/rotation",
+                               json={"request": request, "signature": key_rotation.sign_rotation(request, old_key)})
+        if answer.get("verify_key") != request["new_verify_key"]:
+            raise IntegrityFailure("服务器应答的现用公钥与新密钥不符")
+        return answer

@@ -26,10 +26,10 @@ DEFAULT_KEY_FILE = Path("bidder.key")
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 
 
-def _load_key(path: Path) -> nacl.signing.SigningKey:
+def _load_key(path: Path, what: str = "密钥") -> nacl.signing.SigningKey:
     passphrase = None
     if sealed_bid.key_file_needs_passphrase(path):
-        passphrase = click.prompt("请输入密钥口令", hide_input=True, err=True)
+        passphrase = click.prompt(f"请输入{what}口令", hide_input=True, err=True)
     return sealed_bid.load_key_file(path, passphrase)
 
 
@@ -227,3 +227,26 @@ def withdraw(envelope: Path, key_path: Path, server: str, token: str | None, cen
     click.echo(f"投标文件已撤回：项目 {withdrawn.receipt['tender_code']}，撤回时间 {withdrawn.receipt['withdrawn_at']}")
     click.echo(f"撤回回执签名已用中心公钥 {withdrawn.center_verify_key} 核验通过")
     click.echo(f"撤回回执：{withdrawn.receipt_path}")
+
+
+@bid.command("rotate-key")
+@click.option("--key", "key_path", type=_existing_file, required=True,
+              help="The organisation's CURRENT key file: it signs the rotation request.")
+@click.option("--new-key", "new_key_path", type=_existing_file, required=True,
+              help="The new key file (made with `trading bid keygen`): its verify key becomes current.")
+@_server_options
+@one_line_errors
+def rotate_key(key_path: Path, new_key_path: Path, server: str, token: str | None, center_key: str | None) -> None:
+    """Replace the organisation's identity key: a sealed-bid-key-rotation/1 request signed by the current key.
+
+    Bids already submitted keep the key they were sealed with: keep the old key file to
+    withdraw them or hand in K_b at their opening.
+    """
+    from bidding.bid_api_client import BidApi
+
+    old_key, new_key = _load_key(key_path, "现用密钥"), _load_key(new_key_path, "新密钥")
+    with BidApi(server, token or "") as api:
+        answer = api.rotate_key(old_key, new_key)
+    click.echo(f"身份密钥已更换：单位 {answer['bidder_credit_code']} 的现用公钥为 {answer['verify_key']}"
+               f"（指纹 {answer['key_id']}）")
+    click.echo(f"请用 {new_key_path} 加密此后的投标；更换前递交的投标，撤回和开标解密仍须用 {key_path}，请继续保管。")

@@ -21,6 +21,7 @@ from bidding.projects import Project, get_project
 from bidding.registrations import ADMITTED, STATUS_NAMES as REGISTRATION_STATUS_NAMES, Registration
 from bidding.states import STATE_NAMES, TenderState
 from trading import ledger
+from trading.keys import key_id
 from trading.organisations import Organisation
 from trading.receipts import Receipt
 
@@ -61,6 +62,8 @@ class TenderDesk:
     registration: Registration | None
     deposit: DepositView | None
     bids: list[Bid]
+    # Each bid's identity key fingerprint (bid id -> key id): the key that withdraws and opens it.
+    bid_keys: dict[int, str] = field(default_factory=dict)
 
     @property
     def state_name(self) -> str:
@@ -132,7 +135,10 @@ async def tender_desk(session: AsyncSession, project_code: str, organisation: Or
     deposit = None
     if registration is not None and registration.status == ADMITTED:
         deposit = await deposit_view(session, project, registration, organisation)
-    return TenderDesk(project, registration, deposit, await own_bids(session, project, organisation))
+    bids = await own_bids(session, project, organisation)
+    keys = {row.id: key_id(row.verify_key) for row in (await session.execute(
+        select(BidderKey.id, BidderKey.verify_key).where(BidderKey.id.in_({bid.bidder_key_id for bid in bids})))).all()}
+    return TenderDesk(project, registration, deposit, bids, {bid.id: keys[bid.bidder_key_id] for bid in bids})
 
 
 async def my_tenders(session: AsyncSession, organisation: Organisation) -> list[TenderDesk]:

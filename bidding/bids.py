@@ -40,8 +40,9 @@ large packages would want large objects or files with a hash in the row). The ta
 nothing the server can decrypt: the envelope's halves are sealed to the tender key and the
 bidder's key; there is no endpoint that returns either before the opening.
 
-Withdrawal (:func:`withdraw_bid`) is a signed request. The bidder signs, with its
-registered identity key, the canonical JSON (``trading.canonical.canon``) of exactly::
+Withdrawal (:func:`withdraw_bid`) is a signed request. The bidder signs, with the identity
+key the bid was submitted under (``bidder_key_id``, kept on every bid: a later rotation or
+reset does not change it), the canonical JSON (``trading.canonical.canon``) of exactly::
 
     {"protocol": "sealed-bid-withdraw/1", "tender_code": "<项目编号>",
      "bidder_code": "<统一社会信用代码>", "envelope_sha256": "<the receipt's envelope_sha256>"}
@@ -87,14 +88,14 @@ from sqlalchemy.orm import defer
 from sqlmodel import Field, SQLModel
 
 from bidding import sealed_bid
-from bidding.bidder_keys import BidderKey, active_bidder_key, bidder_organisation, check_bidder, check_verify_key
+from bidding.bidder_keys import BidderKey, bidder_organisation, check_bidder, check_verify_key
 from bidding.projects import Project, get_project
 from bidding.registrations import ADMITTED, REFUSED, Registration
 from bidding.states import STATE_NAMES, TenderState
 from trading.audit import AuditEvent, record_event, record_events
 from trading.columns import timestamp_column
 from trading.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation
-from trading.keys import CenterKeys, verify_signature
+from trading.keys import CenterKeys, key_id, verify_signature
 from trading.identifiers import validate_credit_code
 from trading.money import yuan
 from trading.organisations import Organisation
@@ -220,10 +221,6 @@ def _check_key(bidder: Organisation | Row, key: BidderKey | Row | None, given: A
             raise InvalidInput(f"所用身份公钥不是「{bidder.name}」登记的身份公钥", code="bidder_key_mismatch",
                                field="bidder_verify_key")
     return key
-
-
-async def _registered_key(session: AsyncSession, bidder: Organisation, given: Any) -> BidderKey:
-    return _check_key(bidder, await active_bidder_key(session, bidder.id), given)
 
 
 def _check_admitted(project: Project, bidder: Organisation | Row, rows: Sequence[Registration | Row]) -> Registration | Row:
@@ -505,12 +502,8 @@ async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, p
     module docstring); returns the center-signed withdrawal receipt. Commit before answering."""
     request = check_withdraw_request(request)
     bidder = await bidder_organisation(session, bidder_credit_code)
-    key = await _registered_key(session, bidder, None)
     if request["tender_code"] != project_code or request["bidder_code"] != bidder.credit_code:
         raise InvalidInput("撤回请求所列项目或投标人与本次请求不符", code="withdraw_mismatch")
-    if not isinstance(signature, str) or not verify_signature(request, signature, key.verify_key):
-        raise InvalidInput("撤回请求签名无效：不是该投标人登记的身份密钥所签，或请求内容被改动",
-                           code="withdraw_signature")
     project = await get_project(session, project_code, lock=True)
     now = await _clock(session)
     _check_open(project, now, "撤回投标")
@@ -518,6 +511,12 @@ async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, p
                                                  request["envelope_sha256"], Bid.bidder_credit_code == bidder.credit_code))
     if bid is None:
         raise NotFound("未找到要撤回的投标文件", envelope_sha256=request["envelope_sha256"])
+    # The key the bid was submitted under, not today's: a later rotation or reset must not
+    # let a new key withdraw it (sealed-bid.md, revision 2).
+    key = await session.get(BidderKey, bid.bidder_key_id)
+    if not isinstance(signature, str) or not verify_signature(request, signature, key.verify_key):
+        raise InvalidInput("撤回请求签名无效：须由递交该投标文件时本单位登记的身份密钥签名，且请求内容未被改动",
+                           code="withdraw_signature", key_id=key_id(key.verify_key))
     if bid.status != SUBMITTED:
         raise Conflict(f"该投标文件{STATUS_NAMES[bid.status]}，不能撤回", code="bid_not_current", status=bid.status)
     record = {"protocol": WITHDRAW_RECEIPT_PROTOCOL, "tender_code": project.code, "bidder_code": bidder.credit_code,

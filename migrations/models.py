@@ -9,6 +9,7 @@ import agency_pool.ratings  # noqa: F401
 import agency_pool.ties  # noqa: F401
 import bidding.announcements  # noqa: F401
 import bidding.award  # noqa: F401
+import bidding.bidder_key_resets  # noqa: F401
 import bidding.bidder_keys  # noqa: F401
 import bidding.bids  # noqa: F401
 import bidding.candidates  # noqa: F401

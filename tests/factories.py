@@ -82,3 +82,23 @@ def tender_documents(name: str = "招标文件.pdf") -> "DocumentFile":
 
     return DocumentFile(filename=name, content="第一章 招标公告\n第二章 投标人须知\n".encode() * 20,
                         media_type="application/pdf")
+
+
+async def bidder_key(session: AsyncSession, credit_code: str, signing_key) -> None:
+    """Make ``signing_key`` the organisation's current identity key: registered as its first, or,
+    when the organisation already has another (an earlier test's, whose seed is gone), through a
+    reset that staff approve — the way a lost key is replaced."""
+    from sqlalchemy import select
+
+    from bidding.bidder_key_resets import approve_key_reset, request_key_reset
+    from bidding.bidder_keys import active_bidder_key, register_bidder_key
+
+    verify_hex = signing_key.verify_key.encode().hex()
+    found = await session.scalar(select(Organisation).where(Organisation.credit_code == credit_code))
+    current = await active_bidder_key(session, found.id) if found is not None else None
+    if current is None or current.verify_key == verify_hex:
+        await register_bidder_key(session, actor="test", bidder_credit_code=credit_code, verify_key=verify_hex)
+        return
+    reset = await request_key_reset(session, actor="test", bidder_credit_code=credit_code, new_verify_key=verify_hex,
+                                    reason="测试：上一把密钥已不在")
+    await approve_key_reset(session, actor="test:admin", reset_id=reset.id, identity_check="测试：核验营业执照")

@@ -17,12 +17,13 @@ import base64
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from bidding import sealed_bid
+from bidding import key_rotation, sealed_bid
 from bidding.bidder_keys import BidderKey
 from bidding.bids import SUBMITTED, WITHDRAW_PROTOCOL, Bid
 from bidding.demo_data import ACCOUNTS
@@ -70,6 +71,12 @@ WRITERS: dict[tuple[str, str], frozenset[str] | str | None] = {
     ("POST", "/api/projects/{code:str}/ratings/agency"): frozenset({"tendering_party", "supervisor"}),
     # bids and bidder keys
     ("POST", "/api/projects/{code:str}/bidder-key"): frozenset({"bidder"}),
+    ("POST", "/api/bidder-keys"): frozenset({"bidder"}),
+    ("POST", "/api/bidder-keys/rotation"): frozenset({"bidder"}),
+    ("POST", "/api/bidder-keys/resets"): frozenset({"bidder"}),
+    ("POST", "/api/bidder-keys/resets/{reset_id:int}/cancellation"): frozenset({"bidder"}),
+    ("POST", "/api/bidder-keys/resets/{reset_id:int}/approval"): frozenset({"admin"}),
+    ("POST", "/api/bidder-keys/resets/{reset_id:int}/refusal"): frozenset({"admin"}),
     ("POST", "/api/projects/{code:str}/bids"): frozenset({"bidder"}),
     ("POST", "/api/projects/{code:str}/bids/withdrawal"): frozenset({"bidder"}),
     # registration
@@ -372,8 +379,14 @@ async def test_bidder2_cannot_act_on_bidder1s_registration_bid_key_deposit_or_op
     assert keyed.status_code == 201, keyed.text
     assert keyed.json()["bidder_credit_code"] == HONGYUAN
 
+    # bidder1's own rotation request (to a key bidder2 made), as if intercepted and replayed by bidder2.
+    rotation = key_rotation.rotation_request(LUJIAN, world.bidder1_key.verify_key, own_key, datetime.now(UTC))
+    replayed_rotation = {"request": rotation, "signature": key_rotation.sign_rotation(rotation, world.bidder1_key)}
+
     # (method, path, body, expected statuses) — bidder2 with bidder1's identifiers.
     attempts = [
+        ("POST", "/api/bidder-keys/rotation", replayed_rotation, {400, 403, 409}),
+        ("POST", "/api/bidder-keys/resets/1/approval", {"identity_check": "x"}, {403}),
         ("POST", f"{base}/bids/withdrawal", replayed_withdrawal, {400, 403, 409, 422}),
         ("POST", f"{base}/opening/sign-in", foreign, {400, 403, 404, 409, 422}),
         ("POST", f"{base}/opening/hand-in", {**foreign, "k_b": k_b}, {400, 403, 404, 409, 422}),

@@ -1,4 +1,4 @@
-"""``trading bid submit`` and ``trading bid withdraw`` against the real server (``trading
+"""``trading bid submit``, ``withdraw`` and ``rotate-key`` against the real server (``trading
 serve`` in a subprocess): the bidder keygens, registers its key and itself, seals, submits,
 gets a receipt it has checked against the center's key, and is told in Chinese why a
 submission is refused."""
@@ -200,3 +200,28 @@ async def test_a_bidder_logs_in_from_the_command_line_and_the_token_works(server
     token = line.split("=", 1)[1]
     me = httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200 and me.json()["username"] == "bidder1"
+
+
+async def test_a_bidder_rotates_its_key_from_the_command_line_signing_with_the_old_key_file(server, tmp_path):
+    for name in ("old.key", "new.key", "stranger.key"):
+        assert bid("keygen", "--out", str(tmp_path / name)).exit_code == 0
+    old, new = (sealed_bid.load_key_file(tmp_path / name).verify_key.encode().hex() for name in ("old.key", "new.key"))
+    token = server.token("bidder3", DEMO_PASSWORD)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.post(f"{server.url}/api/bidder-keys", json={"verify_key": old}, headers=headers).status_code == 201
+    env = {"TRADING_SERVER": server.url, "TRADING_TOKEN": token}
+
+    # A key file that is not the organisation's current key cannot sign the rotation.
+    refused = error_line(bid("rotate-key", "--key", str(tmp_path / "stranger.key"), "--new-key",
+                             str(tmp_path / "new.key"), env=env))
+    assert "不是本单位现用的身份密钥" in refused
+    rotated = bid("rotate-key", "--key", str(tmp_path / "old.key"), "--new-key", str(tmp_path / "new.key"), env=env)
+    assert rotated.exit_code == 0, rotated.output
+    assert new in rotated.output and "old.key" in rotated.output  # told to keep the old key file
+    mine = httpx.get(f"{server.url}/api/bidder-keys/mine", headers=headers).json()
+    assert (mine["current"]["verify_key"], mine["current"]["how"]) == (new, "rotated")
+    assert [key["verify_key"] for key in mine["history"]] == [new, old]
+    # The old key file no longer signs anything: the server names it as not current.
+    again = error_line(bid("rotate-key", "--key", str(tmp_path / "old.key"), "--new-key",
+                           str(tmp_path / "stranger.key"), env=env))
+    assert "不是本单位现用的身份密钥" in again

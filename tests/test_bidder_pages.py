@@ -22,6 +22,7 @@ from bidding.opening import open_handed_in_bids
 from bidding.opening_keys import opening_public_key
 from bidding.receipts import issue_due_receipts
 from bidding.refunds import confirm_refund_paid
+from tests import factories
 from tests.bidder_world import HONGYUAN, LUJIAN, open_now, pay_deposit, tender_in_bidding
 from tests.portal import csrf_token_from, log_in
 from trading.canonical import canon
@@ -64,12 +65,9 @@ async def post_form(client: AsyncTestClient, path: str, data: dict[str, str], cs
 
 async def register_key(engine: AsyncEngine, credit_code: str):
     """The organisation's identity key, registered (as the key page does)."""
-    from bidding.bidder_keys import register_bidder_key
-
     signing_key = sealed_bid.make_bidder_key()
     async with transaction(make_sessionmaker(engine)) as session:
-        await register_bidder_key(session, actor="test", bidder_credit_code=credit_code,
-                                  verify_key=signing_key.verify_key.encode().hex())
+        await factories.bidder_key(session, credit_code, signing_key)
     return signing_key
 
 

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bidding import sealed_bid
 from bidding.announce import announce_tender
-from bidding.bidder_keys import BidderKey, register_bidder_key
+from bidding import key_rotation
+from bidding.bidder_keys import BidderKey, register_bidder_key, rotate_bidder_key
 from bidding.bids import SUBMITTED, SUPERSEDED, WITHDRAWN, WITHDRAW_PROTOCOL, Bid, submit_bid, withdraw_bid
 from bidding.demo_data import ACCOUNTS, load_demo_data
 from bidding.lifecycle import apply_transition, database_now
@@ -76,8 +77,7 @@ async def bidder(session: AsyncSession, project_code: str, credit_code: str | No
     if register:
         await register_bidder(session, actor="test", project_code=project_code, bidder_credit_code=credit_code)
     signing_key = sealed_bid.make_bidder_key()
-    await register_bidder_key(session, actor="test", bidder_credit_code=credit_code,
-                              verify_key=signing_key.verify_key.encode().hex())
+    await factories.bidder_key(session, credit_code, signing_key)
     return credit_code, signing_key
 
 
@@ -290,15 +290,25 @@ async def test_a_signed_withdrawal_before_the_deadline_withdraws_the_current_bid
                            request=request2, signature=signing_key.sign(canon(request2)).signature.hex())
 
 
-async def test_a_new_bidder_key_replaces_the_old_one(demo, session):
+async def test_a_second_key_does_not_replace_the_first_only_a_rotation_signed_by_it_does(demo, session):
+    # Revision 2 of sealed-bid.md: the account alone no longer replaces an organisation's key.
     code = (await factories.organisation(session, "bidder")).credit_code
     first, second = sealed_bid.make_bidder_key(), sealed_bid.make_bidder_key()
     await register_bidder_key(session, actor="test", bidder_credit_code=code, verify_key=first.verify_key.encode().hex())
-    await register_bidder_key(session, actor="test", bidder_credit_code=code, verify_key=second.verify_key.encode().hex())
+    again = await register_bidder_key(session, actor="test", bidder_credit_code=code,
+                                      verify_key=first.verify_key.encode().hex())
+    with pytest.raises(Conflict, match="更换须提交用现有身份密钥签名的轮换请求") as refused:
+        await register_bidder_key(session, actor="test", bidder_credit_code=code,
+                                  verify_key=second.verify_key.encode().hex())
+    assert refused.value.code == "bidder_key_exists"
+    request = key_rotation.rotation_request(code, first.verify_key, second.verify_key, await database_now(session))
+    await rotate_bidder_key(session, actor="test", bidder_credit_code=code, request=request,
+                            signature=key_rotation.sign_rotation(request, first))
     keys_ = (await session.scalars(select(BidderKey).join_from(BidderKey, factories.Organisation,
                                                                BidderKey.organisation_id == factories.Organisation.id)
                                    .where(factories.Organisation.credit_code == code).order_by(BidderKey.id))).all()
-    assert [k.revoked_at is not None for k in keys_] == [True, False]
+    assert [(k.how, k.revoked_at is not None) for k in keys_] == [("registered", True), ("rotated", False)]
+    assert keys_[1].replaces_key_id == again.id == keys_[0].id
     with pytest.raises(InvalidInput, match="身份公钥长度"):
         await register_bidder_key(session, actor="test", bidder_credit_code=code, verify_key="ab" * 31)
 

@@ -21,10 +21,11 @@ from nacl.public import PrivateKey
 from sqlalchemy import select
 
 from bidding import bid_client, sealed_bid
-from bidding.bidder_keys import BidderKey, register_bidder_key
+from bidding.bidder_keys import BidderKey
 from bidding.bids import Bid
 from bidding.opening import opening_record
 from bidding.registrations import register_bidder
+from tests import factories
 from tests.bidder_world import LUJIAN, open_now, tender_in_bidding
 from tests.test_sealed_bid import VECTOR_CIPHERTEXT, VECTOR_ENVELOPE
 from tests.conftest import log_in_page
@@ -48,8 +49,7 @@ async def register_for(engine, code: str, credit_code: str) -> None:
 
 async def register_verify_key(engine, credit_code: str, signing_key: nacl.signing.SigningKey) -> None:
     async with transaction(make_sessionmaker(engine)) as session:
-        await register_bidder_key(session, actor="test", bidder_credit_code=credit_code,
-                                  verify_key=signing_key.verify_key.encode().hex())
+        await factories.bidder_key(session, credit_code, signing_key)
 
 
 async def pin_center_key(page, key_hex: str) -> None:
@@ -208,6 +208,41 @@ async def test_a_bidder_registers_and_makes_its_key_in_the_browser(portal, page,
             Organisation, Organisation.id == BidderKey.organisation_id).where(
             Organisation.credit_code == LUJIAN, BidderKey.revoked_at.is_(None)))
     assert stored == verify_hex
+
+
+async def test_the_key_is_rotated_in_the_browser_by_a_request_signed_with_the_current_key_file(
+        portal, page, engine, tmp_path):
+    current_file, stranger_file = tmp_path / "current.key", tmp_path / "stranger.key"
+    current = bid_client.create_key_file(current_file)
+    bid_client.create_key_file(stranger_file)
+    await register_verify_key(engine, TAIHE, current)
+    await log_in_page(page, portal.url, "bidder3")
+    await page.goto(portal.url + "/bidder/key")
+    await page.wait_for_selector("#rotation-tools:not([hidden])")
+    assert await page.locator("#key-form").count() == 0  # no second registration once a key is current
+    await page.set_input_files("#old-key-file", str(stranger_file))
+    await page.wait_for_selector("#key-status.field-error")
+    assert "不是本单位现用的身份密钥" in await page.inner_text("#key-status")
+    await page.set_input_files("#old-key-file", str(current_file))
+    await page.wait_for_function("document.body.dataset.oldKeyReady === '1'")
+    async with page.expect_download() as download_info:
+        await page.click("#generate")
+    new_file = tmp_path / "new.key"
+    await (await download_info.value).save_as(new_file)
+    new_file.chmod(0o600)
+    new_hex = sealed_bid.load_key_file(new_file).verify_key.encode().hex()
+    assert await page.input_value("#f-new_verify_key") == new_hex  # the reset form is offered the same new key
+    await page.shot("bidder-key-rotation")
+    async with page.expect_navigation():
+        await page.click("#rotate")
+    assert new_hex in await page.locator("#registered-key").inner_text()
+    assert "以旧密钥签名轮换" in await page.locator("#key-history").inner_text()
+    async with transaction(make_sessionmaker(engine)) as session:
+        stored = await session.scalar(select(BidderKey).join(Organisation, Organisation.id == BidderKey.organisation_id)
+                                      .where(Organisation.credit_code == TAIHE, BidderKey.revoked_at.is_(None)))
+    assert (stored.verify_key, stored.how) == (new_hex, "rotated")
+    request, signature = stored.rotation["request"], stored.rotation["signature"]
+    current.verify_key.verify(canon(request), bytes.fromhex(signature))  # signed by the old key, in the page
 
 
 async def test_a_bid_sealed_in_the_browser_is_accepted_and_opens_at_the_opening_with_the_key_file(

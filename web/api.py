@@ -17,6 +17,7 @@ from trading.identifiers import mask_id_number
 from trading.roles import UserRole
 from trading.rules.store import get_rule_set, list_rule_sets
 from web.auth import check_password, requires_login, requires_role, token_of
+from web.errors import error_responses
 from web.state import AppContext
 
 
@@ -61,7 +62,9 @@ class PlatformController(Controller):
     async def keys(self, context: AppContext) -> dict[str, Any]:
         return {"signing": context.keys.public_info()}
 
-    @post("/auth/token", summary="Exchange a password for a bearer token")
+    @post("/auth/token", summary="Exchange a password for a bearer token",
+          description="Send it as Authorization: Bearer <token> on every API request.",
+          responses=error_responses({400: "invalid_request", 401: "not_authenticated", 429: "rate_limited"}))
     async def issue_api_token(self, request: Request, data: TokenRequest, session: AsyncSession, context: AppContext) -> TokenAnswer:
         settings = context.settings
         user = await check_password(request, session, context, data.username, data.password)

@@ -44,13 +44,14 @@ from web.api import AuditController, PlatformController, RuleSetController, heal
 from web.auth import CurrentUserMiddleware
 from web.clarifications import ClarificationController
 from web.bids import BidController
+from web.bidder_keys import BidderKeyController
 from web.committees import AgencyDrawController, CommitteeController, InvitationController
 from web.credit import CreditApiController, CreditPageController
 from web.draws import DrawApiController, DrawPageController
 from web.experts import ExpertController
 from web.federation import FederationController, PartnerController, PartnerDrawController
 from web.dependencies import provide_context, provide_session, provide_user
-from web.errors import exception_handlers
+from web.errors import document_error_answers, exception_handlers
 from web.pages import PortalController
 from web.public_pages import PublicPageController
 from web.workspace import workspace
@@ -73,9 +74,11 @@ from web.live import live_events
 from web.bidder_opening import BidderOpeningController
 from web.bidder_pages import BidderPageController
 from web.bidder_sealing import BidderSealingController
+from web.bidder_key_pages import BidderKeyPageController
 from web.expert_pages import ExpertPageController
 from web.supervision_pages import SupervisionPageController
 from web.center_pages import CenterPageController
+from web.key_reset_pages import KeyResetPageController
 from web.ledger_pages import LedgerPageController
 from web.rating_pages import RatingPageController
 from web.service_rating_pages import ServiceRatingPageController
@@ -166,7 +169,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
         engine_.engine.globals["provisional_mark"] = provisional_mark
 
     vendor = settings.frontend_dir
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             PortalController, PublicPageController, workspace, PlatformController, RuleSetController, AuditController, health,
             DrawApiController, DrawPageController, CommitteeController, InvitationController, AgencyDrawController,
@@ -180,16 +183,16 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             BidDocumentController,
             AccountController, PasswordController,
             ClarificationController,
-            BidController,
+            BidController, BidderKeyController,
             LedgerController, ReceiptVerificationController,
             OpeningController,
             EvaluationController, ExpertKeyController,
             TenderDocumentController, DocObjectionController, DeadlineCardController,
             PublicityController, AwardNoticeController, AwardVerificationPageController,
-            BidderPageController, BidderSealingController, BidderOpeningController,
+            BidderPageController, BidderSealingController, BidderKeyPageController, BidderOpeningController,
             PartyPageController, CenterTenderController,
             ExpertPageController, SupervisionPageController,
-            CenterPageController, LedgerPageController, RatingPageController, ServiceRatingPageController, StatsPageController,
+            CenterPageController, KeyResetPageController, LedgerPageController, RatingPageController, ServiceRatingPageController, StatsPageController,
             FederationController, PartnerController, PartnerDrawController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
@@ -220,3 +223,5 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
         state=State({"context": context}),
         lifespan=[lifespan],
     )
+    document_error_answers(app)
+    return app

@@ -1,10 +1,9 @@
-"""The bidder's identity key and sealed bids in the browser (sealed-bid/1).
+"""Sealed bids in the browser (sealed-bid/1); the identity key's page is web/bidder_key_pages.py.
 
-The key is made (or loaded from a key file made by ``trading bid keygen``) and used in the
-browser only (web/static/bidder/): the server sees the verify key, which the key form
-registers (bidding.bidder_keys), and the signed envelope with its ciphertext, which the
-submission route hands to the same service as ``POST /api/projects/{code}/bids``
-(bidding.bids.submit_bid) — here with the session cookie and the CSRF header instead of a
+The key is loaded from a key file (made on the key page or by ``trading bid keygen``) and
+used in the browser only (web/static/bidder/): the server sees the signed envelope with its
+ciphertext, which the submission route hands to the same service as
+``POST /api/projects/{code}/bids`` (bidding.bids.submit_bid) — here with the session cookie and the CSRF header instead of a
 bearer token. Answers are JSON for the page's script (``Accept: application/json``) and a
 page for a plain form post (files sealed with the command line, no JavaScript).
 """
@@ -12,20 +11,16 @@ page for a plain form post (files sealed with the command line, no JavaScript).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.bidder_desk import my_key, tender_desk
-from bidding.bidder_keys import register_bidder_key
 from bidding.bids import BidSubmission, withdraw_bid
 from bidding.opening_keys import opening_public_key
 from trading.accounts import User
@@ -35,13 +30,7 @@ from trading.timefmt import local_time
 from web.bidder_pages import bidders_only, deposit_account
 from web.bids import MAX_REQUEST_SIZE, own_organisation
 from web.errors import status_of
-from web.forms import FormState
 from web.state import AppContext
-
-
-@dataclass
-class KeyForm:
-    verify_key: str = ""
 
 
 def wants_json(request: Request) -> bool:
@@ -56,41 +45,6 @@ class BidderSealingController(Controller):
     path = "/bidder"
     guards = [bidders_only]
     include_in_schema = False
-
-    # ------------------------------------------------------------------ the identity key
-
-    async def _key_page(self, session: AsyncSession, user: User, context: AppContext, form: FormState,
-                        status_code: int = 200, saved: bool = False) -> Template:
-        organisation = await own_organisation(session, user)  # afresh: a rollback expires it
-        # The center key shown here is what the browser pins when the bidder registers its key
-        # (trust on first use, web/static/bidder/center_pin.js); the sealing page never takes it
-        # from the server again.
-        return Template("bidder/key.html", status_code=status_code, context={
-            "organisation": organisation, "key": await my_key(session, organisation), "form": form, "saved": saved,
-            "center_verify_key": context.keys.verify_key_hex, "center_key_id": context.keys.key_id})
-
-    @get("/key", name="bidder.key")
-    async def key(self, session: AsyncSession, user: User, context: AppContext, saved: bool = False) -> Template:
-        return await self._key_page(session, user, context, FormState(), saved=saved)
-
-    @post("/key", name="bidder.register_key")
-    async def register_key(self, session: AsyncSession, user: User, context: AppContext,
-                           data: Annotated[KeyForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-                           ) -> Template | Redirect:
-        organisation = await own_organisation(session, user)
-        form = FormState.of({"verify_key": data.verify_key})
-        form.required(("verify_key", "身份公钥"))
-        if form.ok:
-            try:
-                await register_bidder_key(session, actor=actor_of(user), bidder_credit_code=organisation.credit_code,
-                                          verify_key=data.verify_key)
-            except DomainError as exc:
-                await session.rollback()
-                form.refuse(exc)
-                return await self._key_page(session, user, context, form, status_of(exc))
-            await session.commit()
-            return Redirect("/bidder/key?saved=1")
-        return await self._key_page(session, user, context, form, 400)
 
     # ------------------------------------------------------------------ sealing and submission
 

@@ -1,12 +1,22 @@
-"""Domain errors and HTTP errors as answers: JSON for the API, a Chinese page for people."""
+"""Domain errors and HTTP errors as answers: JSON for the API, a Chinese page for people.
+
+Every error answer of the API has one shape, ``{"error": {"code", "message", "details"}}``
+(:class:`ErrorAnswer`); :func:`error_responses` documents it in the OpenAPI document for
+the statuses an operation can answer, in place of the shape Litestar would show by default
+(which the server never sends).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from litestar.status_codes import (
@@ -42,9 +52,77 @@ HTTP_MESSAGES = {
     403: "您无权访问此页面",
     404: "页面不存在",
     405: "不支持此请求方式",
+    409: "与当前状态冲突",
+    413: "请求内容超过服务器允许的大小",
+    422: "不符合交易规则",
     429: "请求过于频繁，请稍后再试",
     500: "服务器内部错误，请稍后再试",
+    503: "服务器繁忙，本次请求未被处理，请稍后重试",
 }
+
+
+@dataclass
+class ErrorBody:
+    """What went wrong: ``code`` for programs (stable), ``message`` for people (Simplified
+    Chinese), ``details`` naming the rule, record or field concerned (keys vary by code)."""
+
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+@dataclass
+class ErrorAnswer:
+    """The body of every error answer of the API."""
+
+    error: ErrorBody
+
+
+# What each status means in this API (the OpenAPI descriptions; the codes are per operation).
+STATUS_MEANINGS = {
+    400: "The request is malformed or fails a check of its content (invalid_input, invalid_request, "
+         "or a more specific code). For invalid_request, details.fields lists {key, message} per field.",
+    401: "No valid bearer token (not_authenticated, http_401): get one with POST /api/auth/token.",
+    403: "The account's role or organisation may not do this (permission_denied, http_403).",
+    404: "The tender, bid or record named does not exist (not_found, http_404).",
+    409: "The request clashes with the current state (conflict, or a more specific code).",
+    413: "The request body exceeds the server's limit (http_413).",
+    422: "A trading rule refuses the step (rule_violation, or a more specific code).",
+    429: "Too many attempts (rate_limited); wait for details.retry_after seconds.",
+    503: "The server is busy and did nothing (busy, unavailable); retry after the Retry-After header's "
+         "seconds (also details.retry_after). A retried bid upload answers the stored receipt.",
+}
+
+
+# The code an example shows when an operation names none (guards answer http_401 / http_403).
+EXAMPLE_CODES = {400: "invalid_input", 404: "not_found", 409: "conflict", 422: "rule_violation", 429: "rate_limited",
+                 503: "busy"}
+
+
+def error_responses(codes: Mapping[int, str] | None = None, *statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses in the real error shape (:class:`ErrorAnswer`): for each status of
+    ``codes`` (status -> the error codes this operation answers with it, comma-separated)
+    and of ``statuses``, plus 503 (busy), which any request may meet."""
+    wanted = {**{status: "" for status in statuses}, **(codes or {}), 503: (codes or {}).get(503, "")}
+    return {status: ResponseSpec(
+        data_container=ErrorAnswer, generate_examples=False,
+        description=STATUS_MEANINGS.get(status, "Error.") + (f" Codes here: {text}." if text else ""),
+        examples=[Example(summary=f"HTTP {status}", value={"error": {
+            "code": text.split(",")[0].strip() if text else EXAMPLE_CODES.get(status, f"http_{status}"),
+            "message": HTTP_MESSAGES.get(status, "请求无法处理"), "details": {}}})])
+        for status, text in sorted(wanted.items())}
+
+
+def document_error_answers(app: Litestar) -> None:
+    """Give every API operation the real error shape for 400, and for 401/403 where guards
+    apply, unless it documents them itself (Litestar would otherwise show a 400 body the
+    server never sends). Call on the built app, before its OpenAPI document is first made."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if not route.path.startswith("/api/") or not getattr(handler, "include_in_schema", True):
+                continue
+            statuses = (400, 401, 403) if handler.resolve_guards() else (400,)
+            handler.responses = {**error_responses(None, *statuses), **(handler.responses or {})}
 
 
 def status_of(exc: errors.DomainError) -> int:

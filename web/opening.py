@@ -33,7 +33,9 @@ from trading.errors import NotAuthenticated, NotFound, PermissionDenied
 from trading.roles import UserRole
 from web.auth import requires_role
 from web.bodies import json_object
+from web.bid_wire import HandIn, HandInAnswer, SignInAnswer
 from web.bids import own_organisation
+from web.errors import error_responses
 from web.state import AppContext
 
 admin_only = requires_role(UserRole.ADMIN)
@@ -52,21 +54,29 @@ class OpeningController(Controller):
         await session.commit()
         return await opening_record(session, code)
 
-    @post("/sign-in", guards=[bidders], summary="A bidder signs in online for its own organisation")
-    async def sign_in(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
+    @post("/sign-in", guards=[bidders], summary="A bidder signs in online for its own organisation",
+          responses=error_responses({403: "permission_denied, http_403", 404: "not_found, no_opening_entry",
+                                     409: "opening_not_started, opening_finished, state_conflict"}, 400, 401))
+    async def sign_in(self, code: str, user: User, session: AsyncSession) -> SignInAnswer:
         organisation = await own_organisation(session, user)
         entry = await sign_in(session, actor=actor_of(user), project_code=code,
                               bidder_credit_code=organisation.credit_code)
         await session.commit()
         return {"bidder_credit_code": entry.bidder_credit_code, "signed_in_at": entry.signed_in_at.isoformat()}
 
-    @post("/hand-in", guards=[bidders], summary="Hand in the bidder's key half K_b (hex) within the window")
-    async def hand_in(self, code: str, data: dict[str, Any], user: User, session: AsyncSession,
-                      context: AppContext) -> dict[str, Any]:
+    @post("/hand-in", guards=[bidders], summary="Hand in the bidder's key half K_b (hex) within the window",
+          description="Answered at once; the server opens the bid with K_c XOR K_b within about a second (its "
+                      "outcome: GET .../opening/mine).",
+          responses=error_responses({
+              400: "invalid_input, invalid_request", 403: "permission_denied, http_403",
+              404: "not_found, no_opening_entry",
+              409: "opening_not_started, opening_finished, state_conflict, already_settled, already_handed_in",
+              422: "after_decryption_window"}, 401))
+    async def hand_in(self, code: str, data: HandIn, user: User, session: AsyncSession,
+                      context: AppContext) -> HandInAnswer:
         organisation = await own_organisation(session, user)
         entry = await hand_in_bidder_half(session, context.keys, actor=actor_of(user), project_code=code,
-                                          bidder_credit_code=organisation.credit_code,
-                                          k_b_hex=json_object(data).get("k_b"))
+                                          bidder_credit_code=organisation.credit_code, k_b_hex=data.k_b)
         await session.commit()
         # Answered at once: the batch opener decrypts within about a second (the opening record shows it).
         return {"bidder_credit_code": entry.bidder_credit_code, "state": entry.state, "state_name": HANDED_IN_LABEL,

@@ -1,0 +1,208 @@
+"""The wire as documented: the OpenAPI document (/api/docs/openapi.json) shows the bidder's
+operations with their request bodies (the bid upload as multipart with its two parts) and
+their error answers in the shape the server really sends; real error answers validate
+against it; and every route docs/bidder-api.md names is in it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from litestar.testing import AsyncTestClient
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from bidding import sealed_bid
+from bidding.demo_data import load_demo_data
+from tests.portal import bearer
+from tests.test_bids import tender_in_bidding
+from trading.canonical import canon
+from trading.database import make_sessionmaker, transaction
+from trading.keys import load_center_keys
+from web.app import create_app
+
+BIDDER_DOC = Path(__file__).resolve().parent.parent / "docs" / "bidder-api.md"
+JSON = "application/json"
+MULTIPART = "multipart/form-data"
+
+# (method, path) -> (request media type or None, properties the body must have, error statuses)
+WIRE: dict[tuple[str, str], tuple[str | None, set[str], set[str]]] = {
+    ("post", "/api/auth/token"): (JSON, {"username", "password"}, {"400", "401", "429"}),
+    ("post", "/api/projects/{code}/bids"): (MULTIPART, {"envelope", "ciphertext"},
+                                            {"400", "401", "403", "404", "409", "413", "422", "503"}),
+    ("post", "/api/projects/{code}/bids/withdrawal"): (JSON, {"request", "signature"},
+                                                       {"400", "401", "403", "404", "409", "422"}),
+    ("post", "/api/projects/{code}/bidder-key"): (JSON, {"verify_key"}, {"400", "401", "403", "404", "409"}),
+    ("post", "/api/bidder-keys"): (JSON, {"verify_key"}, {"400", "401", "403", "409"}),
+    ("get", "/api/bidder-keys/mine"): (None, set(), {"401", "403"}),
+    ("post", "/api/bidder-keys/rotation"): (JSON, {"request", "signature"}, {"400", "401", "403", "409", "422"}),
+    ("post", "/api/bidder-keys/resets"): (JSON, {"new_verify_key", "reason"}, {"400", "401", "403", "409", "422"}),
+    ("post", "/api/bidder-keys/resets/{reset_id}/cancellation"): (None, set(), {"401", "403", "404", "409"}),
+    ("post", "/api/bidder-keys/resets/{reset_id}/approval"): (JSON, {"identity_check"},
+                                                              {"400", "401", "403", "404", "409"}),
+    ("post", "/api/bidder-keys/resets/{reset_id}/refusal"): (JSON, {"reason"}, {"400", "401", "403", "404", "409"}),
+    ("post", "/api/projects/{code}/opening/sign-in"): (None, set(), {"401", "403", "404", "409"}),
+    ("post", "/api/projects/{code}/opening/hand-in"): (JSON, {"k_b"}, {"400", "401", "403", "404", "409", "422"}),
+}
+
+
+@pytest.fixture(scope="module")
+async def client(engine, settings, database_url: str) -> AsyncIterator[AsyncTestClient]:
+    async with transaction(make_sessionmaker(engine)) as session:
+        await load_demo_data(session, pools=False)
+    async with AsyncTestClient(app=create_app(settings, url=database_url)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+async def openapi(client) -> dict[str, Any]:
+    answer = await client.get("/api/docs/openapi.json")
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def component(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` itself, or the component it refers to (directly or through allOf)."""
+    if "allOf" in schema and len(schema["allOf"]) == 1:
+        schema = schema["allOf"][0]
+    if "$ref" in schema:
+        return document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def pointer(*parts: str) -> str:
+    return "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def validator_for(document: dict[str, Any], *parts: str) -> Draft202012Validator:
+    """A validator for the schema at ``parts`` in the OpenAPI document, its $refs resolved there."""
+    registry = Registry().with_resource("urn:openapi", Resource.from_contents(document, default_specification=DRAFT202012))
+    return Draft202012Validator({"$ref": f"urn:openapi#/{pointer(*parts)}"}, registry=registry)
+
+
+async def test_each_wire_operation_documents_its_request_body_and_its_error_answers(openapi):
+    paths = openapi["paths"]
+    for (method, path), (media_type, fields, statuses) in WIRE.items():
+        operation = paths[path][method]
+        if media_type is None:
+            assert "requestBody" not in operation, (method, path)
+        else:
+            body = operation["requestBody"]
+            assert body["required"] and list(body["content"]) == [media_type], (method, path)
+            schema = component(openapi, body["content"][media_type]["schema"])
+            assert fields <= set(schema["properties"]) and fields <= set(schema["required"]), (method, path)
+        responses = operation["responses"]
+        assert statuses <= set(responses), (method, path, sorted(responses))
+        for status, response in responses.items():
+            if int(status) >= 400:
+                assert response["content"][JSON]["schema"] == {"$ref": "#/components/schemas/ErrorAnswer"}, \
+                    (method, path, status)
+    upload = component(openapi, paths["/api/projects/{code}/bids"]["post"]["requestBody"]["content"][MULTIPART]["schema"])
+    assert upload["properties"]["envelope"]["type"] == "string" and "format" not in upload["properties"]["envelope"]
+    assert upload["properties"]["ciphertext"] | {"type": "string", "format": "binary"} == upload["properties"]["ciphertext"]
+
+
+async def test_no_operation_shows_an_error_shape_the_server_never_sends(openapi):
+    # Litestar's default error body is {"status_code", "detail", "extra"}; ours is {"error": {...}}.
+    wrong = []
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation.get("responses", {}).items():
+                schema = response.get("content", {}).get(JSON, {}).get("schema", {})
+                if int(status) >= 400 and schema != {"$ref": "#/components/schemas/ErrorAnswer"}:
+                    wrong.append((method, path, status))
+    assert not wrong, wrong
+    body = openapi["components"]["schemas"]["ErrorBody"]
+    assert set(body["required"]) == {"code", "message", "details"}
+
+
+async def test_real_error_answers_validate_against_the_documented_schema(client, openapi, settings, engine):
+    async with transaction(make_sessionmaker(engine)) as session:
+        tender = await tender_in_bidding(session, load_center_keys(settings))
+    code = tender.code
+    bidder = await bearer(client, "bidder1")
+    key = sealed_bid.make_bidder_key()
+    public = (await client.get(f"/api/projects/{code}/opening-key")).json()["public_key"]
+    ciphertext, envelope = sealed_bid.seal(b"{}", code, "91370800MA1234567Q", public, key)
+    text, file = canon(envelope).decode(), ("bid.sealed", ciphertext, "application/octet-stream")
+    bids = f"/api/projects/{code}/bids"
+
+    cases = [  # (method, documented path, request, status, error code)
+        ("post", "/api/projects/{code}/bids", dict(method="POST", url=bids, data={"envelope": text},
+                                                   files={"ciphertext": file}), 401, "http_401"),
+        ("post", "/api/projects/{code}/bids", dict(method="POST", url=bids, data={"envelope": text},
+                                                   headers=bidder), 400, "invalid_upload"),
+        ("post", "/api/projects/{code}/bids", dict(method="POST", url=bids, data={"envelope": text, "extra": "x"},
+                                                   files={"ciphertext": file}, headers=bidder), 400, "invalid_upload"),
+        ("post", "/api/projects/{code}/bids", dict(method="POST", url=bids, files={
+            "envelope": ("envelope.json", text.encode(), JSON), "ciphertext": file}, headers=bidder),
+         400, "invalid_upload"),
+        ("post", "/api/projects/{code}/bids", dict(method="POST", url=bids, data={"envelope": text},
+                                                   files={"ciphertext": file}, headers=bidder), 422, "no_bidder_key"),
+        ("post", "/api/projects/{code}/bids", dict(method="POST", url=bids, data={"envelope": text},
+                                                   files={"ciphertext": file},
+                                                   headers=await bearer(client, "supervisor")), 403, "http_403"),
+        ("post", "/api/bidder-keys/rotation", dict(method="POST", url="/api/bidder-keys/rotation",
+                                                   json={"signature": "00"}, headers=bidder), 400, "invalid_request"),
+        ("post", "/api/projects/{code}/bidder-key", dict(method="POST", url="/api/projects/NOPE/bidder-key",
+                                                         json={"verify_key": "ab" * 32}, headers=bidder),
+         404, "not_found"),
+        ("post", "/api/projects/{code}/opening/hand-in", dict(
+            method="POST", url=f"/api/projects/{code}/opening/hand-in", json={"k_b": "00" * 32}, headers=bidder),
+         409, "opening_not_started"),
+        ("post", "/api/auth/token", dict(method="POST", url="/api/auth/token",
+                                         json={"username": "bidder1", "password": "wrong password"}),
+         401, "not_authenticated"),
+    ]
+    for method, path, request, status, error_code in cases:
+        answer = await client.request(**request)
+        assert answer.status_code == status, (path, status, answer.text)
+        body = answer.json()
+        assert body["error"]["code"] == error_code, (path, body)
+        assert not body["error"]["message"].isascii(), body  # a Chinese message for people
+        documented = openapi["paths"][path][method]["responses"]
+        assert str(status) in documented, (path, status)
+        validator_for(openapi, "paths", path, method, "responses", str(status), "content", JSON,
+                      "schema").validate(body)
+    # The schema does check: a body in Litestar's default shape does not validate.
+    assert not validator_for(openapi, "components", "schemas", "ErrorAnswer").is_valid(
+        {"status_code": 400, "detail": "Bad Request"})
+
+
+ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/api/[A-Za-z0-9_\-/{}.]+)")
+
+
+async def test_every_route_the_bidder_document_names_is_in_the_openapi_document(openapi):
+    # The OpenAPI document's own address is not one of its operations (the fixture fetched it).
+    named = {(method, path) for method, path in ROUTE.findall(BIDDER_DOC.read_text(encoding="utf-8"))
+             if not path.startswith("/api/docs")}
+    assert len(named) >= 12, named  # the document does name the wire
+    missing = [(method, path) for method, path in sorted(named) if method.lower() not in openapi["paths"].get(path, {})]
+    assert not missing, missing
+    for method, path in WIRE:
+        assert f"{method.upper()} {path}" in BIDDER_DOC.read_text(encoding="utf-8"), (method, path)
+
+
+async def test_the_bidder_documents_test_vectors_are_what_the_reference_implementation_computes():
+    from datetime import UTC, datetime
+
+    import nacl.signing
+
+    from bidding import key_rotation
+    from tests.test_sealed_bid import VECTOR_ENVELOPE
+
+    text = BIDDER_DOC.read_text(encoding="utf-8")
+    old, new = (nacl.signing.SigningKey(bytes(range(start, start + 32))) for start in (0x40, 0x60))
+    request = key_rotation.rotation_request("91370800MA3C5K8E74", old.verify_key, new.verify_key,
+                                            datetime(2026, 12, 7, 8, 30, tzinfo=UTC))
+    digest = sealed_bid.envelope_sha256(VECTOR_ENVELOPE)
+    withdraw = {"protocol": "sealed-bid-withdraw/1", "tender_code": VECTOR_ENVELOPE["tender_code"],
+                "bidder_code": VECTOR_ENVELOPE["bidder_code"], "envelope_sha256": digest}
+    for value in (canon(request).decode(), key_rotation.sign_rotation(request, old), digest,
+                  canon(withdraw).decode(), old.sign(canon(withdraw)).signature.hex(),
+                  sealed_bid.open_bidder_half(VECTOR_ENVELOPE, old).hex()):
+        assert value in text, value
