@@ -45,7 +45,8 @@ class ReceiptAnswer(TypedDict):
     key_id: Annotated[str, doc("First 16 hex digits of SHA-256 of the center's verify key.")]
     center_verify_key: Annotated[str, doc("The center's verify key (check it against the key you pinned).",
                                           pattern=HEX32)]
-    superseded: Annotated[list[int], doc("Earlier bids of this bidder that this one superseded (their ids).")]
+    superseded: Annotated[list[str], doc("The envelope_sha256 of each earlier bid of this bidder that this one "
+                                         "superseded (never a row id: ids would tell how many bids came between).")]
 
 
 # ---------------------------------------------------------------------------- withdrawal
