@@ -65,7 +65,8 @@ async def load_module(page, portal) -> None:
     """Any bidder page carries the import map; the protocol module is then imported by tests."""
     await log_in_page(page, portal.url, "bidder3")
     await page.goto(portal.url + "/bidder/key")
-    await page.wait_for_selector("#key-tools:not([hidden])")
+    # The center key's status is written once libsodium is ready, whether or not a key is registered.
+    await page.wait_for_function("document.getElementById('center-pin-status').textContent.length > 0")
 
 
 # ----------------------------------------------------------------------------- interoperability

@@ -297,8 +297,9 @@ async def bidder_makes_key(desks: Desks, account: str, folder: Path) -> Path:
     key_file = folder / f"{account}.key"
     await (await download_info.value).save_as(key_file)
     key_file.chmod(0o600)
+    verify_key = await bidder.input_value("#f-verify_key")
     await submit(bidder, bidder.locator("#register-key"))
-    assert await bidder.input_value("#f-verify_key") in await bidder.locator("#registered-key").inner_text()
+    assert verify_key in await bidder.locator("#registered-key").inner_text()
     return key_file
 
 
