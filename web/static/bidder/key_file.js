@@ -21,6 +21,22 @@ export async function readKeyFile(fileInput, passphraseInput, passphraseLabel, p
 }
 
 /** Offer ``text`` (or bytes) as a file download named ``name``. */
+/** A new key and its file's text: plain, or derived from the page's passphrase fields
+ *  (#use-passphrase, #passphrase, #passphrase2) when that box is ticked; argon2id takes seconds,
+ *  so ``onSlow`` shows a message first. */
+export async function makeKeyFile(onSlow) {
+  const $ = (id) => document.getElementById(id);
+  if (!$("use-passphrase").checked) {
+    const key = sealed.makeBidderKey();
+    return { key, text: sealed.plainKeyFileText(key) };
+  }
+  const pass = $("passphrase").value;
+  if (pass !== $("passphrase2").value) throw new Error("两次输入的口令不一致");
+  onSlow();
+  await new Promise((resolve) => setTimeout(resolve, 30));  // let the message show first
+  return sealed.passphraseKeyFile(pass);
+}
+
 export function saveText(name, content, type = "text/plain") {
   const url = URL.createObjectURL(new Blob([content], { type }));
   const link = document.createElement("a");

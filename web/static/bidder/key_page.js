@@ -4,7 +4,7 @@
 // Registering the key also pins the center's verify key shown here in this browser, once
 // (trust on first use; center_pin.js says why): a key pinned before is never replaced here.
 import * as sealed from "./sealed_bid.js";
-import { readKeyFile, saveText } from "./key_file.js";
+import { makeKeyFile, readKeyFile, saveText } from "./key_file.js";
 import { pinCenterKey, pinnedCenterKey } from "./center_pin.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,17 +25,7 @@ async function main() {
   $("use-passphrase").addEventListener("change", (e) => { $("passphrase-fields").hidden = !e.target.checked; });
   $("generate").addEventListener("click", async () => {
     try {
-      let key, text;
-      if ($("use-passphrase").checked) {
-        const pass = $("passphrase").value;
-        if (pass !== $("passphrase2").value) throw new Error("两次输入的口令不一致");
-        status("正在由口令派生密钥（约需数秒）……");
-        await new Promise((resolve) => setTimeout(resolve, 30));  // let the message show first
-        ({ key, text } = sealed.passphraseKeyFile(pass));
-      } else {
-        key = sealed.makeBidderKey();
-        text = sealed.plainKeyFileText(key);
-      }
+      const { key, text } = await makeKeyFile(() => status("正在由口令派生密钥（约需数秒）……"));
       saveText("bidder.key", text);
       // The browser may hold back a download that comes seconds after the click (argon2id): offer it again.
       $("download-again").hidden = false;

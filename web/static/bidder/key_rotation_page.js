@@ -2,7 +2,7 @@
 // key file (the new key made here, downloaded, or loaded), or fill the reset form with a new
 // key's verify key when the current key file is lost. Private keys stay in this page.
 import * as sealed from "./sealed_bid.js";
-import { readKeyFile, saveText } from "./key_file.js";
+import { makeKeyFile, readKeyFile, saveText } from "./key_file.js";
 import { rotationRequest } from "./key_rotation.js";
 
 const $ = (id) => document.getElementById(id);
@@ -48,17 +48,7 @@ async function loadOld() {
 
 async function generate() {
   try {
-    let key, text;
-    if ($("use-passphrase").checked) {
-      const pass = $("passphrase").value;
-      if (pass !== $("passphrase2").value) throw new Error("两次输入的口令不一致");
-      status("正在由口令派生密钥（约需数秒）……");
-      await new Promise((resolve) => setTimeout(resolve, 30));  // let the message show first
-      ({ key, text } = sealed.passphraseKeyFile(pass));
-    } else {
-      key = sealed.makeBidderKey();
-      text = sealed.plainKeyFileText(key);
-    }
+    const { key, text } = await makeKeyFile(() => status("正在由口令派生密钥（约需数秒）……"));
     saveText("bidder-new.key", text);
     $("download-again").hidden = false;
     $("download-again").onclick = () => saveText("bidder-new.key", text);
