@@ -141,6 +141,20 @@ async def test_login_without_csrf_token_is_refused(client: AsyncTestClient) -> N
     assert client.cookies.get(SESSION_COOKIE) is None
 
 
+@pytest.mark.parametrize("code", ["JN-api-1", "health", "api"])
+async def test_a_form_post_under_a_path_containing_api_or_health_still_needs_the_csrf_token(
+        client: AsyncTestClient, code: str) -> None:
+    """Only /api/… and /health are outside the CSRF check, not every path containing them
+    (a project coded with "api" would otherwise take forged posts)."""
+    answer = await log_in(client, BIDDER1.username)
+    assert answer.status_code in (302, 303)
+    forged = await client.post(f"/bidder/tenders/{code}/opening/hand-in", data={"k_b": "00" * 32},
+                               follow_redirects=False)
+    assert forged.status_code == 403
+    await client.post("/logout", data={}, follow_redirects=False)
+    client.cookies.clear()
+
+
 async def test_wrong_password_shows_error_and_keeps_username(client: AsyncTestClient) -> None:
     answer = await log_in(client, "bidder3", "not the password")
     assert answer.status_code == 401

@@ -214,7 +214,10 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,
                                        engine_callback=template_globals),
         csrf_config=CSRFConfig(secret=load_secret(settings.session_secret_path, settings).hex(),
-                               cookie_name="csrftoken", exclude=["/api", "/health"]),
+                               cookie_name="csrftoken",
+                               # Anchored: Litestar searches the whole path, and a project coded "api"
+                               # or "health" must not open its pages' forms to forged posts.
+                               exclude=[r"^/api(?:/|$)", r"^/health$"]),
         openapi_config=OpenAPIConfig(
             title="公共资源交易平台 API", version="0.1.0", path="/api/docs",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
