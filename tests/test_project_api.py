@@ -57,6 +57,15 @@ async def test_the_tendering_party_registers_its_own_project_and_everyone_can_re
     assert (await client.get("/api/projects/JN-NONE")).status_code == 404
 
 
+@pytest.mark.parametrize("code", ["a/b", " ", "x?y#z", "=1+1", "-JN-1", "JN 2026", "项目一"])
+async def test_a_project_code_that_would_break_its_urls_is_refused_naming_the_field(client, code):
+    tenderer = await bearer(client, "tenderer")
+    refused = await client.post("/api/projects", json=project(code), headers=tenderer)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["details"]["field"] == "code" and "项目编号" in error["message"]
+
+
 async def test_the_announcement_names_the_rule_and_publishes_the_opening_key(client):
     tenderer, agency = await bearer(client, "tenderer"), await bearer(client, "agency")
     assert (await client.post("/api/projects", json=project("JN-2026-GC-A002"), headers=tenderer)).status_code == 201
