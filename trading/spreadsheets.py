@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import openpyxl
+from openpyxl.cell import WriteOnlyCell
 
 from trading.errors import InvalidInput
 
@@ -97,7 +98,9 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
             continue
     else:
         raise InvalidInput("无法识别文件编码：请保存为 UTF-8 或 GB18030 编码的 CSV", field="file")
-    return list(csv.reader(io.StringIO(text)))
+    # Our own exports put an apostrophe before text that looks like a formula (csv_cell).
+    return [[cell[1:] if cell[:1] == "'" and cell.lstrip("'").startswith(FORMULA_STARTS) else cell for cell in row]
+            for row in csv.reader(io.StringIO(text))]
 
 
 def _xlsx_rows(data: bytes) -> list[list[Any]]:
@@ -111,19 +114,42 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
         book.close()
 
 
+# A text cell beginning with one of these is a formula (or becomes one) in spreadsheet programs.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell that no spreadsheet program runs as a formula: text that begins
+    like one gets a leading apostrophe (OWASP's advice against CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS):
+        return "'" + value  # also before apostrophes already there, so that the import takes one off
+    return value
+
+
 def write_rows(filename: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """CSV (UTF-8 with BOM, so Excel opens Chinese text correctly) or XLSX by extension."""
+    """CSV (UTF-8 with BOM, so Excel opens Chinese text correctly) or XLSX by extension; text
+    is written as text, never as a formula."""
     if filename.lower().endswith(".xlsx"):
         book = openpyxl.Workbook(write_only=True)
         sheet = book.create_sheet()
-        sheet.append(list(columns))
+        sheet.append([_xlsx_cell(sheet, column) for column in columns])
         for row in rows:
-            sheet.append(["" if value is None else value for value in row])
+            sheet.append([_xlsx_cell(sheet, value) for value in row])
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(columns)
-    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    writer.writerow([csv_cell(column) for column in columns])
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
     return text.getvalue().encode("utf-8-sig")
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return "" if value is None else value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"  # openpyxl would store text beginning with "=" as a formula
+    return cell

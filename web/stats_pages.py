@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding import statistics as stats
 from trading.errors import InvalidInput
 from trading.money import yuan
+from trading.spreadsheets import csv_cell
 from trading.rules.store import TRADING_CATEGORIES
 from web.forms import FormState
 
@@ -158,7 +159,7 @@ def csv_bytes(table: Table) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(table.columns)
     for row in table.rows:
-        writer.writerow([cell.value if cell.value is not None else cell.text for cell in row])
+        writer.writerow([csv_cell(cell.value if cell.value is not None else cell.text) for cell in row])
     return (BOM + out.getvalue()).encode("utf-8")
 
 
