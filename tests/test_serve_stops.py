@@ -37,6 +37,9 @@ def test_sigterm_stops_the_portal_and_its_embedded_database(tmp_path: Path):
             time.sleep(0.2)
         postmaster = tmp_path / "var" / "pgdata" / "postmaster.pid"
         assert postmaster.exists()
+        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert "server" not in home.headers  # no banner naming the software
+        assert home.headers["x-frame-options"] == "DENY"
 
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0, log.read_text()

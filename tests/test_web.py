@@ -60,6 +60,15 @@ def assert_json_error(response, status: int) -> dict:
 
 # --- platform -------------------------------------------------------------------------
 
+@pytest.mark.parametrize("path", ["/", "/login", "/api/keys", "/static/portal.css", "/no-such-page", "/health"])
+async def test_every_answer_forbids_framing_and_sniffing(client: AsyncTestClient, path: str) -> None:
+    answer = await client.get(path)
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["referrer-policy"] == "same-origin"
+
+
 async def test_health(client: AsyncTestClient) -> None:
     answer = await client.get("/health")
     assert answer.status_code == 200

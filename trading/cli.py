@@ -108,7 +108,7 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     # at exit. Taken as Ctrl-C, SIGTERM (service managers, `kill`) ends the same clean way.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, log_level="warning",
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, server_header=False)  # no "server: uvicorn" banner
     click.echo("已停止。")
 
 
