@@ -87,3 +87,21 @@ async def test_the_command_line_creates_and_disables_an_account(demo, cli, engin
     async with make_sessionmaker(engine)() as session:
         user = await session.scalar(select(User).where(User.username == "zhaolei"))
     assert user.is_active is False and user.role == "bidder"
+    assert (await cli("users", "enable", "zhaolei", "--reason", "返聘")).exit_code == 0
+    async with make_sessionmaker(engine)() as session:
+        user = await session.scalar(select(User).where(User.username == "zhaolei"))
+    assert user.is_active is True
+
+
+async def test_an_administrator_cannot_disable_itself_nor_the_last_administrator(client, cli):
+    admin = await bearer(client, "admin")
+    itself = await client.post("/api/accounts/admin/disable", json={"reason": "误操作"}, headers=admin)
+    assert itself.status_code == 409 and "不能停用自己" in itself.json()["error"]["message"]
+    # From the command line (no account acting) the one administrator is the last one.
+    last = await cli("users", "disable", "admin", "--reason", "测试")
+    assert last.exit_code == 1 and "最后一个有效的管理员" in last.output
+    made = await cli("users", "add", "admin2", "--role", "admin", "--name", "第二管理员", "--password", "Second#2026x")
+    assert made.exit_code == 0, made.output
+    assert (await cli("users", "disable", "admin2", "--reason", "调岗")).exit_code == 0
+    assert (await cli("users", "enable", "admin2", "--reason", "返岗")).exit_code == 0
+    assert (await client.post("/api/accounts/admin2/disable", json={"reason": "调岗"}, headers=admin)).status_code == 201

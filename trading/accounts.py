@@ -262,6 +262,14 @@ async def set_user_active(session: AsyncSession, *, actor: str, username: str, a
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("须说明停用或启用账号的理由", field="reason")
     user = await get_user(session, username, lock=True)
+    if not active and user.role == UserRole.ADMIN:
+        if actor.startswith(f"user:{user.id}:"):
+            raise Conflict("管理员不能停用自己的账号", code="self_disable", username=user.username)
+        # Every active administrator row locked, so that two disables at once cannot both pass.
+        admins = (await session.scalars(select(User.id).where(User.role == UserRole.ADMIN, User.is_active.is_(True))
+                                        .with_for_update())).all()
+        if admins == [user.id]:
+            raise Conflict("不能停用最后一个有效的管理员账号", code="last_admin", username=user.username)
     user.is_active = active
     if not active:
         await session.execute(update(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))

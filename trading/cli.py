@@ -362,6 +362,19 @@ def users_disable(username: str, reason: str) -> None:
     click.echo(f"已停用账号 {username.strip().lower()}")
 
 
+@users.command("enable")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+@one_line_errors
+def users_enable(username: str, reason: str) -> None:
+    """Enable a disabled account again."""
+    from trading.accounts import set_user_active
+
+    in_transaction(lambda session: set_user_active(session, actor=cli_actor(), username=username, active=True,
+                                                   reason=reason))
+    click.echo(f"已启用账号 {username.strip().lower()}")
+
+
 from agency_pool.cli import agencies  # noqa: E402
 main.add_command(agencies)
 from expert_pool.cli import experts  # noqa: E402
