@@ -51,3 +51,14 @@ def test_sigterm_stops_the_portal_and_its_embedded_database(tmp_path: Path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_x_forwarded_for_is_believed_only_from_configured_proxies(monkeypatch):
+    """The per-address login limit cannot be dodged by naming another address."""
+    from trading.cli import proxy_options
+    from trading.settings import Settings
+
+    monkeypatch.delenv("TRADING_TRUSTED_PROXIES", raising=False)
+    assert proxy_options(Settings.from_env())["proxy_headers"] is False
+    monkeypatch.setenv("TRADING_TRUSTED_PROXIES", "10.0.0.5, 10.0.0.6")
+    assert proxy_options(Settings.from_env()) == {"proxy_headers": True, "forwarded_allow_ips": ["10.0.0.5", "10.0.0.6"]}

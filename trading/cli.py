@@ -21,7 +21,7 @@ import click
 from trading.cli_support import cli_actor, in_transaction, one_line_errors
 from trading.errors import DomainError
 from trading.roles import UserRole
-from trading.settings import get_settings
+from trading.settings import Settings, get_settings
 def _prepare_database(demo: bool) -> tuple[str, bool]:
     """Start or reach the database, migrate it, load reference (and demo) data."""
     from trading.database import database_url, ensure_database_exists
@@ -74,6 +74,13 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy settings: X-Forwarded-For is believed only from the configured proxies
+    (uvicorn's own default believes any client on 127.0.0.1, which then names any address)."""
+    proxies = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
+
+
 @main.command()
 @click.option("--demo/--no-demo", default=False, help="Load the demo city on first start.")
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
@@ -108,7 +115,8 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     # at exit. Taken as Ctrl-C, SIGTERM (service managers, `kill`) ends the same clean way.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, log_level="warning",
-                timeout_graceful_shutdown=5, server_header=False)  # no "server: uvicorn" banner
+                timeout_graceful_shutdown=5, server_header=False,  # no "server: uvicorn" banner
+                **proxy_options(settings))
     click.echo("已停止。")
 
 

@@ -72,6 +72,9 @@ class Settings:
     city_code: str = "370800"
     city_name: str = "济宁市"
     federation_timeout_seconds: float = 10.0
+    # Reverse proxies whose X-Forwarded-For is believed (their addresses); none by default:
+    # otherwise anyone could name any client address and dodge the per-address login limit.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def pgdata(self) -> Path:
@@ -107,6 +110,8 @@ class Settings:
             city_code=os.environ.get("TRADING_CITY_CODE", "370800"),
             city_name=os.environ.get("TRADING_CITY_NAME", "济宁市"),
             federation_timeout_seconds=float(os.environ.get("TRADING_FEDERATION_TIMEOUT_SECONDS", "10")),
+            trusted_proxies=tuple(address.strip() for address in os.environ.get("TRADING_TRUSTED_PROXIES", "").split(",")
+                                  if address.strip()),
         )
 
 
