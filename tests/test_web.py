@@ -328,3 +328,9 @@ async def test_only_supervisors_and_administrators_may_run_the_audit_check(clien
     assert answer.status_code == 200
     body = answer.json()
     assert body["ok"] is True and body["entries"] > 0 and "审计日志完整" in body["message"]
+
+
+async def test_an_undeclared_method_gets_a_json_405_in_chinese(client: AsyncTestClient) -> None:
+    answer = await client.put("/api/keys")
+    assert answer.status_code == 405
+    assert answer.json()["error"]["message"] == "不支持此请求方式"

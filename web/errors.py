@@ -133,7 +133,8 @@ def status_of(exc: errors.DomainError) -> int:
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api") or request.url.path == "/health"
+    path = request.url.path
+    return path == "/api" or path.startswith("/api/") or path == "/health"
 
 
 def _answer(request: Request, status: int, body: dict[str, Any]) -> Response:
