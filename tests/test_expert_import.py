@@ -188,3 +188,17 @@ async def test_the_masked_export_hides_id_and_phone_numbers(session):
             assert row.values["姓名"] == original["姓名"]
     with pytest.raises(InvalidInput):
         await export_experts(session, actor="test", filename="experts.pdf", masked=True)
+
+
+async def test_a_failing_statement_never_shows_the_personal_numbers_it_carried(session):
+    """A database error is logged and may be printed: its text must not carry the values
+    (here an ID-card number), only the statement."""
+    from sqlalchemy import text as sql
+    from sqlalchemy.exc import DBAPIError
+
+    id_number = "370802199001011234"
+    await session.execute(sql("CREATE TEMPORARY TABLE too_short (id_number varchar(4))"))
+    with pytest.raises(DBAPIError) as caught:
+        async with session.begin_nested():
+            await session.execute(sql("INSERT INTO too_short VALUES (:id)"), {"id": id_number})
+    assert "too long" in str(caught.value) and id_number not in str(caught.value)

@@ -92,7 +92,9 @@ def database_url(settings: Settings) -> str:
 
 
 def make_engine(url: str, **kwargs) -> AsyncEngine:
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # hide_parameters: a failed statement's error (logged, or shown by the command line) never
+    # carries its values — an import's ID-card and phone numbers among them.
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
