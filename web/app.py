@@ -83,6 +83,7 @@ from web.ledger_pages import LedgerPageController
 from web.rating_pages import RatingPageController
 from web.service_rating_pages import ServiceRatingPageController
 from web.stats_pages import StatsPageController
+from web.edge import EdgeChecks
 from web.security_headers import add_security_headers
 from web.state import AppContext
 
@@ -210,7 +211,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             "context": Provide(provide_context),
             "user": Provide(provide_user),
         },
-        middleware=[CurrentUserMiddleware()],
+        middleware=[EdgeChecks, CurrentUserMiddleware()],
         before_send=[add_security_headers],
         exception_handlers=exception_handlers,
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine,

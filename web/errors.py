@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import DataError as SQLAlchemyDataError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
@@ -182,8 +185,34 @@ def busy_handler(request: Request, exc: SQLAlchemyTimeout) -> Response:
                     "details": {"retry_after": BUSY_RETRY_AFTER_SECONDS}})
 
 
+def _out_of_range(exc: BaseException) -> bool:
+    """Whether the error, or one it came from, is a value PostgreSQL or Python cannot hold."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, (OverflowError, SQLAlchemyDataError, asyncpg.exceptions.DataError)):
+            return True
+        pending += [getattr(error, "orig", None), error.__cause__, error.__context__]
+    return False
+
+
+def database_error_handler(request: Request, exc: Exception) -> Response:
+    """A number or date beyond what PostgreSQL or Python holds (an id of 2147483648, the year
+    1 or 9999 in a filter) is the request's fault: a Chinese 400. Anything else is ours."""
+    if not _out_of_range(exc):
+        return internal_error_handler(request, exc)
+    return _answer(request, HTTP_400_BAD_REQUEST,
+                   {"code": "out_of_range", "message": "请求中的数字或日期超出可处理的范围", "details": {}})
+
+
 exception_handlers = {
     SQLAlchemyTimeout: busy_handler,
+    DBAPIError: database_error_handler,
+    OverflowError: database_error_handler,
     errors.DomainError: domain_error_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
