@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import secrets
 import uuid
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ from sqlmodel import Field, SQLModel
 
 from bidding.partner_client import PartnerRefused, PartnerUnreachable, send
 from bidding.projects import project_by_code
-from expert_pool.committees import DRAWING, CommitteeGroup, CommitteeRequest
+from expert_pool.committees import DRAWING, CommitteeGroup, CommitteeRequest, avoided_bidders_digest
 from expert_pool.composition import check_committee
 from expert_pool.fallback import add_fallback_groups
 from trading.audit import record_event
@@ -107,12 +108,12 @@ async def prepare_partner_draw(session: AsyncSession, settings: Settings, *, act
     # The whole committee, local and remote experts together, must satisfy the rule set.
     check_committee(rule_set.content["rules"], experts=int(local) + remote + sum(int(g["count"]) for g in groups),
                     representatives=request.representatives)
-    avoid = sorted(set(request.bidder_codes) | ({request.agency_code} - {None}))
+    avoid = sorted(set(request.bidder_codes) | ({request.agency_code} - {None}) - {request.tendering_party_code})
     message = {
         "protocol": "federation/1", "message": "draw-request", "request_id": str(uuid.uuid4()),
         "from_city": settings.city_code,
         "project": {"code": project.code, "category": rule_set.category, "method": rule_set.method},
-        "tendering_party": request.tendering_party_code, "avoid": avoid,
+        "tendering_party": request.tendering_party_code, "avoid": avoid, "avoid_salt": secrets.token_hex(32),
         "starts_at": format_moment(request.starts_at), "ends_at": format_moment(request.ends_at),
         "place": request.place,
         "groups": [{"specialty": str(g["specialty"]), "count": int(g["count"]),
@@ -125,6 +126,14 @@ async def prepare_partner_draw(session: AsyncSession, settings: Settings, *, act
     await record_event(session, actor=actor, action="committee.partner_draw_requested", subject=f"committee:{request.id}",
                        data={"partner": partner.city_code, "request_id": row.request_id, "groups": message["groups"]})
     return row
+
+
+def _avoid_digest(message: dict[str, Any]) -> str | None:
+    avoid = message["avoid"]
+    if not avoid:
+        return None
+    # A message kept before salts were sent cannot be checked: it fails as not matching.
+    return avoided_bidders_digest(message["avoid_salt"], avoid) if "avoid_salt" in message else "unchecked"
 
 
 async def send_partner_draw(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str,
@@ -142,13 +151,14 @@ async def send_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
             raise IntegrityFailure(f"合作城市{partner.name}的承诺记录验证失败（{check.failed_check}）：{check.message}")
     if len(draws) != len(row.message["groups"]):
         raise IntegrityFailure(f"合作城市{partner.name}的应答与请求的专业组别数不符")
-    avoided = {row.message["tendering_party"], *row.message["avoid"]}
     for item, group in zip(draws, row.message["groups"], strict=True):
         record = item["bundle"]["commit"]["record"]
-        # The partner drew what was asked, with everyone we named avoided.
+        # The partner drew what was asked, with everyone we named avoided: the tendering
+        # party by name, the bidders and agency only under the digest of our salt.
         if (record["count"], record["reserve_count"], record["criteria"].get("specialties")) != (
                 group["count"], group["reserve_count"], [group["specialty"]]) \
-                or not avoided <= set(record["criteria"].get("exclude_orgs") or []):
+                or row.message["tendering_party"] not in (record["criteria"].get("exclude_orgs") or []) \
+                or record["criteria"].get("exclude_bidders_sha256") != _avoid_digest(row.message):
             raise IntegrityFailure(f"合作城市{partner.name}的抽取 {record['draw_id']} 与请求的条件不符（人数、专业或回避单位）")
     row.draws, row.status, row.last_error = draws, COMMITTED, None
     await session.flush()

@@ -15,6 +15,8 @@ timeout) gets the same answer and changes nothing.
 from __future__ import annotations
 
 import base64
+import re
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -189,6 +191,11 @@ async def lend_experts(session: AsyncSession, keys: CenterKeys, partner: Partner
         raise RuleViolation("评标开始时间须晚于抽取时间：专家名单在评标开始前须保持密封")
     party = validate_credit_code(str(message.get("tendering_party") or ""))
     avoid = sorted({validate_credit_code(str(code)) for code in message.get("avoid") or []} - {party})
+    # The partner's bidders and agency filter our pool and are published only as the salted
+    # digest of our own draws (招标投标法 第二十二条), with the partner's salt so it can check.
+    salt = str(message.get("avoid_salt") or "") or secrets.token_hex(32)
+    if not re.fullmatch(r"[0-9a-f]{64}", salt):
+        raise InvalidInput("avoid_salt 应为 64 位十六进制字符", field="avoid_salt")
     place = str(message.get("place") or "").strip()
     if not place:
         raise InvalidInput("请填写评标地点", field="place")
@@ -196,14 +203,15 @@ async def lend_experts(session: AsyncSession, keys: CenterKeys, partner: Partner
                                        starts_at.date())
     request = CommitteeRequest(
         project_code=f"{partner.city_code}:{project_code}"[:40], rule_set_id=rule_set.id, tendering_party_code=party,
-        agency_code=None, bidder_codes=avoid, starts_at=starts_at, ends_at=ends_at,
+        agency_code=None, bidder_codes=avoid, bidders_salt=salt if avoid else None, starts_at=starts_at, ends_at=ends_at,
         place=f"{partner.name} {place}"[:200], representatives=0, status=DRAWING, requested_by=_actor(partner))
     session.add(request)
     await session.flush()
     await record_event(session, actor=_actor(partner), action="committee.requested_by_partner",
                        subject=f"committee:{request.id}",
                        data={"partner": partner.city_code, "request_id": request_id, "project_code": project_code,
-                             "groups": [list(g) for g in groups], "avoid": [party, *avoid],
+                             "groups": [list(g) for g in groups], "tendering_party": party,
+                             "avoided": len(avoid),
                              "session": [format_moment(starts_at), format_moment(ends_at)]})
     taken: set[str] = set()
     for position, (specialty, count, reserves) in enumerate(groups):

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.demo_data import DEMO_PASSWORD
 from bidding.partner_client import send
+from expert_pool.committees import avoided_bidders_digest
 from expert_pool.models import Expert
 from tests.conftest import create_database_from_template, with_settings
 from tests.live_server import LiveServer
@@ -310,6 +311,40 @@ async def test_a_committee_with_experts_from_a_partner_is_formed_verified_and_ra
     b_audit = await _rows(cities.b_engine, "SELECT action FROM audit_log WHERE actor LIKE 'partner:370800%'")
     assert {"committee.requested_by_partner", "draw.witnessed", "committee.member_declined",
             "committee.revealed_to_partner", "expert.rated_by_partner", "expert.auto_suspended"} <= {r[0] for r in b_audit}
+
+
+# ----------------------------------------------------------------------------- what B publishes
+
+
+async def test_a_partner_draw_publishes_our_bidders_and_agency_only_as_a_salted_digest(cities):
+    """招标投标法 第二十二条: before the opening nobody may learn who registered. B filters its
+    pool with our avoidance list but publishes only the digest our local draws publish."""
+    bidder, agency = "91370800MA1234567Q", "91370800MA3C5K8E74"
+    start = await _now(cities.a_engine) + timedelta(days=13)
+    made = cities.post("a", "admin", "/api/committees", {
+        "project_code": OTHER_PROJECT, "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=4)).isoformat(), "place": "济宁市公共资源交易中心 第3评标室",
+        "agency_code": agency, "bidder_codes": [bidder],
+        "groups": [{"specialty": "A04", "count": 5, "reserve_count": 1}]})
+    assert made.status_code == 201, made.text
+    asked = cities.post("a", "admin", f"/api/committees/{made.json()['id']}/partner-draws",
+                        {"partner": B_CITY, "groups": [{"specialty": "B02", "count": 2, "reserve_count": 0}]})
+    assert asked.status_code == 201, asked.text
+    [bundle] = asked.json()["draws"]
+    draw_id = bundle["commit"]["record"]["draw_id"]
+    [(message,)] = await _rows(cities.a_engine, "SELECT message FROM partner_draw_requests WHERE request_id = :r",
+                               r=asked.json()["request_id"])
+    assert message["avoid"] == sorted([bidder, agency])
+    criteria = bundle["commit"]["record"]["criteria"]
+    assert criteria["exclude_bidders_sha256"] == avoided_bidders_digest(message["avoid_salt"], [bidder, agency])
+    public = [httpx.get(f"{cities.b.url}{path}", timeout=10) for path in
+              (f"/draws/{draw_id}", f"/api/draws/{draw_id}", f"/api/draws?project={A_CITY}:{OTHER_PROJECT}")]
+    assert all(r.status_code == 200 for r in public)
+    for answer in public:
+        assert bidder not in answer.text and agency not in answer.text
+    assert httpx.get(f"{cities.b.url}/api/draws/{draw_id}/avoided-bidders", timeout=10).status_code == 404
+    audit = await _rows(cities.b_engine, "SELECT data::text FROM audit_log WHERE action = 'committee.requested_by_partner'")
+    assert audit and all(bidder not in row[0] and agency not in row[0] for row in audit)
 
 
 # ----------------------------------------------------------------------------- idempotent retries
