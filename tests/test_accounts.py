@@ -27,10 +27,11 @@ from trading.accounts import (
     user_for_token,
 )
 from trading.database import make_sessionmaker
-from trading.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
+from trading.errors import ConfigurationError, Conflict, InvalidInput, NotAuthenticated, RateLimited
 from trading.audit import AuditEntry
 from trading.login_throttle import LoginAttempt, LoginLimits, failed_logins_since_previous_login
 from trading.roles import UserRole
+from trading.settings import Settings
 
 MAX_FAILURES = 3
 WINDOW = 15 * 60
@@ -455,6 +456,21 @@ async def test_an_expired_api_token_cannot_be_refreshed(session: AsyncSession) -
     with pytest.raises(NotAuthenticated) as caught:
         await refresh_api_token(session, token, lifetime=timedelta(hours=24))
     assert "请重新登录" in caught.value.message
+
+
+@pytest.mark.parametrize("hours", ["0", "169", "2160"])
+def test_api_tokens_cannot_be_configured_to_live_beyond_seven_days(monkeypatch, hours: str) -> None:
+    monkeypatch.setenv("TRADING_API_TOKEN_HOURS", hours)
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env()
+    assert "TRADING_API_TOKEN_HOURS 须在 1 到 168 之间" in caught.value.message
+
+
+def test_api_tokens_live_a_day_unless_configured(monkeypatch) -> None:
+    monkeypatch.delenv("TRADING_API_TOKEN_HOURS", raising=False)
+    assert Settings.from_env().api_token_hours == 24
+    monkeypatch.setenv("TRADING_API_TOKEN_HOURS", "168")
+    assert Settings.from_env().api_token_hours == 168
 
 
 # --- what the owner is shown ---------------------------------------------------------
