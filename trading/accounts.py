@@ -37,8 +37,8 @@ from trading.columns import created_at_column, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from trading.identifiers import validate_id_number
 from trading.login_throttle import LoginLimits, check_login_allowed, hold_login_turn, record_attempt
-from trading.password_policy import check_new_password
 from trading.organisations import Organisation
+from trading.password_policy import check_new_password
 from trading.roles import USER_ORG_ROLE, UserRole
 
 USER_ROLE_VALUES = ", ".join(f"'{role.value}'" for role in UserRole)
