@@ -37,6 +37,7 @@ from trading.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    RateLimited,
     RuleViolation,
 )
 from trading.keys import verify_signature
@@ -69,7 +70,7 @@ ADVICE = {
 }
 _STATUS_ERRORS: dict[int, type[DomainError]] = {
     400: InvalidInput, 401: NotAuthenticated, 403: PermissionDenied, 404: NotFound, 409: Conflict,
-    413: InvalidInput, 422: RuleViolation,
+    413: InvalidInput, 422: RuleViolation, 429: RateLimited,
 }
 
 
@@ -138,7 +139,13 @@ class BidApi:
             return self._request("POST", "/api/auth/token", json={"username": username, "password": password,
                                                                   "name": name})
         except NotAuthenticated:
-            raise NotAuthenticated("用户名或密码错误，或登录失败次数过多，请稍后再试") from None
+            raise NotAuthenticated("用户名或密码错误") from None
+
+    def refresh(self) -> dict[str, Any]:
+        """Exchange this client's live token for a new one (``POST /api/auth/token/refresh``): the old one ends."""
+        answer = self._request("POST", "/api/auth/token/refresh")
+        self._client.headers["Authorization"] = f"Bearer {answer['token']}"
+        return answer
 
     def __enter__(self) -> BidApi:
         return self
@@ -181,7 +188,7 @@ class BidApi:
         code = error.get("code") if isinstance(error.get("code"), str) else f"http_{status}"
         message = error.get("message") if isinstance(error.get("message"), str) else ""
         if status == 401:
-            message = "访问令牌无效或已过期，请重新申请令牌（POST /api/auth/token）"
+            message = "访问令牌无效或已过期，请重新执行 `trading bid login` 登录（或用 POST /api/auth/token 重新申请令牌）"
         elif status == 403:
             message = f"当前账号无权执行此操作（只有关联投标单位的投标人账号可以递交或撤回投标）：{message}".rstrip("：")
         elif status == 413:

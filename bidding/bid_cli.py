@@ -158,7 +158,27 @@ def open_command(envelope: Path, ciphertext: Path, tender_key_path: Path, key_pa
 # --------------------------------------------------------------------------- over the API
 
 
+def _token_file(path: Path | None) -> Path:
+    return path or Path(click.get_app_dir("trading")) / "token.json"
+
+
+def _token(token: str | None, token_file: Path | None, server: str) -> str:
+    """--token / TRADING_TOKEN as given, else the token `login` saved for this server (renewed when due)."""
+    if token:
+        return token
+    from bidding.bid_token_file import saved_token_for
+
+    return saved_token_for(_token_file(token_file), server) or ""
+
+
+_token_file_option = click.option(
+    "--token-file", "token_file", type=click.Path(dir_okay=False, path_type=Path), envvar="TRADING_TOKEN_FILE",
+    default=None, help="Where `login` keeps the token, used when no --token is given and renewed before it "
+                       "expires (env TRADING_TOKEN_FILE; default: token.json in the user's trading folder).")
+
+
 def _server_options(command):
+    command = _token_file_option(command)
     command = click.option("--center-key", "center_key", default=None, envvar="TRADING_CENTER_KEY",
                            help="The center's verify key (hex) to check receipts against; default: fetched "
                                 "from the server's /api/keys (env TRADING_CENTER_KEY).")(command)
@@ -174,14 +194,21 @@ def _server_options(command):
 @click.password_option("--password", prompt="密码", confirmation_prompt=False, help="Asked for when not given.")
 @click.option("--server", envvar="TRADING_SERVER", default=DEFAULT_SERVER, show_default=True,
               help="The platform's address (env TRADING_SERVER).")
+@_token_file_option
 @one_line_errors
-def login(username: str, password: str, server: str) -> None:
-    """Get an API token for the bidder's account; prints the line that puts it in TRADING_TOKEN."""
+def login(username: str, password: str, server: str, token_file: Path | None) -> None:
+    """Get an API token for the bidder's account and save it for the other commands (they renew it
+    before it expires); also prints the line that puts it in TRADING_TOKEN, for scripts."""
     from bidding.bid_api_client import BidApi
+    from bidding.bid_token_file import save_token
 
     with BidApi(server, None) as api:
         answer = api.log_in(username, password)
-    click.echo(f"已登录 {server}，令牌有效期至 {answer.get('expires_at', '')}。在本终端执行：", err=True)
+    saved = save_token(_token_file(token_file), server, answer)
+    click.echo(f"已登录 {server}，令牌有效期至 {local_time(saved.expires_at)}（北京时间）。", err=True)
+    click.echo(f"令牌已保存到 {_token_file(token_file)}：未设置 TRADING_TOKEN 时，submit、withdraw、rotate-key "
+               f"自动使用它，并在到期前自动更新。", err=True)
+    click.echo("如需在脚本中使用，可执行下面一行（令牌到期后须重新登录）：", err=True)
     click.echo(f"export TRADING_TOKEN={answer['token']}")
 
 
@@ -192,7 +219,7 @@ def login(username: str, password: str, server: str) -> None:
 @_server_options
 @one_line_errors
 def submit(envelope: Path, ciphertext_path: Path | None, server: str, token: str | None,
-           center_key: str | None) -> None:
+           center_key: str | None, token_file: Path | None) -> None:
     """Submit a sealed bid to the platform; verify and keep the center's signed receipt.
 
     Sending the same envelope again is safe: before the deadline, while it is the current
@@ -200,7 +227,7 @@ def submit(envelope: Path, ciphertext_path: Path | None, server: str, token: str
     """
     from bidding.bid_api_client import BidApi
 
-    with BidApi(server, token or "") as api:
+    with BidApi(server, _token(token, token_file, server)) as api:
         submitted = api.submit(envelope, ciphertext_path, center_verify_key=center_key)
     receipt = submitted.receipt
     click.echo(f"投标文件已递交：项目 {receipt['tender_code']}，投标人 {receipt['bidder_code']}")
@@ -217,12 +244,13 @@ def submit(envelope: Path, ciphertext_path: Path | None, server: str, token: str
 @click.option("--key", "key_path", type=_existing_file, required=True, help="The bidder's key file.")
 @_server_options
 @one_line_errors
-def withdraw(envelope: Path, key_path: Path, server: str, token: str | None, center_key: str | None) -> None:
+def withdraw(envelope: Path, key_path: Path, server: str, token: str | None, center_key: str | None,
+             token_file: Path | None) -> None:
     """Withdraw the current bid of an envelope before the deadline (a request signed with the key)."""
     from bidding.bid_api_client import BidApi
 
     signing_key = _load_key(key_path)
-    with BidApi(server, token or "") as api:
+    with BidApi(server, _token(token, token_file, server)) as api:
         withdrawn = api.withdraw(envelope, signing_key, center_verify_key=center_key)
     click.echo(f"投标文件已撤回：项目 {withdrawn.receipt['tender_code']}，撤回时间 {withdrawn.receipt['withdrawn_at']}")
     click.echo(f"撤回回执签名已用中心公钥 {withdrawn.center_verify_key} 核验通过")
@@ -236,7 +264,8 @@ def withdraw(envelope: Path, key_path: Path, server: str, token: str | None, cen
               help="The new key file (made with `trading bid keygen`): its verify key becomes current.")
 @_server_options
 @one_line_errors
-def rotate_key(key_path: Path, new_key_path: Path, server: str, token: str | None, center_key: str | None) -> None:
+def rotate_key(key_path: Path, new_key_path: Path, server: str, token: str | None, center_key: str | None,
+               token_file: Path | None) -> None:
     """Replace the organisation's identity key: a sealed-bid-key-rotation/1 request signed by the current key.
 
     Bids already submitted keep the key they were sealed with: keep the old key file to
@@ -245,7 +274,7 @@ def rotate_key(key_path: Path, new_key_path: Path, server: str, token: str | Non
     from bidding.bid_api_client import BidApi
 
     old_key, new_key = _load_key(key_path, "现用密钥"), _load_key(new_key_path, "新密钥")
-    with BidApi(server, token or "") as api:
+    with BidApi(server, _token(token, token_file, server)) as api:
         answer = api.rotate_key(old_key, new_key)
     click.echo(f"身份密钥已更换：单位 {answer['bidder_credit_code']} 的现用公钥为 {answer['verify_key']}"
                f"（指纹 {answer['key_id']}）")

@@ -56,6 +56,7 @@ PARTNER = "signed by a partner"
 WRITERS: dict[tuple[str, str], frozenset[str] | str | None] = {
     ("POST", "/api/auth/token"): PUBLIC,
     ("DELETE", "/api/auth/token"): None,
+    ("POST", "/api/auth/token/refresh"): None,
     # accounts
     ("POST", "/api/accounts"): frozenset({"admin"}),
     ("POST", "/api/accounts/{username:str}/disable"): frozenset({"admin"}),

@@ -105,3 +105,30 @@ async def test_an_administrator_cannot_disable_itself_nor_the_last_administrator
     assert (await cli("users", "disable", "admin2", "--reason", "调岗")).exit_code == 0
     assert (await cli("users", "enable", "admin2", "--reason", "返岗")).exit_code == 0
     assert (await client.post("/api/accounts/admin2/disable", json={"reason": "调岗"}, headers=admin)).status_code == 201
+
+
+async def test_common_and_trivial_passwords_are_refused_wherever_a_password_is_set(client, cli):
+    """Issue 14: the common and the trivial are refused with a Chinese reason naming the field."""
+    admin = await bearer(client, "admin")
+    for password, says in (("Password1", "常见密码"), ("LiuYang", "至少"), ("liuyang-2026".upper(), None),
+                           ("********", "同一个字符"), ("iloveyou", "常见密码")):
+        answer = await client.post("/api/accounts", headers=admin, json=account(
+            username="liuyang", password=password, role="supervisor", organisation_credit_code=None, id_number=None))
+        if says is None:  # LIUYANG-2026 is neither the username nor common
+            assert answer.status_code == 201, answer.text
+            continue
+        assert answer.status_code == 400, answer.text
+        error = answer.json()["error"]
+        assert says in error["message"] and error["details"]["field"] == "password"
+    named = await client.post("/api/accounts", headers=admin, json=account(
+        username="zhouqiang", password="ZhouQiang", role="supervisor", organisation_credit_code=None, id_number=None))
+    assert named.status_code == 400 and named.json()["error"]["message"] == "密码不能与用户名相同"
+
+    own = await token_of(client, "liuyang", "LIUYANG-2026")
+    changed = await client.post("/api/me/password", json={"current": "LIUYANG-2026", "new": "qwertyuiop"}, headers=own)
+    assert changed.status_code == 400
+    assert changed.json()["error"]["message"].startswith("新密码是常见密码")
+    assert changed.json()["error"]["details"]["field"] == "new"
+
+    refused = await cli("users", "add", "sunli", "--role", "admin", "--name", "孙丽", "--password", "1qaz2wsx")
+    assert refused.exit_code == 1 and "密码是常见密码" in refused.output

@@ -32,6 +32,7 @@ MULTIPART = "multipart/form-data"
 # (method, path) -> (request media type or None, properties the body must have, error statuses)
 WIRE: dict[tuple[str, str], tuple[str | None, set[str], set[str]]] = {
     ("post", "/api/auth/token"): (JSON, {"username", "password"}, {"400", "401", "429"}),
+    ("post", "/api/auth/token/refresh"): (None, set(), {"401"}),
     ("post", "/api/projects/{code}/bids"): (MULTIPART, {"envelope", "ciphertext"},
                                             {"400", "401", "403", "404", "409", "413", "422", "503"}),
     ("post", "/api/projects/{code}/bids/withdrawal"): (JSON, {"request", "signature"},

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding import sealed_bid
 from bidding.announce import announce_tender
+from bidding.bid_token_file import load_token
 from bidding.bids import SUBMITTED, WITHDRAWN, Bid
 from bidding.demo_data import DEMO_PASSWORD, load_demo_data
 from bidding.lifecycle import apply_transition, database_now
@@ -70,6 +71,14 @@ def bidder1(server, tender, tmp_path_factory, settings) -> tuple[Path, str]:
                       headers=headers).status_code == 201
     assert httpx.post(f"{server.url}/api/projects/{tender}/registrations", headers=headers).status_code == 201
     return folder, token
+
+
+@pytest.fixture(autouse=True)
+def own_token_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`trading bid login` saves its token: here, never in the tester's home."""
+    path = tmp_path / "saved-token.json"
+    monkeypatch.setenv("TRADING_TOKEN_FILE", str(path))
+    return path
 
 
 def bid(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
@@ -200,6 +209,47 @@ async def test_a_bidder_logs_in_from_the_command_line_and_the_token_works(server
     token = line.split("=", 1)[1]
     me = httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200 and me.json()["username"] == "bidder1"
+
+
+def rewrite_saved_token(path: Path, **changes: datetime) -> None:
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record.update({name: moment.isoformat() for name, moment in changes.items()})
+    path.write_text(json.dumps(record), encoding="utf-8")
+
+
+async def test_the_commands_use_the_saved_token_and_renew_it_before_it_expires(server, tender, tmp_path):
+    """Issue 14: tokens live hours, not 90 days; the command line renews the token `login` saved
+    when little of its lifetime is left, and otherwise says clearly to log in again."""
+    token_file = tmp_path / "token.json"
+    logged_in = bid("login", "--username", "bidder2", "--server", server.url, "--token-file", str(token_file),
+                    input=f"{DEMO_PASSWORD}\n")
+    assert logged_in.exit_code == 0, logged_in.output
+    assert "令牌已保存到" in logged_in.output and "自动更新" in logged_in.output
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    first = load_token(token_file)
+    assert timedelta(hours=23) < first.expires_at - datetime.now(UTC) <= timedelta(hours=24)
+    for name in ("a.key", "b.key"):
+        assert bid("keygen", "--out", str(tmp_path / name)).exit_code == 0
+    rotate = ("rotate-key", "--key", str(tmp_path / "a.key"), "--new-key", str(tmp_path / "b.key"),
+              "--token-file", str(token_file))
+
+    # As if saved 30 days before its expiry: less than a quarter of its life is left.
+    rewrite_saved_token(token_file, saved_at=first.expires_at - timedelta(days=30))
+    refused = error_line(bid(*rotate, "--server", server.url))
+    # Refused for the key, after the server answered with the account's key: the token was taken.
+    assert "本单位现用的身份密钥" in refused and "令牌" not in refused, refused
+    renewed = load_token(token_file)
+    assert renewed.token != first.token and renewed.expires_at >= first.expires_at
+    me = [httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token}"}).status_code
+          for token in (first.token, renewed.token)]
+    assert me == [401, 200]
+
+    # A token saved for one server is never sent to another.
+    assert "缺少访问令牌" in error_line(bid(*rotate, "--server", f"http://127.0.0.1:{free_port()}"))
+    # An expired one is not sent either: the bidder is told to log in again.
+    rewrite_saved_token(token_file, expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    expired = error_line(bid(*rotate, "--server", server.url))
+    assert "保存的访问令牌已于" in expired and "请重新执行 `trading bid login` 登录" in expired
 
 
 async def test_a_bidder_rotates_its_key_from_the_command_line_signing_with_the_old_key_file(server, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,16 +20,17 @@ from trading.settings import Settings
 from web.app import create_app
 from web.auth import SESSION_COOKIE
 from tests.conftest import with_settings
-from tests.portal import CSRF_INPUT, api_token, log_in
+from tests.portal import CSRF_INPUT, api_token, bearer, log_in
 
 MAX_FAILURES = 3
+TOKEN_HOURS = 2
 EXPERT = next(account for account in ACCOUNTS if account.username == "expert")
 BIDDER1 = next(account for account in ACCOUNTS if account.username == "bidder1")
 
 
 @pytest.fixture(scope="module")
 def web_settings(settings: Settings) -> Settings:
-    return with_settings(settings, login_max_failures=MAX_FAILURES)
+    return with_settings(settings, login_max_failures=MAX_FAILURES, api_token_hours=TOKEN_HOURS)
 
 
 @pytest.fixture(scope="module")
@@ -176,19 +178,52 @@ async def test_wrong_password_shows_error_and_keeps_username(client: AsyncTestCl
     assert "<script>alert(1)</script>" not in answer.text
 
 
-async def test_too_many_failures_answer_429(client: AsyncTestClient, web_settings: Settings) -> None:
+async def test_too_many_failures_make_this_address_wait_with_a_chinese_429(
+        client: AsyncTestClient, web_settings: Settings) -> None:
+    """Revision 2 (issue 14): failures delay the address that made them (growing waits), they
+    do not lock the account; a session opened before keeps working meanwhile."""
+    assert (await log_in(client, "bidder2")).status_code in (302, 303)
+    earlier_session = client.cookies.get(SESSION_COOKIE)
+    client.cookies.clear()
     for _ in range(MAX_FAILURES):
         answer = await log_in(client, "bidder2", "not the password")
         assert answer.status_code == 401
-    answer = await log_in(client, "bidder2")  # the right password, too late
+    answer = await log_in(client, "bidder2")  # the right password, but this address must wait
     assert answer.status_code == 429
-    assert "登录失败次数过多" in answer.text
+    wait = int(answer.headers["retry-after"])
+    assert 0 < wait <= web_settings.login_first_delay_seconds
+    assert f"登录失败次数过多，请 {wait} 秒后再试" in answer.text
     assert client.cookies.get(SESSION_COOKIE) is None
     # The API shares the limit.
     refused = await client.post("/api/auth/token", json={"username": "bidder2", "password": DEMO_PASSWORD})
     error = assert_json_error(refused, 429)
     assert error["code"] == "rate_limited"
-    assert refused.headers["retry-after"] == str(web_settings.login_window_seconds)
+    assert 0 < int(refused.headers["retry-after"]) <= wait
+    assert "秒后再试" in error["message"]
+    # The session opened before the failures still works.
+    client.cookies.set(SESSION_COOKIE, earlier_session)
+    page = await client.get("/workspace")
+    assert page.status_code == 200
+    assert "工作台" in page.text
+
+
+async def test_the_owner_is_shown_the_failed_logins_on_its_account(client: AsyncTestClient) -> None:
+    assert (await log_in(client, "bidder3")).status_code in (302, 303)
+    client.cookies.clear()
+    headers = await bearer(client, "bidder3")  # a login too: the last before the failures
+    for _ in range(2):
+        assert (await log_in(client, "bidder3", "not the password")).status_code == 401
+    assert (await log_in(client, "bidder3")).status_code in (302, 303)
+    page = await client.get("/workspace")
+    assert "登录失败提醒" in page.text
+    assert re.search(r"有 <strong>2</strong> 次密码错误的登录尝试", page.text)
+    # Each attempt with its Beijing time and address (the test client's).
+    rows = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)</td><td>testclient</td></tr>", page.text)
+    assert len(rows) == 2
+    me = (await client.get("/api/me", headers=headers)).json()
+    assert me["failed_logins"]["count"] == 2
+    assert [attempt["client"] for attempt in me["failed_logins"]["attempts"]] == ["testclient"] * 2
+    assert all(attempt["at"].endswith("+08:00") for attempt in me["failed_logins"]["attempts"])
 
 
 @pytest.mark.parametrize(("target", "expected"), [
@@ -234,6 +269,26 @@ async def test_api_token_me_and_revoke(client: AsyncTestClient) -> None:
     revoked = await client.delete("/api/auth/token", headers=headers)
     assert revoked.status_code == 204
     assert_json_error(await client.get("/api/me", headers=headers), 401)
+
+
+async def test_an_api_token_lives_the_configured_hours_and_is_refreshed(client: AsyncTestClient) -> None:
+    """Issue 14: API tokens live as long as the center allows (TRADING_API_TOKEN_HOURS), not 90 days."""
+    issued = await client.post("/api/auth/token", json={"username": "expert", "password": DEMO_PASSWORD})
+    old = {"Authorization": f"Bearer {issued.json()['token']}"}
+    lifetime = datetime.fromisoformat(issued.json()["expires_at"]) - datetime.now(UTC)
+    assert timedelta(hours=TOKEN_HOURS) - timedelta(minutes=5) < lifetime <= timedelta(hours=TOKEN_HOURS)
+
+    refreshed = await client.post("/api/auth/token/refresh", headers=old)
+    assert refreshed.status_code == 201, refreshed.text
+    body = refreshed.json()
+    assert body["token_type"] == "bearer"
+    assert datetime.fromisoformat(body["expires_at"]) >= datetime.fromisoformat(issued.json()["expires_at"])
+    new = {"Authorization": f"Bearer {body['token']}"}
+    assert (await client.get("/api/me", headers=new)).json()["username"] == "expert"
+    # The old token ended with the refresh, and cannot be refreshed a second time.
+    assert_json_error(await client.get("/api/me", headers=old), 401)
+    assert_json_error(await client.post("/api/auth/token/refresh", headers=old), 401)
+    assert_json_error(await client.post("/api/auth/token/refresh"), 401)
 
 
 async def test_api_token_is_not_a_session_cookie(client: AsyncTestClient) -> None:

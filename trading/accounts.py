@@ -1,4 +1,4 @@
-"""Users, passwords (argon2id), login with rate limiting, and bearer/session tokens.
+"""Users, passwords (argon2id), login (throttled: trading.login_throttle), and bearer/session tokens.
 
 A token is 32 random bytes shown once to its holder; only its SHA-256 is stored, so a
 copy of the database cannot be used to log in. Portal sessions and API tokens are the
@@ -34,13 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from trading.audit import actor_of, record_event
 from trading.columns import created_at_column, timestamp_column
-from trading.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, RateLimited
+from trading.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from trading.identifiers import validate_id_number
+from trading.login_throttle import LoginLimits, check_login_allowed, hold_login_turn, record_attempt
 from trading.organisations import Organisation
+from trading.password_policy import check_new_password
 from trading.roles import USER_ORG_ROLE, UserRole
 
 USER_ROLE_VALUES = ", ".join(f"'{role.value}'" for role in UserRole)
-MIN_PASSWORD_LENGTH = 8
 SESSION = "session"
 API = "api"
 # Verified against when the username is unknown, so timing does not reveal accounts.
@@ -80,16 +81,6 @@ class AuthToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-class LoginAttempt(SQLModel, table=True):
-    __tablename__ = "login_attempts"
-
-    id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(sa_column=Column(String(64), nullable=False, index=True))
-    client: str = Field(sa_column=Column(String(64), nullable=False, index=True))
-    succeeded: bool = Field(sa_column=Column(Boolean, nullable=False))
-    at: datetime = Field(sa_column=created_at_column())
-
-
 def hash_password(password: str) -> str:
     return nacl.pwhash.argon2id.str(password.encode()).decode()
 
@@ -123,8 +114,7 @@ async def create_user(
         user_role = UserRole(role)
     except ValueError:
         raise InvalidInput(f"未知的用户角色「{role}」", field="role") from None
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"密码至少 {MIN_PASSWORD_LENGTH} 个字符", field="password")
+    check_new_password(password, username=username)
     needed = USER_ORG_ROLE.get(user_role)
     if needed is not None:
         org = await session.get(Organisation, organisation_id) if organisation_id else None
@@ -144,72 +134,65 @@ async def create_user(
     return user
 
 
-async def _failures_for_account(session: AsyncSession, username: str, window: timedelta) -> int:
-    # Failures since the account's last success within the window (by id: one transaction
-    # shares one now()). A success resets the account's count, nobody else's.
-    last_success = (
-        select(func.max(LoginAttempt.id))
-        .where(LoginAttempt.username == username, LoginAttempt.succeeded.is_(True))
-        .scalar_subquery()
-    )
-    return await session.scalar(
-        select(func.count()).where(
-            LoginAttempt.username == username,
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.at > func.now() - window,
-            LoginAttempt.id > func.coalesce(last_success, 0),
-        )
-    ) or 0
+async def authenticate(session: AsyncSession, *, username: str, password: str, client: str,
+                       limits: LoginLimits) -> User:
+    """Check a password unless this client must first wait (trading.login_throttle).
 
-
-async def _failures_from_client(session: AsyncSession, client: str, window: timedelta) -> int:
-    # Never reset by a success: one valid account must not clear the way to guess others.
-    return await session.scalar(
-        select(func.count()).where(
-            LoginAttempt.client == client, LoginAttempt.succeeded.is_(False), LoginAttempt.at > func.now() - window
-        )
-    ) or 0
-
-
-async def authenticate(
-    session: AsyncSession, *, username: str, password: str, client: str, max_failures: int, window_seconds: int
-) -> User:
-    """Check a password; refuse while too many recent failures stand against the account or client.
-
-    The attempt is recorded in the caller's transaction, so the caller must commit even
-    when this raises (the web layer does).
+    The attempt is recorded in the caller's transaction, under locks held until it ends,
+    so the caller must commit even when this raises (the web layer does).
     """
     username = username.strip().lower()[:64]
     client = client[:64]
-    window = timedelta(seconds=window_seconds)
-    if (await _failures_for_account(session, username, window) >= max_failures
-            or await _failures_from_client(session, client, window) >= max_failures * 4):
-        minutes = max(1, window_seconds // 60)
-        raise RateLimited(f"登录失败次数过多，请 {minutes} 分钟后再试", retry_after=window_seconds)
+    await hold_login_turn(session, username, client)
+    await check_login_allowed(session, username, client, limits)
     user = await session.scalar(select(User).where(User.username == username))
     stored = user.password_hash if user is not None else _DUMMY_HASH.decode()
     matches = await anyio.to_thread.run_sync(_password_matches, stored, password)
     ok = bool(user is not None and user.is_active and matches)
-    session.add(LoginAttempt(username=username, client=client, succeeded=ok))
-    await session.flush()
+    await record_attempt(session, username, client, ok)
     if not ok:
         raise NotAuthenticated("用户名或密码错误")
     await record_event(session, actor=actor_of(user), action="user.logged_in", subject=f"user:{user.id}", data={})
     return user
 
 
+async def _store_token(session: AsyncSession, user_id: int, *, kind: str, lifetime: timedelta,
+                       name: str | None) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    expires_at = await session.scalar(select(func.now() + lifetime))
+    session.add(AuthToken(user_id=user_id, kind=kind, token_hash=token_digest(token), name=name, expires_at=expires_at))
+    await session.flush()
+    return token, expires_at
+
+
 async def issue_token(
     session: AsyncSession, user: User, *, kind: str, lifetime: timedelta, name: str | None = None
 ) -> tuple[str, datetime]:
     """Make a token for ``user``: (plain token, expiry). The plain token is never stored."""
-    token = secrets.token_urlsafe(32)
-    expires_at = await session.scalar(select(func.now() + lifetime))
-    session.add(AuthToken(user_id=user.id, kind=kind, token_hash=token_digest(token), name=name, expires_at=expires_at))
-    await session.flush()
+    token, expires_at = await _store_token(session, user.id, kind=kind, lifetime=lifetime, name=name)
     if kind == API:
         await record_event(session, actor=actor_of(user), action="api_token.issued", subject=f"user:{user.id}",
                            data={"name": name, "expires_at": expires_at.isoformat()})
     return token, expires_at
+
+
+async def refresh_api_token(session: AsyncSession, token: str, *, lifetime: timedelta) -> tuple[str, datetime]:
+    """Exchange a live API token for a new one of the full ``lifetime``; the old one ends at once (audited).
+
+    The old token's row is locked, so of two refreshes with one token only the first succeeds.
+    """
+    old = await session.scalar(
+        select(AuthToken).where(AuthToken.token_hash == token_digest(token), AuthToken.kind == API,
+                                AuthToken.revoked_at.is_(None), AuthToken.expires_at > func.now())
+        .with_for_update())
+    user = await session.get(User, old.user_id) if old is not None else None
+    if user is None or not user.is_active:
+        raise NotAuthenticated("访问令牌无效或已过期，请重新登录")
+    old.revoked_at = await session.scalar(select(func.now()))
+    new_token, expires_at = await _store_token(session, user.id, kind=API, lifetime=lifetime, name=old.name)
+    await record_event(session, actor=actor_of(user), action="api_token.refreshed", subject=f"user:{user.id}",
+                       data={"name": old.name, "replaced": old.id, "expires_at": expires_at.isoformat()})
+    return new_token, expires_at
 
 
 def _token_user_query(kind: str | None) -> Select:
@@ -286,8 +269,7 @@ async def change_password(session: AsyncSession, *, user: User, current: str, ne
     user = await session.get(User, user.id, with_for_update=True, populate_existing=True)
     if not await anyio.to_thread.run_sync(_password_matches, user.password_hash, current):
         raise NotAuthenticated("当前密码不正确")
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"新密码至少 {MIN_PASSWORD_LENGTH} 个字符", field="new")
+    check_new_password(new, username=user.username, field="new", label="新密码")
     if new == current:
         raise InvalidInput("新密码不能与当前密码相同", field="new")
     user.password_hash = await anyio.to_thread.run_sync(hash_password, new)

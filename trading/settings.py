@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from trading.errors import ConfigurationError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,6 +32,17 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+# The longest an API token may live (7 days): a center may choose less, never more.
+MAX_API_TOKEN_HOURS = 7 * 24
+
+
+def _api_token_hours() -> int:
+    hours = _int("TRADING_API_TOKEN_HOURS", 24)
+    if not 1 <= hours <= MAX_API_TOKEN_HOURS:
+        raise ConfigurationError(f"TRADING_API_TOKEN_HOURS 须在 1 到 {MAX_API_TOKEN_HOURS} 之间（小时），现为 {hours}")
+    return hours
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -43,11 +56,16 @@ class Settings:
     port: int
     # Where the public reaches the portal: printed in QR codes and verification links.
     public_url: str
-    # Failed logins allowed per account (and per client address) in the window.
+    # Login throttling (trading.login_throttle): failures one client may make on one account
+    # before it waits first_delay (doubling per further failure, up to max_delay); failures
+    # older than the window no longer count.
     login_max_failures: int = 5
-    login_window_seconds: int = 15 * 60
+    login_window_seconds: int = 3600
+    login_first_delay_seconds: int = 30
+    login_max_delay_seconds: int = 15 * 60
+    # A portal session (cookie) and an API token (refreshable: POST /api/auth/token/refresh).
     session_hours: int = 12
-    api_token_days: int = 90
+    api_token_hours: int = 24
     audit_checkpoint_seconds: int = 3600
     outbox_seconds: int = 5
     unseal_seconds: int = 15
@@ -96,7 +114,10 @@ class Settings:
             public_url=os.environ.get("TRADING_PUBLIC_URL")
             or f"http://{os.environ.get('TRADING_HOST', '127.0.0.1')}:{_int('TRADING_PORT', 8000)}",
             login_max_failures=_int("TRADING_LOGIN_MAX_FAILURES", 5),
-            login_window_seconds=_int("TRADING_LOGIN_WINDOW_SECONDS", 15 * 60),
+            login_window_seconds=_int("TRADING_LOGIN_WINDOW_SECONDS", 3600),
+            login_first_delay_seconds=_int("TRADING_LOGIN_FIRST_DELAY_SECONDS", 30),
+            login_max_delay_seconds=_int("TRADING_LOGIN_MAX_DELAY_SECONDS", 15 * 60),
+            api_token_hours=_api_token_hours(),
             audit_checkpoint_seconds=_int("TRADING_AUDIT_CHECKPOINT_SECONDS", 3600),
             chronograph_seconds=_int("TRADING_CHRONOGRAPH_SECONDS", 10),
             opening_seconds=float(os.environ.get("TRADING_OPENING_SECONDS", "1")),

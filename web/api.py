@@ -11,11 +11,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trading.accounts import API, User, issue_token, revoke_token
+from trading.accounts import API, User, issue_token, refresh_api_token, revoke_token
 from trading.audit import list_checkpoints, verify_audit_log
 from trading.identifiers import mask_id_number
+from trading.login_throttle import FailedLogins, failed_logins_since_previous_login
 from trading.roles import UserRole
 from trading.rules.store import get_rule_set, list_rule_sets
+from trading.timefmt import CENTER_ZONE
 from web.auth import check_password, requires_login, requires_role, token_of
 from web.errors import error_responses
 from web.state import AppContext
@@ -45,6 +47,11 @@ def describe_user(user: User) -> dict[str, Any]:
     }
 
 
+def describe_failed_logins(failed: FailedLogins) -> dict[str, Any]:
+    return {"count": failed.count, "since": failed.since.astimezone(CENTER_ZONE).isoformat() if failed.since else None,
+            "attempts": [{"at": at.astimezone(CENTER_ZONE).isoformat(), "client": client} for at, client in failed.recent]}
+
+
 @get("/health", tags=["platform"], summary="Liveness and database check")
 async def health(session: AsyncSession) -> Response[dict[str, str]]:
     try:
@@ -63,13 +70,26 @@ class PlatformController(Controller):
         return {"signing": context.keys.public_info()}
 
     @post("/auth/token", summary="Exchange a password for a bearer token",
-          description="Send it as Authorization: Bearer <token> on every API request.",
+          description="Send it as Authorization: Bearer <token> on every API request. The token lives "
+                      "TRADING_API_TOKEN_HOURS hours (24 by default, 7 days at most; see expires_at): renew it "
+                      "before then with POST /api/auth/token/refresh. Failed passwords are throttled per account "
+                      "and client address: after a few, that client waits a growing delay (429 with Retry-After).",
           responses=error_responses({400: "invalid_request", 401: "not_authenticated", 429: "rate_limited"}))
     async def issue_api_token(self, request: Request, data: TokenRequest, session: AsyncSession, context: AppContext) -> TokenAnswer:
-        settings = context.settings
         user = await check_password(request, session, context, data.username, data.password)
         token, expires_at = await issue_token(
-            session, user, kind=API, lifetime=timedelta(days=settings.api_token_days), name=data.name)
+            session, user, kind=API, lifetime=timedelta(hours=context.settings.api_token_hours), name=data.name)
+        await session.commit()
+        return TokenAnswer(token=token, expires_at=expires_at.isoformat())
+
+    @post("/auth/token/refresh", guards=[requires_login], summary="Exchange a live API token for a new one",
+          description="Answers a new token of the full lifetime (TRADING_API_TOKEN_HOURS) and revokes the token "
+                      "used for this request at once; a token already refreshed, revoked or expired is 401 (log in "
+                      "again with POST /api/auth/token).",
+          responses=error_responses({401: "not_authenticated"}))
+    async def renew_api_token(self, request: Request, session: AsyncSession, context: AppContext) -> TokenAnswer:
+        token, expires_at = await refresh_api_token(
+            session, token_of(request)[0], lifetime=timedelta(hours=context.settings.api_token_hours))
         await session.commit()
         return TokenAnswer(token=token, expires_at=expires_at.isoformat())
 
@@ -80,9 +100,12 @@ class PlatformController(Controller):
             await revoke_token(session, presented[0])
             await session.commit()
 
-    @get("/me", guards=[requires_login], summary="The authenticated user")
-    async def me(self, user: User) -> dict[str, Any]:
-        return describe_user(user)
+    @get("/me", guards=[requires_login], summary="The authenticated user",
+         description="With failed_logins: the failed password checks on this account since the login before "
+                     "the latest one (count, and the latest 20 with moment and client address).")
+    async def me(self, user: User, session: AsyncSession) -> dict[str, Any]:
+        failed = await failed_logins_since_previous_login(session, user.username)
+        return {**describe_user(user), "failed_logins": describe_failed_logins(failed)}
 
 
 class RuleSetController(Controller):

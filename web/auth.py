@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.accounts import API, SESSION, User, authenticate, user_for_token
 from trading.errors import NotAuthenticated, RateLimited
+from trading.login_throttle import LoginLimits
 from trading.roles import UserRole
 from web.dependencies import context_of
 from web.state import AppContext
@@ -69,14 +70,14 @@ requires_login = requires_role()
 
 
 async def check_password(request: Request, session: AsyncSession, context: AppContext, username: str, password: str) -> User:
-    """Authenticate under the configured login limits; a failed attempt is committed."""
+    """Authenticate under the configured login throttling; a failed attempt is committed."""
     settings = context.settings
+    limits = LoginLimits(free_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds,
+                         first_delay_seconds=settings.login_first_delay_seconds,
+                         max_delay_seconds=settings.login_max_delay_seconds)
     try:
-        return await authenticate(
-            session, username=username, password=password,
-            client=request.client.host if request.client else "unknown",
-            max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds,
-        )
+        return await authenticate(session, username=username, password=password,
+                                  client=request.client.host if request.client else "unknown", limits=limits)
     except (NotAuthenticated, RateLimited):
         await session.commit()  # the failed attempt counts towards the limit
         raise

@@ -10,6 +10,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.accounts import User
+from trading.login_throttle import failed_logins_since_previous_login
 from web.auth import requires_login
 from web.party_pages import party_workspace
 from web.expert_pages import expert_workspace
@@ -31,4 +32,5 @@ async def workspace(request: Request, session: AsyncSession) -> Template:
     user = request.scope["user"]
     role = user.user_role.value
     extra = await SECTION_CONTEXT[role](session, user) if role in SECTION_CONTEXT else {}
-    return Template("workspace.html", context={**extra, "role": role})
+    failed_logins = await failed_logins_since_previous_login(session, user.username)
+    return Template("workspace.html", context={**extra, "role": role, "failed_logins": failed_logins})
