@@ -61,7 +61,7 @@ def import_map_tag() -> Markup:
     return Markup('<script type="importmap">{}</script>').format(Markup(IMPORT_MAP))
 
 
-PAGE_POLICY = "; ".join((
+PAGE_DIRECTIVES = (
     "default-src 'self'",
     f"script-src 'self' 'wasm-unsafe-eval' {script_hash(IMPORT_MAP)}",
     "style-src 'self'",
@@ -69,9 +69,10 @@ PAGE_POLICY = "; ".join((
     "base-uri 'self'",
     "form-action 'self'",
     "frame-ancestors 'none'",
-))
+)
+PAGE_POLICY = "; ".join(PAGE_DIRECTIVES)
 # Swagger UI's stylesheet draws its icons from data: images: allowed on its page only.
-API_DOCS_POLICY = PAGE_POLICY.replace("default-src 'self'", "default-src 'self'; img-src 'self' data:")
+API_DOCS_POLICY = "; ".join((*PAGE_DIRECTIVES, "img-src 'self' data:"))
 OTHER_POLICY = "frame-ancestors 'none'"
 
 SECURITY_HEADERS = (
@@ -95,6 +96,7 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
 
 
 def policy_for(path: str, content_type: str) -> str:
+    """The Content-Security-Policy of an answer to ``path`` of ``content_type``."""
     if not content_type.lower().startswith("text/html"):
         return OTHER_POLICY
     return API_DOCS_POLICY if path == API_DOCS_PATH or path.startswith(API_DOCS_PATH + "/") else PAGE_POLICY
