@@ -184,11 +184,29 @@ async def browser() -> AsyncIterator[Any]:
         pytest.skip("浏览器测试跳过：本机没有 Chromium（Debian: apt-get install chromium）")
     from playwright.async_api import async_playwright
 
+    from tests.content_policy import PolicyWatch, WatchedBrowser
+
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS,
                                                     env={**os.environ, "FONTCONFIG_FILE": str(CHROMIUM_FONTS)})
-        yield chromium
+        yield WatchedBrowser(chromium, PolicyWatch())
         await chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def no_content_policy_violation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every browser test fails on any violation of the pages' Content-Security-Policy
+    (tests/content_policy.py): the pages must really pass the policy they are served with."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    from tests.content_policy import describe
+
+    watch = request.getfixturevalue("browser").policy
+    watch.take()
+    yield
+    violations = watch.take()
+    assert not violations, "the pages broke their Content-Security-Policy:\n" + describe(violations)
 
 
 @pytest.fixture(scope="module")

@@ -282,6 +282,8 @@ async def test_publicity_award_notice_verification_and_contract_over_the_api(cli
     assert (await client.get(pdf_path, headers=bidder3)).status_code == 403  # not the winner
     pdf = await client.get(pdf_path, headers=bidder1)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    # Not a page: no script policy in the way of the browser's PDF viewer, only the framing rule.
+    assert pdf.headers["content-security-policy"] == "frame-ancestors 'none'"
     assert sha256_hex(pdf.content) == bundle.json()["pdf_sha256"]
 
     page = await client.get(f"/verify/award-notices/{number}")

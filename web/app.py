@@ -16,7 +16,6 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar_htmx import HTMXPlugin
@@ -41,6 +40,7 @@ from trading.rules.calendar import PROVISIONAL_NOTE
 from trading.timefmt import local_time
 from web.agencies import AgencyController
 from web.api import AuditController, PlatformController, RuleSetController, health
+from web.api_docs_ui import API_DOCS_PATH, LocalSwaggerUI
 from web.auth import CurrentUserMiddleware
 from web.clarifications import ClarificationController
 from web.bids import BidController
@@ -84,7 +84,7 @@ from web.rating_pages import RatingPageController
 from web.service_rating_pages import ServiceRatingPageController
 from web.stats_pages import StatsPageController
 from web.edge import EdgeChecks
-from web.security_headers import add_security_headers
+from web.security_headers import add_security_headers, import_map_tag
 from web.state import AppContext
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
         engine_.engine.globals["local_time"] = local_time
         engine_.engine.globals["yuan"] = yuan  # money in every template as yuan(fen)
         engine_.engine.globals["provisional_mark"] = provisional_mark
+        engine_.engine.globals["import_map"] = import_map_tag()  # the one inline script the policy allows
 
     vendor = settings.frontend_dir
     app = Litestar(
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
                                        directories=[vendor / "libsodium-sumo" / "dist" / "modules-sumo-esm"]),
             create_static_files_router(path="/vendor/fflate", directories=[vendor / "fflate" / "esm"], name="vendor.fflate"),
             create_static_files_router(path="/vendor/echarts", directories=[vendor / "echarts" / "dist"], name="vendor.echarts"),
+            create_static_files_router(path="/vendor/swagger-ui", directories=[vendor / "swagger-ui-dist"], name="vendor.swagger_ui"),
         ],
         dependencies={
             "session": Provide(provide_session),
@@ -222,8 +224,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
                                # or "health" must not open its pages' forms to forged posts.
                                exclude=[r"^/api(?:/|$)", r"^/health$"]),
         openapi_config=OpenAPIConfig(
-            title="公共资源交易平台 API", version="0.1.0", path="/api/docs",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            title="公共资源交易平台 API", version="0.1.0", path=API_DOCS_PATH,
+            # Served locally and started by a static script, under the pages' script policy.
+            render_plugins=[LocalSwaggerUI(path=["/", "/swagger"])],
         ),
         plugins=[HTMXPlugin()],
         state=State({"context": context}),
