@@ -206,3 +206,53 @@ async def test_the_bidder_documents_test_vectors_are_what_the_reference_implemen
                   canon(withdraw).decode(), old.sign(canon(withdraw)).signature.hex(),
                   sealed_bid.open_bidder_half(VECTOR_ENVELOPE, old).hex()):
         assert value in text, value
+
+
+def operations(document: dict[str, Any]):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield method, path, operation
+
+
+async def test_each_operation_lists_the_statuses_its_guards_parameters_and_body_can_answer(openapi):
+    for method, path, operation in operations(openapi):
+        statuses = set(operation["responses"])
+        assert {"400", "503"} <= statuses, (method, path)
+        if "{" in path:
+            assert "404" in statuses, (method, path)
+        if "requestBody" in operation:
+            assert "413" in statuses, (method, path)
+    guarded = openapi["paths"]["/api/projects/{code}/announce"]["post"]["responses"]
+    assert {"401", "403", "404", "409", "422"} <= set(guarded)
+    public = openapi["paths"]["/api/agencies"]["get"]["responses"]
+    assert not {"401", "403", "404", "409", "422"} & set(public)
+
+
+async def test_files_and_event_streams_declare_their_content_types(openapi):
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    expected = {("/api/agencies/export", "get"): {"text/csv", xlsx},
+                ("/api/experts/export", "get"): {"text/csv", xlsx},
+                ("/api/award-notices/{number}/pdf", "get"): {"application/pdf"},
+                ("/api/ledger/receipts/{number}/pdf", "get"): {"application/pdf"},
+                ("/api/projects/{code}/bids/{bid_id}/documents/{name}", "get"): {"application/octet-stream"},
+                ("/api/live/{kind}/{key}", "get"): {"text/event-stream"}}
+    for (path, method), media_types in expected.items():
+        assert set(openapi["paths"][path][method]["responses"]["200"]["content"]) == media_types, path
+
+
+async def test_the_document_describes_the_api_not_the_pages(openapi):
+    assert all(path.startswith("/api/") or path == "/health" for path in openapi["paths"]), \
+        [path for path in openapi["paths"] if not path.startswith("/api/")]
+
+
+async def test_exports_answer_in_a_declared_content_type_with_one_charset(client, openapi):
+    admin = await bearer(client, "admin")
+    declared = openapi["paths"]["/api/agencies/export"]["get"]["responses"]["200"]["content"]
+    for file_format in ("csv", "xlsx"):
+        answer = await client.get(f"/api/agencies/export?format={file_format}", headers=admin)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].split(";")[0] in declared, answer.headers["content-type"]
+    assert answer.headers["content-type"].count("charset") == 0  # XLSX is not text
+    for path in ("/api/agencies/export?format=csv", "/stats/export/savings?category=construction"):
+        answer = await client.get(path, headers=admin)
+        assert answer.headers["content-type"] == "text/csv; charset=utf-8", (path, answer.headers["content-type"])

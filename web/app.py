@@ -51,7 +51,8 @@ from web.draws import DrawApiController, DrawPageController
 from web.experts import ExpertController
 from web.federation import FederationController, PartnerController, PartnerDrawController
 from web.dependencies import provide_context, provide_session, provide_user
-from web.errors import document_error_answers, exception_handlers
+from web.api_docs import document_api
+from web.errors import exception_handlers
 from web.pages import PortalController
 from web.public_pages import PublicPageController
 from web.workspace import workspace
@@ -70,7 +71,7 @@ from web.doc_objections import DocObjectionController
 from web.deadline_watch import DeadlineCardController
 from web.award import AwardNoticeController, AwardVerificationPageController, PublicityController
 from web.rooms import RoomController
-from web.live import live_events
+from web.live import live_events, live_page_events
 from web.bidder_opening import BidderOpeningController
 from web.bidder_pages import BidderPageController
 from web.bidder_sealing import BidderSealingController
@@ -179,7 +180,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             ExpertController,
             CreditPageController, CreditApiController, RegistrationController,
             RoomController,
-            live_events,
+            live_events, live_page_events,
             ProjectController,
             RatingController,
             BidDocumentController,
@@ -229,5 +230,5 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
         state=State({"context": context}),
         lifespan=[lifespan],
     )
-    document_error_answers(app)
+    document_api(app)
     return app

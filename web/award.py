@@ -58,7 +58,9 @@ from trading.money import yuan
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from trading.timefmt import local_time
+from web.api_docs import PDF
 from web.auth import requires_role
+from web.errors import error_responses
 from web.bodies import json_object
 from web.bids import own_organisation
 from web.state import AppContext
@@ -242,7 +244,8 @@ class AwardNoticeController(Controller):
     async def bundle(self, number: str, session: AsyncSession) -> dict[str, Any]:
         return notice_summary(await get_award_notice(session, number))
 
-    @get("/{number:str}/pdf", summary="The award notice PDF (the center, supervisors, the project's parties, the winner)")
+    @get("/{number:str}/pdf", opt={"media_types": (PDF,)}, responses=error_responses(None, 401, 403),
+         summary="The award notice PDF (the center, supervisors, the project's parties, the winner)")
     async def pdf(self, number: str, user: User | None, session: AsyncSession) -> Response[bytes]:
         notice = await get_award_notice(session, number)
         if user is None:
@@ -254,7 +257,7 @@ class AwardNoticeController(Controller):
             and await may_publish(session, project, user.role, user.organisation_id))
         if not allowed:
             raise PermissionDenied("只有交易中心、监督人员、招标人及其代理机构和中标人可以下载中标通知书")
-        return Response(notice.pdf, media_type="application/pdf",
+        return Response(notice.pdf, media_type=PDF,
                         headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 
 

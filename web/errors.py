@@ -2,8 +2,8 @@
 
 Every error answer of the API has one shape, ``{"error": {"code", "message", "details"}}``
 (:class:`ErrorAnswer`); :func:`error_responses` documents it in the OpenAPI document for
-the statuses an operation can answer, in place of the shape Litestar would show by default
-(which the server never sends).
+the statuses an operation can answer (web.api_docs derives them for every operation), in
+place of the shape Litestar would show by default (which the server never sends).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import asyncpg
-from litestar import Litestar, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
@@ -114,18 +114,6 @@ def error_responses(codes: Mapping[int, str] | None = None, *statuses: int) -> d
             "code": text.split(",")[0].strip() if text else EXAMPLE_CODES.get(status, f"http_{status}"),
             "message": HTTP_MESSAGES.get(status, "请求无法处理"), "details": {}}})])
         for status, text in sorted(wanted.items())}
-
-
-def document_error_answers(app: Litestar) -> None:
-    """Give every API operation the real error shape for 400, and for 401/403 where guards
-    apply, unless it documents them itself (Litestar would otherwise show a 400 body the
-    server never sends). Call on the built app, before its OpenAPI document is first made."""
-    for route in app.routes:
-        for handler in getattr(route, "route_handlers", ()):
-            if not route.path.startswith("/api/") or not getattr(handler, "include_in_schema", True):
-                continue
-            statuses = (400, 401, 403) if handler.resolve_guards() else (400,)
-            handler.responses = {**error_responses(None, *statuses), **(handler.responses or {})}
 
 
 def status_of(exc: errors.DomainError) -> int:

@@ -32,6 +32,7 @@ from trading.ledger import collusion_flags, dismiss_collusion_flag, fees_of, ref
 from trading.organisations import Organisation
 from trading.receipts import Receipt, get_receipt, verify_receipt
 from trading.roles import UserRole
+from web.api_docs import PDF
 from web.auth import requires_role
 from web.state import AppContext
 
@@ -214,11 +215,11 @@ class LedgerController(Controller):
         return [receipt.as_dict() for receipt in
                 await receipts_of(session, project_code=project_code, party_credit_code=party)]
 
-    @get("/receipts/{number:str}/pdf", guards=[receipt_holders], summary="The receipt's signed PDF (payer or center)")
+    @get("/receipts/{number:str}/pdf", guards=[receipt_holders], opt={"media_types": (PDF,)}, summary="The receipt's signed PDF (payer or center)")
     async def receipt_pdf(self, number: str, user: User, session: AsyncSession) -> Response[bytes]:
         receipt = await get_receipt(session, number)
         await _may_hold(session, user, receipt)
-        return Response(receipt.pdf, media_type="application/pdf",
+        return Response(receipt.pdf, media_type=PDF,
                         headers={"Content-Disposition": f'inline; filename="{receipt.number}.pdf"'})
 
     @get("/receipts/{number:str}/verification", summary="Public check of a receipt: signature and PDF hash")
