@@ -128,8 +128,8 @@ def wants_json(request: Request) -> bool:
     return path == "/api" or path.startswith("/api/") or path == "/health"
 
 
-def _answer(request: Request, status: int, body: dict[str, Any]) -> Response:
-    headers = {}
+def _answer(request: Request, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+    headers = dict(headers or {})
     if "retry_after" in body.get("details", {}):
         headers["Retry-After"] = str(body["details"]["retry_after"])
     if wants_json(request):
@@ -150,7 +150,8 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
         details = {"fields": [{"key": item.get("key"), "message": item.get("message")} for item in (exc.extra or []) if isinstance(item, dict)]}
         return _answer(request, status, {"code": "invalid_request", "message": "请求参数不合法", "details": details})
     message = exc.detail if exc.detail and not exc.detail.isascii() else HTTP_MESSAGES.get(status, "请求无法处理")
-    return _answer(request, status, {"code": f"http_{status}", "message": message, "details": {}})
+    # Litestar's own headers stay (a 405 says which methods the path allows, as RFC 9110 asks).
+    return _answer(request, status, {"code": f"http_{status}", "message": message, "details": {}}, exc.headers)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
