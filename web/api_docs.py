@@ -2,8 +2,8 @@
 
 Error statuses are derived from the handler, the same way for every operation, rather than
 listed by hand: any request may be malformed (400) or meet a busy server (503); a guard
-means 401 and 403; a path parameter names a record that may not exist (404); a request
-body may be too large (413); an act that changes state may clash with the current state
+means 401 and 403; a request that names a record (a path or query parameter, a body) may
+name one that does not exist (404); a request body may be too large (413); an act that changes state may clash with the current state
 (409) or be refused by a trading rule (422) once a guard has let the user in. An operation's own ``responses=`` adds its
 codes (and any status a handler raises without a guard, such as a 401 for a public
 record's PDF). Every error answer is documented in the shape the server sends
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar
+from litestar.constants import RESERVED_KWARGS
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.response import ServerSentEvent
@@ -39,11 +40,18 @@ def documented(path: str) -> bool:
     return path.startswith("/api/") or path == "/health"
 
 
-def error_statuses(handler: HTTPRouteHandler, path_parameters: Any) -> tuple[int, ...]:
+def names_a_record(handler: HTTPRouteHandler) -> bool:
+    """Whether the request says what it is about (a path or query parameter, a body): what it
+    names may not exist. Only an operation that takes nothing (``GET /api/keys``) cannot 404."""
+    injected = set(handler.resolve_dependencies()) | (RESERVED_KWARGS - {"data", "body"})
+    return any(name not in injected for name in handler.parsed_fn_signature.parameters)
+
+
+def error_statuses(handler: HTTPRouteHandler) -> tuple[int, ...]:
     statuses = [400]
     if handler.resolve_guards():
         statuses += [401, 403]
-    if path_parameters:
+    if names_a_record(handler):
         statuses.append(404)
     if "data" in handler.parsed_fn_signature.parameters:
         statuses.append(413)
@@ -88,7 +96,7 @@ def document_api(app: Litestar) -> None:
             if not documented(route.path):
                 handler.include_in_schema = False
                 continue
-            statuses = error_statuses(handler, route.path_parameters)
+            statuses = error_statuses(handler)
             handler.responses = {**error_responses(None, *statuses), **(handler.responses or {})}
             if media_types := answer_media_types(handler):
                 handler.operation_class = _answers_in(media_types)

@@ -85,6 +85,7 @@ from web.rating_pages import RatingPageController
 from web.service_rating_pages import ServiceRatingPageController
 from web.stats_pages import StatsPageController
 from web.edge import EdgeChecks
+from web.parameters import BoundedDatesSchema, type_decoders
 from web.security_headers import add_security_headers
 from web.state import AppContext
 
@@ -226,7 +227,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             title="公共资源交易平台 API", version="0.1.0", path="/api/docs",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), BoundedDatesSchema()],
+        type_decoders=type_decoders,
         state=State({"context": context}),
         lifespan=[lifespan],
     )

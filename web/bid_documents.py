@@ -19,6 +19,7 @@ from trading.organisations import Organisation
 from trading.roles import UserRole
 from web.api_docs import BINARY
 from web.auth import requires_login
+from web.parameters import RowId
 from web.state import AppContext
 
 
@@ -39,13 +40,13 @@ class BidDocumentController(Controller):
     guards = [requires_login]
 
     @get("/", summary="The documents of an opened bid (names and sizes)")
-    async def index(self, code: str, bid_id: int, user: User, session: AsyncSession,
+    async def index(self, code: str, bid_id: RowId, user: User, session: AsyncSession,
                     context: AppContext) -> list[dict[str, Any]]:
         return await bid_document_list(session, context.keys, project_code=code, bid_id=bid_id,
                                        reader=await reader_of(session, user))
 
     @get("/{name:path}", opt={"media_types": (BINARY,)}, summary="One document of an opened bid (audited)")
-    async def read(self, code: str, bid_id: int, name: str, user: User, session: AsyncSession,
+    async def read(self, code: str, bid_id: RowId, name: str, user: User, session: AsyncSession,
                    context: AppContext) -> Response[bytes]:
         name = name.lstrip("/")
         content = await read_bid_document(session, context.keys, project_code=code, bid_id=bid_id, name=name,

@@ -8,7 +8,6 @@ phone numbers are masked in every answer except the administrators' full export.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
@@ -28,6 +27,7 @@ from trading.identifiers import mask_id_number
 from trading.roles import UserRole
 from web.api_docs import SPREADSHEETS
 from web.auth import requires_role
+from web.parameters import Day
 
 staff_only = requires_role(UserRole.ADMIN)
 staff_and_supervisors = requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)
@@ -88,7 +88,7 @@ class ExpertController(Controller):
     async def review_due(
         self,
         session: AsyncSession,
-        on_date: Annotated[date | None, Parameter(query="date")] = None,
+        on_date: Annotated[Day | None, Parameter(query="date")] = None,
         within_days: Annotated[int, Parameter(query="within_days", ge=0, le=366)] = 30,
     ) -> list[dict[str, Any]]:
         due = await list_review_due(session, on_date=on_date, within_days=within_days)

@@ -34,6 +34,7 @@ from trading.receipts import Receipt, get_receipt, verify_receipt
 from trading.roles import UserRole
 from web.api_docs import PDF
 from web.auth import requires_role
+from web.parameters import RowId
 from web.state import AppContext
 
 finance_only = requires_role(UserRole.FINANCE)
@@ -138,7 +139,7 @@ class LedgerController(Controller):
 
     @post("/collusion-flags/{flag_id:int}/dismissal", guards=[supervisors_only], status_code=HTTP_200_OK,
           summary="Dismiss a collusion flag after checking it (supervisors), with the reason; audited")
-    async def dismiss(self, flag_id: int, data: DismissalBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def dismiss(self, flag_id: RowId, data: DismissalBody, user: User, session: AsyncSession) -> dict[str, Any]:
         flag = await dismiss_collusion_flag(session, flag_id=flag_id, actor=actor_of(user), reason=data.reason)
         await session.commit()
         return flag.as_dict()
@@ -165,7 +166,7 @@ class LedgerController(Controller):
 
     @post("/refunds/{refund_id:int}/paid", guards=[finance_only], status_code=HTTP_200_OK,
           summary="Confirm a refund paid (finance), with the bank's reference; its receipt is issued")
-    async def refund_paid(self, refund_id: int, data: PaidBody, user: User, session: AsyncSession,
+    async def refund_paid(self, refund_id: RowId, data: PaidBody, user: User, session: AsyncSession,
                           context: AppContext) -> dict[str, Any]:
         refund = await confirm_refund_paid(session, refund_id=refund_id, actor=actor_of(user), **data.model_dump())
         await _issue_receipts(session, context, refund.project_code)
@@ -193,7 +194,7 @@ class LedgerController(Controller):
 
     @post("/fees/{fee_id:int}/paid", guards=[finance_only], status_code=HTTP_200_OK,
           summary="Record the fee's payment (finance); its receipt is issued")
-    async def fee_paid(self, fee_id: int, data: FeePaidBody, user: User, session: AsyncSession,
+    async def fee_paid(self, fee_id: RowId, data: FeePaidBody, user: User, session: AsyncSession,
                        context: AppContext) -> dict[str, Any]:
         fee = await confirm_fee_paid(session, fee_id=fee_id, actor=actor_of(user), **data.model_dump())
         await _issue_receipts(session, context, fee.project_code)

@@ -39,6 +39,7 @@ from trading.rules.store import TRADING_CATEGORIES
 from web.admission import public_query_gate
 from web.auth import requires_login
 from web.forms import FormState
+from web.parameters import Cursor, RowId
 from web.public_feed import atom_feed
 from web.state import AppContext
 from web.tender_documents import attachment
@@ -118,12 +119,11 @@ class PublicPageController(Controller):
     include_in_schema = False
 
     @get("/tenders", name="public.tenders")
-    async def tenders(self, request: Request, session: AsyncSession, context: AppContext) -> Template:
+    async def tenders(self, request: Request, session: AsyncSession, context: AppContext,
+                      before: Cursor = None) -> Template:
         """交易公告: the filtered, searched list, newest first, a keyset page at a time."""
         filters, form = read_filters(request.query_params)
         page, status = None, 200
-        before_text = (request.query_params.get("before") or "").strip()
-        before = int(before_text) if before_text.isdigit() else None
         async with public_query_gate():
             if form.ok:
                 try:
@@ -160,7 +160,7 @@ class PublicPageController(Controller):
             "opening_key_published": datetime.fromisoformat(opening_key.record["published_at"]) if opening_key else None})
 
     @get("/tenders/{code:str}/documents/{number:int}", name="public.tender_document", guards=[requires_login])
-    async def document(self, code: str, number: int, session: AsyncSession) -> Response[bytes]:
+    async def document(self, code: str, number: RowId, session: AsyncSession) -> Response[bytes]:
         """A published version of the tender documents: any user logged in to the platform
         (电子招标投标办法 第二十五条); who downloaded is neither recorded nor shown."""
         version = await document_version(session, code, number)
