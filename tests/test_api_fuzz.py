@@ -39,8 +39,28 @@ SEED = int(os.environ.get("TRADING_FUZZ_SEED", "20261207"))
 # A demo account of every role the API's guards name (README: the demo accounts).
 ACCOUNTS = ["admin", "bidder1", "tenderer", "agency", "expert", "supervisor", "finance", "credit", "zhujian"]
 REVOKE = "DELETE /api/auth/token"
+
+
+@schemathesis.check
+def one_charset(ctx: Any, response: Any, case: Any) -> None:
+    """A content type names its charset at most once."""
+    for content_type in response.headers.get("content-type", []):
+        if content_type.lower().count("charset") > 1:
+            raise AssertionError(f"More than one charset: {content_type}")
+
+
+@schemathesis.check
+def chinese_error_message(ctx: Any, response: Any, case: Any) -> None:
+    """Every error answer tells people what went wrong in Chinese (the message has Chinese text)."""
+    if response.status_code >= 400 and "json" in "".join(response.headers.get("content-type", [])):
+        message = (response.json().get("error") or {}).get("message", "")
+        if not message or message.isascii():
+            raise AssertionError(f"Error message not in Chinese: {message!r}")
+
+
 CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance", "response_headers_conformance", "unsupported_method"]
+          "response_schema_conformance", "response_headers_conformance", "unsupported_method",
+          one_charset.__name__, chinese_error_message.__name__]
 
 
 @pytest.fixture(scope="module")

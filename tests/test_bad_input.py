@@ -147,3 +147,18 @@ async def test_a_bid_envelope_nested_beyond_the_limit_is_refused(client):
         answer = await client.post("/api/projects/JN-2026-GC-0001/bids", files=files, headers=bidder)
         assert_chinese_400(answer)
         assert "嵌套" in answer.json()["error"]["message"], answer.json()
+
+
+@pytest.mark.parametrize("body", [b"username=a%00b&password=x", b"username=a%FFb&password=x"])
+async def test_an_urlencoded_form_field_with_nul_or_invalid_utf8_is_refused_naming_it(client, body):
+    token = await csrf_token_from(client)
+    answer = await client.post("/login", content=body + f"&_csrf_token={token}".encode(),
+                               headers={"content-type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 400 and "<html" in answer.text and "username" in answer.text
+    assert "数字或日期" not in answer.text  # said what it is, not the database's guess
+
+
+async def test_a_query_value_that_is_not_utf8_is_refused_naming_it(client):
+    answer = await client.get("/api/draws?project=%FF%FE")
+    assert_chinese_400(answer)
+    assert answer.json()["error"]["details"]["field"] == "project"

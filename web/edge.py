@@ -1,9 +1,10 @@
 """Checks on every request where it comes in, so that no route meets these classes of bad
 input (issue 14): a NUL byte in the path or query (PostgreSQL refuses NUL in text, which
 surfaced as a 500 on ~30 routes), JSON nested deeper than any real document (the decoder
-recursed until it failed), and a multipart text field that is not UTF-8 or holds a NUL
-(the form parser's decoding failed; every multipart form, the bid upload included). Each
-is a Chinese 400 naming what was wrong, as a page or as JSON by the path (web.errors).
+recursed until it failed), and a form field (multipart or urlencoded) or query value that
+is not UTF-8 or holds a NUL (the multipart parser's decoding failed on every multipart form,
+the bid upload included; NUL reached PostgreSQL). Each is a Chinese 400 naming what was
+wrong, as a page or as JSON by the path (web.errors).
 
 JSON that arrives inside another body (the bid envelope, a multipart text field) is read
 with :func:`json_text`, which applies the same limits.
@@ -24,7 +25,7 @@ from trading.errors import InvalidInput
 
 # Deeper than any envelope, form or record the platform reads.
 MAX_JSON_DEPTH = 64
-# Litestar's own limit on a request body, applied here while the JSON is buffered for the check.
+# Litestar's own limit on a request body, applied here while JSON or a form is buffered for the check.
 MAX_JSON_BYTES = 10 * 1024 * 1024
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(rb"[\[\]{}]")
@@ -45,12 +46,23 @@ def json_depth(body: bytes) -> int:
 def _refuse_nul(scope: Scope) -> None:
     if "\x00" in scope["path"]:
         raise InvalidInput("请求地址中含有空字符（NUL），无法处理", field="path")
-    query = scope.get("query_string", b"")
-    if b"%00" in query or b"\x00" in query:
-        names = [unquote_to_bytes(pair.split(b"=", 1)[0]).decode("utf-8", "replace")
-                 for pair in query.split(b"&") if b"\x00" in unquote_to_bytes(pair)]
-        raise InvalidInput(f"查询参数 {'、'.join(names) or ''} 中含有空字符（NUL），无法处理",
-                           field=names[0] if names else "query")
+    _refuse_bad_pairs(scope.get("query_string", b""), "查询参数")
+
+
+def _refuse_bad_pairs(encoded: bytes, what: str) -> None:
+    """Each name and value of a query string or urlencoded form, percent-decoded, must be
+    UTF-8 without NUL (the parsers would pass on NUL, or put U+FFFD in place of bad bytes)."""
+    if not encoded:
+        return
+    for pair in encoded.split(b"&"):
+        raw = unquote_to_bytes(pair.replace(b"+", b" "))
+        name = raw.split(b"=", 1)[0].decode("utf-8", "replace")
+        if b"\x00" in raw:
+            raise InvalidInput(f"{what} {name} 中含有空字符（NUL），无法处理", field=name)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{what} {name} 不是有效的 UTF-8 文本", field=name) from None
 
 
 def _refuse_bad_json(body: bytes, field: str) -> None:
@@ -141,6 +153,8 @@ class EdgeChecks:
             media_type, options = parse_options_header(_content_type(scope))
             if "json" in media_type:
                 receive = await self._checked_json(receive)
+            elif media_type == "application/x-www-form-urlencoded":
+                receive = await self._checked_form(receive)
             elif media_type == "multipart/form-data" and options.get("boundary"):
                 receive = self._checked_multipart(receive, options["boundary"])
         await self.app(scope, receive, send)
@@ -160,19 +174,32 @@ class EdgeChecks:
 
     @staticmethod
     async def _checked_json(receive: Receive) -> Receive:
-        chunks, more, size = [], True, 0
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return _replay(b"", message, receive)
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-            size += len(chunks[-1])
-            if size > MAX_JSON_BYTES:
-                raise InvalidInput(f"JSON 请求体超过 {MAX_JSON_BYTES // 1024 // 1024} MB，无法处理", field="body")
-        body = b"".join(chunks)
-        _refuse_bad_json(body, "body")
-        return _replay(body, None, receive)
+        body, first = await _buffered(receive, "JSON 请求体")
+        if first is None:
+            _refuse_bad_json(body, "body")
+        return _replay(body, first, receive)
+
+    @staticmethod
+    async def _checked_form(receive: Receive) -> Receive:
+        body, first = await _buffered(receive, "表单")
+        if first is None:
+            _refuse_bad_pairs(body, "表单字段")
+        return _replay(body, first, receive)
+
+
+async def _buffered(receive: Receive, what: str) -> tuple[bytes, Message | None]:
+    """The whole body (up to Litestar's own limit), or the first message if it is not the body."""
+    chunks, more, size = [], True, 0
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", message
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+        size += len(chunks[-1])
+        if size > MAX_JSON_BYTES:
+            raise InvalidInput(f"{what}超过 {MAX_JSON_BYTES // 1024 // 1024} MB，无法处理", field="body")
+    return b"".join(chunks), None
 
 
 def _replay(body: bytes, first: Message | None, receive: Receive) -> Receive:
