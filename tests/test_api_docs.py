@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from litestar.constants import RESERVED_KWARGS
 from litestar.testing import AsyncTestClient
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -278,15 +279,20 @@ async def test_every_number_and_date_parameter_declares_its_bounds(openapi):
     assert (record["minimum"], record["maximum"]) == (1, 2147483647)
 
 
-def test_every_integer_path_parameter_of_every_route_is_bounded(settings, database_url):
-    """Pages too (they are not in the document): an id beyond PostgreSQL's integer is refused up front."""
+def test_every_integer_parameter_of_every_route_is_bounded(settings, database_url):
+    """Pages too (they are not in the document): an id or cursor beyond PostgreSQL's integer is
+    refused up front, whether it comes in the path or the query."""
     app = create_app(settings, url=database_url)
-    unbounded = []
+    unbounded, seen = [], 0
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
+            injected = set(handler.resolve_dependencies()) | RESERVED_KWARGS
             for name, field in handler.parsed_fn_signature.parameters.items():
-                if name in route.path_parameters and field.annotation is int:
-                    definition = field.kwarg_definition
-                    if definition is None or definition.ge is None or definition.le is None:
-                        unbounded.append((route.path, name))
-    assert not unbounded, unbounded
+                types = {field.annotation, *(inner.annotation for inner in field.inner_types)}
+                if name in injected or int not in types:
+                    continue
+                seen += 1
+                definition = field.kwarg_definition
+                if definition is None or definition.ge is None or definition.le is None:
+                    unbounded.append((route.path, name))
+    assert seen > 30 and not unbounded, (seen, unbounded)

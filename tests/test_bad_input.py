@@ -162,3 +162,9 @@ async def test_a_query_value_that_is_not_utf8_is_refused_naming_it(client):
     answer = await client.get("/api/draws?project=%FF%FE")
     assert_chinese_400(answer)
     assert answer.json()["error"]["details"]["field"] == "project"
+
+
+@pytest.mark.parametrize("query", ["date_from=0001-01-01", "date_to=9999-12-31"])
+async def test_the_announcement_filter_names_a_date_beyond_its_years(client, query):
+    answer = await client.get(f"/tenders?{query}")
+    assert answer.status_code == 400 and "应在 1900 年到 2999 年之间" in answer.text

@@ -3,16 +3,15 @@
 Error statuses are derived from the handler, the same way for every operation, rather than
 listed by hand: any request may be malformed (400) or meet a busy server (503); a guard
 means 401 and 403; a request that names a record (a path or query parameter, a body) may
-name one that does not exist (404); a request body may be too large (413); an act that changes state may clash with the current state
-(409) or be refused by a trading rule (422) once a guard has let the user in. An operation's own ``responses=`` adds its
-codes (and any status a handler raises without a guard, such as a 401 for a public
-record's PDF). Every error answer is documented in the shape the server sends
-(``web.errors.ErrorAnswer``).
+name one that does not exist (404); a body may be too large (413); a guarded act that
+changes state may clash with the current state (409) or be refused by a trading rule (422).
+An operation's own ``responses=`` adds its codes, and any status a handler raises without a
+guard (a 401 for a public record's PDF). Every error answer is documented in the shape the
+server sends (``web.errors.ErrorAnswer``).
 
 Answers that are not JSON say their content types: event streams (``text/event-stream``)
 by their return type, files by the handler's ``opt={"media_types": (...)}``.
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,13 +48,14 @@ def names_a_record(handler: HTTPRouteHandler) -> bool:
 
 def error_statuses(handler: HTTPRouteHandler) -> tuple[int, ...]:
     statuses = [400]
-    if handler.resolve_guards():
+    guarded = bool(handler.resolve_guards())
+    if guarded:
         statuses += [401, 403]
     if names_a_record(handler):
         statuses.append(404)
     if "data" in handler.parsed_fn_signature.parameters:
         statuses.append(413)
-    if CHANGES_STATE & set(handler.http_methods) and handler.resolve_guards():
+    if guarded and CHANGES_STATE & set(handler.http_methods):
         statuses += [409, 422]
     return tuple(statuses)
 

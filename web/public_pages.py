@@ -39,7 +39,7 @@ from trading.rules.store import TRADING_CATEGORIES
 from web.admission import public_query_gate
 from web.auth import requires_login
 from web.forms import FormState
-from web.parameters import Cursor, RowId
+from web.parameters import FIRST_DAY, LAST_DAY, Cursor, RowId
 from web.public_feed import atom_feed
 from web.state import AppContext
 from web.tender_documents import attachment
@@ -57,10 +57,14 @@ def _day(form: FormState, name: str, label: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         form.error(name, f"{label}格式应为 年-月-日，例如 2026-11-22")
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:  # the year 1 or 9999 overflowed in the query
+        form.error(name, f"{label}应在 {FIRST_DAY.year} 年到 {LAST_DAY.year} 年之间")
+        return None
+    return day
 
 
 def _fen(form: FormState, name: str, label: str) -> int | None:
