@@ -228,6 +228,27 @@ async def test_each_operation_lists_the_statuses_its_guards_parameters_and_body_
     assert {"401", "403", "404", "409", "422"} <= set(guarded)
     public = openapi["paths"]["/api/agencies"]["get"]["responses"]
     assert not {"401", "403", "404", "409", "422"} & set(public)
+    # A record named in the query or the body may not exist either (the fuzzer's first findings).
+    assert "404" in openapi["paths"]["/api/credit/preview"]["get"]["responses"]
+    assert "404" in openapi["paths"]["/api/committees"]["post"]["responses"]
+
+
+async def test_operations_that_check_the_user_themselves_document_401_and_403(openapi, client):
+    for path in ("/api/projects/{code}/complaints", "/api/projects/{code}/publicity/objections",
+                 "/api/award-notices/{number}/pdf"):
+        assert {"401", "403"} <= set(openapi["paths"][path]["get"]["responses"]), path
+    answer = await client.get("/api/projects/JN-2026-GC-0001/complaints")
+    assert answer.status_code == 401
+
+
+async def test_the_federation_routes_document_their_signed_answers(openapi, client):
+    for path, item in openapi["paths"].items():
+        if path.startswith("/api/federation/draw-requests"):
+            for method, operation in item.items():
+                assert {"200", "401"} <= set(operation["responses"]) and "201" not in operation["responses"], \
+                    (method, path)
+    refused = await client.post("/api/federation/draw-requests", json={})
+    assert refused.status_code == 401 and refused.json()["error"]["message"]
 
 
 async def test_files_and_event_streams_declare_their_content_types(openapi):
