@@ -151,7 +151,7 @@ _PROBLEMS = [
     (re.compile(r"enum|Input should be '", re.I), "取值不在允许的范围内"),
     (re.compile(r"Expected `(?:int|integer)|valid integer", re.I), "应为整数"),
     (re.compile(r"Expected `(?:float|number)|valid number", re.I), "应为数字"),
-    (re.compile(r"Expected `bool|valid boolean", re.I), "应为 true 或 false"),
+    (re.compile(r"Expected `bool|valid boolean", re.I), "应为布尔值"),
     (re.compile(r"date|time", re.I), "日期或时间格式有误"),
     (re.compile(r"Expected `(?:object|dict)|valid dictionary", re.I), "应为 JSON 对象"),
     (re.compile(r"Expected `(?:array|list)|valid list", re.I), "应为 JSON 数组"),
