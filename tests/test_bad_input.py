@@ -168,3 +168,12 @@ async def test_a_query_value_that_is_not_utf8_is_refused_naming_it(client):
 async def test_the_announcement_filter_names_a_date_beyond_its_years(client, query):
     answer = await client.get(f"/tenders?{query}")
     assert answer.status_code == 400 and "应在 1900 年到 2999 年之间" in answer.text
+
+
+async def test_a_body_that_fails_validation_is_refused_naming_each_field_in_chinese(client):
+    answer = await client.post("/api/auth/token", json={"username": "x" * 65})
+    assert_chinese_400(answer)
+    fields = answer.json()["error"]["details"]["fields"]
+    assert {field["key"] for field in fields} == {"username", "password"}, fields
+    assert all(not field["message"].isascii() for field in fields), fields
+    assert "username" in answer.json()["error"]["message"] and "password" in answer.json()["error"]["message"]
