@@ -389,3 +389,4 @@ async def test_an_undeclared_method_gets_a_json_405_in_chinese(client: AsyncTest
     answer = await client.put("/api/keys")
     assert answer.status_code == 405
     assert answer.json()["error"]["message"] == "不支持此请求方式"
+    assert set(answer.headers["allow"].split(", ")) == {"GET", "OPTIONS"}  # RFC 9110: what the path allows

@@ -17,12 +17,8 @@ from agency_pool.listing import AgencyListing, list_agencies
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.roles import UserRole
+from web.api_docs import SPREADSHEETS
 from web.auth import requires_role
-
-MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @dataclass
@@ -60,10 +56,11 @@ class AgencyController(Controller):
         await session.commit()
         return summary.as_dict()
 
-    @get("/export", guards=[requires_role(UserRole.ADMIN)], summary="The whole pool as CSV or XLSX")
+    @get("/export", guards=[requires_role(UserRole.ADMIN)], opt={"media_types": tuple(SPREADSHEETS.values())},
+         summary="The whole pool as CSV or XLSX")
     async def export_file(
-        self, session: AsyncSession, file_format: Annotated[str, Parameter(query="format")] = "csv"
+        self, session: AsyncSession, file_format: Annotated[str, Parameter(query="format", schema_extra={"enum": list(SPREADSHEETS)})] = "csv"
     ) -> Response[bytes]:
         content = await export_agencies(session, file_format=file_format)
-        return Response(content, media_type=MEDIA_TYPES[file_format],
+        return Response(content, media_type=SPREADSHEETS[file_format],
                         headers={"Content-Disposition": f'attachment; filename="agencies.{file_format}"'})

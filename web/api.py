@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -52,7 +53,10 @@ def describe_failed_logins(failed: FailedLogins) -> dict[str, Any]:
             "attempts": [{"at": at.astimezone(CENTER_ZONE).isoformat(), "client": client} for at, client in failed.recent]}
 
 
-@get("/health", tags=["platform"], summary="Liveness and database check")
+@get("/health", tags=["platform"], summary="Liveness and database check",
+     responses={503: ResponseSpec(data_container=dict[str, str], generate_examples=False,
+                                  description='The database is unreachable: {"status": "error", "database": '
+                                              '"unreachable"}.')})
 async def health(session: AsyncSession) -> Response[dict[str, str]]:
     try:
         await session.execute(text("SELECT 1"))

@@ -51,7 +51,8 @@ from web.draws import DrawApiController, DrawPageController
 from web.experts import ExpertController
 from web.federation import FederationController, PartnerController, PartnerDrawController
 from web.dependencies import provide_context, provide_session, provide_user
-from web.errors import document_error_answers, exception_handlers
+from web.api_docs import document_api
+from web.errors import exception_handlers
 from web.pages import PortalController
 from web.public_pages import PublicPageController
 from web.workspace import workspace
@@ -70,7 +71,7 @@ from web.doc_objections import DocObjectionController
 from web.deadline_watch import DeadlineCardController
 from web.award import AwardNoticeController, AwardVerificationPageController, PublicityController
 from web.rooms import RoomController
-from web.live import live_events
+from web.live import live_events, live_page_events
 from web.bidder_opening import BidderOpeningController
 from web.bidder_pages import BidderPageController
 from web.bidder_sealing import BidderSealingController
@@ -84,6 +85,7 @@ from web.rating_pages import RatingPageController
 from web.service_rating_pages import ServiceRatingPageController
 from web.stats_pages import StatsPageController
 from web.edge import EdgeChecks
+from web.parameters import BoundedDatesSchema, type_decoders
 from web.security_headers import add_security_headers, import_map_tag
 from web.state import AppContext
 
@@ -180,7 +182,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             ExpertController,
             CreditPageController, CreditApiController, RegistrationController,
             RoomController,
-            live_events,
+            live_events, live_page_events,
             ProjectController,
             RatingController,
             BidDocumentController,
@@ -228,9 +230,10 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             # Served locally and started by a static script, under the pages' script policy.
             render_plugins=[LocalSwaggerUI(path=["/", "/swagger"])],
         ),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), BoundedDatesSchema()],
+        type_decoders=type_decoders,
         state=State({"context": context}),
         lifespan=[lifespan],
     )
-    document_error_answers(app)
+    document_api(app)
     return app

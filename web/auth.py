@@ -63,6 +63,7 @@ def requires_role(*roles: UserRole) -> Callable[[ASGIConnection, BaseRouteHandle
         if roles and user.role not in roles:
             raise PermissionDeniedException("您的角色无权执行此操作")
 
+    guard.roles = frozenset(roles)  # type: ignore[attr-defined]  # who may pass, for the access tests
     return guard
 
 

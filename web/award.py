@@ -58,9 +58,12 @@ from trading.money import yuan
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from trading.timefmt import local_time
+from web.api_docs import PDF
 from web.auth import requires_role
+from web.errors import error_responses
 from web.bodies import json_object
 from web.bids import own_organisation
+from web.parameters import RowId
 from web.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)
@@ -131,7 +134,7 @@ class PublicityController(Controller):
 
     @post("/publicity/objections/{objection_id:int}/answer", guards=[parties],
           summary="Answer an objection to the result (the project's tendering party or agency)")
-    async def answer(self, code: str, objection_id: int, data: dict[str, Any], user: User,
+    async def answer(self, code: str, objection_id: RowId, data: dict[str, Any], user: User,
                      session: AsyncSession) -> dict[str, Any]:
         await _project_party(session, code, user)
         objection = await answer_candidate_objection(session, actor=actor_of(user), project_code=code,
@@ -139,7 +142,8 @@ class PublicityController(Controller):
         await session.commit()
         return {"id": objection.id, "answer": objection.answer, "answered_at": objection.answered_at.isoformat()}
 
-    @get("/publicity/objections", summary="Objections with answers (a bidder sees its own)")
+    @get("/publicity/objections", responses=error_responses(None, 401, 403),
+         summary="Objections with answers (a bidder sees its own)")
     async def objections(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
         scope = await _viewer_scope(session, code, user)
         return await objections_of(session, code, organisation_id=scope)
@@ -154,14 +158,15 @@ class PublicityController(Controller):
         await session.commit()
         return complaint_view(complaint, organisation)
 
-    @get("/complaints", summary="Complaints and their handling (a bidder sees its own)")
+    @get("/complaints", responses=error_responses(None, 401, 403),
+         summary="Complaints and their handling (a bidder sees its own)")
     async def complaints(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
         scope = await _viewer_scope(session, code, user)
         return await complaints_of(session, code, organisation_id=scope)
 
     @post("/complaints/{complaint_id:int}/accept", guards=[supervisors],
           summary="Accept a complaint (受理): the tender is suspended")
-    async def accept(self, code: str, complaint_id: int, data: dict[str, Any], user: User,
+    async def accept(self, code: str, complaint_id: RowId, data: dict[str, Any], user: User,
                      session: AsyncSession) -> dict[str, Any]:
         complaint = await accept_complaint(session, actor=actor_of(user), project_code=code,
                                            complaint_id=complaint_id, reason=json_object(data).get("reason"))
@@ -170,7 +175,7 @@ class PublicityController(Controller):
 
     @post("/complaints/{complaint_id:int}/reject", guards=[supervisors],
           summary="Refuse to accept a complaint (不予受理), with reasons; nothing is suspended")
-    async def reject(self, code: str, complaint_id: int, data: dict[str, Any], user: User,
+    async def reject(self, code: str, complaint_id: RowId, data: dict[str, Any], user: User,
                      session: AsyncSession) -> dict[str, Any]:
         complaint = await reject_complaint(session, actor=actor_of(user), project_code=code,
                                            complaint_id=complaint_id, reason=json_object(data).get("reason"))
@@ -179,7 +184,7 @@ class PublicityController(Controller):
 
     @post("/complaints/{complaint_id:int}/decision", guards=[supervisors],
           summary="Decide an accepted complaint: reevaluate or terminate (upheld), or dismiss (resume)")
-    async def decide(self, code: str, complaint_id: int, data: dict[str, Any], user: User,
+    async def decide(self, code: str, complaint_id: RowId, data: dict[str, Any], user: User,
                      session: AsyncSession) -> dict[str, Any]:
         data = json_object(data)
         complaint = await decide_complaint(session, actor=actor_of(user), project_code=code,
@@ -242,7 +247,8 @@ class AwardNoticeController(Controller):
     async def bundle(self, number: str, session: AsyncSession) -> dict[str, Any]:
         return notice_summary(await get_award_notice(session, number))
 
-    @get("/{number:str}/pdf", summary="The award notice PDF (the center, supervisors, the project's parties, the winner)")
+    @get("/{number:str}/pdf", opt={"media_types": (PDF,)}, responses=error_responses(None, 401, 403),
+         summary="The award notice PDF (the center, supervisors, the project's parties, the winner)")
     async def pdf(self, number: str, user: User | None, session: AsyncSession) -> Response[bytes]:
         notice = await get_award_notice(session, number)
         if user is None:
@@ -254,7 +260,7 @@ class AwardNoticeController(Controller):
             and await may_publish(session, project, user.role, user.organisation_id))
         if not allowed:
             raise PermissionDenied("只有交易中心、监督人员、招标人及其代理机构和中标人可以下载中标通知书")
-        return Response(notice.pdf, media_type="application/pdf",
+        return Response(notice.pdf, media_type=PDF,
                         headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 
 

@@ -17,7 +17,9 @@ from trading.audit import actor_of
 from trading.errors import PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
+from web.api_docs import BINARY
 from web.auth import requires_login
+from web.parameters import RowId
 from web.state import AppContext
 
 
@@ -38,17 +40,17 @@ class BidDocumentController(Controller):
     guards = [requires_login]
 
     @get("/", summary="The documents of an opened bid (names and sizes)")
-    async def index(self, code: str, bid_id: int, user: User, session: AsyncSession,
+    async def index(self, code: str, bid_id: RowId, user: User, session: AsyncSession,
                     context: AppContext) -> list[dict[str, Any]]:
         return await bid_document_list(session, context.keys, project_code=code, bid_id=bid_id,
                                        reader=await reader_of(session, user))
 
-    @get("/{name:path}", summary="One document of an opened bid (audited)")
-    async def read(self, code: str, bid_id: int, name: str, user: User, session: AsyncSession,
+    @get("/{name:path}", opt={"media_types": (BINARY,)}, summary="One document of an opened bid (audited)")
+    async def read(self, code: str, bid_id: RowId, name: str, user: User, session: AsyncSession,
                    context: AppContext) -> Response[bytes]:
         name = name.lstrip("/")
         content = await read_bid_document(session, context.keys, project_code=code, bid_id=bid_id, name=name,
                                           reader=await reader_of(session, user))
         await session.commit()
-        return Response(content, media_type="application/octet-stream", headers={
+        return Response(content, media_type=BINARY, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name.rsplit('/', 1)[-1])}"})

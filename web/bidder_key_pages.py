@@ -23,6 +23,7 @@ from web.bidder_sealing import refusal
 from web.bids import own_organisation
 from web.errors import status_of
 from web.forms import FormState, form_values
+from web.parameters import RowId
 from web.state import AppContext
 
 
@@ -110,7 +111,7 @@ class BidderKeyPageController(Controller):
         return Redirect("/bidder/key?done=reset_requested")
 
     @post("/resets/{reset_id:int}/cancellation", name="bidder.cancel_key_reset")
-    async def cancel_reset(self, reset_id: int, session: AsyncSession, user: User,
+    async def cancel_reset(self, reset_id: RowId, session: AsyncSession, user: User,
                            context: AppContext) -> Template | Redirect:
         organisation = await own_organisation(session, user)
         form = FormState.of({"new_verify_key": "", "reason": ""})

@@ -38,6 +38,7 @@ from web.bid_wire import (
 )
 from web.bids import key_answer, own_organisation
 from web.errors import error_responses
+from web.parameters import RowId
 
 bidders = requires_role(UserRole.BIDDER)
 admins = requires_role(UserRole.ADMIN)
@@ -98,7 +99,7 @@ class BidderKeyController(Controller):
     @post("/resets/{reset_id:int}/cancellation", guards=[bidders],
           summary="The organisation withdraws its own pending reset request",
           responses=error_responses({**RESET_DECIDED, 403: "permission_denied, http_403"}, 401))
-    async def cancel_reset(self, reset_id: int, user: User, session: AsyncSession) -> ResetView:
+    async def cancel_reset(self, reset_id: RowId, user: User, session: AsyncSession) -> ResetView:
         organisation = await own_organisation(session, user)
         reset = await cancel_key_reset(session, actor=actor_of(user), bidder_credit_code=organisation.credit_code,
                                        reset_id=reset_id)
@@ -117,7 +118,7 @@ class BidderKeyController(Controller):
           summary="Approve a reset after checking the organisation's identity (saying how): the new key is current",
           responses=error_responses({**RESET_DECIDED, 400: "invalid_input, invalid_request",
                                      409: "reset_decided, reset_lapsed, bidder_key_reused"}, 401, 403))
-    async def approve_reset(self, reset_id: int, data: ResetApproval, user: User, session: AsyncSession) -> ResetView:
+    async def approve_reset(self, reset_id: RowId, data: ResetApproval, user: User, session: AsyncSession) -> ResetView:
         reset = await approve_key_reset(session, actor=actor_of(user), reset_id=reset_id,
                                         identity_check=data.identity_check)
         await session.commit()
@@ -125,7 +126,7 @@ class BidderKeyController(Controller):
 
     @post("/resets/{reset_id:int}/refusal", guards=[admins], summary="Refuse a reset, saying why; the key stays",
           responses=error_responses({**RESET_DECIDED, 400: "invalid_input, invalid_request"}, 401, 403))
-    async def refuse_reset(self, reset_id: int, data: ResetRefusal, user: User, session: AsyncSession) -> ResetView:
+    async def refuse_reset(self, reset_id: RowId, data: ResetRefusal, user: User, session: AsyncSession) -> ResetView:
         reset = await refuse_key_reset(session, actor=actor_of(user), reset_id=reset_id, reason=data.reason)
         await session.commit()
         return reset.as_dict()

@@ -29,6 +29,7 @@ from trading.errors import DomainError, InvalidInput, NotFound
 from trading.timefmt import local_time
 from web.bidder_pages import bidders_only, deposit_account
 from web.bids import MAX_REQUEST_SIZE, own_organisation
+from web.edge import json_text
 from web.errors import status_of
 from web.state import AppContext
 
@@ -75,10 +76,7 @@ class BidderSealingController(Controller):
         try:
             if not isinstance(envelope_part, str) or not envelope_part.strip() or not ciphertext:
                 raise InvalidInput("请同时提交投标信封（.envelope.json）与密文文件（.sealed）", field="envelope")
-            try:
-                envelope = json.loads(envelope_part)
-            except ValueError:
-                raise InvalidInput("投标信封不是有效的 JSON", field="envelope") from None
+            envelope = json_text(envelope_part, field="envelope", what="投标信封")
             if not isinstance(envelope, dict):
                 raise InvalidInput("投标信封应为 JSON 对象", field="envelope")
             # Stored with the tender's other waiting bids, as the API's are (bidding/bid_intake.py).

@@ -19,7 +19,6 @@ record: ``{"record": {"protocol": "sealed-bid-opening-key/1", "tender_code", "pu
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -40,6 +39,7 @@ from trading.roles import UserRole
 from web.auth import requires_role
 from web.bid_wire import BidUpload, KeyAnswer, KeyRegistration, ReceiptAnswer, Withdrawal, WithdrawalAnswer
 from web.bodies import json_object
+from web.edge import json_text
 from web.errors import domain_error_handler, error_responses, http_error_handler
 from web.state import AppContext
 
@@ -116,10 +116,7 @@ class BidController(Controller):
         # pool waits on a bidder's package trickling in (in a deadline rush, most are uploading).
         if set((await request.form()).keys()) != {"envelope", "ciphertext"}:
             raise InvalidInput(UPLOAD_FORMAT, code="invalid_upload", field="envelope")
-        try:
-            envelope = json.loads(data.envelope)
-        except ValueError:
-            raise InvalidInput("投标信封不是有效的 JSON", field="envelope") from None
+        envelope = json_text(data.envelope, field="envelope", what="投标信封")
         submission = BidSubmission(actor=actor_of(user), envelope=json_object(envelope, "投标信封"),
                                    ciphertext=await data.ciphertext.read(), organisation_id=user.organisation_id)
         # Stored together with the tender's other waiting bids; answered after their commit.

@@ -44,6 +44,7 @@ from trading.rules.store import TRADING_CATEGORIES, get_rule_set, list_rule_sets
 from trading.timefmt import CENTER_ZONE
 from web.auth import requires_role
 from web.forms import FormState, day_of, form_values, local_moment
+from web.parameters import Day, RowId
 from web.state import AppContext
 
 A, F, S = UserRole.ADMIN, UserRole.FINANCE, UserRole.SUPERVISOR
@@ -231,7 +232,7 @@ class CenterPageController(Controller):
 
     @get("/rooms", name="center.rooms", guards=[pool_readers])
     async def rooms(self, session: AsyncSession,
-                    day: Annotated[date | None, Parameter(query="day")] = None) -> Template:
+                    day: Annotated[Day | None, Parameter(query="day")] = None) -> Template:
         """The rooms and their bookings on one day of the center's calendar; the booking form."""
         day = day or local_date(await database_now(session))
         empty = {"room": "", "project_code": "", "purpose": "开标", "starts_at": "", "ends_at": ""}
@@ -256,7 +257,7 @@ class CenterPageController(Controller):
         return Redirect(f"/center/rooms?day={day.isoformat()}")
 
     @post("/rooms/bookings/{booking_id:int}/cancel", name="center.cancel_booking", guards=[admins_only])
-    async def cancel(self, booking_id: int, request: Request, user: User, session: AsyncSession
+    async def cancel(self, booking_id: RowId, request: Request, user: User, session: AsyncSession
                      ) -> Template | Redirect:
         values = await form_values(request)
         form = FormState.of(values)
@@ -328,7 +329,7 @@ class CenterPageController(Controller):
         return Redirect("/center/fees")
 
     @post("/fees/{fee_id:int}/paid", name="center.fee_paid", guards=[finance_only])
-    async def fee_paid(self, fee_id: int, request: Request, user: User, session: AsyncSession,
+    async def fee_paid(self, fee_id: RowId, request: Request, user: User, session: AsyncSession,
                        context: AppContext) -> Template | Redirect:
         """Finance record the fee's payment; its receipt is issued."""
         form = FormState.of(await form_values(request))

@@ -20,6 +20,7 @@ from trading.errors import PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from web.auth import requires_role
+from web.parameters import RowId
 from web.state import AppContext
 
 
@@ -70,12 +71,12 @@ class CommitteeController(Controller):
 
     @get("/{request_id:int}", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
          summary="A committee: counts while sealed, members once the session has started")
-    async def view(self, request_id: int, session: AsyncSession) -> dict[str, Any]:
+    async def view(self, request_id: RowId, session: AsyncSession) -> dict[str, Any]:
         return await committee_view(session, request_id)
 
     @post("/{request_id:int}/unseal", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
           summary="Unseal at the start of the session (the app also does it on time by itself)")
-    async def unseal(self, request_id: int, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def unseal(self, request_id: RowId, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         await unseal_committee(session, context.keys, request_id, actor=actor_of(user))
         await session.commit()
         return await committee_view(session, request_id)
@@ -91,7 +92,7 @@ class InvitationController(Controller):
         return await invitations_of(session, (await expert_of_user(session, user)).id)
 
     @post("/{member_id:int}", summary="Confirm or decline (with a reason) an invitation")
-    async def answer(self, member_id: int, data: AnswerBody, user: User, session: AsyncSession,
+    async def answer(self, member_id: RowId, data: AnswerBody, user: User, session: AsyncSession,
                      context: AppContext) -> list[dict[str, Any]]:
         expert = await expert_of_user(session, user)
         await answer_invitation(session, context.keys, member_id=member_id, expert_id=expert.id, accept=data.accept,

@@ -40,11 +40,13 @@ from credit.validation import parse_day
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError, InvalidInput
+from trading.money import MAX_FEN
 from trading.roles import UserRole
 from trading.rules.store import TRADING_CATEGORIES
 from trading.spreadsheets import ImportRejected
 from web.auth import requires_role
 from web.errors import status_of
+from web.parameters import RowId
 
 credit_staff = requires_role(UserRole.CREDIT_OFFICER, UserRole.ADMIN)
 departments_only = requires_role(UserRole.DEPARTMENT)
@@ -183,7 +185,7 @@ class CreditPageController(Controller):
         return Redirect(f"/credit/records/{record.id}")
 
     @get("/credit/records/{record_id:int}", name="credit.record", guards=[credit_staff])
-    async def record(self, record_id: int, session: AsyncSession, error: str | None = None) -> Template:
+    async def record(self, record_id: RowId, session: AsyncSession, error: str | None = None) -> Template:
         moment = await database_now(session)
         record = await get_record(session, record_id)
         return Template("credit/record.html", context={
@@ -204,13 +206,13 @@ class CreditPageController(Controller):
 
     @post("/credit/records/{record_id:int}/repair", name="credit.repair", guards=[credit_staff],
           request_max_body_size=UPLOAD_LIMIT)
-    async def repair(self, record_id: int, data: Annotated[StatusForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    async def repair(self, record_id: RowId, data: Annotated[StatusForm, Body(media_type=RequestEncodingType.MULTI_PART)],
                      user: User, session: AsyncSession) -> Redirect:
         return await self._status_change(repair_record, record_id, data, user, session)
 
     @post("/credit/records/{record_id:int}/revoke", name="credit.revoke", guards=[credit_staff],
           request_max_body_size=UPLOAD_LIMIT)
-    async def revoke(self, record_id: int, data: Annotated[StatusForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    async def revoke(self, record_id: RowId, data: Annotated[StatusForm, Body(media_type=RequestEncodingType.MULTI_PART)],
                      user: User, session: AsyncSession) -> Redirect:
         return await self._status_change(revoke_record, record_id, data, user, session)
 
@@ -238,7 +240,7 @@ class CreditPageController(Controller):
         return Template("credit/import.html", context={**context, "summary": summary})
 
     @get("/credit/evidence/{evidence_id:int}", name="credit.evidence", guards=[credit_staff])
-    async def evidence(self, evidence_id: int, session: AsyncSession) -> Response[bytes]:
+    async def evidence(self, evidence_id: RowId, session: AsyncSession) -> Response[bytes]:
         evidence = await get_evidence(session, evidence_id)
         return Response(evidence.data, media_type=evidence.content_type, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(evidence.filename)}",
@@ -316,7 +318,7 @@ class CreditApiController(Controller):
         return [describe_record(record, moment) for record in records]
 
     @get("/records/{record_id:int}", guards=[credit_staff], summary="One record with its history and evidence")
-    async def record(self, record_id: int, session: AsyncSession) -> dict[str, Any]:
+    async def record(self, record_id: RowId, session: AsyncSession) -> dict[str, Any]:
         moment = await database_now(session)
         record = await get_record(session, record_id)
         return {**describe_record(record, moment),
@@ -335,7 +337,7 @@ class CreditApiController(Controller):
 
     @post("/records/{record_id:int}/evidence", guards=[credit_staff], request_max_body_size=UPLOAD_LIMIT,
           summary="Attach an evidence file to a record (at most 10 MiB)")
-    async def add_evidence(self, record_id: int, data: Annotated[EvidenceUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    async def add_evidence(self, record_id: RowId, data: Annotated[EvidenceUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
                            user: User, session: AsyncSession) -> dict[str, Any]:
         await get_record(session, record_id)
         files = await _files(data.file)
@@ -348,7 +350,7 @@ class CreditApiController(Controller):
 
     @post("/records/{record_id:int}/repair", guards=[credit_staff], status_code=HTTP_200_OK,
           summary="Credit repair (信用修复): the record stops deciding; history kept")
-    async def repair(self, record_id: int, data: StatusChange, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def repair(self, record_id: RowId, data: StatusChange, user: User, session: AsyncSession) -> dict[str, Any]:
         record = await repair_record(session, actor=actor_of(user), record_id=record_id, reason=data.reason,
                                      document_number=data.document_number)
         await session.commit()
@@ -356,7 +358,7 @@ class CreditApiController(Controller):
 
     @post("/records/{record_id:int}/revoke", guards=[credit_staff], status_code=HTTP_200_OK,
           summary="Revoke a record; history kept")
-    async def revoke(self, record_id: int, data: StatusChange, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def revoke(self, record_id: RowId, data: StatusChange, user: User, session: AsyncSession) -> dict[str, Any]:
         record = await revoke_record(session, actor=actor_of(user), record_id=record_id, reason=data.reason,
                                      document_number=data.document_number)
         await session.commit()
@@ -388,7 +390,9 @@ class CreditApiController(Controller):
         project: Annotated[str, Parameter(query="project", max_length=40)],
         subject: Annotated[str, Parameter(query="subject", max_length=40, description="credit code or ID number")],
         subject_type: Annotated[str, Parameter(query="subject_type")] = "organisation",
-        deposit_fen: Annotated[int | None, Parameter(query="deposit_fen", ge=0)] = None,
+        # schema_extra: Litestar leaves a bound of 0 out of an optional parameter's schema.
+        deposit_fen: Annotated[int | None, Parameter(query="deposit_fen", ge=0, le=MAX_FEN,
+                                                     schema_extra={"minimum": 0})] = None,
     ) -> dict[str, Any]:
         check = await preview_credit_check(session, project_code=project, subject_key=subject,
                                            subject_type=subject_type, requested_deposit_fen=deposit_fen)

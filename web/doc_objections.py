@@ -18,6 +18,7 @@ from trading.audit import actor_of
 from trading.errors import PermissionDenied
 from trading.roles import UserRole
 from web.auth import requires_role
+from web.parameters import RowId
 
 
 class ObjectionBody(BaseModel):
@@ -65,7 +66,7 @@ class DocObjectionController(Controller):
     @post("/{objection_id:int}/answer",
           guards=[requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY, UserRole.ADMIN)],
           summary="Answer an objection (the project's tendering party, agency or the center); the last answer resumes")
-    async def answer(self, code: str, objection_id: int, data: AnswerBody, user: User,
+    async def answer(self, code: str, objection_id: RowId, data: AnswerBody, user: User,
                      session: AsyncSession) -> dict[str, Any]:
         project = await get_project(session, code)
         if not await may_publish(session, project, user.role, user.organisation_id):

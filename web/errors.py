@@ -2,19 +2,20 @@
 
 Every error answer of the API has one shape, ``{"error": {"code", "message", "details"}}``
 (:class:`ErrorAnswer`); :func:`error_responses` documents it in the OpenAPI document for
-the statuses an operation can answer, in place of the shape Litestar would show by default
-(which the server never sends).
+the statuses an operation can answer (web.api_docs derives them for every operation), in
+place of the shape Litestar would show by default (which the server never sends).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
-from litestar import Litestar, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
@@ -116,18 +117,6 @@ def error_responses(codes: Mapping[int, str] | None = None, *statuses: int) -> d
         for status, text in sorted(wanted.items())}
 
 
-def document_error_answers(app: Litestar) -> None:
-    """Give every API operation the real error shape for 400, and for 401/403 where guards
-    apply, unless it documents them itself (Litestar would otherwise show a 400 body the
-    server never sends). Call on the built app, before its OpenAPI document is first made."""
-    for route in app.routes:
-        for handler in getattr(route, "route_handlers", ()):
-            if not route.path.startswith("/api/") or not getattr(handler, "include_in_schema", True):
-                continue
-            statuses = (400, 401, 403) if handler.resolve_guards() else (400,)
-            handler.responses = {**error_responses(None, *statuses), **(handler.responses or {})}
-
-
 def status_of(exc: errors.DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_OF:
@@ -140,13 +129,52 @@ def wants_json(request: Request) -> bool:
     return path == "/api" or path.startswith("/api/") or path == "/health"
 
 
-def _answer(request: Request, status: int, body: dict[str, Any]) -> Response:
-    headers = {}
+def _answer(request: Request, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+    headers = dict(headers or {})
     if "retry_after" in body.get("details", {}):
         headers["Retry-After"] = str(body["details"]["retry_after"])
     if wants_json(request):
         return Response({"error": body}, status_code=status, headers=headers)
     return Template("error.html", context={"error": body, "status": status}, status_code=status, headers=headers)
+
+
+# What the validators (msgspec, pydantic) say, in Chinese: the first pattern that matches.
+_PROBLEMS = [
+    (re.compile(r"Expected `[^`]*` >= (-?[0-9.]+)"), "应不小于 {0}"),
+    (re.compile(r"Expected `[^`]*` <= (-?[0-9.]+)"), "应不大于 {0}"),
+    (re.compile(r"Expected `[^`]*` > (-?[0-9.]+)"), "应大于 {0}"),
+    (re.compile(r"Expected `[^`]*` < (-?[0-9.]+)"), "应小于 {0}"),
+    (re.compile(r"of length <= ([0-9]+)|at most ([0-9]+) characters"), "长度应不超过 {0} 个字符"),
+    (re.compile(r"of length >= ([0-9]+)|at least ([0-9]+) characters?"), "长度应不少于 {0} 个字符"),
+    (re.compile(r"missing required field|Field required", re.I), "必须填写"),
+    (re.compile(r"regex|pattern", re.I), "格式不符合要求"),
+    (re.compile(r"enum|Input should be '", re.I), "取值不在允许的范围内"),
+    (re.compile(r"Expected `(?:int|integer)|valid integer", re.I), "应为整数"),
+    (re.compile(r"Expected `(?:float|number)|valid number", re.I), "应为数字"),
+    (re.compile(r"Expected `bool|valid boolean", re.I), "应为布尔值"),
+    (re.compile(r"date|time", re.I), "日期或时间格式有误"),
+    (re.compile(r"Expected `(?:object|dict)|valid dictionary", re.I), "应为 JSON 对象"),
+    (re.compile(r"Expected `(?:array|list)|valid list", re.I), "应为 JSON 数组"),
+    (re.compile(r"Expected `str|valid string", re.I), "应为文本"),
+]
+
+
+def field_problem(message: str) -> str:
+    """A validator's message about one field, for people (already Chinese: kept as is)."""
+    if not message.isascii():
+        return message
+    for pattern, text in _PROBLEMS:
+        if match := pattern.search(message):
+            return text.format(*(group for group in match.groups() if group))
+    return "取值不合法"
+
+
+def public_name(request: Request, key: str) -> str:
+    """A parameter as the client names it (``?date=``), not as the handler does (``on_date``)."""
+    handler = request.scope.get("route_handler")
+    field = handler.parsed_fn_signature.parameters.get(key) if handler is not None else None
+    definition = getattr(field, "kwarg_definition", None)
+    return getattr(definition, "query", None) or key
 
 
 def domain_error_handler(request: Request, exc: errors.DomainError) -> Response:
@@ -159,10 +187,15 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/login?next={quote(target)}")
     if isinstance(exc, ValidationException):
-        details = {"fields": [{"key": item.get("key"), "message": item.get("message")} for item in (exc.extra or []) if isinstance(item, dict)]}
-        return _answer(request, status, {"code": "invalid_request", "message": "请求参数不合法", "details": details})
+        fields = [{"key": public_name(request, item.get("key") or "body"),
+                   "message": field_problem(str(item.get("message") or ""))}
+                  for item in (exc.extra or []) if isinstance(item, dict)]
+        named = "；".join(f"{field['key']}：{field['message']}" for field in fields)
+        return _answer(request, status, {"code": "invalid_request", "message": f"请求参数不合法（{named}）" if named
+                                         else "请求参数不合法", "details": {"fields": fields}})
     message = exc.detail if exc.detail and not exc.detail.isascii() else HTTP_MESSAGES.get(status, "请求无法处理")
-    return _answer(request, status, {"code": f"http_{status}", "message": message, "details": {}})
+    # Litestar's own headers stay (a 405 says which methods the path allows, as RFC 9110 asks).
+    return _answer(request, status, {"code": f"http_{status}", "message": message, "details": {}}, exc.headers)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

@@ -50,6 +50,7 @@ from trading.roles import UserRole
 from web.auth import requires_role
 from web.errors import status_of
 from web.forms import FormState
+from web.parameters import RowId
 from web.state import AppContext
 from web.supervision_pages import when
 
@@ -87,7 +88,7 @@ class ExpertPageController(Controller):
         return await self._home(session, await _expert(session, user))
 
     @post("/summonses/{member_id:int}", name="expert.answer")
-    async def answer(self, member_id: int, request: Request, user: User, session: AsyncSession,
+    async def answer(self, member_id: RowId, request: Request, user: User, session: AsyncSession,
                      context: AppContext) -> Template | Redirect:
         expert = await _expert(session, user)
         data = await _form(request)

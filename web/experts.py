@@ -8,7 +8,6 @@ phone numbers are masked in every answer except the administrators' full export.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
@@ -26,12 +25,10 @@ from trading.audit import actor_of
 from trading.errors import InvalidInput
 from trading.identifiers import mask_id_number
 from trading.roles import UserRole
+from web.api_docs import SPREADSHEETS
 from web.auth import requires_role
+from web.parameters import Day
 
-MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 staff_only = requires_role(UserRole.ADMIN)
 staff_and_supervisors = requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)
 
@@ -70,27 +67,28 @@ class ExpertController(Controller):
         return {"imported": 0 if dry_run else result.count, "checked": result.count, "dry_run": dry_run,
                 "experts": [{"row": row.row, "code": row.code} for row in result.rows]}
 
-    @get("/export", guards=[staff_only], summary="The whole pool as CSV or XLSX (full values unless masked)")
+    @get("/export", guards=[staff_only], opt={"media_types": tuple(SPREADSHEETS.values())},
+         summary="The whole pool as CSV or XLSX (full values unless masked)")
     async def export_file(
         self,
         session: AsyncSession,
         user: User,
-        file_format: Annotated[str, Parameter(query="format")] = "csv",
+        file_format: Annotated[str, Parameter(query="format", schema_extra={"enum": list(SPREADSHEETS)})] = "csv",
         masked: Annotated[bool, Parameter(query="masked")] = False,
     ) -> Response[bytes]:
-        if file_format not in MEDIA_TYPES:
+        if file_format not in SPREADSHEETS:
             raise InvalidInput(f"不支持的导出格式「{file_format}」：请使用 csv 或 xlsx", field="format")
         content = await export_experts(session, actor=actor_of(user), filename=f"experts.{file_format}",
                                        masked=masked)
         await session.commit()  # the export is audited
-        return Response(content, media_type=MEDIA_TYPES[file_format],
+        return Response(content, media_type=SPREADSHEETS[file_format],
                         headers={"Content-Disposition": f'attachment; filename="experts.{file_format}"'})
 
     @get("/review-due", guards=[staff_and_supervisors], summary="Experts whose annual review is due or overdue")
     async def review_due(
         self,
         session: AsyncSession,
-        on_date: Annotated[date | None, Parameter(query="date")] = None,
+        on_date: Annotated[Day | None, Parameter(query="date")] = None,
         within_days: Annotated[int, Parameter(query="within_days", ge=0, le=366)] = 30,
     ) -> list[dict[str, Any]]:
         due = await list_review_due(session, on_date=on_date, within_days=within_days)

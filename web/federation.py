@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.status_codes import HTTP_200_OK
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,10 +29,15 @@ from trading.federation_wire import NONCE, FederationRefused, check_request, rec
 from trading.partners import Partner, add_partner, disable_partner, list_partners, own_city
 from trading.roles import UserRole
 from web.auth import requires_role
-from web.errors import status_of
+from web.edge import json_text
+from web.errors import error_responses, status_of
+from web.parameters import RowId
 from web.state import AppContext
 
 Work = Callable[[AsyncSession, Partner, dict[str, Any]], Awaitable[dict[str, Any]]]
+# Every answer of a signed route is 200 or a signed refusal: 401 for a request that fails the
+# federation/1 checks (signature, nonce, clock, unknown partner), the others from the work.
+SIGNED_ANSWERS = error_responses({401: "federation refusals (details name the check)"}, 403, 404, 409, 422)
 
 
 async def _signed_answer(request: Request, context: AppContext, work: Work) -> Response:
@@ -47,8 +53,8 @@ async def _signed_answer(request: Request, context: AppContext, work: Work) -> R
             partner = await check_request(session, method=method, path=path, headers=request.headers, body=body,
                                           own_city=context.settings.city_code)
         try:
-            message = json.loads(body) if body else {}
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            message = json_text(body.decode(), field="body", what="请求体") if body else {}
+        except UnicodeDecodeError:
             raise InvalidInput("请求体不是有效的 JSON") from None
         if not isinstance(message, dict):
             raise InvalidInput("请求体应为 JSON 对象")
@@ -76,42 +82,50 @@ class FederationController(Controller):
     async def city(self, context: AppContext) -> dict[str, str]:
         return own_city(context.settings, context.keys)
 
-    @post("/draw-requests", summary="draw-request: draw experts here for the partner's session (signed)")
+    @post("/draw-requests", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
+          summary="draw-request: draw experts here for the partner's session (signed)")
     async def draw_request(self, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.lend_experts(
             session, context.keys, partner, message, own_city=context.settings.city_code))
 
-    @get("/draw-requests/{request_id:str}", summary="status: counts per group and every draw (signed)")
+    @get("/draw-requests/{request_id:str}", responses=SIGNED_ANSWERS,
+          summary="status: counts per group and every draw (signed)")
     async def status(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.lent_status(
             session, context.keys, partner, request_id))
 
-    @post("/draw-requests/{request_id:str}/witness", summary="witness: the partner supervisor's value (signed)")
+    @post("/draw-requests/{request_id:str}/witness", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
+          summary="witness: the partner supervisor's value (signed)")
     async def witness(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.witness_lent_draw(
             session, context.keys, partner, request_id, message))
 
-    @post("/draw-requests/{request_id:str}/reveal", summary="reveal: at the session start, sealed to the partner (signed)")
+    @post("/draw-requests/{request_id:str}/reveal", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
+          summary="reveal: at the session start, sealed to the partner (signed)")
     async def reveal(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.reveal_to_partner(
             session, context.keys, partner, request_id))
 
-    @post("/draw-requests/{request_id:str}/declines", summary="decline: an expert's decline relayed (signed)")
+    @post("/draw-requests/{request_id:str}/declines", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
+          summary="decline: an expert's decline relayed (signed)")
     async def decline(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.decline_for_partner(
             session, context.keys, partner, request_id, message))
 
-    @post("/draw-requests/{request_id:str}/attendance", summary="attendance: who attended (signed)")
+    @post("/draw-requests/{request_id:str}/attendance", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
+          summary="attendance: who attended (signed)")
     async def attendance(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.record_attendance(
             session, partner, request_id, message))
 
-    @post("/draw-requests/{request_id:str}/cancel", summary="cancel: the partner no longer needs the experts (signed)")
+    @post("/draw-requests/{request_id:str}/cancel", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
+          summary="cancel: the partner no longer needs the experts (signed)")
     async def cancel(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.cancel_for_partner(
             session, context.keys, partner, request_id, message))
 
-    @post("/draw-requests/{request_id:str}/ratings", summary="ratings: the partner's ratings of our experts (signed)")
+    @post("/draw-requests/{request_id:str}/ratings", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
+          summary="ratings: the partner's ratings of our experts (signed)")
     async def ratings(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.rate_for_partner(
             session, partner, request_id, message))
@@ -211,7 +225,7 @@ class PartnerDrawController(Controller):
 
     @post("/committees/{request_id:int}/partner-draws", guards=[requires_role(UserRole.ADMIN)],
           summary="Ask a partner city for experts for this committee")
-    async def request(self, request_id: int, data: PartnerDrawBody, user: User, session: AsyncSession,
+    async def request(self, request_id: RowId, data: PartnerDrawBody, user: User, session: AsyncSession,
                       context: AppContext) -> dict[str, Any]:
         row = await pd.prepare_partner_draw(session, context.settings, actor=actor_of(user),
                                             committee_request_id=request_id, partner_city=data.partner,
@@ -223,7 +237,7 @@ class PartnerDrawController(Controller):
 
     @get("/committees/{request_id:int}/partner-draws", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
          summary="The committee with its local and remote draws")
-    async def of_committee(self, request_id: int, session: AsyncSession) -> dict[str, Any]:
+    async def of_committee(self, request_id: RowId, session: AsyncSession) -> dict[str, Any]:
         return {**await committee_view(session, request_id),
                 "partner_draws": await pd.partner_draws_of(session, request_id)}
 

@@ -17,6 +17,7 @@ from trading.roles import UserRole
 from web.auth import requires_role
 from web.errors import status_of
 from web.forms import FormState, form_values
+from web.parameters import RowId
 
 admins_and_supervisors = requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)
 admins_only = requires_role(UserRole.ADMIN)
@@ -49,7 +50,7 @@ class KeyResetPageController(Controller):
         return await self._page(session, form, 400)
 
     @post("/{reset_id:int}/approval", name="center.approve_key_reset", guards=[admins_only])
-    async def approve(self, reset_id: int, request: Request, user: User, session: AsyncSession) -> Template | Redirect:
+    async def approve(self, reset_id: RowId, request: Request, user: User, session: AsyncSession) -> Template | Redirect:
         """Approve after checking the organisation's identity: the new key becomes current."""
         form = FormState.of(await form_values(request))
         form.required(("identity_check", "身份核验情况"))
@@ -57,7 +58,7 @@ class KeyResetPageController(Controller):
             session, actor=actor_of(user), reset_id=reset_id, identity_check=form.value("identity_check")))
 
     @post("/{reset_id:int}/refusal", name="center.refuse_key_reset", guards=[admins_only])
-    async def refuse(self, reset_id: int, request: Request, user: User, session: AsyncSession) -> Template | Redirect:
+    async def refuse(self, reset_id: RowId, request: Request, user: User, session: AsyncSession) -> Template | Redirect:
         form = FormState.of(await form_values(request))
         form.required(("reason", "不予批准的理由"))
         return await self._decide(session, reset_id, form, lambda: refuse_key_reset(

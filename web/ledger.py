@@ -32,7 +32,9 @@ from trading.ledger import collusion_flags, dismiss_collusion_flag, fees_of, ref
 from trading.organisations import Organisation
 from trading.receipts import Receipt, get_receipt, verify_receipt
 from trading.roles import UserRole
+from web.api_docs import PDF
 from web.auth import requires_role
+from web.parameters import RowId
 from web.state import AppContext
 
 finance_only = requires_role(UserRole.FINANCE)
@@ -137,7 +139,7 @@ class LedgerController(Controller):
 
     @post("/collusion-flags/{flag_id:int}/dismissal", guards=[supervisors_only], status_code=HTTP_200_OK,
           summary="Dismiss a collusion flag after checking it (supervisors), with the reason; audited")
-    async def dismiss(self, flag_id: int, data: DismissalBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def dismiss(self, flag_id: RowId, data: DismissalBody, user: User, session: AsyncSession) -> dict[str, Any]:
         flag = await dismiss_collusion_flag(session, flag_id=flag_id, actor=actor_of(user), reason=data.reason)
         await session.commit()
         return flag.as_dict()
@@ -164,7 +166,7 @@ class LedgerController(Controller):
 
     @post("/refunds/{refund_id:int}/paid", guards=[finance_only], status_code=HTTP_200_OK,
           summary="Confirm a refund paid (finance), with the bank's reference; its receipt is issued")
-    async def refund_paid(self, refund_id: int, data: PaidBody, user: User, session: AsyncSession,
+    async def refund_paid(self, refund_id: RowId, data: PaidBody, user: User, session: AsyncSession,
                           context: AppContext) -> dict[str, Any]:
         refund = await confirm_refund_paid(session, refund_id=refund_id, actor=actor_of(user), **data.model_dump())
         await _issue_receipts(session, context, refund.project_code)
@@ -192,7 +194,7 @@ class LedgerController(Controller):
 
     @post("/fees/{fee_id:int}/paid", guards=[finance_only], status_code=HTTP_200_OK,
           summary="Record the fee's payment (finance); its receipt is issued")
-    async def fee_paid(self, fee_id: int, data: FeePaidBody, user: User, session: AsyncSession,
+    async def fee_paid(self, fee_id: RowId, data: FeePaidBody, user: User, session: AsyncSession,
                        context: AppContext) -> dict[str, Any]:
         fee = await confirm_fee_paid(session, fee_id=fee_id, actor=actor_of(user), **data.model_dump())
         await _issue_receipts(session, context, fee.project_code)
@@ -214,11 +216,11 @@ class LedgerController(Controller):
         return [receipt.as_dict() for receipt in
                 await receipts_of(session, project_code=project_code, party_credit_code=party)]
 
-    @get("/receipts/{number:str}/pdf", guards=[receipt_holders], summary="The receipt's signed PDF (payer or center)")
+    @get("/receipts/{number:str}/pdf", guards=[receipt_holders], opt={"media_types": (PDF,)}, summary="The receipt's signed PDF (payer or center)")
     async def receipt_pdf(self, number: str, user: User, session: AsyncSession) -> Response[bytes]:
         receipt = await get_receipt(session, number)
         await _may_hold(session, user, receipt)
-        return Response(receipt.pdf, media_type="application/pdf",
+        return Response(receipt.pdf, media_type=PDF,
                         headers={"Content-Disposition": f'inline; filename="{receipt.number}.pdf"'})
 
     @get("/receipts/{number:str}/verification", summary="Public check of a receipt: signature and PDF hash")

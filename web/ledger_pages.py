@@ -37,6 +37,7 @@ from web.auth import requires_role
 from web.center_pages import issue_receipts
 from web.errors import status_of
 from web.forms import FormState, day_of, form_values
+from web.parameters import RowId
 from web.state import AppContext
 
 A, F, S = UserRole.ADMIN, UserRole.FINANCE, UserRole.SUPERVISOR
@@ -168,7 +169,7 @@ class LedgerPageController(Controller):
         return Redirect(f"/center/ledger/refunds?project={form.value('project_code')}")
 
     @post("/refunds/{refund_id:int}/paid", name="center_ledger.refund_paid", guards=[finance_only])
-    async def refund_paid(self, refund_id: int, request: Request, user: User, session: AsyncSession,
+    async def refund_paid(self, refund_id: RowId, request: Request, user: User, session: AsyncSession,
                           context: AppContext) -> Template | Redirect:
         """Finance confirm a refund paid with the bank's reference; its receipt is issued."""
         form = FormState.of(await form_values(request))
@@ -201,7 +202,7 @@ class LedgerPageController(Controller):
         return await self._flags_page(session)
 
     @post("/flags/{flag_id:int}/dismissal", name="center_ledger.dismiss_flag", guards=[supervisors_only])
-    async def dismiss(self, flag_id: int, request: Request, user: User, session: AsyncSession
+    async def dismiss(self, flag_id: RowId, request: Request, user: User, session: AsyncSession
                       ) -> Template | Redirect:
         form = FormState.of(await form_values(request))
         form.values["flag_id"] = str(flag_id)

@@ -28,6 +28,7 @@ from trading.draws import get_draw
 from trading.event_hub import HEARTBEAT, RESYNC, EventHub
 from trading.events import LiveEvent, topic_kind
 from trading.roles import UserRole
+from web.errors import error_responses
 from web.state import AppContext
 
 RETRY_MILLISECONDS = 3000
@@ -100,9 +101,13 @@ async def check_watcher(request: Request, context: AppContext, kind: str, key: s
     return topic
 
 
-@get(["/api/live/{kind:str}/{key:str}", "/live/{kind:str}/{key:str}"], tags=["live"],
-     summary="Live events of one draw, opening, evaluation or project (server-sent events)")
-async def live_events(kind: str, key: str, request: Request, context: AppContext) -> ServerSentEvent:
+async def stream_events(kind: str, key: str, request: Request, context: AppContext) -> ServerSentEvent:
     topic = await check_watcher(request, context, kind, key)
     resumed = bool(request.headers.get("last-event-id"))
     return ServerSentEvent(event_stream(context.events, topic, resumed=resumed))
+
+
+live_events = get("/api/live/{kind:str}/{key:str}", tags=["live"], responses=error_responses(None, 401, 403, 404),
+                  summary="Live events of one draw, opening, evaluation or project (server-sent events)")(stream_events)
+# The same stream for the portal's pages (session cookie; errors as pages): not part of the API document.
+live_page_events = get("/live/{kind:str}/{key:str}", include_in_schema=False)(stream_events)

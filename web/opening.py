@@ -36,6 +36,7 @@ from web.bodies import json_object
 from web.bid_wire import HandIn, HandInAnswer, SignInAnswer
 from web.bids import own_organisation
 from web.errors import error_responses
+from web.parameters import RowId
 from web.state import AppContext
 
 admin_only = requires_role(UserRole.ADMIN)
@@ -114,7 +115,7 @@ class OpeningController(Controller):
         return {"id": objection.id, "text": objection.text, "raised_at": objection.raised_at.isoformat()}
 
     @post("/objections/{objection_id:int}/answer", guards=[admin_or_agency], summary="Answer an objection")
-    async def answer(self, code: str, objection_id: int, data: dict[str, Any], user: User,
+    async def answer(self, code: str, objection_id: RowId, data: dict[str, Any], user: User,
                      session: AsyncSession) -> dict[str, Any]:
         objection = await answer_objection(session, actor=actor_of(user), project_code=code,
                                            objection_id=objection_id, answer=json_object(data).get("answer"))

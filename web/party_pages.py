@@ -54,6 +54,7 @@ from trading.timefmt import local_time
 from web.auth import requires_role
 from web.errors import status_of
 from web.forms import FormState, local_moment
+from web.parameters import RowId
 from web.state import AppContext
 from web.tender_documents import attachment
 
@@ -546,7 +547,7 @@ class PartyPageController(Controller):
         return Redirect(f"/party/projects/{quote(code)}/documents")
 
     @get("/projects/{code:str}/documents/{number:int}", name="party.document_file")
-    async def document_file(self, code: str, number: int, user: User, session: AsyncSession) -> Response[bytes]:
+    async def document_file(self, code: str, number: RowId, user: User, session: AsyncSession) -> Response[bytes]:
         await acting_project(session, code, user)
         version = await document_version(session, code, number)
         return Response(version.content, media_type=version.media_type,
@@ -611,7 +612,7 @@ class PartyPageController(Controller):
 
     @post("/projects/{code:str}/objections/{objection_id:int}/answer", name="party.answer_objection",
           request_max_body_size=UPLOAD_LIMIT)
-    async def answer_objection(self, code: str, objection_id: int, request: Request, user: User,
+    async def answer_objection(self, code: str, objection_id: RowId, request: Request, user: User,
                                session: AsyncSession) -> Template | Redirect:
         await acting_project(session, code, user)  # its own project, or refused
         raw = await request.form()
@@ -754,7 +755,7 @@ class PartyPageController(Controller):
         return Redirect(f"/party/projects/{quote(code)}/result")
 
     @post("/projects/{code:str}/result/objections/{objection_id:int}/answer", name="party.answer_result_objection")
-    async def answer_result_objection(self, code: str, objection_id: int, request: Request, user: User,
+    async def answer_result_objection(self, code: str, objection_id: RowId, request: Request, user: User,
                                       session: AsyncSession) -> Template | Redirect:
         await acting_project(session, code, user)  # its own project, or refused
         form = FormState.of({"answer": _text(await request.form(), "answer")})

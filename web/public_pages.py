@@ -39,6 +39,7 @@ from trading.rules.store import TRADING_CATEGORIES
 from web.admission import public_query_gate
 from web.auth import requires_login
 from web.forms import FormState
+from web.parameters import FIRST_DAY, LAST_DAY, Cursor, RowId
 from web.public_feed import atom_feed
 from web.state import AppContext
 from web.tender_documents import attachment
@@ -56,10 +57,14 @@ def _day(form: FormState, name: str, label: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         form.error(name, f"{label}格式应为 年-月-日，例如 2026-11-22")
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:  # the year 1 or 9999 overflowed in the query
+        form.error(name, f"{label}应在 {FIRST_DAY.year} 年到 {LAST_DAY.year} 年之间")
+        return None
+    return day
 
 
 def _fen(form: FormState, name: str, label: str) -> int | None:
@@ -118,12 +123,11 @@ class PublicPageController(Controller):
     include_in_schema = False
 
     @get("/tenders", name="public.tenders")
-    async def tenders(self, request: Request, session: AsyncSession, context: AppContext) -> Template:
+    async def tenders(self, request: Request, session: AsyncSession, context: AppContext,
+                      before: Cursor = None) -> Template:
         """交易公告: the filtered, searched list, newest first, a keyset page at a time."""
         filters, form = read_filters(request.query_params)
         page, status = None, 200
-        before_text = (request.query_params.get("before") or "").strip()
-        before = int(before_text) if before_text.isdigit() else None
         async with public_query_gate():
             if form.ok:
                 try:
@@ -160,7 +164,7 @@ class PublicPageController(Controller):
             "opening_key_published": datetime.fromisoformat(opening_key.record["published_at"]) if opening_key else None})
 
     @get("/tenders/{code:str}/documents/{number:int}", name="public.tender_document", guards=[requires_login])
-    async def document(self, code: str, number: int, session: AsyncSession) -> Response[bytes]:
+    async def document(self, code: str, number: RowId, session: AsyncSession) -> Response[bytes]:
         """A published version of the tender documents: any user logged in to the platform
         (电子招标投标办法 第二十五条); who downloaded is neither recorded nor shown."""
         version = await document_version(session, code, number)

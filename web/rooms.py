@@ -3,7 +3,7 @@ by the center and agencies, cancellations by the center."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, get, post
@@ -27,6 +27,7 @@ from trading.rooms import (
 from trading.roles import UserRole
 from trading.timefmt import CENTER_ZONE
 from web.auth import requires_role
+from web.parameters import Day, Moment, RowId
 
 
 def _aware(moment: datetime) -> datetime:
@@ -57,14 +58,14 @@ class RoomController(Controller):
 
     @get("/free", summary="Active rooms of a kind free for the whole of [starts_at, ends_at) (public)")
     async def free(self, session: AsyncSession, kind: Annotated[str, Parameter(query="kind")],
-                   starts_at: Annotated[datetime, Parameter(query="starts_at")],
-                   ends_at: Annotated[datetime, Parameter(query="ends_at")]) -> list[dict[str, Any]]:
+                   starts_at: Annotated[Moment, Parameter(query="starts_at")],
+                   ends_at: Annotated[Moment, Parameter(query="ends_at")]) -> list[dict[str, Any]]:
         return [room_view(room) for room in await free_rooms(session, kind, _aware(starts_at), _aware(ends_at))]
 
     @get("/{code:str}/bookings", guards=[requires_role(UserRole.ADMIN, UserRole.AGENCY, UserRole.SUPERVISOR)],
          summary="A room's live bookings on one day of the center's calendar")
     async def bookings(self, code: str, session: AsyncSession,
-                       day: Annotated[date, Parameter(query="day")]) -> list[dict[str, Any]]:
+                       day: Annotated[Day, Parameter(query="day")]) -> list[dict[str, Any]]:
         room = await room_by_code(session, code)
         return [booking_view(booking, room) for booking in await bookings_of_room(session, code, day)]
 
@@ -80,7 +81,7 @@ class RoomController(Controller):
 
     @post("/bookings/{booking_id:int}/cancel", guards=[requires_role(UserRole.ADMIN)],
           summary="Cancel a booking with a reason; the time becomes free at once")
-    async def cancel(self, booking_id: int, data: CancelBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def cancel(self, booking_id: RowId, data: CancelBody, user: User, session: AsyncSession) -> dict[str, Any]:
         await cancel_booking(session, actor=actor_of(user), booking_id=booking_id, reason=data.reason)
         await session.commit()
         found = await get_booking(session, booking_id)

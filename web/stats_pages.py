@@ -204,5 +204,5 @@ class StatsPageController(Controller):
             raise InvalidInput("；".join([*form.general, *form.errors.values()]))
         table = next(t for t in await build_tables(session, chosen) if t.key == key)
         name = f"交易统计-{table.title}.csv"
-        return Response(csv_bytes(table), media_type="text/csv; charset=utf-8", headers={
+        return Response(csv_bytes(table), media_type="text/csv", headers={
             "Content-Disposition": f"attachment; filename=\"{key}.csv\"; filename*=UTF-8''{quote(name)}"})

@@ -38,6 +38,7 @@ from trading.timefmt import local_time
 from web.auth import requires_role
 from web.errors import status_of
 from web.forms import FormState
+from web.parameters import RowId
 from web.state import AppContext
 
 watchers = requires_role(UserRole.SUPERVISOR, UserRole.ADMIN)
@@ -186,7 +187,7 @@ class SupervisionPageController(Controller):
 
     @post("/complaints/{code:str}/{complaint_id:int}/acceptance", name="supervision.complaint_acceptance",
           guards=[supervisors_only])
-    async def acceptance(self, code: str, complaint_id: int, user: User, session: AsyncSession,
+    async def acceptance(self, code: str, complaint_id: RowId, user: User, session: AsyncSession,
                          data: Annotated[AcceptanceForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
                          ) -> Template | Redirect:
         form = FormState.of({"decision": data.decision, "reason": data.reason})
@@ -209,7 +210,7 @@ class SupervisionPageController(Controller):
 
     @post("/complaints/{code:str}/{complaint_id:int}/decision", name="supervision.complaint_decision",
           guards=[supervisors_only])
-    async def decision(self, code: str, complaint_id: int, user: User, session: AsyncSession,
+    async def decision(self, code: str, complaint_id: RowId, user: User, session: AsyncSession,
                        data: Annotated[DecisionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
                        ) -> Template | Redirect:
         form = FormState.of({"outcome": data.outcome, "reason": data.reason})

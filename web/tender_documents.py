@@ -21,6 +21,7 @@ from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied
 from trading.roles import UserRole
 from web.auth import requires_login, requires_role
+from web.parameters import RowId
 
 # The file limit plus room for the other fields and the multipart framing.
 MAX_REQUEST_SIZE = MAX_DOCUMENT_SIZE + 1024 * 1024
@@ -45,7 +46,7 @@ class TenderDocumentController(Controller):
         return self._file(await document_version(session, code))
 
     @get("/{number:int}", guards=[requires_login], summary="One version's file (any logged-in user)")
-    async def fetch(self, code: str, number: int, session: AsyncSession) -> Response[bytes]:
+    async def fetch(self, code: str, number: RowId, session: AsyncSession) -> Response[bytes]:
         return self._file(await document_version(session, code, number))
 
     @staticmethod
