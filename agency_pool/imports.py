@@ -31,7 +31,7 @@ from trading.errors import DomainError, InvalidInput
 from trading.identifiers import validate_credit_code
 from trading.organisations import Organisation, Region
 from trading.roles import OrgRole
-from trading.spreadsheets import ImportRejected, Row, RowError, read_rows
+from trading.spreadsheets import ImportRejected, Row, RowError, read_rows_in_worker
 
 # Service argument -> column header of the file.
 COLUMNS = {
@@ -149,7 +149,7 @@ def _action(values: dict[str, Any], pool: _PoolState) -> str:
 
 async def _plan_import(session: AsyncSession, filename: str, data: bytes) -> list[_Planned]:
     """Every row's planned action; raises :class:`ImportRejected` listing every bad cell."""
-    rows = read_rows(filename, data, IMPORT_COLUMNS)
+    rows = await read_rows_in_worker(filename, data, IMPORT_COLUMNS)
     if not rows:
         raise InvalidInput("文件中没有数据行：第一行为表头，数据从第二行开始", field="file")
     texts = [row.values.get(COLUMNS["credit_code"], "") for row in rows]

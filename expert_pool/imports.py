@@ -36,7 +36,7 @@ from trading.audit import record_event
 from trading.errors import InvalidInput
 from trading.identifiers import mask_id_number, validate_credit_code, validate_id_number
 from trading.organisations import Organisation
-from trading.spreadsheets import ImportRejected, Row, RowError, read_rows, write_rows
+from trading.spreadsheets import ImportRejected, Row, RowError, read_rows_in_worker, write_rows
 
 NAME = "姓名"
 ID_NUMBER = "身份证号码"
@@ -158,7 +158,7 @@ async def import_experts(session: AsyncSession, *, actor: str, filename: str, da
     and credit code check characters, unknown specialty codes, title, years, city code,
     phone, duplicates inside the file and against the pool). ``dry_run`` validates only.
     """
-    rows = read_rows(filename, data, REQUIRED_COLUMNS)
+    rows = await read_rows_in_worker(filename, data, REQUIRED_COLUMNS)
     if not rows:
         raise InvalidInput("文件中没有专家数据：表头下方至少应有一行", field="file")
     candidates, errors = await _validate(session, rows)

@@ -54,7 +54,7 @@ from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import validate_credit_code
 from trading.money import yuan
 from trading.notifications import enqueue
-from trading.spreadsheets import ImportRejected, RowError, read_rows
+from trading.spreadsheets import ImportRejected, RowError, read_rows_in_worker
 
 STATEMENT, MANUAL = "statement", "manual"
 SOURCES = (STATEMENT, MANUAL)
@@ -624,7 +624,7 @@ async def import_statement(session: AsyncSession, *, actor: str, filename: str, 
     was recorded (so the same statement imported twice changes nothing), and are errors
     when they do not.
     """
-    rows = read_rows(filename, data, [REFERENCE, ACCOUNT, ACCOUNT_NAME, REMARK, VALUE_DATE])
+    rows = await read_rows_in_worker(filename, data, [REFERENCE, ACCOUNT, ACCOUNT_NAME, REMARK, VALUE_DATE])
     for row in rows:
         for alias, name in _AMOUNT_ALIASES.items():
             if alias in row.values and name not in row.values:
