@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from trading.errors import InvalidInput
 
@@ -25,7 +26,7 @@ class CodeRule:
     ideographs: bool = False
     example: str = ""
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern[str]:
         chars = _LETTERS + (_IDEOGRAPHS if self.ideographs else "")
         return re.compile(rf"[{chars}][{chars}_-]{{0,{self.max_length - 1}}}")
