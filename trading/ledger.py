@@ -1,7 +1,8 @@
 """The center's ledger for bid deposits (统一费用收取退付): what was paid, by whom, from which account.
 
-Deposits come in two ways: a bank statement imported as CSV (all rows or none, idempotent
-on the bank's transaction reference) or a manual confirmation by finance staff. Every
+Deposits come in two ways: a bank statement imported as CSV or XLSX (all rows or none,
+idempotent on the bank's transaction reference; ``trading.bank_statements``) or a manual
+confirmation by finance staff. Every
 deposit records the paying account; when deposits of *different* bidders for the same
 project come from one account, the regulation deems it collusion (《招标投标法实施条例》
 第四十条：不同投标人的投标保证金从同一单位或者个人的账户转出), so a collusion flag is raised
@@ -17,15 +18,16 @@ flag with a reason; new facts (another bidder on the account) raise it again.
 
 This module knows nothing of tenders (trading/ must not import bidding/): projects and
 bidders are plain codes here. Matching a deposit to an admitted registration and settling
-the registration is done by ``bidding.deposits``, which passes a matcher in; when refunds
+the registration is done by ``bidding.deposits``, which passes a matcher to the statement
+import; when refunds
 are due and which deposits are kept is decided by ``bidding.refunds``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -54,9 +56,7 @@ from trading.audit import AuditEvent, record_event, record_events
 from trading.columns import any_of, created_at_column, money_column, text_length, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import validate_credit_code
-from trading.money import yuan
 from trading.notifications import enqueue
-from trading.spreadsheets import ImportRejected, RowError, read_rows_in_worker
 
 STATEMENT, MANUAL = "statement", "manual"
 SOURCES = (STATEMENT, MANUAL)
