@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expert_pool.fields import (
@@ -31,6 +31,7 @@ from expert_pool.models import Expert, ExpertConflict, ExpertLeave, ExpertSpecia
 from expert_pool.specialties import check_codes, subtree_codes
 from trading.audit import AuditEvent, record_event, record_events
 from trading.columns import text_length
+from trading.database import insert_in_batches
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import mask_id_number, mask_phone, validate_credit_code, validate_id_number
 from trading.organisations import Organisation
@@ -157,11 +158,10 @@ async def insert_experts(session: AsyncSession, *, actor: str, experts: Sequence
     """Insert validated experts with their specialties and one audit entry each, in a few
     statements however many there are (an import brings tens of thousands)."""
     await session.flush()
-    await session.execute(insert(Expert.__table__),
-                          [{"id": new.expert_id, "code": new.code, **new.fields} for new in experts])
-    links = [{"expert_id": new.expert_id, "specialty_code": code} for new in experts for code in new.specialties]
-    if links:
-        await session.execute(insert(ExpertSpecialty.__table__), links)
+    await insert_in_batches(session, Expert.__table__,
+                            [{"id": new.expert_id, "code": new.code, **new.fields} for new in experts])
+    await insert_in_batches(session, ExpertSpecialty.__table__, [
+        {"expert_id": new.expert_id, "specialty_code": code} for new in experts for code in new.specialties])
     await record_events(session, [AuditEvent(actor, action, f"expert:{new.code}", _audit_profile(new.fields, new.specialties))
                                   for new in experts])
 

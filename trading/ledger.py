@@ -43,7 +43,6 @@ from sqlalchemy import (
     UniqueConstraint,
     distinct,
     func,
-    insert,
     select,
     text,
 )
@@ -53,6 +52,7 @@ from sqlmodel import Field, SQLModel
 
 from trading.audit import AuditEvent, record_event, record_events
 from trading.columns import any_of, created_at_column, money_column, text_length, timestamp_column
+from trading.database import insert_in_batches
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import validate_credit_code
 from trading.notifications import enqueue
@@ -338,9 +338,8 @@ async def record_deposits(session: AsyncSession, *, actor: str, payments: Sequen
     for project in sorted({payment.project_code for payment in payments}):
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ledger:{project}"})
     await session.flush()
-    deposits = list((await session.scalars(
-        insert(LedgerDeposit).returning(LedgerDeposit, sort_by_parameter_order=True),
-        [{**asdict(payment), "source": source, "confirmed_by": actor} for payment in payments])).all())
+    deposits = await insert_in_batches(session, LedgerDeposit, [
+        {**asdict(payment), "source": source, "confirmed_by": actor} for payment in payments], returning=LedgerDeposit)
     await record_events(session, [AuditEvent(actor, "ledger.deposit_recorded", f"project:{deposit.project_code}", {
         "deposit_id": deposit.id, "bidder": deposit.bidder_credit_code, "amount_fen": deposit.amount_fen,
         "account": deposit.account, "account_name": deposit.account_name, "bank": deposit.bank,
