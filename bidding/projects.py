@@ -17,7 +17,6 @@ from trading.roles import OrgRole
 from trading.rules.store import RuleSetRecord, TradingCategory, rule_set_in_force
 
 
-
 class Project(SQLModel, table=True):
     __tablename__ = "projects"
     __table_args__ = (

@@ -51,7 +51,7 @@ def expert_code(serial: int) -> str:
     return f"{CODE_PREFIX}{serial:06d}"
 
 
-def subject_of(expert: Expert) -> str:
+def subject_of(expert: Expert | NewExpert) -> str:
     return f"expert:{expert.code}"
 
 
@@ -162,7 +162,7 @@ async def insert_experts(session: AsyncSession, *, actor: str, experts: Sequence
                             [{"id": new.expert_id, "code": new.code, **new.fields} for new in experts])
     await insert_in_batches(session, ExpertSpecialty.__table__, [
         {"expert_id": new.expert_id, "specialty_code": code} for new in experts for code in new.specialties])
-    await record_events(session, [AuditEvent(actor, action, f"expert:{new.code}", _audit_profile(new.fields, new.specialties))
+    await record_events(session, [AuditEvent(actor, action, subject_of(new), _audit_profile(new.fields, new.specialties))
                                   for new in experts])
 
 

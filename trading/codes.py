@@ -40,8 +40,9 @@ class CodeRule:
             kinds = "字母、数字、汉字" if self.ideographs else "字母、数字"
             starts = "字母、数字或汉字" if self.ideographs else "字母或数字"
             example = f"，例如 {self.example}" if self.example else ""
-            raise InvalidInput(f"{self.label}「{value[:self.max_length]}」格式不正确：只能由{kinds}、连字符（-）和下划线（_）"
-                               f"组成，以{starts}开头，最长{self.max_length}个字符{example}", field=field, found=value[:80])
+            raise InvalidInput(f"{self.label}「{value[:self.max_length]}」格式不正确：只能由{kinds}、连字符（-）"
+                               f"和下划线（_）组成，以{starts}开头，最长{self.max_length}个字符{example}",
+                               field=field, found=value[:80])
         return value
 
 

@@ -127,4 +127,3 @@ async def insert_in_batches(session: AsyncSession, table: Any, rows: Sequence[Ma
             statement = insert(table).returning(returning, sort_by_parameter_order=True)
             returned += (await session.scalars(statement, batch)).all()
     return returned
-

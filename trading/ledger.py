@@ -271,7 +271,8 @@ def _check_amount(amount_fen: Any) -> int:
 # Free text of a deposit, and the length its column holds (a longer value is refused, naming it).
 DEPOSIT_TEXT_LENGTHS = {name: text_length(LedgerDeposit.__table__.c[name])
                         for name in ("account", "account_name", "bank", "bank_reference")}
-DEPOSIT_TEXT_LABELS = {"account": "付款账号", "account_name": "付款户名", "bank": "收款银行", "bank_reference": "银行交易流水号"}
+DEPOSIT_TEXT_LABELS = {"account": "付款账号", "account_name": "付款户名", "bank": "收款银行",
+                       "bank_reference": "银行交易流水号"}
 
 
 def over_long(field_: str, value: str) -> str | None:

@@ -71,9 +71,10 @@ def _clean(value: Any) -> str:
 def read_rows(filename: str, data: bytes, columns: Sequence[str]) -> list[Row]:
     """Rows of a CSV (UTF-8, with or without BOM, or GB18030) or XLSX file keyed by header.
 
-    The file is read as a stream and refused as soon as it holds more than ``MAX_ROWS``
-    data rows. A missing required header or an unreadable file is one error naming it;
-    formula cells and text the database cannot hold are listed cell by cell.
+    The file is read as a stream and refused as soon as it reaches a row after the
+    ``MAX_ROWS``-th below the header: the rest is never read. A missing required header or
+    an unreadable file is one error naming it; formula cells and text the database cannot
+    hold are listed cell by cell.
     """
     lowered = filename.lower()
     if lowered.endswith(".xlsx"):

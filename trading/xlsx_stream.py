@@ -259,8 +259,8 @@ class _SheetReader:
         if tag == "c" and self.cells is not None:
             self.seen += 1
             if self.seen > MAX_CELLS:
-                raise InvalidInput(f"Excel 文件的单元格超过 {MAX_CELLS // 10_000} 万个，不予读取：请删去无关的列或分批导入",
-                                   field="file", limit=MAX_CELLS)
+                raise InvalidInput(f"Excel 文件的单元格超过 {MAX_CELLS // 10_000} 万个，不予读取："
+                                   "请删去无关的列或分批导入", field="file", limit=MAX_CELLS)
             self.column = _column_index(attrs["r"]) if "r" in attrs else self.column + 1
             self.cell = None
             if self.column <= self.max_columns:
