@@ -309,7 +309,10 @@ class _SheetReader:
         if not value:
             return None
         if kind == "s":
-            return Cell(self.strings[int(value)])
+            index = int(value)
+            if index < 0:
+                raise ValueError(value)
+            return Cell(self.strings[index])
         if kind == "b":
             return Cell(value == "1")
         if kind in ("str", "e", "d"):  # a formula's text, an error such as #N/A, an ISO date
