@@ -27,11 +27,12 @@ from agency_pool.validation import (
     validate_city,
 )
 from trading.audit import record_event
+from trading.columns import any_of
 from trading.errors import DomainError, InvalidInput
 from trading.identifiers import validate_credit_code
 from trading.organisations import Organisation, Region
 from trading.roles import OrgRole
-from trading.spreadsheets import ImportRejected, Row, RowError, read_rows
+from trading.spreadsheets import ImportRejected, Row, RowError, read_rows_in_worker
 
 # Service argument -> column header of the file.
 COLUMNS = {
@@ -44,7 +45,6 @@ COLUMNS = {
 }
 IMPORT_COLUMNS = tuple(COLUMNS.values())
 _COLUMN_ORDER = {column: position for position, column in enumerate(IMPORT_COLUMNS)}
-_LOOKUP_CHUNK = 5000  # asyncpg takes at most 32767 parameters per statement
 
 
 @dataclass(frozen=True)
@@ -110,11 +110,8 @@ def _parse(row: Row, checks: dict[str, Callable[[str], Any]]) -> tuple[dict[str,
 async def _pool_state(session: AsyncSession, credit_codes: list[str]) -> _PoolState:
     pairs = (await session.execute(select(Agency, Organisation.credit_code)
                                    .join(Organisation, Organisation.id == Agency.organisation_id))).all()
-    organisations = {}
-    for start in range(0, len(credit_codes), _LOOKUP_CHUNK):
-        chunk = credit_codes[start:start + _LOOKUP_CHUNK]
-        for org in (await session.scalars(select(Organisation).where(Organisation.credit_code.in_(chunk)))).all():
-            organisations[org.credit_code] = org
+    organisations = {org.credit_code: org for org in (await session.scalars(
+        select(Organisation).where(any_of(Organisation.credit_code, credit_codes)))).all()}
     return _PoolState(
         credit_code_of_agency={agency.code: credit for agency, credit in pairs},
         agency_of_credit_code={credit: agency.code for agency, credit in pairs},
@@ -149,7 +146,7 @@ def _action(values: dict[str, Any], pool: _PoolState) -> str:
 
 async def _plan_import(session: AsyncSession, filename: str, data: bytes) -> list[_Planned]:
     """Every row's planned action; raises :class:`ImportRejected` listing every bad cell."""
-    rows = read_rows(filename, data, IMPORT_COLUMNS)
+    rows = await read_rows_in_worker(filename, data, IMPORT_COLUMNS)
     if not rows:
         raise InvalidInput("文件中没有数据行：第一行为表头，数据从第二行开始", field="file")
     texts = [row.values.get(COLUMNS["credit_code"], "") for row in rows]

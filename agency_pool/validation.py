@@ -11,18 +11,13 @@ import re
 import unicodedata
 from collections.abc import Container, Iterable
 
+from trading.codes import AGENCY_CODE
 from trading.errors import InvalidInput
 from trading.rules.store import TRADING_CATEGORIES
 
-CODE_MAX_LENGTH = 40
 NAME_MAX_LENGTH = 200
 REASON_MAX_LENGTH = 500
 
-# Letters, digits and CJK ideographs, joined by '-' or '_': codes appear in published
-# draw pools (sealed-draw/1 sorts them by UTF-8 bytes), so no spaces or punctuation that
-# could make two codes look alike.
-_CODE_CHAR = r"0-9A-Z\u3400-\u4dbf\u4e00-\u9fff"
-_CODE_PATTERN = re.compile(rf"[{_CODE_CHAR}][{_CODE_CHAR}_-]*")
 _HALF_WIDTH = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20}
 _CATEGORY_SEPARATORS = re.compile(r"[、,，;；|/\s]+")
 _CATEGORY_BY_NAME = {name: code for code, name in TRADING_CATEGORIES.items()}
@@ -34,15 +29,7 @@ def normalise_agency_code(value: str) -> str:
     NFC-normalised, full-width ASCII made half-width, upper-case, so that two codes
     that look the same are the same string (and the same bytes in a draw pool).
     """
-    code = unicodedata.normalize("NFC", (value or "").translate(_HALF_WIDTH)).strip().upper()
-    if not code:
-        raise InvalidInput("机构编号不能为空", field="code")
-    if len(code) > CODE_MAX_LENGTH or not _CODE_PATTERN.fullmatch(code):
-        raise InvalidInput(
-            f"机构编号「{code}」格式不正确：只能由字母、数字、汉字、连字符（-）和下划线（_）组成，"
-            f"以字母、数字或汉字开头，最长{CODE_MAX_LENGTH}个字符",
-            field="code", found=code)
-    return code
+    return AGENCY_CODE.check(unicodedata.normalize("NFC", (value or "").translate(_HALF_WIDTH)).strip().upper())
 
 
 def validate_agency_name(value: str) -> str:

@@ -8,6 +8,7 @@ reach what its registration requires (``bidding.bids`` refuses bids until then).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy import select
@@ -17,8 +18,9 @@ from bidding.deadlines import meet_deadline
 from bidding.projects import Project
 from bidding.registrations import ADMITTED, Registration
 from credit.checks import database_now
-from trading import ledger
-from trading.audit import record_event
+from trading import bank_statements, ledger
+from trading.audit import AuditEvent, record_events
+from trading.columns import any_of
 from trading.errors import InvalidInput, NotFound, RuleViolation
 from trading.identifiers import validate_credit_code
 from trading.organisations import Organisation
@@ -32,13 +34,19 @@ async def _admitted(session: AsyncSession, project_code: str, bidder_credit_code
                Registration.status == ADMITTED))
 
 
-async def match_registration(session: AsyncSession, project_code: str, bidder_credit_code: str) -> str | None:
-    """None when the bidder has an admitted registration for the project; else the reason (Chinese)."""
-    if await session.scalar(select(Project.id).where(Project.code == project_code)) is None:
-        return f"未找到项目 {project_code}"
-    if await _admitted(session, project_code, bidder_credit_code) is None:
-        return f"投标人 {bidder_credit_code} 未获准报名项目 {project_code}"
-    return None
+async def registration_problems(session: AsyncSession, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """For each (project code, bidder credit code) without an admitted registration, why not
+    (Chinese); pairs left out match. Two queries however many pairs (a statement's rows)."""
+    codes = {project for project, _ in pairs}
+    known = set((await session.scalars(select(Project.code).where(any_of(Project.code, codes)))).all())
+    admitted = {tuple(pair) for pair in (await session.execute(
+        select(Project.code, Organisation.credit_code).join(Registration, Registration.project_id == Project.id)
+        .join(Organisation, Organisation.id == Registration.bidder_organisation_id)
+        .where(any_of(Project.code, known), Registration.status == ADMITTED,
+               any_of(Organisation.credit_code, {bidder for _, bidder in pairs})))).all()}
+    return {(project, bidder): f"未找到项目 {project}" if project not in known
+            else f"投标人 {bidder} 未获准报名项目 {project}"
+            for project, bidder in pairs if (project, bidder) not in admitted}
 
 
 async def settle_deposits(session: AsyncSession, *, project_code: str, actor: str = "system") -> list[Registration]:
@@ -49,17 +57,21 @@ async def settle_deposits(session: AsyncSession, *, project_code: str, actor: st
         .where(Project.code == project_code, Registration.status == ADMITTED, Registration.deposit_required_fen > 0,
                Registration.deposit_paid_at.is_(None))
         .with_for_update(of=Registration))).all()
-    settled = []
+    if not rows:
+        return []
+    paid = await ledger.paid_totals(session, project_code=project_code)
+    now = await database_now(session)
+    settled, events = [], []
     for registration, credit_code in rows:
-        paid = await ledger.paid_total(session, project_code=project_code, bidder_credit_code=credit_code)
-        if paid < registration.deposit_required_fen:
+        if paid.get(credit_code, 0) < registration.deposit_required_fen:
             continue
-        registration.deposit_paid_at = await database_now(session)
+        registration.deposit_paid_at = now
         settled.append(registration)
-        await record_event(session, actor=actor, action="registration.deposit_paid", subject=f"project:{project_code}",
-                           data={"registration_id": registration.id, "bidder": credit_code, "paid_fen": paid,
-                                 "deposit_required_fen": registration.deposit_required_fen})
+        events.append(AuditEvent(actor, "registration.deposit_paid", f"project:{project_code}", {
+            "registration_id": registration.id, "bidder": credit_code, "paid_fen": paid[credit_code],
+            "deposit_required_fen": registration.deposit_required_fen}))
     await session.flush()
+    await record_events(session, events)
     return settled
 
 
@@ -69,7 +81,7 @@ async def confirm_deposit(
 ) -> ledger.LedgerDeposit:
     """Finance staff confirm a deposit by hand: matched to an admitted registration, recorded, settled."""
     code = validate_credit_code(bidder_credit_code)
-    reason = await match_registration(session, project_code, code)
+    reason = (await registration_problems(session, [(project_code, code)])).get((project_code, code))
     if reason is not None:
         if reason.startswith("未找到项目"):
             raise NotFound(reason, project_code=project_code)
@@ -85,11 +97,11 @@ async def confirm_deposit(
 
 
 async def import_statement(session: AsyncSession, *, actor: str, filename: str, data: bytes,
-                           bank: str = "") -> ledger.StatementResult:
+                           bank: str = "") -> bank_statements.StatementResult:
     """Import a bank statement into the ledger (incoming rows matched to admitted registrations,
     outgoing rows to refund instructions), then settle registrations and meet refund deadlines."""
-    result = await ledger.import_statement(session, actor=actor, filename=filename, data=data, bank=bank,
-                                           matcher=match_registration)
+    result = await bank_statements.import_statement(session, actor=actor, filename=filename, data=data, bank=bank,
+                                                    matcher=registration_problems)
     for project_code in sorted({deposit.project_code for deposit in result.imported}):
         await settle_deposits(session, project_code=project_code, actor=actor)
     for refund in result.refunds_paid:  # outgoing rows: refunds paid meet their deadlines

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String, func, select
@@ -10,15 +9,12 @@ from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.audit import record_event
+from trading.codes import PROJECT_CODE
 from trading.columns import created_at_column, money_column, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.organisations import Organisation, Region
 from trading.roles import OrgRole
 from trading.rules.store import RuleSetRecord, TradingCategory, rule_set_in_force
-
-# A project code is in URLs, file names and bank remarks: letters, digits, "-" and "_" only,
-# starting with a letter or digit (a space, "/", "?" or "#" would make the project unreachable).
-PROJECT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 
 
 class Project(SQLModel, table=True):
@@ -70,9 +66,7 @@ async def register_project(
     """Register a project and pin the rule set in force today (database clock)."""
     if isinstance(estimate_fen, bool) or not isinstance(estimate_fen, int) or estimate_fen < 0:
         raise InvalidInput("估算价/预算金额应为不小于零的整数（单位：分）", field="estimate_fen")
-    if not isinstance(code, str) or not PROJECT_CODE.fullmatch(code):
-        raise InvalidInput(f"项目编号「{str(code)[:40]}」无效：应为 1–40 位字母、数字、连字符或下划线，以字母或数字开头，"
-                           "例如 JN-2026-GC-0007", field="code")
+    PROJECT_CODE.check(code)
     if not title.strip():
         raise InvalidInput("项目名称不能为空", field="title")
     if await session.get(TradingCategory, category) is None:

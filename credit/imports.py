@@ -21,7 +21,7 @@ from credit.models import CreditRecord
 from credit.records import RecordValues, changes_between, check_record_values, save_new_record, update_record
 from trading.audit import record_event
 from trading.errors import DomainError, InvalidInput
-from trading.spreadsheets import ImportRejected, RowError, read_rows
+from trading.spreadsheets import ImportRejected, RowError, read_rows_in_worker
 
 # Service argument -> column header of the file.
 COLUMNS = {
@@ -97,7 +97,7 @@ async def _existing(session: AsyncSession, values: RecordValues) -> tuple[Credit
 
 async def _plan_import(session: AsyncSession, filename: str, data: bytes) -> list[_Planned]:
     """Every row's planned action; raises :class:`ImportRejected` listing every bad cell."""
-    rows = read_rows(filename, data, IMPORT_COLUMNS)
+    rows = await read_rows_in_worker(filename, data, IMPORT_COLUMNS)
     if not rows:
         raise InvalidInput("文件中没有数据行：第一行为表头，数据从第二行开始", field="file")
     errors: list[RowError] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -24,10 +25,13 @@ from expert_pool.fields import (
     check_status,
     check_title,
     check_years,
+    years_from,
 )
 from expert_pool.models import Expert, ExpertConflict, ExpertLeave, ExpertSpecialty
 from expert_pool.specialties import check_codes, subtree_codes
-from trading.audit import record_event
+from trading.audit import AuditEvent, record_event, record_events
+from trading.columns import text_length
+from trading.database import insert_in_batches
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import mask_id_number, mask_phone, validate_credit_code, validate_id_number
 from trading.organisations import Organisation
@@ -47,7 +51,7 @@ def expert_code(serial: int) -> str:
     return f"{CODE_PREFIX}{serial:06d}"
 
 
-def subject_of(expert: Expert) -> str:
+def subject_of(expert: Expert | NewExpert) -> str:
     return f"expert:{expert.code}"
 
 
@@ -64,10 +68,17 @@ async def today(session: AsyncSession) -> date:
 
 
 def one_year_after(day: date) -> date:
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + 1, day=28)
+    return years_from(day, 1)
+
+
+EMPLOYER_NAME_LENGTH = text_length(Expert.__table__.c.employer_name)
+
+
+def check_employer_name(value: str | None) -> str | None:
+    name = (value or "").strip()
+    if len(name) > EMPLOYER_NAME_LENGTH:
+        raise InvalidInput(f"工作单位名称过长：最多{EMPLOYER_NAME_LENGTH}个字符，实为{len(name)}个", field="employer_name")
+    return name or None
 
 
 async def organisation_id_for(session: AsyncSession, credit_code: str) -> int | None:
@@ -116,11 +127,11 @@ def describe_expert(expert: Expert, specialties: Sequence[str], *, masked: bool 
     }
 
 
-def _audit_profile(expert: Expert, specialties: Sequence[str]) -> dict[str, Any]:
-    return {"name": expert.name, "id_number": mask_id_number(expert.id_number),
-            "employer_credit_code": expert.employer_credit_code, "specialties": list(specialties),
-            "title": expert.title, "years_in_field": expert.years_in_field, "city_code": expert.city_code,
-            "phone": mask_phone(expert.phone), "next_review_due": expert.next_review_due.isoformat()}
+def _audit_profile(fields: Mapping[str, Any], specialties: Sequence[str]) -> dict[str, Any]:
+    return {"name": fields["name"], "id_number": mask_id_number(fields["id_number"]),
+            "employer_credit_code": fields["employer_credit_code"], "specialties": list(specialties),
+            "title": fields["title"], "years_in_field": fields["years_in_field"], "city_code": fields["city_code"],
+            "phone": mask_phone(fields["phone"]), "next_review_due": fields["next_review_due"].isoformat()}
 
 
 async def _set_specialties(session: AsyncSession, expert_id: int, codes: Sequence[str]) -> None:
@@ -129,16 +140,30 @@ async def _set_specialties(session: AsyncSession, expert_id: int, codes: Sequenc
     await session.flush()
 
 
-async def insert_expert(session: AsyncSession, *, actor: str, expert_id: int, fields: Mapping[str, Any],
-                        specialties: Sequence[str], action: str = "expert.registered") -> Expert:
-    """Insert an already validated expert under a reserved id (shared with the importer)."""
-    expert = Expert(id=expert_id, code=expert_code(expert_id), **fields)
-    session.add(expert)
+@dataclass(frozen=True)
+class NewExpert:
+    """An already validated expert and the id reserved for it (:func:`next_expert_ids`)."""
+
+    expert_id: int
+    fields: Mapping[str, Any]
+    specialties: Sequence[str]
+
+    @property
+    def code(self) -> str:
+        return expert_code(self.expert_id)
+
+
+async def insert_experts(session: AsyncSession, *, actor: str, experts: Sequence[NewExpert],
+                         action: str = "expert.registered") -> None:
+    """Insert validated experts with their specialties and one audit entry each, in a few
+    statements however many there are (an import brings tens of thousands)."""
     await session.flush()
-    await _set_specialties(session, expert_id, specialties)
-    await record_event(session, actor=actor, action=action, subject=subject_of(expert),
-                       data=_audit_profile(expert, specialties))
-    return expert
+    await insert_in_batches(session, Expert.__table__,
+                            [{"id": new.expert_id, "code": new.code, **new.fields} for new in experts])
+    await insert_in_batches(session, ExpertSpecialty.__table__, [
+        {"expert_id": new.expert_id, "specialty_code": code} for new in experts for code in new.specialties])
+    await record_events(session, [AuditEvent(actor, action, subject_of(new), _audit_profile(new.fields, new.specialties))
+                                  for new in experts])
 
 
 async def register_expert(
@@ -160,23 +185,25 @@ async def register_expert(
     number = validate_id_number(id_number)
     credit_code = validate_credit_code(employer_credit_code)
     codes = await check_codes(session, specialties)
+    day = await today(session)
     fields = {
         "name": check_name(name),
         "id_number": number,
         "employer_credit_code": credit_code,
-        "employer_name": (employer_name or "").strip() or None,
+        "employer_name": check_employer_name(employer_name),
         "employer_id": await organisation_id_for(session, credit_code),
         "title": check_title(title),
         "years_in_field": check_years(years_in_field),
         "city_code": check_city_code(city_code),
         "phone": check_phone(phone),
-        "next_review_due": (check_review_date(next_review_due) if next_review_due is not None
-                            else one_year_after(await today(session))),
+        "next_review_due": (check_review_date(next_review_due, day) if next_review_due is not None
+                            else one_year_after(day)),
     }
     if await session.scalar(select(Expert.code).where(Expert.id_number == number)):
         raise Conflict(f"身份证号码 {mask_id_number(number)} 的专家已在库中", field="id_number")
     [expert_id] = await next_expert_ids(session, 1)
-    return await insert_expert(session, actor=actor, expert_id=expert_id, fields=fields, specialties=codes)
+    await insert_experts(session, actor=actor, experts=[NewExpert(expert_id, fields, codes)])
+    return await session.get(Expert, expert_id)
 
 
 async def update_expert(
@@ -204,7 +231,7 @@ async def update_expert(
         changes["employer_credit_code"] = credit_code
         changes["employer_id"] = await organisation_id_for(session, credit_code)
     if employer_name is not None:
-        changes["employer_name"] = employer_name.strip() or None
+        changes["employer_name"] = check_employer_name(employer_name)
     if title is not None:
         changes["title"] = check_title(title)
     if years_in_field is not None:

@@ -13,6 +13,7 @@ from datetime import date
 from enum import StrEnum
 
 from trading.errors import InvalidInput
+from trading.timefmt import chinese_date
 
 
 class ExpertStatus(StrEnum):
@@ -104,14 +105,33 @@ def check_phone(value: str) -> str:
     raise InvalidInput("联系电话格式错误：应为11位手机号或带区号的固定电话（如 0537-2345678）", field="phone")
 
 
-def check_review_date(value: str | date) -> date:
+# A next review falls due about a year ahead (a few years where a center appoints for a
+# term); a date decades away is a typing error, not a plan.
+REVIEW_YEARS_BACK, REVIEW_YEARS_AHEAD = 10, 5
+
+
+def check_review_date(value: str | date, today: date) -> date:
     if isinstance(value, date):
-        return value
-    text = (value or "").strip()
+        day, text = value, value.isoformat()
+    else:
+        text = (value or "").strip()
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(f"下次审定日期「{text}」无效：应为 YYYY-MM-DD 格式的日期", field="next_review_due") from None
+    earliest, latest = years_from(today, -REVIEW_YEARS_BACK), years_from(today, REVIEW_YEARS_AHEAD)
+    if not earliest <= day <= latest:
+        raise InvalidInput(f"下次审定日期「{text}」不合理：应在{chinese_date(earliest, weekday=False)}至"
+                           f"{chinese_date(latest, weekday=False)}之间", field="next_review_due")
+    return day
+
+
+def years_from(day: date, years: int) -> date:
+    """The same day ``years`` later (or earlier); 29 February becomes the 28th."""
     try:
-        return date.fromisoformat(text)
+        return day.replace(year=day.year + years)
     except ValueError:
-        raise InvalidInput(f"下次审定日期「{text}」无效：应为 YYYY-MM-DD 格式的日期", field="next_review_due") from None
+        return day.replace(year=day.year + years, day=28)
 
 
 def check_status(value: str) -> ExpertStatus:

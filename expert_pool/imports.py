@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expert_pool.experts import (
+    NewExpert,
+    check_employer_name,
     describe_experts,
-    insert_expert,
+    insert_experts,
     next_expert_ids,
     one_year_after,
     today,
@@ -33,10 +36,11 @@ from expert_pool.fields import (
 from expert_pool.models import Expert
 from expert_pool.specialties import known_codes, split_codes
 from trading.audit import record_event
+from trading.columns import any_of
 from trading.errors import InvalidInput
 from trading.identifiers import mask_id_number, validate_credit_code, validate_id_number
 from trading.organisations import Organisation
-from trading.spreadsheets import ImportRejected, Row, RowError, read_rows, write_rows
+from trading.spreadsheets import ImportRejected, Row, RowError, read_rows_in_worker, write_rows
 
 NAME = "姓名"
 ID_NUMBER = "身份证号码"
@@ -89,62 +93,58 @@ def _check(errors: list[RowError], row: Row, column: str, check, *args: Any) -> 
         return None
 
 
-async def _validate(session: AsyncSession, rows: Sequence[Row]) -> tuple[list[_Candidate], list[RowError]]:
+def _check_cells(rows: Sequence[Row], day: date) -> tuple[list[_Candidate], list[RowError]]:
+    """Every check of a row on its own (no database): run in a worker thread, since tens of
+    thousands of rows take seconds."""
     errors: list[RowError] = []
-    day = await today(session)
-    all_codes = {code for row in rows for code in split_codes(row.values.get(SPECIALTIES, ""))}
-    existing_codes = await known_codes(session, all_codes)
-    numbers = {}
-    for row in rows:
-        try:
-            numbers[row.number] = validate_id_number(row.values.get(ID_NUMBER, ""), today=day)
-        except InvalidInput as error:
-            errors.append(RowError(row.number, ID_NUMBER, error.message))
-    in_pool = dict((await session.execute(
-        select(Expert.id_number, Expert.code).where(Expert.id_number.in_(list(numbers.values()))))).all())
-    credit_codes = {}
-    for row in rows:
-        try:
-            credit_codes[row.number] = validate_credit_code(row.values.get(EMPLOYER_CODE, ""))
-        except InvalidInput as error:
-            errors.append(RowError(row.number, EMPLOYER_CODE, error.message))
-    organisations = dict((await session.execute(
-        select(Organisation.credit_code, Organisation.id)
-        .where(Organisation.credit_code.in_(list(credit_codes.values()))))).all())
-
-    first_row_of: dict[str, int] = {}
     candidates = []
     for row in rows:
-        number = numbers.get(row.number)
-        if number is not None:
-            if number in first_row_of:
-                errors.append(RowError(row.number, ID_NUMBER, f"与第 {first_row_of[number]} 行的身份证号码重复"))
-            else:
-                first_row_of[number] = row.number
-            if number in in_pool:
-                errors.append(RowError(row.number, ID_NUMBER,
-                                       f"身份证号码 {mask_id_number(number)} 的专家已在库中（{in_pool[number]}）"))
+        number = _check(errors, row, ID_NUMBER, validate_id_number, day)
         name = _check(errors, row, NAME, check_name)
         codes = split_codes(row.values.get(SPECIALTIES, ""))
         if not codes:
             errors.append(RowError(row.number, SPECIALTIES, "至少应填写一个专业代码"))
-        unknown = [code for code in codes if code not in existing_codes]
-        if unknown:
-            errors.append(RowError(row.number, SPECIALTIES, f"专业代码不存在：{'、'.join(unknown)}"))
         title = _check(errors, row, TITLE, check_title)
         years = _check(errors, row, YEARS, check_years)
         city = _check(errors, row, CITY, check_city_code)
         phone = _check(errors, row, PHONE, check_phone)
         review_due: date | None = one_year_after(day)
         if row.values.get(REVIEW_DUE, ""):
-            review_due = _check(errors, row, REVIEW_DUE, check_review_date)
-        credit_code = credit_codes.get(row.number)
+            review_due = _check(errors, row, REVIEW_DUE, check_review_date, day)
         candidates.append(_Candidate(row=row.number, specialties=codes, fields={
-            "name": name, "id_number": number, "employer_credit_code": credit_code,
-            "employer_name": row.values.get(EMPLOYER_NAME, "").strip() or None,
-            "employer_id": organisations.get(credit_code), "title": title, "years_in_field": years,
-            "city_code": city, "phone": phone, "next_review_due": review_due,
+            "name": name, "id_number": number,
+            "employer_credit_code": _check(errors, row, EMPLOYER_CODE, validate_credit_code),
+            "employer_name": _check(errors, row, EMPLOYER_NAME, check_employer_name),
+            "title": title, "years_in_field": years, "city_code": city, "phone": phone, "next_review_due": review_due,
         }))
+    return candidates, errors
+
+
+async def _validate(session: AsyncSession, rows: Sequence[Row]) -> tuple[list[_Candidate], list[RowError]]:
+    candidates, errors = await anyio.to_thread.run_sync(_check_cells, rows, await today(session))
+    # Then what needs the pool: one query per kind however many rows.
+    existing_codes = await known_codes(session, {code for candidate in candidates for code in candidate.specialties})
+    numbers = {candidate.fields["id_number"] for candidate in candidates} - {None}
+    in_pool = dict((await session.execute(
+        select(Expert.id_number, Expert.code).where(any_of(Expert.id_number, numbers)))).all())
+    employers = {candidate.fields["employer_credit_code"] for candidate in candidates} - {None}
+    organisations = dict((await session.execute(
+        select(Organisation.credit_code, Organisation.id).where(any_of(Organisation.credit_code, employers)))).all())
+    first_row_of: dict[str, int] = {}
+    for candidate in candidates:
+        row, number = candidate.row, candidate.fields["id_number"]
+        if number is not None:
+            if number in first_row_of:
+                errors.append(RowError(row, ID_NUMBER, f"与第 {first_row_of[number]} 行的身份证号码重复"))
+            else:
+                first_row_of[number] = row
+            if number in in_pool:
+                errors.append(RowError(row, ID_NUMBER,
+                                       f"身份证号码 {mask_id_number(number)} 的专家已在库中（{in_pool[number]}）"))
+        unknown = [code for code in candidate.specialties if code not in existing_codes]
+        if unknown:
+            errors.append(RowError(row, SPECIALTIES, f"专业代码不存在：{'、'.join(unknown)}"))
+        candidate.fields["employer_id"] = organisations.get(candidate.fields["employer_credit_code"])
     errors.sort(key=lambda error: (error.row, REQUIRED_COLUMNS.index(error.column)
                                    if error.column in REQUIRED_COLUMNS else len(REQUIRED_COLUMNS)))
     return candidates, errors
@@ -158,7 +158,7 @@ async def import_experts(session: AsyncSession, *, actor: str, filename: str, da
     and credit code check characters, unknown specialty codes, title, years, city code,
     phone, duplicates inside the file and against the pool). ``dry_run`` validates only.
     """
-    rows = read_rows(filename, data, REQUIRED_COLUMNS)
+    rows = await read_rows_in_worker(filename, data, REQUIRED_COLUMNS)
     if not rows:
         raise InvalidInput("文件中没有专家数据：表头下方至少应有一行", field="file")
     candidates, errors = await _validate(session, rows)
@@ -169,10 +169,10 @@ async def import_experts(session: AsyncSession, *, actor: str, filename: str, da
         result.rows = [ImportedRow(row=c.row, name=c.fields["name"], code=None) for c in candidates]
         return result
     ids = await next_expert_ids(session, len(candidates))
-    for expert_id, candidate in zip(ids, candidates):
-        expert = await insert_expert(session, actor=actor, expert_id=expert_id, fields=candidate.fields,
-                                     specialties=candidate.specialties, action="expert.imported")
-        result.rows.append(ImportedRow(row=candidate.row, name=expert.name, code=expert.code))
+    new = [NewExpert(expert_id, candidate.fields, candidate.specialties) for expert_id, candidate in zip(ids, candidates)]
+    await insert_experts(session, actor=actor, experts=new, action="expert.imported")
+    result.rows = [ImportedRow(row=candidate.row, name=candidate.fields["name"], code=expert.code)
+                   for candidate, expert in zip(candidates, new)]
     await record_event(session, actor=actor, action="experts.imported", subject="experts",
                        data={"file": filename, "count": result.count,
                              "codes": [row.code for row in result.rows]})

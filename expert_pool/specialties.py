@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from trading.audit import record_event
+from trading.columns import any_of
 from trading.errors import ConfigurationError, InvalidInput
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "specialties.toml"
@@ -118,7 +119,7 @@ async def known_codes(session: AsyncSession, codes: Iterable[str]) -> set[str]:
     wanted = list(set(codes))
     if not wanted:
         return set()
-    return set((await session.scalars(select(Specialty.code).where(Specialty.code.in_(wanted)))).all())
+    return set((await session.scalars(select(Specialty.code).where(any_of(Specialty.code, wanted)))).all())
 
 
 async def check_codes(session: AsyncSession, codes: Sequence[str], field: str = "specialties") -> list[str]:

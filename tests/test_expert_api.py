@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.demo_data import DEMO_PASSWORD, load_demo_data
-from expert_pool.imports import EXPORT_COLUMNS
+from expert_pool.imports import EXPORT_COLUMNS, REQUIRED_COLUMNS
 from expert_pool.models import Expert
 from expert_pool.specialties import sync_specialties
+from tests.live_server import LiveServer
 from tests.test_expert_import import EXPECTED_ERRORS, SAMPLE, WITH_ERRORS, sample_rows
+from tests.xlsx_parts import text_rows, xlsx_file
 from trading.database import make_sessionmaker, transaction
 from trading.identifiers import mask_id_number
 from trading.settings import Settings
-from trading.spreadsheets import read_rows
+from trading.spreadsheets import MAX_ROWS, read_rows
 from web.app import create_app
 
 
@@ -133,3 +138,31 @@ async def test_the_review_list_is_masked(client, tokens):
     ma = next(item for item in due if item["name"] == "马超")
     assert ma["next_review_due"] == "2027-03-31" and ma["days_left"] == -1007
     assert "*" in ma["id_number"] and "phone" not in ma
+
+
+async def test_an_xlsx_bomb_is_refused_at_the_row_limit_while_the_portal_keeps_answering(client, settings,
+                                                                                          database_url, engine):
+    """200,000 rows in under 100 KB: read in a worker thread and refused at the 50,000-row cap,
+    while /health, asked over and over during the upload, answers within half a second.
+    (A real server: the test client runs one request at a time.)"""
+    bomb = xlsx_file(text_rows(list(REQUIRED_COLUMNS), *[["张三"]] * 200_000))
+    assert len(bomb) < 100_000
+    before = await expert_count(engine)
+    server = LiveServer(settings, database_url).start()
+    try:
+        headers = {"Authorization": f"Bearer {server.token('admin', DEMO_PASSWORD)}"}
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            uploading = asyncio.create_task(http.post("/api/experts/import", headers=headers, files={
+                "file": ("experts.xlsx", bomb, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}))
+            waits = []
+            while not uploading.done():  # back to back: a stalled event loop shows in one of them
+                started = time.perf_counter()
+                assert (await http.get("/health")).status_code == 200
+                waits.append(time.perf_counter() - started)
+            answer = await uploading
+    finally:
+        server.stop()
+    assert answer.status_code == 400, answer.text
+    assert f"一次最多导入 {MAX_ROWS} 行" in answer.json()["error"]["message"]
+    assert len(waits) >= 5 and max(waits) < 0.5, waits
+    assert await expert_count(engine) == before

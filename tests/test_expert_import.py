@@ -202,3 +202,41 @@ async def test_a_failing_statement_never_shows_the_personal_numbers_it_carried(s
         async with session.begin_nested():
             await session.execute(sql("INSERT INTO too_short VALUES (:id)"), {"id": id_number})
     assert "too long" in str(caught.value) and id_number not in str(caught.value)
+
+
+def expert_rows(count: int) -> list[list[str]]:
+    """``count`` valid experts in the columns of REQUIRED_COLUMNS, employed by a hundred organisations."""
+    return [[f"专家{chr(0x4E00 + i % 2000)}", factories.id_number(i), factories.credit_code(1 + i % 100), "A080104;A080105",
+             "中级", str(i % 40), "370800", f"139{i:08d}"] for i in range(count)]
+
+
+async def test_45000_experts_import_in_one_go_below_the_50000_row_limit(session):
+    """One lookup per kind, not one bind parameter per row (asyncpg takes at most 32,767)."""
+    data = write_rows("experts.csv", REQUIRED_COLUMNS, expert_rows(45_000))
+    result = await import_experts(session, actor="test", filename="experts.csv", data=data)
+    assert result.count == 45_000 == await expert_count(session)
+    last = await get_expert(session, result.rows[-1].code)
+    assert (last.id_number, result.rows[-1].row) == (factories.id_number(44_999), 45_001)
+    [described] = await describe_experts(session, [last], masked=False)
+    assert described["specialties"] == ["A080104", "A080105"]
+    assert await session.scalar(select(func.count()).select_from(AuditEntry)
+                                .where(AuditEntry.action == "expert.imported")) == 45_000
+
+
+async def test_an_over_long_employer_name_is_a_row_error_not_a_database_failure(session):
+    columns = [*REQUIRED_COLUMNS, "工作单位名称"]
+    rows = [row + [name] for row, name in zip(expert_rows(3), ["济宁学院", "某" * 201, "某" * 200])]
+    with pytest.raises(ImportRejected) as caught:
+        await import_experts(session, actor="test", filename="experts.csv", data=write_rows("e.csv", columns, rows))
+    assert [(error.row, error.column, error.reason) for error in caught.value.errors] == [
+        (3, "工作单位名称", "工作单位名称过长：最多200个字符，实为201个")]
+
+
+@pytest.mark.parametrize("due", ["0001-01-01", "1899-12-31", "9999-12-31", "2100-01-01"])
+async def test_an_implausible_review_date_is_refused_for_its_row(session, due):
+    columns = [*REQUIRED_COLUMNS, "下次审定日期"]
+    rows = [row + [day] for row, day in zip(expert_rows(2), ["2027-06-30", due])]
+    with pytest.raises(ImportRejected) as caught:
+        await import_experts(session, actor="test", filename="experts.csv", data=write_rows("e.csv", columns, rows))
+    [error] = caught.value.errors
+    assert (error.row, error.column) == (3, "下次审定日期") and "不合理" in error.reason and due in error.reason

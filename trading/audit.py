@@ -10,12 +10,13 @@ TRUNCATE on both tables (triggers in the migration).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, String, insert, select, text
+import anyio.to_thread
+from sqlalchemy import BigInteger, Column, String, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,7 @@ from trading.audit_chain import (
     format_time,
 )
 from trading.columns import created_at_column, timestamp_column
+from trading.database import insert_in_batches
 from trading.keys import CenterKeys
 
 # Arbitrary constant naming the audit-chain advisory lock.
@@ -101,17 +103,40 @@ async def record_event(
 
 async def record_events(session: AsyncSession, events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
     """Append entries in order under one hold of the chain's lock (a batch of bids takes the
-    lock, reads the head and inserts once, instead of once per entry); returns the rows."""
+    lock, reads the head and inserts once, instead of once per entry); returns the rows.
+    An import's tens of thousands are hashed in a worker thread and inserted in batches, so
+    that the event loop keeps serving other requests."""
     if not events:
         return []
     await session.flush()  # what the caller added goes in first, as before its audit entry
-    # Round-trip through JSON so what we hash is exactly what JSONB will give back.
-    payloads = [json.loads(json.dumps(dict(event.data or {}), ensure_ascii=False)) for event in events]
+    large = len(events) > LARGE_BATCH
+    payloads = await _computed(large, _payloads, events)
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
     # After the lock (a statement of its own, so this one's snapshot sees the last commit):
     # the chain head and the clock in one round trip; every write of the platform passes here.
     at, head_seq, head_hash = (await session.execute(HEAD_AND_CLOCK)).one()
-    seq, prev_hash = (head_seq, head_hash) if head_seq is not None else (0, GENESIS_HASH)
+    head = (head_seq, head_hash) if head_seq is not None else (0, GENESIS_HASH)
+    rows = await _computed(large, _chained, events, payloads, at, head)
+    # Core, not ORM objects: a batch of bids appends dozens at once.
+    await insert_in_batches(session, AuditEntry.__table__, rows)
+    return rows
+
+
+LARGE_BATCH = 500
+
+
+async def _computed(large: bool, function: Callable[..., Any], *args: Any) -> Any:
+    return await anyio.to_thread.run_sync(function, *args) if large else function(*args)
+
+
+def _payloads(events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
+    # Round-trip through JSON so what we hash is exactly what JSONB will give back.
+    return [json.loads(json.dumps(dict(event.data or {}), ensure_ascii=False)) for event in events]
+
+
+def _chained(events: Sequence[AuditEvent], payloads: Sequence[dict[str, Any]], at: datetime,
+             head: tuple[int, str]) -> list[dict[str, Any]]:
+    seq, prev_hash = head
     rows = []
     for event, payload in zip(events, payloads):
         seq += 1
@@ -119,8 +144,6 @@ async def record_events(session: AsyncSession, events: Sequence[AuditEvent]) -> 
         rows.append({"seq": seq, "at": at, "actor": event.actor, "action": event.action, "subject": event.subject,
                      "data": payload, "prev_hash": prev_hash, "hash": entry_hash(body)})
         prev_hash = rows[-1]["hash"]
-    # Core, not ORM objects: a batch of bids appends dozens at once.
-    await session.execute(insert(AuditEntry.__table__), rows)
     return rows
 
 

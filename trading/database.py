@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psutil
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -106,3 +107,23 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """A session whose work commits on success and rolls back on any error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+# Rows per INSERT of a bulk write: SQLAlchemy prepares each statement's parameters on the
+# event loop, so tens of thousands in one statement would stall every other request.
+INSERT_BATCH = 1000
+
+
+async def insert_in_batches(session: AsyncSession, table: Any, rows: Sequence[Mapping[str, Any]], *,
+                            returning: Any = None) -> list[Any]:
+    """INSERT ``rows`` into ``table`` (a Table, or a model to get ``returning`` objects back in
+    the order of ``rows``) a batch at a time; the event loop serves others between batches."""
+    returned: list[Any] = []
+    for start in range(0, len(rows), INSERT_BATCH):
+        batch = rows[start:start + INSERT_BATCH]
+        if returning is None:
+            await session.execute(insert(table), batch)
+        else:
+            statement = insert(table).returning(returning, sort_by_parameter_order=True)
+            returned += (await session.scalars(statement, batch)).all()
+    return returned

@@ -1,7 +1,8 @@
 """The center's ledger for bid deposits (统一费用收取退付): what was paid, by whom, from which account.
 
-Deposits come in two ways: a bank statement imported as CSV (all rows or none, idempotent
-on the bank's transaction reference) or a manual confirmation by finance staff. Every
+Deposits come in two ways: a bank statement imported as CSV or XLSX (all rows or none,
+idempotent on the bank's transaction reference; ``trading.bank_statements``) or a manual
+confirmation by finance staff. Every
 deposit records the paying account; when deposits of *different* bidders for the same
 project come from one account, the regulation deems it collusion (《招标投标法实施条例》
 第四十条：不同投标人的投标保证金从同一单位或者个人的账户转出), so a collusion flag is raised
@@ -17,15 +18,15 @@ flag with a reason; new facts (another bidder on the account) raise it again.
 
 This module knows nothing of tenders (trading/ must not import bidding/): projects and
 bidders are plain codes here. Matching a deposit to an admitted registration and settling
-the registration is done by ``bidding.deposits``, which passes a matcher in; when refunds
-are due and which deposits are kept is decided by ``bidding.refunds``.
+the registration is done by ``bidding.deposits``, which passes a matcher to the statement
+import; when refunds are due and which deposits are kept is decided by ``bidding.refunds``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -40,6 +41,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    distinct,
     func,
     select,
     text,
@@ -48,13 +50,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from trading.audit import record_event
-from trading.columns import created_at_column, money_column, timestamp_column
+from trading.audit import AuditEvent, record_event, record_events
+from trading.columns import any_of, created_at_column, money_column, text_length, timestamp_column
+from trading.database import insert_in_batches
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import validate_credit_code
-from trading.money import yuan
 from trading.notifications import enqueue
-from trading.spreadsheets import ImportRejected, RowError, read_rows
 
 STATEMENT, MANUAL = "statement", "manual"
 SOURCES = (STATEMENT, MANUAL)
@@ -267,6 +268,33 @@ def _check_amount(amount_fen: Any) -> int:
     return amount_fen
 
 
+# Free text of a deposit, and the length its column holds (a longer value is refused, naming it).
+DEPOSIT_TEXT_LENGTHS = {name: text_length(LedgerDeposit.__table__.c[name])
+                        for name in ("account", "account_name", "bank", "bank_reference")}
+DEPOSIT_TEXT_LABELS = {"account": "付款账号", "account_name": "付款户名", "bank": "收款银行",
+                       "bank_reference": "银行交易流水号"}
+
+
+def over_long(field_: str, value: str) -> str | None:
+    """Why ``value`` cannot be stored in the deposit's ``field_``, or None."""
+    limit = DEPOSIT_TEXT_LENGTHS[field_]
+    return f"{DEPOSIT_TEXT_LABELS[field_]}过长：最多{limit}个字符，实为{len(value)}个" if len(value) > limit else None
+
+
+@dataclass(frozen=True)
+class IncomingPayment:
+    """One checked payment into the center's account, to record as a deposit."""
+
+    project_code: str
+    bidder_credit_code: str
+    amount_fen: int
+    account: str  # normalised (normalise_account)
+    account_name: str
+    bank_reference: str
+    value_date: date
+    bank: str = ""
+
+
 async def record_deposit(
     session: AsyncSession, *, actor: str, project_code: str, bidder_credit_code: str, amount_fen: int,
     account: str, account_name: str, bank_reference: str, value_date: date, source: str, bank: str = "",
@@ -289,24 +317,45 @@ async def record_deposit(
         raise InvalidInput("到账日期格式有误", field="value_date")
     if source not in SOURCES:
         raise InvalidInput(f"未知的保证金来源「{source}」", field="source")
-    bank = (bank or "").strip()
-    if await session.scalar(select(LedgerDeposit.id).where(LedgerDeposit.bank == bank,
+    payment = IncomingPayment(project, bidder, amount, paying, account_name.strip(), reference, value_date,
+                              (bank or "").strip())
+    for name in DEPOSIT_TEXT_LENGTHS:
+        if reason := over_long(name, getattr(payment, name)):
+            raise InvalidInput(reason, field=name)
+    if await session.scalar(select(LedgerDeposit.id).where(LedgerDeposit.bank == payment.bank,
                                                            LedgerDeposit.bank_reference == reference)):
         raise Conflict(f"银行流水 {reference} 已入账", bank_reference=reference)
-    # One writer per project and account at a time: the collusion check sees every deposit.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ledger:{project}:{paying}"})
-    deposit = LedgerDeposit(project_code=project, bidder_credit_code=bidder, amount_fen=amount, account=paying,
-                            account_name=account_name.strip(), bank=bank, bank_reference=reference,
-                            value_date=value_date, source=source, confirmed_by=actor)
-    session.add(deposit)
-    await session.flush()
-    await session.refresh(deposit)
-    await record_event(session, actor=actor, action="ledger.deposit_recorded", subject=f"project:{project}",
-                       data={"deposit_id": deposit.id, "bidder": bidder, "amount_fen": amount, "account": paying,
-                             "account_name": deposit.account_name, "bank": bank, "bank_reference": reference,
-                             "value_date": value_date.isoformat(), "source": source})
-    await _check_shared_account(session, actor=actor, project_code=project, account=paying)
+    [deposit] = await record_deposits(session, actor=actor, payments=[payment], source=source)
     return deposit
+
+
+async def record_deposits(session: AsyncSession, *, actor: str, payments: Sequence[IncomingPayment],
+                          source: str) -> list[LedgerDeposit]:
+    """Record checked payments as deposits, each with its audit entry, in a few statements
+    however many there are (a statement brings tens of thousands); raise a collusion flag
+    for every account that now pays for more than one bidder of a project."""
+    # One writer per project at a time, so that the collusion check sees every deposit of it;
+    # taken in order, so that two imports naming the same projects cannot deadlock.
+    for project in sorted({payment.project_code for payment in payments}):
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ledger:{project}"})
+    await session.flush()
+    deposits = await insert_in_batches(session, LedgerDeposit, [
+        {**asdict(payment), "source": source, "confirmed_by": actor} for payment in payments], returning=LedgerDeposit)
+    await record_events(session, [AuditEvent(actor, "ledger.deposit_recorded", f"project:{deposit.project_code}", {
+        "deposit_id": deposit.id, "bidder": deposit.bidder_credit_code, "amount_fen": deposit.amount_fen,
+        "account": deposit.account, "account_name": deposit.account_name, "bank": deposit.bank,
+        "bank_reference": deposit.bank_reference, "value_date": deposit.value_date.isoformat(), "source": source})
+        for deposit in deposits])
+    paid_from = {(deposit.project_code, deposit.account) for deposit in deposits}
+    shared = (await session.execute(
+        select(LedgerDeposit.project_code, LedgerDeposit.account)
+        .where(any_of(LedgerDeposit.project_code, {project for project, _ in paid_from}),
+               any_of(LedgerDeposit.account, {account for _, account in paid_from}))
+        .group_by(LedgerDeposit.project_code, LedgerDeposit.account)
+        .having(func.count(distinct(LedgerDeposit.bidder_credit_code)) > 1))).all()
+    for project, account in sorted(pair for pair in map(tuple, shared) if pair in paid_from):
+        await _check_shared_account(session, actor=actor, project_code=project, account=account)
+    return deposits
 
 
 async def _check_shared_account(session: AsyncSession, *, actor: str, project_code: str,
@@ -347,11 +396,15 @@ async def deposits_of(session: AsyncSession, *, project_code: str,
     return list((await session.scalars(query.order_by(LedgerDeposit.id))).all())
 
 
-async def paid_total(session: AsyncSession, *, project_code: str, bidder_credit_code: str) -> int:
-    """What the bidder's deposits for the project now secure: not those kept or being refunded."""
-    return int(await session.scalar(select(func.coalesce(func.sum(LedgerDeposit.amount_fen), 0)).where(
-        LedgerDeposit.project_code == project_code, LedgerDeposit.bidder_credit_code == bidder_credit_code,
-        LedgerDeposit.kept_at.is_(None), LedgerDeposit.id.not_in(select(LedgerRefund.deposit_id)))) or 0)
+async def paid_totals(session: AsyncSession, *, project_code: str) -> dict[str, int]:
+    """What each bidder's deposits for the project now secure (not those kept or being
+    refunded), by credit code, for every bidder that paid."""
+    rows = await session.execute(
+        select(LedgerDeposit.bidder_credit_code, func.sum(LedgerDeposit.amount_fen)).where(
+            LedgerDeposit.project_code == project_code, LedgerDeposit.kept_at.is_(None),
+            LedgerDeposit.id.not_in(select(LedgerRefund.deposit_id)))
+        .group_by(LedgerDeposit.bidder_credit_code))
+    return {bidder: int(total) for bidder, total in rows.all()}
 
 
 async def collusion_flags(session: AsyncSession, *, project_code: str | None = None) -> list[CollusionFlag]:
@@ -537,217 +590,3 @@ async def fees_of(session: AsyncSession, *, project_code: str | None = None) -> 
     if project_code is not None:
         query = query.where(LedgerFee.project_code == project_code)
     return list((await session.scalars(query.order_by(LedgerFee.id))).all())
-
-
-# ------------------------------------------------------------------------------ statements
-
-REFERENCE, ACCOUNT, ACCOUNT_NAME, REMARK, VALUE_DATE = "交易流水号", "付款账号", "付款户名", "附言", "到账日期"
-AMOUNT_YUAN, AMOUNT_FEN = "金额（元）", "金额（分）"
-BANK = "收款银行"  # optional column; otherwise the ``bank`` argument
-# Optional column: 收入 (incoming, a deposit; the default) or 支出 (outgoing, a refund). In an
-# outgoing row 付款账号/付款户名 hold the counterparty (the payee) and 附言 the refund's number.
-DIRECTION = "收支方向"
-_OUTGOING = {"支出", "支", "借", "借方", "付出", "out"}
-_INCOMING = {"", "收入", "收", "贷", "贷方", "in"}
-_REFUND_NUMBER = re.compile(r"TK[0-9]{8}")
-_AMOUNT_ALIASES = {"金额(元)": AMOUNT_YUAN, "金额(分)": AMOUNT_FEN}
-_CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
-_DATE = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?|([0-9]{4})([0-9]{2})([0-9]{2})")
-
-# (session, project code, bidder credit code) → None when they match an admitted registration, else why not.
-Matcher = Callable[[AsyncSession, str, str], Awaitable[str | None]]
-
-
-@dataclass
-class StatementResult:
-    imported: list[LedgerDeposit] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)  # bank references imported before
-    refunds_paid: list[LedgerRefund] = field(default_factory=list)  # outgoing rows matched to refunds
-
-    @property
-    def count(self) -> int:
-        return len(self.imported)
-
-
-@dataclass
-class _Parsed:
-    row: int
-    reference: str
-    account: str
-    account_name: str
-    amount_fen: int
-    project_code: str
-    bidder_credit_code: str
-    value_date: date
-    bank: str
-    refund_id: int | None = None  # an outgoing row: the refund it pays
-
-
-def parse_value_date(value: str) -> date:
-    match = _DATE.fullmatch(value.strip())
-    if not match:
-        raise ValueError(value)
-    parts = [part for part in match.groups() if part is not None]
-    return date(int(parts[0]), int(parts[1]), int(parts[2]))
-
-
-def parse_remark(remark: str) -> tuple[str, str]:
-    """附言 → (project code, bidder credit code): the one valid credit code and the token before or after it."""
-    tokens = [token for token in re.split(r"[\s,，;；/|:：、]+", remark.upper()) if token]
-    credit = [token for token in tokens if _CREDIT_CODE.fullmatch(token)]
-    valid = []
-    for token in credit:
-        try:
-            valid.append(validate_credit_code(token))
-        except InvalidInput:
-            continue
-    if len(valid) != 1:
-        raise ValueError("附言中应有且只有一个有效的统一社会信用代码")
-    projects = [token for token in tokens if token not in credit and "-" in token]
-    if len(projects) != 1:
-        raise ValueError("附言中应有且只有一个项目编号（如 JN-2026-GC-0007）")
-    return projects[0], valid[0]
-
-
-def _amount_column(header: set[str]) -> str | None:
-    for name in (AMOUNT_YUAN, AMOUNT_FEN):
-        if name in header:
-            return name
-    return None
-
-
-async def import_statement(session: AsyncSession, *, actor: str, filename: str, data: bytes, bank: str = "",
-                           matcher: Matcher | None = None) -> StatementResult:
-    """Import a bank statement (CSV/XLSX): every row valid and matched, or nothing at all.
-
-    Rows whose bank reference was imported before are skipped when they agree with what
-    was recorded (so the same statement imported twice changes nothing), and are errors
-    when they do not.
-    """
-    rows = read_rows(filename, data, [REFERENCE, ACCOUNT, ACCOUNT_NAME, REMARK, VALUE_DATE])
-    for row in rows:
-        for alias, name in _AMOUNT_ALIASES.items():
-            if alias in row.values and name not in row.values:
-                row.values[name] = row.values.pop(alias)
-    amount_column = _amount_column(set(rows[0].values) if rows else set())
-    if rows and amount_column is None:
-        raise ImportRejected([RowError(1, AMOUNT_YUAN, "表头缺少金额列（金额（元）或金额（分））")])
-    errors: list[RowError] = []
-    parsed: list[_Parsed] = []
-    seen: dict[tuple[str, str], int] = {}
-    for row in rows:
-        values, before = row.values, len(errors)
-
-        def bad(column: str, reason: str) -> None:
-            errors.append(RowError(row.number, column, reason))  # noqa: B023 - used within the iteration
-
-        reference = values.get(REFERENCE, "")
-        row_bank = values.get(BANK, "") or bank
-        if not reference:
-            bad(REFERENCE, "不能为空")
-        elif (row_bank, reference) in seen:
-            bad(REFERENCE, f"与第 {seen[(row_bank, reference)]} 行重复")
-        else:
-            seen[(row_bank, reference)] = row.number
-        account = normalise_account(values.get(ACCOUNT, ""))
-        if not account:
-            bad(ACCOUNT, "不能为空")
-        elif not account.isdigit():
-            bad(ACCOUNT, "应为数字账号")
-        account_name = values.get(ACCOUNT_NAME, "")
-        if not account_name:
-            bad(ACCOUNT_NAME, "不能为空")
-        amount = 0
-        try:
-            amount = parse_yuan(values.get(amount_column, "")) if amount_column == AMOUNT_YUAN \
-                else parse_fen(values.get(amount_column, ""))
-            if amount <= 0:
-                bad(amount_column, "金额应大于零")
-        except InvalidInput as error:
-            bad(amount_column, error.message)
-        value_date = None
-        try:
-            value_date = parse_value_date(values.get(VALUE_DATE, ""))
-        except ValueError:
-            bad(VALUE_DATE, f"日期「{values.get(VALUE_DATE, '')}」格式有误：应为 YYYY-MM-DD")
-        direction = values.get(DIRECTION, "").strip()
-        project_code = bidder_code = ""
-        refund_id = None
-        if direction in _OUTGOING:
-            refund = await _refund_named(values.get(REMARK, ""), session, bad)
-            if refund is not None:
-                refund_id, project_code, bidder_code = refund.id, refund.project_code, refund.bidder_credit_code
-                if amount and amount != refund.amount_fen:
-                    bad(amount_column, f"金额与退款 {refund.number} 应退金额 {yuan(refund.amount_fen)} 元不符")
-                if account and account != refund.payee_account:
-                    bad(ACCOUNT, f"收款账号与退款 {refund.number} 的原缴款账号不符")
-        elif direction not in _INCOMING:
-            bad(DIRECTION, f"「{direction}」应为 收入 或 支出")
-        else:
-            try:
-                project_code, bidder_code = parse_remark(values.get(REMARK, ""))
-            except ValueError as error:
-                bad(REMARK, str(error))
-            if project_code and matcher is not None:
-                reason = await matcher(session, project_code, bidder_code)
-                if reason:
-                    bad(REMARK, reason)
-        if len(errors) == before and value_date is not None:
-            parsed.append(_Parsed(row.number, reference, account, account_name, amount, project_code, bidder_code,
-                                  value_date, row_bank, refund_id))
-    result = StatementResult()
-    fresh: list[_Parsed] = []
-    paying: list[_Parsed] = []
-    for item in [item for item in parsed if item.refund_id is not None]:
-        refund = await session.get(LedgerRefund, item.refund_id)
-        if (refund.paid_bank, refund.paid_reference) == (item.bank, item.reference):
-            result.already.append(item.reference)
-        elif refund.paid_at is not None:
-            errors.append(RowError(item.row, REMARK, f"退款 {refund.number} 已支付（流水号 {refund.paid_reference}）"))
-        elif await session.scalar(select(LedgerRefund.id).where(LedgerRefund.paid_bank == item.bank,
-                                                                LedgerRefund.paid_reference == item.reference)):
-            errors.append(RowError(item.row, REFERENCE, f"流水号 {item.reference} 已用于其他退款"))
-        elif any(other.refund_id == item.refund_id for other in paying):
-            errors.append(RowError(item.row, REMARK, f"退款 {refund.number} 在本文件中重复支付"))
-        else:
-            paying.append(item)
-    for item in [item for item in parsed if item.refund_id is None]:
-        existing = await session.scalar(select(LedgerDeposit).where(LedgerDeposit.bank == item.bank,
-                                                                    LedgerDeposit.bank_reference == item.reference))
-        if existing is None:
-            fresh.append(item)
-        elif (existing.project_code, existing.bidder_credit_code, existing.amount_fen, existing.account) == (
-                item.project_code, item.bidder_credit_code, item.amount_fen, item.account):
-            result.already.append(item.reference)
-        else:
-            errors.append(RowError(item.row, REFERENCE, f"流水号 {item.reference} 已入账，但内容与本行不同"))
-    if errors:
-        raise ImportRejected(sorted(errors, key=lambda error: error.row))
-    for item in fresh:
-        result.imported.append(await record_deposit(
-            session, actor=actor, project_code=item.project_code, bidder_credit_code=item.bidder_credit_code,
-            amount_fen=item.amount_fen, account=item.account, account_name=item.account_name,
-            bank_reference=item.reference, value_date=item.value_date, source=STATEMENT, bank=item.bank))
-    for item in paying:
-        result.refunds_paid.append(await record_refund_paid(
-            session, refund_id=item.refund_id, actor=actor, bank_reference=item.reference, value_date=item.value_date,
-            bank=item.bank, source=STATEMENT))
-    if not fresh and not paying:
-        return result  # the same statement again: nothing changes
-    await record_event(session, actor=actor, action="ledger.statement_imported", subject=f"statement:{filename}",
-                       data={"filename": filename, "imported": [item.reference for item in fresh],
-                             "refunds_paid": [item.reference for item in paying],
-                             "already_imported": result.already})
-    return result
-
-
-async def _refund_named(remark: str, session: AsyncSession, bad: Callable[[str, str], None]) -> LedgerRefund | None:
-    numbers = set(_REFUND_NUMBER.findall(remark.upper()))
-    if len(numbers) != 1:
-        bad(REMARK, "支出行的附言中应有且只有一个退款单号（如 TK00000017）")
-        return None
-    [number] = numbers
-    refund = await session.get(LedgerRefund, int(number[2:]))
-    if refund is None:
-        bad(REMARK, f"未找到退款单 {number}")
-    return refund

@@ -13,7 +13,6 @@ Times are ``timestamptz`` (stored in UTC) and shown in the center's zone (Asia/S
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from trading.audit import record_event
+from trading.codes import ROOM_CODE
 from trading.columns import created_at_column, timestamp_column
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.timefmt import CENTER_ZONE, local_time
@@ -32,7 +32,6 @@ from trading.timefmt import CENTER_ZONE, local_time
 OPENING, EVALUATION = "opening", "evaluation"
 ROOM_KIND_NAMES = {OPENING: "开标室", EVALUATION: "评标室"}
 NO_OVERLAP = "room_bookings_no_overlap"
-ROOM_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$")
 
 
 class Room(SQLModel, table=True):
@@ -177,9 +176,7 @@ async def list_rooms(session: AsyncSession, *, kind: str | None = None, active_o
 
 async def add_room(session: AsyncSession, *, actor: str, code: str, name: str, kind: str, capacity: int,
                    location: str) -> Room:
-    code, name, location = code.strip(), name.strip(), location.strip()
-    if not ROOM_CODE.match(code):
-        raise InvalidInput(f"场地编号 {code!r} 无效（字母、数字、-、_，不超过20位）", field="code")
+    code, name, location = ROOM_CODE.check(code.strip()), name.strip(), location.strip()
     if kind not in ROOM_KIND_NAMES:
         raise InvalidInput(f"未知的场地类型 {kind!r}（应为 opening 开标室 或 evaluation 评标室）", field="kind")
     if not name or not location:

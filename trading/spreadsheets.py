@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
+import anyio.to_thread
 import openpyxl
 from openpyxl.cell import WriteOnlyCell
 
 from trading.errors import InvalidInput
+from trading.xlsx_stream import Cell, xlsx_rows
 
 MAX_ROWS = 50_000
+MAX_COLUMNS = 100  # no import has half as many; cells further right are not read
+FORMULA_CELL = "单元格是公式，导入不读取公式：请将该列复制后“选择性粘贴为数值”再导入"
 
 
 @dataclass(frozen=True)
@@ -58,38 +63,70 @@ def _clean(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # spreadsheets store typed-in codes such as 370800 as numbers
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
     return str(value).strip()
 
 
 def read_rows(filename: str, data: bytes, columns: Sequence[str]) -> list[Row]:
     """Rows of a CSV (UTF-8, with or without BOM, or GB18030) or XLSX file keyed by header.
 
-    A missing required header or an unreadable file is one error naming it.
+    The file is read as a stream and refused as soon as it reaches a row after the
+    ``MAX_ROWS``-th below the header: the rest is never read. A missing required header or
+    an unreadable file is one error naming it; formula cells and text the database cannot
+    hold are listed cell by cell.
     """
     lowered = filename.lower()
     if lowered.endswith(".xlsx"):
-        table = _xlsx_rows(data)
+        table = xlsx_rows(data, max_columns=MAX_COLUMNS)
     elif lowered.endswith(".csv"):
         table = _csv_rows(data)
     else:
         raise InvalidInput(f"不支持的文件类型「{filename}」：请上传 .csv 或 .xlsx 文件", field="file")
-    if not table:
+    try:
+        return _keyed_rows(table, columns)
+    finally:
+        table.close()  # an XLSX archive left half-read
+
+
+def _keyed_rows(table: Iterator[tuple[int, Sequence[Cell | None]]], columns: Sequence[str]) -> list[Row]:
+    first = next(table, None)
+    if first is None:
         raise InvalidInput("文件为空：第一行应为表头", field="file")
-    header = [_clean(cell) for cell in table[0]]
+    number, cells = first
+    header = [_clean(cell.value) if cell is not None else "" for cell in cells] if number == 1 else []
     missing = [column for column in columns if column not in header]
     if missing:
         raise ImportRejected([RowError(1, column, "表头缺少此列") for column in missing])
-    if len(table) - 1 > MAX_ROWS:
-        raise InvalidInput(f"一次最多导入 {MAX_ROWS} 行", field="file")
-    rows = []
-    for number, cells in enumerate(table[1:], start=2):
-        values = {name: _clean(cells[i]) if i < len(cells) else "" for i, name in enumerate(header) if name}
-        if any(values.values()):  # blank lines are skipped, not errors
-            rows.append(Row(number, values))
+    named = [(i, name) for i, name in enumerate(header) if name]
+    rows: list[Row] = []
+    problems: list[RowError] = []
+    for number, cells in table:
+        if number > MAX_ROWS + 1:  # checked as the rows come: the rest of the file is never read
+            raise InvalidInput(f"文件超过 {MAX_ROWS} 行数据：一次最多导入 {MAX_ROWS} 行，请分批导入",
+                               field="file", limit=MAX_ROWS)
+        present = [(name, cells[i]) for i, name in named if i < len(cells) and cells[i] is not None]
+        values = {name: _clean(cell.value) for name, cell in present}
+        if not any(values.values()) and not any(cell.formula for _, cell in present):
+            continue  # blank lines are skipped, not errors
+        for name, cell in present:
+            if cell.formula:
+                problems.append(RowError(number, name, FORMULA_CELL))
+            elif "\x00" in values[name]:
+                problems.append(RowError(number, name, "含有空字符（NUL），请删去后再导入"))
+        rows.append(Row(number, {name: values.get(name, "") for _, name in named}))
+    if problems:
+        raise ImportRejected(problems)
     return rows
 
 
-def _csv_rows(data: bytes) -> list[list[Any]]:
+async def read_rows_in_worker(filename: str, data: bytes, columns: Sequence[str]) -> list[Row]:
+    """:func:`read_rows` in a worker thread: parsing a large file must not stall the event
+    loop that answers every other request of the portal."""
+    return await anyio.to_thread.run_sync(read_rows, filename, data, columns)
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Cell]]]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -98,20 +135,16 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
             continue
     else:
         raise InvalidInput("无法识别文件编码：请保存为 UTF-8 或 GB18030 编码的 CSV", field="file")
-    # Our own exports put an apostrophe before text that looks like a formula (csv_cell).
-    return [[cell[1:] if cell[:1] == "'" and cell.lstrip("'").startswith(FORMULA_STARTS) else cell for cell in row]
-            for row in csv.reader(io.StringIO(text))]
-
-
-def _xlsx_rows(data: bytes) -> list[list[Any]]:
+    reader = csv.reader(io.StringIO(text))
+    number = 0
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
-        raise InvalidInput("无法读取 Excel 文件：文件已损坏或不是 .xlsx 格式", field="file") from None
-    try:
-        return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
+        for number, row in enumerate(reader, start=1):
+            # Our own exports put an apostrophe before text that looks like a formula (csv_cell).
+            yield number, [Cell(cell[1:] if cell[:1] == "'" and cell.lstrip("'").startswith(FORMULA_STARTS) else cell)
+                           for cell in row[:MAX_COLUMNS]]
+    except csv.Error:
+        raise InvalidInput(f"CSV 文件第 {number + 1} 行格式有误（引号不配对或单元格过长），无法读取",
+                           field="file") from None
 
 
 # A text cell beginning with one of these is a formula (or becomes one) in spreadsheet programs.
