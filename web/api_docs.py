@@ -15,7 +15,6 @@ by their return type, files by the handler's ``opt={"media_types": (...)}``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from litestar import Litestar
 from litestar.constants import RESERVED_KWARGS
