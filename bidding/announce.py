@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.announcements import publish_announcement
 from bidding.clarifications import publish_clarification
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.opening_keys import TenderOpeningKey, make_opening_key
 from bidding.projects import Project, get_project
 from bidding.rule_periods import rule_entry
@@ -24,6 +24,7 @@ from bidding.tender_documents import (
     checked_document,
     latest_version_number,
 )
+from trading.database import database_now
 from trading.errors import Conflict, RuleViolation
 from trading.keys import CenterKeys
 from trading.rules.store import RuleSetRecord

@@ -28,9 +28,9 @@ from sqlalchemy import and_, extract, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.deadlines import DEADLINE_KINDS, NO_CARD, RED, YELLOW, Deadline
-from bidding.lifecycle import database_now
 from bidding.projects import Project
 from trading.audit import record_event
+from trading.database import database_now
 from trading.rules.store import RuleSetRecord
 
 WATCH_ACTOR = "system:deadline-watch"

@@ -36,7 +36,7 @@ from sqlmodel import Field, SQLModel
 
 from bidding.clarifications import IDENTITY_ROLES, admitted_registration, publish_clarification
 from bidding.deadlines import meet_deadline, set_deadline
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, get_project
 from bidding.registrations import ADMITTED, Registration
 from bidding.rule_periods import rule_entry
@@ -44,6 +44,7 @@ from bidding.states import STATE_NAMES, TenderState, period_end
 from bidding.tender_documents import DocumentFile
 from trading.audit import AuditEntry, record_event
 from trading.columns import timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.notifications import enqueue
 from trading.organisations import Organisation

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.projects import Project, get_project
@@ -27,14 +26,10 @@ from bidding.states import (
     target_of,
 )
 from trading.audit import record_event
+from trading.database import database_now
 from trading.events import publish_event
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.rules.store import RuleSetRecord
-
-
-async def database_now(session: AsyncSession) -> datetime:
-    """The database clock now (not the transaction's start: a lock may have been waited for)."""
-    return await session.scalar(select(func.clock_timestamp()))
 
 
 def rule_values(rule_set: RuleSetRecord) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from expert_pool.composition import check_committee
 from expert_pool.fallback import add_fallback_groups
 from trading.audit import record_event
 from trading.columns import created_at_column
+from trading.database import database_now
 from trading.errors import Conflict, DomainError, IntegrityFailure, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.keys import CenterKeys
 from trading.partners import active_partner, get_partner
@@ -72,10 +73,6 @@ class PartnerDrawRequest(SQLModel, table=True):
     created_at: datetime = Field(sa_column=created_at_column())
 
 
-async def _now(session: AsyncSession) -> datetime:
-    return await session.scalar(select(func.clock_timestamp()))
-
-
 async def get_partner_draw(session: AsyncSession, request_id: str, *, for_update: bool = False) -> PartnerDrawRequest:
     query = select(PartnerDrawRequest).where(PartnerDrawRequest.request_id == request_id)
     if for_update:
@@ -94,7 +91,7 @@ async def prepare_partner_draw(session: AsyncSession, settings: Settings, *, act
     request = await session.get(CommitteeRequest, committee_request_id)
     if request is None:
         raise NotFound(f"未找到评标委员会抽取申请 {committee_request_id}")
-    if request.status != DRAWING or request.starts_at <= await _now(session):
+    if request.status != DRAWING or request.starts_at <= await database_now(session):
         raise Conflict("评标已开始或已取消，不能再向合作城市抽取专家")
     if not groups:
         raise InvalidInput("请至少填写一个专业组别", field="groups")
@@ -239,7 +236,7 @@ async def open_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
     if row.status != COMMITTED:
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能揭晓")
     request = await session.get(CommitteeRequest, row.committee_request_id)
-    if await _now(session) < request.starts_at:
+    if await database_now(session) < request.starts_at:
         raise RuleViolation("评标开始前不能揭晓异地专家名单", starts_at=format_moment(request.starts_at))
     partner = await get_partner(session, row.partner_city)
     answer = await send(keys, settings, partner, "POST", f"{BASE}/{request_id}/reveal", {"message": "reveal"})

@@ -47,6 +47,7 @@ from expert_pool.composition import check_committee
 from expert_pool.models import Expert
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.draws import REVEALED, WITNESSED, Draw, commit_draw, get_draw, reveal_draw, sealed_selection, supply_witness
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.keys import CenterKeys
@@ -163,10 +164,6 @@ def _rule_value(rule_set: RuleSetRecord, key: str, default: Any) -> Any:
     return rule["value"] if rule is not None else default
 
 
-async def _now(session: AsyncSession) -> datetime:
-    return await session.scalar(select(func.clock_timestamp()))
-
-
 def _pool_filter(request: CommitteeRequest, cooling_off_days: int):
     """Not booked in an overlapping session; not on a committee for the same tendering
     party within the cooling-off period before this session."""
@@ -257,7 +254,7 @@ async def request_committee(
         raise InvalidInput("请填写评标地点", field="place")
     if ends_at <= starts_at:
         raise InvalidInput("评标结束时间应晚于开始时间", field="ends_at")
-    if starts_at <= await _now(session):
+    if starts_at <= await database_now(session):
         raise RuleViolation("评标开始时间须晚于抽取时间：专家名单在评标开始前须保持密封")
     check_committee(_rules(rule_set), experts=sum(g.count for g in groups), representatives=representatives)
     request = CommitteeRequest(project_code=project_code, rule_set_id=rule_set.id, tendering_party_code=tendering_party_code,
@@ -359,7 +356,7 @@ async def _call(session: AsyncSession, request: CommitteeRequest, group: Committ
         await record_event(session, actor="system", action="committee.member_unavailable",
                            subject=f"committee:{request.id}", data={"member": member.id, "draw_id": draw_id})
         return False
-    member.invited_at = await _now(session)
+    member.invited_at = await database_now(session)
     enqueue(session, channel="sms", recipient=f"expert:{expert.code}", address=expert.phone,
             subject=f"committee:{request.id}",
             body=(f"【公共资源交易中心】您被抽取为评标专家，请于{local_time(request.starts_at, '%Y年%m月%d日 %H:%M')}"
@@ -423,9 +420,9 @@ async def answer_invitation(session: AsyncSession, keys: CenterKeys, *, member_i
     if member.status != INVITED:
         raise Conflict(f"该邀请当前状态为「{MEMBER_STATUS_NAMES[member.status]}」，不能再答复")
     request = await session.get(CommitteeRequest, member.request_id, with_for_update=True, populate_existing=True)
-    if request.status != DRAWING or request.starts_at <= await _now(session):
+    if request.status != DRAWING or request.starts_at <= await database_now(session):
         raise Conflict("评标已开始或已取消，不能再答复")
-    member.answered_at = await _now(session)
+    member.answered_at = await database_now(session)
     if accept:
         member.status = CONFIRMED
     else:
@@ -451,7 +448,7 @@ async def unseal_committee(session: AsyncSession, keys: CenterKeys, request_id: 
         raise NotFound(f"未找到评标委员会抽取申请 {request_id}")
     if request.status != DRAWING:
         raise Conflict("该评标委员会已揭晓或已取消")
-    if await _now(session) < request.starts_at:
+    if await database_now(session) < request.starts_at:
         raise RuleViolation("评标开始前不能揭晓专家名单")
     draw_ids = (await session.scalars(select(CommitteeDraw.draw_id).join(CommitteeGroup)
                                       .where(CommitteeGroup.request_id == request.id).order_by(CommitteeDraw.id))).all()

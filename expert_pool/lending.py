@@ -21,8 +21,18 @@ from datetime import datetime
 from typing import Any
 
 import nacl.public
-from sqlalchemy import (Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Text, UniqueConstraint, func,
-                        select, text)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -50,6 +60,7 @@ from expert_pool.models import Expert
 from trading.audit import record_event
 from trading.canonical import canon
 from trading.columns import created_at_column
+from trading.database import database_now
 from trading.draws import COMMITTED, draw_bundle, get_draw, void_draw
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.identifiers import validate_credit_code
@@ -187,7 +198,7 @@ async def lend_experts(session: AsyncSession, keys: CenterKeys, partner: Partner
     starts_at, ends_at = _moment(message.get("starts_at"), "starts_at"), _moment(message.get("ends_at"), "ends_at")
     if ends_at <= starts_at:
         raise InvalidInput("评标结束时间应晚于开始时间", field="ends_at")
-    if starts_at <= await session.scalar(select(func.clock_timestamp())):
+    if starts_at <= await database_now(session):
         raise RuleViolation("评标开始时间须晚于抽取时间：专家名单在评标开始前须保持密封")
     party = validate_credit_code(str(message.get("tendering_party") or ""))
     avoid = sorted({validate_credit_code(str(code)) for code in message.get("avoid") or []} - {party})
@@ -270,7 +281,7 @@ async def reveal_to_partner(session: AsyncSession, keys: CenterKeys, partner: Pa
     if request.status == CANCELLED:
         raise Conflict(f"抽取请求 {request_id} 已取消")
     if request.status == DRAWING:
-        if await session.scalar(select(func.clock_timestamp())) < request.starts_at:
+        if await database_now(session) < request.starts_at:
             raise RuleViolation("评标开始前不能揭晓专家名单", starts_at=format_moment(request.starts_at))
         await unseal_committee(session, keys, request.id, actor=_actor(partner))
     groups = {g.id: g.position for g in (await session.scalars(
@@ -354,7 +365,7 @@ async def cancel_for_partner(session: AsyncSession, keys: CenterKeys, partner: P
         return {"request_id": request_id, "status": CANCELLED}
     if request.status != DRAWING:
         raise Conflict("评标已开始，不能取消")
-    now = await session.scalar(select(func.clock_timestamp()))
+    now = await database_now(session)
     member_ids = select(CommitteeMember.id).where(CommitteeMember.request_id == request.id)
     for booking in (await session.scalars(select(ExpertBooking).where(ExpertBooking.member_id.in_(member_ids),
                                                                       ExpertBooking.released_at.is_(None)))).all():

@@ -31,7 +31,7 @@ from trading.audit_chain import (
     format_time,
 )
 from trading.columns import created_at_column, timestamp_column
-from trading.database import insert_in_batches
+from trading.database import database_now, insert_in_batches
 from trading.keys import CenterKeys
 
 # Arbitrary constant naming the audit-chain advisory lock.
@@ -156,7 +156,7 @@ async def make_checkpoint(session: AsyncSession, keys: CenterKeys) -> AuditCheck
     last = await session.scalar(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1))
     if last is not None and last >= head[0]:
         return None
-    now = await session.scalar(text("SELECT clock_timestamp()"))
+    now = await database_now(session)
     record = checkpoint_record(head[0], head[1], format_time(now))
     checkpoint = AuditCheckpoint(seq=head[0], hash=head[1], record=record, signature=keys.sign(record), key_id=keys.key_id)
     session.add(checkpoint)

@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Integer, LargeBinary, Sequence, String, Text, select, text
+from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Integer, LargeBinary, Sequence, String, Text, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -24,6 +24,7 @@ from sqlmodel import Field, SQLModel
 from trading import sealed_draw as sd
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.events import publish_event
 from trading.keys import CenterKeys
@@ -83,11 +84,6 @@ class Draw(SQLModel, table=True):
         return (self.commit_record.get("criteria") or {}).get("witness", WITNESS_SUPERVISOR)
 
 
-async def _now(session: AsyncSession) -> datetime:
-    # clock_timestamp, not now(): the steps of one draw may share a transaction.
-    return await session.scalar(text("SELECT clock_timestamp()"))
-
-
 async def commit_draw(
     session: AsyncSession,
     keys: CenterKeys,
@@ -123,7 +119,7 @@ async def commit_draw(
         raise RuleViolation(f"符合条件的候选只有 {len(pool)} 个，不足以抽取 {count} 个：请调整抽取条件",
                             pool_size=len(pool), count=count)
     number = await session.scalar(select(DRAW_NUMBERS.next_value()))
-    committed_at = await _now(session)
+    committed_at = await database_now(session)
     draw_id = f"{PURPOSES[purpose]}-{committed_at.year}-{number:06d}"
     criteria = {**criteria, "witness": witness if witness_required else WITNESS_NONE}
     if continues is not None:
@@ -180,7 +176,7 @@ async def supply_witness(session: AsyncSession, keys: CenterKeys, draw_id: str, 
 async def _witness(session: AsyncSession, keys: CenterKeys, draw: Draw, *, value: str, by: str) -> Draw:
     center_seed = keys.unseal(draw.sealed_seed)
     selected, reserves = sd.draw(draw.pool, draw.draw_id, center_seed, value, draw.count, draw.reserve_count)
-    draw.witness_value, draw.witness_by, draw.witness_at = value, by, await _now(session)
+    draw.witness_value, draw.witness_by, draw.witness_at = value, by, await database_now(session)
     draw.sealed_result = keys.seal(json.dumps({"selected": selected, "reserves": reserves}).encode())
     draw.status = WITNESSED
     await session.flush()
@@ -208,7 +204,7 @@ async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, 
         raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，不能揭晓")
     if draw.purpose == "agency" and not draw.witness_value:
         raise RuleViolation(f"抽取 {draw_id} 没有交易中心以外的见证人提供的见证值，不能揭晓")
-    now = await _now(session)
+    now = await database_now(session)
     if draw.unseal_at is not None and now < draw.unseal_at:
         raise RuleViolation(f"抽取 {draw_id} 的结果须在评标开始时才能揭晓", unseal_at=draw.unseal_at.isoformat())
     selected, reserves = sealed_selection(keys, draw)
@@ -264,7 +260,7 @@ async def void_draw(
     if draw.status == WITNESSED and not approved_by_supervisor:
         raise PermissionDenied("见证值提交后作废抽取须经监督人员批准")
     draw.status, draw.void_reason, draw.voided_by = VOIDED, reason, actor
-    draw.void_approved_by, draw.voided_at = approved_by_supervisor, await _now(session)
+    draw.void_approved_by, draw.voided_at = approved_by_supervisor, await database_now(session)
     draw.void_record = _void_record(draw, keys)
     draw.void_signature = keys.sign(draw.void_record)
     await session.flush()
