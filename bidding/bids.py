@@ -100,8 +100,7 @@ from trading.keys import CenterKeys, key_id, verify_signature
 from trading.identifiers import validate_credit_code
 from trading.money import yuan
 from trading.organisations import Organisation
-from trading.sealed_draw import format_moment
-from trading.timefmt import local_time
+from trading.timefmt import local_time, rfc3339
 
 PENDING = "pending"  # inside the storing transaction only
 SUBMITTED = "submitted"
@@ -517,7 +516,7 @@ async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, p
     if bid.status != SUBMITTED:
         raise Conflict(f"该投标文件{STATUS_NAMES[bid.status]}，不能撤回", code="bid_not_current", status=bid.status)
     record = {"protocol": WITHDRAW_RECEIPT_PROTOCOL, "tender_code": project.code, "bidder_code": bidder.credit_code,
-              "envelope_sha256": bid.envelope_sha256, "withdrawn_at": format_moment(now)}
+              "envelope_sha256": bid.envelope_sha256, "withdrawn_at": rfc3339(now)}
     answer = keys.sign(record)
     bid.status, bid.withdrawn_at = WITHDRAWN, now
     bid.withdrawal = {"request": request, "signature": signature, "bidder_key_id": key.id,
@@ -525,7 +524,7 @@ async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, p
     await session.flush()
     await record_event(session, actor=actor, action="bid.withdrawn", subject=f"project:{project.code}",
                        data={"bid_id": bid.id, "bidder": bidder.credit_code, "envelope_sha256": bid.envelope_sha256,
-                             "withdrawn_at": format_moment(now)})
+                             "withdrawn_at": rfc3339(now)})
     # Late import: refunds reads bids. The deposit goes back within the rule's period, and a
     # new bid from this bidder needs a new deposit.
     from bidding.refunds import instruct_refunds

@@ -40,8 +40,9 @@ from trading.database import database_now
 from trading.errors import Conflict, DomainError, IntegrityFailure, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.keys import CenterKeys
 from trading.partners import active_partner, get_partner
-from trading.sealed_draw import format_moment, verify_bundle
+from trading.sealed_draw import verify_bundle
 from trading.settings import Settings
+from trading.timefmt import rfc3339
 
 PENDING, COMMITTED, OPENED, CANCELLED, FALLEN_BACK = "pending", "committed", "opened", "cancelled", "fallen_back"
 STATUS_NAMES = {PENDING: "已发出，待对方应答", COMMITTED: "对方已抽取（结果密封）", OPENED: "已揭晓",
@@ -111,7 +112,7 @@ async def prepare_partner_draw(session: AsyncSession, settings: Settings, *, act
         "from_city": settings.city_code,
         "project": {"code": project.code, "category": rule_set.category, "method": rule_set.method},
         "tendering_party": request.tendering_party_code, "avoid": avoid, "avoid_salt": secrets.token_hex(32),
-        "starts_at": format_moment(request.starts_at), "ends_at": format_moment(request.ends_at),
+        "starts_at": rfc3339(request.starts_at), "ends_at": rfc3339(request.ends_at),
         "place": request.place,
         "groups": [{"specialty": str(g["specialty"]), "count": int(g["count"]),
                     "reserve_count": int(g.get("reserve_count", 0))} for g in groups],
@@ -237,7 +238,7 @@ async def open_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能揭晓")
     request = await session.get(CommitteeRequest, row.committee_request_id)
     if await database_now(session) < request.starts_at:
-        raise RuleViolation("评标开始前不能揭晓异地专家名单", starts_at=format_moment(request.starts_at))
+        raise RuleViolation("评标开始前不能揭晓异地专家名单", starts_at=rfc3339(request.starts_at))
     partner = await get_partner(session, row.partner_city)
     answer = await send(keys, settings, partner, "POST", f"{BASE}/{request_id}/reveal", {"message": "reveal"})
     sealed = base64.b64decode(answer["sealed"])

@@ -54,8 +54,8 @@ from trading.keys import CenterKeys
 from trading.notifications import enqueue
 from trading.rules.store import RuleSetRecord
 from trading.canonical import canon
-from trading.sealed_draw import H, format_moment
-from trading.timefmt import local_time
+from trading.sealed_draw import H
+from trading.timefmt import local_time, rfc3339
 
 DRAWING, UNSEALED, CANCELLED = "drawing", "unsealed", "cancelled"
 BOOKINGS_LOCK = 0x424F4F4B  # advisory lock key serialising expert bookings
@@ -222,7 +222,7 @@ def _criteria(request: CommitteeRequest, group: CommitteeGroup, rule_set: RuleSe
     return {"committee_request": request.id, "group": group.position, "specialties": [group.specialty_code],
             "exclude_orgs": excluded,
             **({"exclude_bidders_sha256": disclosed["sha256"]} if disclosed else {}),
-            "session": [format_moment(request.starts_at), format_moment(request.ends_at)],
+            "session": [rfc3339(request.starts_at), rfc3339(request.ends_at)],
             "rule_set": f"{rule_set.code}@{rule_set.version}",
             "cooling_off_days": _rule_value(rule_set, "expert_cooling_off_days", 0)}
 
@@ -267,7 +267,7 @@ async def request_committee(
     await record_event(session, actor=actor, action="committee.requested", subject=f"committee:{request.id}",
                        data={"project_code": project_code, "groups": [g.__dict__ for g in groups],
                              "representatives": representatives, "place": request.place,
-                             "session": [format_moment(starts_at), format_moment(ends_at)]})
+                             "session": [rfc3339(starts_at), rfc3339(ends_at)]})
     taken: set[str] = set()
     for position, spec in enumerate(groups):
         group = CommitteeGroup(request_id=request.id, position=position, specialty_code=spec.specialty,

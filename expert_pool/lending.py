@@ -67,7 +67,7 @@ from trading.identifiers import validate_credit_code
 from trading.keys import CenterKeys
 from trading.partners import Partner
 from trading.rules.store import rule_set_in_force
-from trading.sealed_draw import format_moment
+from trading.timefmt import rfc3339
 
 MAX_GROUPS, MAX_PER_GROUP = 10, 50
 RATING_FLOOR_RULE = "expert_rating_suspend_at_or_below"
@@ -223,7 +223,7 @@ async def lend_experts(session: AsyncSession, keys: CenterKeys, partner: Partner
                        data={"partner": partner.city_code, "request_id": request_id, "project_code": project_code,
                              "groups": [list(g) for g in groups], "tendering_party": party,
                              "avoided": len(avoid),
-                             "session": [format_moment(starts_at), format_moment(ends_at)]})
+                             "session": [rfc3339(starts_at), rfc3339(ends_at)]})
     taken: set[str] = set()
     for position, (specialty, count, reserves) in enumerate(groups):
         group = CommitteeGroup(request_id=request.id, position=position, specialty_code=specialty, count=count,
@@ -282,7 +282,7 @@ async def reveal_to_partner(session: AsyncSession, keys: CenterKeys, partner: Pa
         raise Conflict(f"抽取请求 {request_id} 已取消")
     if request.status == DRAWING:
         if await database_now(session) < request.starts_at:
-            raise RuleViolation("评标开始前不能揭晓专家名单", starts_at=format_moment(request.starts_at))
+            raise RuleViolation("评标开始前不能揭晓专家名单", starts_at=rfc3339(request.starts_at))
         await unseal_committee(session, keys, request.id, actor=_actor(partner))
     groups = {g.id: g.position for g in (await session.scalars(
         select(CommitteeGroup).where(CommitteeGroup.request_id == request.id))).all()}

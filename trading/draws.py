@@ -28,6 +28,7 @@ from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.events import publish_event
 from trading.keys import CenterKeys
+from trading.timefmt import rfc3339
 
 DRAW_NUMBERS = Sequence("draw_numbers")
 PURPOSES = {"expert": "D", "agency": "AG"}
@@ -129,7 +130,7 @@ async def commit_draw(
         "protocol": sd.PROTOCOL, "draw_id": draw_id, "purpose": purpose, "project_code": project_code,
         "criteria": criteria, "pool_size": len(pool), "pool_digest": sd.pool_digest(pool), "count": count,
         "reserve_count": reserve_count, "commitment": sd.commitment(draw_id, center_seed),
-        "committed_at": sd.format_moment(committed_at),
+        "committed_at": rfc3339(committed_at),
     }
     draw = Draw(id=number, draw_id=draw_id, purpose=purpose, project_code=project_code, pool=pool, count=count,
                 reserve_count=reserve_count, commit_record=record, commit_signature=keys.sign(record),
@@ -181,7 +182,7 @@ async def _witness(session: AsyncSession, keys: CenterKeys, draw: Draw, *, value
     draw.status = WITNESSED
     await session.flush()
     await record_event(session, actor=by, action="draw.witnessed", subject=f"draw:{draw.draw_id}",
-                       data={"witness": value, "witness_at": sd.format_moment(draw.witness_at)})
+                       data={"witness": value, "witness_at": rfc3339(draw.witness_at)})
     await publish_event(session, f"draw:{draw.draw_id}", "draw.witnessed",
                         {"project_code": draw.project_code, "status": WITNESSED})
     if draw.unseal_at is None:  # nothing to keep sealed for (e.g. agency draws): reveal at once
@@ -210,7 +211,7 @@ async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, 
     selected, reserves = sealed_selection(keys, draw)
     record = {"protocol": sd.PROTOCOL, "draw_id": draw.draw_id, "center_seed": keys.unseal(draw.sealed_seed).hex(),
               "witness": draw.witness_value, "selected": selected, "reserves": reserves,
-              "revealed_at": sd.format_moment(now)}
+              "revealed_at": rfc3339(now)}
     draw.reveal_record, draw.reveal_signature, draw.status = record, keys.sign(record), REVEALED
     await session.flush()
     await record_event(session, actor=actor, action="draw.revealed", subject=f"draw:{draw_id}",
@@ -240,7 +241,7 @@ def _void_record(draw: Draw, keys: CenterKeys) -> dict[str, Any]:
     """The signed void (spec: sealed-draw-void/1). Once the witness was in, the center could
     compute the outcome: its seed is published, so anyone can see what was discarded."""
     return {"protocol": sd.VOID_PROTOCOL, "draw_id": draw.draw_id, "reason": draw.void_reason,
-            "approved_by": draw.void_approved_by, "voided_at": sd.format_moment(draw.voided_at),
+            "approved_by": draw.void_approved_by, "voided_at": rfc3339(draw.voided_at),
             "center_seed": keys.unseal(draw.sealed_seed).hex() if draw.witness_at is not None else None}
 
 
@@ -284,7 +285,7 @@ def draw_bundle(draw: Draw, keys: CenterKeys) -> dict[str, Any]:
     revealed = draw.status == REVEALED
     witness = None
     if draw.witness_at is not None:
-        witness = {"value": draw.witness_value, "by": draw.witness_by, "at": sd.format_moment(draw.witness_at)}
+        witness = {"value": draw.witness_value, "by": draw.witness_by, "at": rfc3339(draw.witness_at)}
     void = None
     if draw.status == VOIDED:
         # Voided before revision 2 of the spec: the record is made from the stored facts.
