@@ -208,7 +208,7 @@ async def publish_clarification(session: AsyncSession, *, actor: str, project_co
             raise Conflict(f"问题 {already} 已答复", questions=already)
 
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
-    rule = rule_set.content.get("rules", {}).get(CLARIFICATION_RULE)
+    rule = rule_set.entry(CLARIFICATION_RULE)
     before = project.bid_deadline
     after: datetime | None = None
     if rule is not None and before is not None:
@@ -239,8 +239,7 @@ async def publish_clarification(session: AsyncSession, *, actor: str, project_co
 
     if after is not None:
         project.bid_deadline = after
-        rules = {key: value["value"] for key, value in rule_set.content.get("rules", {}).items()}
-        project.next_due_at = next_due_at(project.state, rules, {
+        project.next_due_at = next_due_at(project.state, rule_set.values(), {
             "documents_issued_at": project.documents_issued_at, "bid_deadline": project.bid_deadline,
             "publicity_started_at": project.publicity_started_at, "suspended_from": project.suspended_from})
         await session.flush()

@@ -60,7 +60,7 @@ from sqlmodel import Field, SQLModel
 from bidding.bidder_keys import check_verify_key
 from bidding.bids import Bid
 from bidding.candidates import RankedCandidate, record_candidates
-from bidding.lifecycle import apply_transition, rule_values
+from bidding.lifecycle import apply_transition
 from bidding.opening import DECRYPTED, OpeningEntry, OpeningSession
 from bidding.projects import Project, get_project
 from bidding.scoring import (
@@ -298,7 +298,7 @@ def _text(value: Any, field: str, what: str, *, required: bool = True) -> str:
 
 
 async def _rules(session: AsyncSession, project: Project) -> dict[str, Any]:
-    return rule_values(await session.get(RuleSetRecord, project.rule_set_id))
+    return (await session.get(RuleSetRecord, project.rule_set_id)).values()
 
 
 async def current_session(session: AsyncSession, project: Project, *, lock: bool = False) -> EvaluationSession:

@@ -104,7 +104,7 @@ async def prepare_partner_draw(session: AsyncSession, settings: Settings, *, act
         PartnerDrawRequest.status.not_in((CANCELLED, FALLEN_BACK))))).all()
     remote = sum(g["count"] for row in others for g in row.message["groups"])
     # The whole committee, local and remote experts together, must satisfy the rule set.
-    check_committee(rule_set.content["rules"], experts=int(local) + remote + sum(int(g["count"]) for g in groups),
+    check_committee(rule_set.entries(), experts=int(local) + remote + sum(int(g["count"]) for g in groups),
                     representatives=request.representatives)
     avoid = sorted(set(request.bidder_codes) | ({request.agency_code} - {None}) - {request.tendering_party_code})
     message = {
@@ -376,7 +376,7 @@ async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, settings: 
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」：对方已抽取的，须先取消再改抽本地专家")
     request = await session.get(CommitteeRequest, row.committee_request_id)
     _, _, rule_set = await project_by_code(session, request.project_code)
-    rule = rule_set.content["rules"].get(FALLBACK_RULE)
+    rule = rule_set.entry(FALLBACK_RULE)
     allowed = rule["value"] if rule is not None else FALLBACK_DEFAULT
     if not allowed:
         raise RuleViolation(f"规则集 {rule_set.code} {rule_set.version} 不允许以本地专家代替异地专家（{rule['source']}）",

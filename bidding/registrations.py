@@ -64,7 +64,7 @@ def project_facts(project: Project, rule_set: RuleSetRecord, requested_deposit_f
     """The plain facts credit/ decides on, from the project and its pinned rule set."""
     return ProjectFacts.from_rules(code=project.code, category=project.category, region_code=project.region_code,
                                    estimate_fen=project.estimate_fen, requested_deposit_fen=requested_deposit_fen,
-                                   rules=rule_set.content.get("rules", {}))
+                                   rules=rule_set.entries())
 
 
 def _check_deposit_setting(value: int | None) -> int | None:

@@ -155,15 +155,6 @@ class GroupSpec:
     reserve_count: int
 
 
-def _rules(rule_set: RuleSetRecord) -> dict[str, Any]:
-    return rule_set.content["rules"]
-
-
-def _rule_value(rule_set: RuleSetRecord, key: str, default: Any) -> Any:
-    rule = _rules(rule_set).get(key)
-    return rule["value"] if rule is not None else default
-
-
 def _pool_filter(request: CommitteeRequest, cooling_off_days: int):
     """Not booked in an overlapping session; not on a committee for the same tendering
     party within the cooling-off period before this session."""
@@ -192,9 +183,9 @@ async def _pool_codes(session: AsyncSession, request: CommitteeRequest, rule_set
     codes = await available_expert_codes(
         session, specialties=[specialty], window_start=request.starts_at, window_end=request.ends_at,
         exclude_credit_codes=excluded, on_date=request.starts_at.date(),
-        min_years_in_field=_rule_value(rule_set, "expert_min_years_in_field", None),
-        senior_title_only=bool(_rule_value(rule_set, "expert_senior_title_required", False)),
-        extra_filter=_pool_filter(request, _rule_value(rule_set, "expert_cooling_off_days", 0)),
+        min_years_in_field=rule_set.value("expert_min_years_in_field", None),
+        senior_title_only=bool(rule_set.value("expert_senior_title_required", False)),
+        extra_filter=_pool_filter(request, rule_set.value("expert_cooling_off_days", 0)),
     )
     return [code for code in codes if code not in leave_out]
 
@@ -224,7 +215,7 @@ def _criteria(request: CommitteeRequest, group: CommitteeGroup, rule_set: RuleSe
             **({"exclude_bidders_sha256": disclosed["sha256"]} if disclosed else {}),
             "session": [rfc3339(request.starts_at), rfc3339(request.ends_at)],
             "rule_set": f"{rule_set.code}@{rule_set.version}",
-            "cooling_off_days": _rule_value(rule_set, "expert_cooling_off_days", 0)}
+            "cooling_off_days": rule_set.value("expert_cooling_off_days", 0)}
 
 
 async def request_committee(
@@ -256,7 +247,7 @@ async def request_committee(
         raise InvalidInput("评标结束时间应晚于开始时间", field="ends_at")
     if starts_at <= await database_now(session):
         raise RuleViolation("评标开始时间须晚于抽取时间：专家名单在评标开始前须保持密封")
-    check_committee(_rules(rule_set), experts=sum(g.count for g in groups), representatives=representatives)
+    check_committee(rule_set.entries(), experts=sum(g.count for g in groups), representatives=representatives)
     request = CommitteeRequest(project_code=project_code, rule_set_id=rule_set.id, tendering_party_code=tendering_party_code,
                                agency_code=agency_code, bidder_codes=sorted(set(bidder_codes)),
                                bidders_salt=secrets.token_hex(32) if bidder_codes else None, starts_at=starts_at,
@@ -284,7 +275,7 @@ async def _commit_group_draw(session, keys, request, group, rule_set, pool, coun
     draw = await commit_draw(
         session, keys, actor=actor, purpose="expert", project_code=request.project_code,
         criteria=_criteria(request, group, rule_set), pool=pool, count=count, reserve_count=group.reserve_count,
-        witness_required=bool(_rule_value(rule_set, "expert_draw_witness_required", True)),
+        witness_required=bool(rule_set.value("expert_draw_witness_required", True)),
         unseal_at=request.starts_at, continues=continues,
     )
     session.add(CommitteeDraw(group_id=group.id, draw_id=draw.draw_id))

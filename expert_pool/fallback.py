@@ -16,7 +16,6 @@ from expert_pool.committees import (
     CommitteeRequest,
     _criteria,
     _pool_codes,
-    _rule_value,
     call_drawn,
     drawn_codes,
 )
@@ -51,7 +50,7 @@ async def add_fallback_groups(session: AsyncSession, keys: CenterKeys, *, commit
         draw = await commit_draw(
             session, keys, actor=actor, purpose="expert", project_code=request.project_code,
             criteria={**_criteria(request, group, rule_set), "fallback_for": replaces}, pool=pool, count=count,
-            reserve_count=reserves, witness_required=bool(_rule_value(rule_set, "expert_draw_witness_required", True)),
+            reserve_count=reserves, witness_required=bool(rule_set.value("expert_draw_witness_required", True)),
             unseal_at=request.starts_at)
         session.add(CommitteeDraw(group_id=group.id, draw_id=draw.draw_id))
         await session.flush()

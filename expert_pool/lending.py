@@ -394,7 +394,7 @@ async def rate_for_partner(session: AsyncSession, partner: Partner, request_id: 
     from trading.rules.store import RuleSetRecord
 
     rule_set = await session.get(RuleSetRecord, request.rule_set_id)
-    floor = (rule_set.content["rules"].get(RATING_FLOOR_RULE) or {}).get("value")
+    floor = rule_set.value(RATING_FLOOR_RULE, None)
     suspended = []
     for item in ratings:
         member, expert = await _member_of(session, lent, str(item.get("expert_code") or ""))

@@ -287,7 +287,7 @@ class CenterPageController(Controller):
         """Every rule of one version with its value, unit and legal source (read-only)."""
         record = await get_rule_set(session, code, version)
         return Template("center/rule_set.html", context={
-            "rule_set": record, "rules": rule_rows(record.content.get("rules", {})), "categories": TRADING_CATEGORIES,
+            "rule_set": record, "rules": rule_rows(record.entries()), "categories": TRADING_CATEGORIES,
             "methods": METHOD_NAMES})
 
     async def _fees_page(self, session: AsyncSession, *, calculator: FormState, fee: int | None = None,
