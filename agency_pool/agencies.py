@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, func, select
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -25,6 +25,7 @@ from agency_pool.validation import (
 )
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import transaction_now
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import validate_credit_code
 from trading.organisations import Organisation, Region, register_organisation
@@ -201,7 +202,7 @@ async def set_agency_status(session: AsyncSession, *, actor: str, code: str, sta
         raise Conflict(f"代理机构「{agency.code}」已是「{target.label}」状态", code=agency.code, status=target.value)
     agency.status = target.value
     agency.status_reason = reason
-    agency.status_changed_at = await session.scalar(select(func.now()))
+    agency.status_changed_at = await transaction_now(session)
     await session.flush()
     await record_event(session, actor=actor, action="agency.status_changed", subject=f"agency:{agency.code}",
                        data={"from": current.value, "to": target.value, "reason": reason})

@@ -40,11 +40,12 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bidding import sealed_bid  # noqa: E402
 from bidding.announce import announce_tender  # noqa: E402
-from bidding.lifecycle import apply_transition, database_now  # noqa: E402
+from bidding.lifecycle import apply_transition  # noqa: E402
 from bidding.projects import register_project  # noqa: E402
 from bidding.tender_documents import DocumentFile  # noqa: E402
 from expert_pool.specialties import sync_specialties  # noqa: E402
 from trading.database import (  # noqa: E402
+    database_now,
     embedded_url,
     make_engine,
     make_sessionmaker,

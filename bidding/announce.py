@@ -12,10 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.announcements import publish_announcement
 from bidding.clarifications import publish_clarification
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.opening_keys import TenderOpeningKey, make_opening_key
 from bidding.projects import Project, get_project
-from bidding.rule_periods import rule_entry
 from bidding.states import STATE_NAMES, TenderState, days_between, docs_period_shortfall
 from bidding.tender_documents import (
     DocumentFile,
@@ -24,6 +23,7 @@ from bidding.tender_documents import (
     checked_document,
     latest_version_number,
 )
+from trading.database import database_now
 from trading.errors import Conflict, RuleViolation
 from trading.keys import CenterKeys
 from trading.rules.store import RuleSetRecord
@@ -84,9 +84,9 @@ async def publish_documents(session: AsyncSession, *, actor: str, project_code: 
                        project=project.code, state=project.state)
     now = await database_now(session)
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
-    rule = rule_entry(rule_set, DOCS_PERIOD_RULE)
+    rule = rule_set.entry(DOCS_PERIOD_RULE)
     days = days_between(now, project.bid_deadline)
-    minimum = rule["value"] if rule else None
+    minimum = rule_set.value(DOCS_PERIOD_RULE, None)
     shortfall = docs_period_shortfall(now, project.bid_deadline, minimum)
     if now >= project.bid_deadline or shortfall is not None:
         source = rule.get("source") if rule else None

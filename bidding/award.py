@@ -29,7 +29,7 @@ from bidding.award_verification import AWARD_NOTICE_PROTOCOL
 from bidding.bids import SUBMITTED, Bid
 from bidding.candidates import Candidate, ranked_candidates
 from bidding.deadlines import meet_deadline
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, get_project
 from bidding.publicity import clean_text
 from bidding.refunds import instruct_refunds
@@ -38,6 +38,7 @@ from bidding.states import STATE_NAMES, TenderState
 from trading.audit import record_event
 from trading.canonical import sha256_hex
 from trading.columns import timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.keys import SIGNATURE_ALGORITHM, CenterKeys
 from trading.money import yuan

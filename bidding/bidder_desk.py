@@ -15,12 +15,12 @@ from sqlalchemy.orm import defer
 
 from bidding.bidder_keys import BidderKey, active_bidder_key
 from bidding.bids import SUBMITTED, Bid
-from bidding.lifecycle import database_now
 from bidding.opening import OpeningEntry, OpeningSession
 from bidding.projects import Project, get_project
 from bidding.registrations import ADMITTED, STATUS_NAMES as REGISTRATION_STATUS_NAMES, Registration
 from bidding.states import STATE_NAMES, TenderState
 from trading import ledger
+from trading.database import database_now
 from trading.keys import key_id
 from trading.organisations import Organisation
 from trading.receipts import Receipt

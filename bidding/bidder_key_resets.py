@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Text, func, select, text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Text, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -29,6 +29,7 @@ from bidding.bidder_keys import (
 )
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.keys import key_id
 from trading.organisations import Organisation
@@ -129,7 +130,7 @@ async def _pending(session: AsyncSession, reset_id: int) -> tuple[BidderKeyReset
 
 async def _decide(session: AsyncSession, reset: BidderKeyReset, status: str, actor: str, note: str,
                   new_key_id: int | None = None) -> None:
-    now = await session.scalar(select(func.clock_timestamp()))  # before any change: no half-decided flush
+    now = await database_now(session)  # before any change: no half-decided flush
     reset.status, reset.decided_by, reset.decision_note, reset.decided_at = status, actor, note, now
     reset.new_key_id = new_key_id
     await session.flush()

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, func, select, text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ from sqlmodel import Field, SQLModel
 from bidding import key_rotation
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.identifiers import validate_credit_code
 from trading.keys import key_id
@@ -161,7 +162,7 @@ async def replace_bidder_key(session: AsyncSession, bidder: Organisation, curren
     """Revoke ``current`` at the database clock and make ``verify_key`` current (the caller
     holds :func:`lock_organisation_keys` and has checked the right to replace it)."""
     await refuse_earlier_key(session, bidder, verify_key)
-    current.revoked_at = await session.scalar(select(func.clock_timestamp()))
+    current.revoked_at = await database_now(session)
     await session.flush()
     record = BidderKey(organisation_id=bidder.id, verify_key=verify_key, registered_by=actor, how=how,
                        replaces_key_id=current.id, rotation=dict(rotation) if rotation is not None else None,
@@ -184,7 +185,7 @@ async def rotate_bidder_key(session: AsyncSession, *, actor: str, bidder_credit_
                            field="request")
     key_rotation.verify_rotation(request, signature)
     await lock_organisation_keys(session, bidder.id)
-    now = await session.scalar(select(func.clock_timestamp()))
+    now = await database_now(session)
     key_rotation.check_rotation_time(request, now)
     digest = key_rotation.rotation_sha256(request)
     if await session.scalar(select(BidderKey.id).where(BidderKey.rotation_sha256 == digest)) is not None:

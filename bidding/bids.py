@@ -94,13 +94,13 @@ from bidding.registrations import ADMITTED, REFUSED, Registration
 from bidding.states import STATE_NAMES, TenderState
 from trading.audit import AuditEvent, record_event, record_events
 from trading.columns import timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation
 from trading.keys import CenterKeys, key_id, verify_signature
 from trading.identifiers import validate_credit_code
 from trading.money import yuan
 from trading.organisations import Organisation
-from trading.sealed_draw import format_moment
-from trading.timefmt import local_time
+from trading.timefmt import local_time, rfc3339
 
 PENDING = "pending"  # inside the storing transaction only
 SUBMITTED = "submitted"
@@ -176,10 +176,6 @@ class SignedReceipt:
 
     def as_dict(self) -> dict[str, Any]:
         return {"receipt": self.record, "signature": self.signature, "key_id": self.key_id}
-
-
-async def _clock(session: AsyncSession) -> datetime:
-    return await session.scalar(select(func.clock_timestamp()))
 
 
 async def _project_shared(session: AsyncSession, code: str) -> tuple[Project, datetime]:
@@ -420,7 +416,7 @@ async def _store_bids(session: AsyncSession, keys: CenterKeys, project_code: str
     new = [item for item in admitted if item.digest not in by_digest]
     if len(new) < len(admitted):
         # Even a retry is refused after the deadline (the share lock keeps the deadline as read).
-        _check_open(project, await _clock(session), "投标")
+        _check_open(project, await database_now(session), "投标")
     for item in admitted:
         existing = by_digest.get(item.digest)
         if existing is None:
@@ -505,7 +501,7 @@ async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, p
     if request["tender_code"] != project_code or request["bidder_code"] != bidder.credit_code:
         raise InvalidInput("撤回请求所列项目或投标人与本次请求不符", code="withdraw_mismatch")
     project = await get_project(session, project_code, lock=True)
-    now = await _clock(session)
+    now = await database_now(session)
     _check_open(project, now, "撤回投标")
     bid = await session.scalar(select(Bid).where(Bid.project_id == project.id, Bid.envelope_sha256 ==
                                                  request["envelope_sha256"], Bid.bidder_credit_code == bidder.credit_code))
@@ -520,7 +516,7 @@ async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, p
     if bid.status != SUBMITTED:
         raise Conflict(f"该投标文件{STATUS_NAMES[bid.status]}，不能撤回", code="bid_not_current", status=bid.status)
     record = {"protocol": WITHDRAW_RECEIPT_PROTOCOL, "tender_code": project.code, "bidder_code": bidder.credit_code,
-              "envelope_sha256": bid.envelope_sha256, "withdrawn_at": format_moment(now)}
+              "envelope_sha256": bid.envelope_sha256, "withdrawn_at": rfc3339(now)}
     answer = keys.sign(record)
     bid.status, bid.withdrawn_at = WITHDRAWN, now
     bid.withdrawal = {"request": request, "signature": signature, "bidder_key_id": key.id,
@@ -528,7 +524,7 @@ async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, p
     await session.flush()
     await record_event(session, actor=actor, action="bid.withdrawn", subject=f"project:{project.code}",
                        data={"bid_id": bid.id, "bidder": bidder.credit_code, "envelope_sha256": bid.envelope_sha256,
-                             "withdrawn_at": format_moment(now)})
+                             "withdrawn_at": rfc3339(now)})
     # Late import: refunds reads bids. The deposit goes back within the rule's period, and a
     # new bid from this bidder needs a new deposit.
     from bidding.refunds import instruct_refunds

@@ -19,10 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.award import start_award_notice_clock
-from bidding.lifecycle import database_now, take_step, transition_named
+from bidding.lifecycle import take_step, transition_named
 from bidding.opening import close_window, start_opening
 from bidding.projects import Project
 from bidding.states import TIME_DRIVEN, TIME_DRIVEN_TASKS
+from trading.database import database_now
 from trading.errors import DomainError
 from trading.keys import CenterKeys
 

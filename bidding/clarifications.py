@@ -31,6 +31,7 @@ from bidding.states import STATE_NAMES, next_due_at
 from bidding.tender_documents import DocumentFile, add_document_version, checked_document, latest_version_number
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trading.notifications import enqueue
 from trading.organisations import Organisation
@@ -79,8 +80,6 @@ class Question(SQLModel, table=True):
                                                                    nullable=True, index=True))
 
 
-async def _database_now(session: AsyncSession) -> datetime:
-    return await session.scalar(select(func.clock_timestamp()))
 def _check_open(project: Project, now: datetime, doing: str) -> None:
     if project.state not in OPEN_STATES:
         state = STATE_NAMES.get(project.state, project.state)
@@ -109,7 +108,7 @@ async def ask_question(session: AsyncSession, *, actor: str, project_code: str, 
     registration = await admitted_registration(session, project, bidder_organisation_id)
     if registration is None:
         raise PermissionDenied(f"未报名（或未获准报名）项目 {project.code} 的单位不能提问", project=project.code)
-    _check_open(project, await _database_now(session), "提出问题")
+    _check_open(project, await database_now(session), "提出问题")
     number = (await session.scalar(select(func.coalesce(func.max(Question.public_number), 0))
                                    .where(Question.project_id == project.id))) + 1
     question = Question(project_id=project.id, public_number=number, registration_id=registration.id,
@@ -192,7 +191,7 @@ async def publish_clarification(session: AsyncSession, *, actor: str, project_co
     if not body:
         raise InvalidInput("澄清/修改内容不能为空", field="body")
     project = await get_project(session, project_code, lock=True)
-    now = await _database_now(session)
+    now = await database_now(session)
     _check_open(project, now, "发布澄清或修改")
 
     answered: list[Question] = []
@@ -209,7 +208,7 @@ async def publish_clarification(session: AsyncSession, *, actor: str, project_co
             raise Conflict(f"问题 {already} 已答复", questions=already)
 
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
-    rule = rule_set.content.get("rules", {}).get(CLARIFICATION_RULE)
+    rule = rule_set.entry(CLARIFICATION_RULE)
     before = project.bid_deadline
     after: datetime | None = None
     if rule is not None and before is not None:
@@ -240,8 +239,7 @@ async def publish_clarification(session: AsyncSession, *, actor: str, project_co
 
     if after is not None:
         project.bid_deadline = after
-        rules = {key: value["value"] for key, value in rule_set.content.get("rules", {}).items()}
-        project.next_due_at = next_due_at(project.state, rules, {
+        project.next_due_at = next_due_at(project.state, rule_set.values(), {
             "documents_issued_at": project.documents_issued_at, "bid_deadline": project.bid_deadline,
             "publicity_started_at": project.publicity_started_at, "suspended_from": project.suspended_from})
         await session.flush()

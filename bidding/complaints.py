@@ -24,13 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from bidding.deadlines import meet_deadline
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, get_project
 from bidding.publicity import bidder_of, clean_text
 from bidding.rule_periods import rule_period, start_clock
 from bidding.states import STATE_NAMES, SUSPENDABLE_STATES, TERMINAL_STATES, TenderState
 from trading.audit import record_event
 from trading.columns import timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.organisations import Organisation
 from trading.rules.store import RuleSetRecord

@@ -24,12 +24,13 @@ from sqlmodel import Field, SQLModel
 from bidding.announcements import publish_announcement
 from bidding.award import AwardNotice, award_notice_of, notice_subject
 from bidding.deadlines import meet_deadline
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import get_project
 from bidding.rule_periods import rule_period
 from bidding.states import STATE_NAMES, TenderState, local_date
 from trading.audit import record_event
 from trading.columns import timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.money import yuan
 from trading.organisations import Organisation

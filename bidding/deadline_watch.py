@@ -28,9 +28,9 @@ from sqlalchemy import and_, extract, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.deadlines import DEADLINE_KINDS, NO_CARD, RED, YELLOW, Deadline
-from bidding.lifecycle import database_now
 from bidding.projects import Project
 from trading.audit import record_event
+from trading.database import database_now
 from trading.rules.store import RuleSetRecord
 
 WATCH_ACTOR = "system:deadline-watch"
@@ -100,7 +100,7 @@ async def watch_deadlines(session: AsyncSession, now: datetime | None = None, li
 
 
 def _act(deadline: Deadline, rule_set: RuleSetRecord) -> dict[str, Any]:
-    rule = rule_set.content.get("rules", {}).get(deadline.rule, {}) if deadline.rule else {}
+    rule = (rule_set.entry(deadline.rule) or {}) if deadline.rule else {}
     return {"kind": deadline.kind, "act": DEADLINE_KINDS.get(deadline.kind, deadline.kind),
             "due_at": deadline.due_at.isoformat(), "provisional": deadline.provisional,
             "rule": deadline.rule, "source": rule.get("source"),

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, func, select, text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from bidding.projects import Project
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 
 # kind → what must be done (Chinese, shown to supervisors).
 DEADLINE_KINDS = MappingProxyType({
@@ -89,7 +90,7 @@ async def meet_deadline(session: AsyncSession, *, kind: str, subject: str, actor
         Deadline.kind == kind, Deadline.subject == subject, Deadline.met_at.is_(None)).with_for_update())
     if deadline is None:
         return None
-    deadline.met_at = await session.scalar(select(func.clock_timestamp()))
+    deadline.met_at = await database_now(session)
     await session.flush()
     await record_event(session, actor=actor, action="deadline.met", subject=subject,
                        data={"kind": kind, "due_at": deadline.due_at.isoformat(), "late": deadline.met_at > deadline.due_at})

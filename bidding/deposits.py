@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.deadlines import meet_deadline
 from bidding.projects import Project
 from bidding.registrations import ADMITTED, Registration
-from credit.checks import database_now
 from trading import bank_statements, ledger
 from trading.audit import AuditEvent, record_events
 from trading.columns import any_of
+from trading.database import transaction_now
 from trading.errors import InvalidInput, NotFound, RuleViolation
 from trading.identifiers import validate_credit_code
 from trading.organisations import Organisation
@@ -60,7 +60,7 @@ async def settle_deposits(session: AsyncSession, *, project_code: str, actor: st
     if not rows:
         return []
     paid = await ledger.paid_totals(session, project_code=project_code)
-    now = await database_now(session)
+    now = await transaction_now(session)
     settled, events = [], []
     for registration, credit_code in rows:
         if paid.get(credit_code, 0) < registration.deposit_required_fen:

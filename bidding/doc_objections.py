@@ -36,14 +36,14 @@ from sqlmodel import Field, SQLModel
 
 from bidding.clarifications import IDENTITY_ROLES, admitted_registration, publish_clarification
 from bidding.deadlines import meet_deadline, set_deadline
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, get_project
 from bidding.registrations import ADMITTED, Registration
-from bidding.rule_periods import rule_entry
 from bidding.states import STATE_NAMES, TenderState, period_end
 from bidding.tender_documents import DocumentFile
 from trading.audit import AuditEntry, record_event
 from trading.columns import timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.notifications import enqueue
 from trading.organisations import Organisation
@@ -139,7 +139,7 @@ async def raise_doc_objection(session: AsyncSession, *, actor: str, project_code
         raise Conflict(f"项目 {project.code} 的招标文件尚未发出", code="documents_not_issued", project=project.code)
 
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
-    latest_rule = rule_entry(rule_set, LATEST_RULE)
+    latest_rule = rule_set.entry(LATEST_RULE)
     if latest_rule is None:
         raise RuleViolation(f"项目 {project.code} 适用的规则集（{rule_set.code}@{rule_set.version}）未规定对招标文件的"
                             f"异议程序；政府采购项目请依法提出质疑", code="docs_objection_not_in_rules",
@@ -155,7 +155,7 @@ async def raise_doc_objection(session: AsyncSession, *, actor: str, project_code
 
     number = (await session.scalar(select(func.coalesce(func.max(DocObjection.public_number), 0))
                                    .where(DocObjection.project_id == project.id))) + 1
-    answer_rule = rule_entry(rule_set, ANSWER_RULE)
+    answer_rule = rule_set.entry(ANSWER_RULE)
     end = period_end(now, answer_rule["value"]) if answer_rule is not None else None
     due = end.at if end is not None else None
     objection = DocObjection(project_id=project.id, public_number=number, registration_id=registration.id,
@@ -173,7 +173,7 @@ async def raise_doc_objection(session: AsyncSession, *, actor: str, project_code
                            due_at=due, rule=ANSWER_RULE, actor=actor, provisional=end.provisional, starts_at=now,
                            period=(answer_rule["value"], "days"))
 
-    suspends = rule_entry(rule_set, SUSPENDS_RULE)
+    suspends = rule_set.entry(SUSPENDS_RULE)
     if suspends is not None and suspends.get("value") is True and project.state in OBJECTABLE_STATES:
         reason = (f"潜在投标人对招标文件提出异议（异议{number}），作出答复前暂停招标投标活动"
                   f"（{suspends.get('source', SUSPENDS_RULE)}）")

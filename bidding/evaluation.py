@@ -60,7 +60,7 @@ from sqlmodel import Field, SQLModel
 from bidding.bidder_keys import check_verify_key
 from bidding.bids import Bid
 from bidding.candidates import RankedCandidate, record_candidates
-from bidding.lifecycle import apply_transition, database_now, rule_values
+from bidding.lifecycle import apply_transition
 from bidding.opening import DECRYPTED, OpeningEntry, OpeningSession
 from bidding.projects import Project, get_project
 from bidding.scoring import (
@@ -82,6 +82,7 @@ from expert_pool.models import Expert
 from trading.audit import AuditEntry, record_event
 from trading.canonical import canon, sha256_hex
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trading.events import publish_event
 from trading.keys import CenterKeys, key_id, verify_signature
@@ -297,7 +298,7 @@ def _text(value: Any, field: str, what: str, *, required: bool = True) -> str:
 
 
 async def _rules(session: AsyncSession, project: Project) -> dict[str, Any]:
-    return rule_values(await session.get(RuleSetRecord, project.rule_set_id))
+    return (await session.get(RuleSetRecord, project.rule_set_id)).values()
 
 
 async def current_session(session: AsyncSession, project: Project, *, lock: bool = False) -> EvaluationSession:

@@ -25,7 +25,7 @@ import nacl.signing
 from trading.canonical import canon
 from trading.errors import InvalidInput
 from trading.keys import verify_signature
-from trading.sealed_draw import format_moment
+from trading.timefmt import rfc3339
 
 PROTOCOL = "sealed-bid-key-rotation/1"
 FIELDS = ("protocol", "bidder_code", "old_verify_key", "new_verify_key", "at")
@@ -47,7 +47,7 @@ def rotation_request(bidder_code: str, old_verify_key: nacl.signing.VerifyKey | 
     if at.tzinfo is None:
         raise InvalidInput("轮换请求的时间必须带时区")
     return {"protocol": PROTOCOL, "bidder_code": bidder_code, "old_verify_key": _verify_key_hex(old_verify_key),
-            "new_verify_key": _verify_key_hex(new_verify_key), "at": format_moment(at)}
+            "new_verify_key": _verify_key_hex(new_verify_key), "at": rfc3339(at)}
 
 
 def sign_rotation(request: Mapping[str, Any], old_signing_key: nacl.signing.SigningKey) -> str:

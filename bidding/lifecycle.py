@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.projects import Project, get_project
@@ -27,18 +26,10 @@ from bidding.states import (
     target_of,
 )
 from trading.audit import record_event
+from trading.database import database_now
 from trading.events import publish_event
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.rules.store import RuleSetRecord
-
-
-async def database_now(session: AsyncSession) -> datetime:
-    """The database clock now (not the transaction's start: a lock may have been waited for)."""
-    return await session.scalar(select(func.clock_timestamp()))
-
-
-def rule_values(rule_set: RuleSetRecord) -> dict[str, Any]:
-    return {key: rule["value"] for key, rule in rule_set.content.get("rules", {}).items()}
 
 
 def stored_facts(project: Project) -> dict[str, Any]:
@@ -79,7 +70,7 @@ async def take_step(
                        action=transition.action)
     checked = _checked_facts(transition, given)
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
-    rules = rule_values(rule_set)
+    rules = rule_set.values()
     facts = stored_facts(project) | checked
     if transition.action == "announce" and facts["documents_issued_at"] is None:
         facts["documents_issued_at"] = now  # the documents go out with the announcement
@@ -162,7 +153,7 @@ def _refused(refusal: Refusal, rule_set: RuleSetRecord, project: Project, transi
         return Conflict(refusal.message, code="state_conflict", **context)
     if refusal.rule is None:
         return RuleViolation(refusal.message, code="step_refused", **context)
-    rule: Mapping[str, Any] = rule_set.content.get("rules", {}).get(refusal.rule, {})
+    rule: Mapping[str, Any] = rule_set.entry(refusal.rule) or {}
     source = rule.get("source")
     message = f"{refusal.message}（{source}）" if source else refusal.message
     return RuleViolation(message, rule=refusal.rule, source=source, value=rule.get("value"), unit=rule.get("unit"),

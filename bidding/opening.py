@@ -60,12 +60,13 @@ from sqlmodel import Field, SQLModel
 
 from bidding import sealed_bid
 from bidding.bids import SUBMITTED, Bid
-from bidding.lifecycle import apply_transition, database_now, rule_values
+from bidding.lifecycle import apply_transition
 from bidding.opening_keys import open_opening_key
 from bidding.projects import Project, get_project
 from bidding.states import STATE_NAMES, TenderState
 from trading.audit import record_event
 from trading.columns import timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.events import publish_event
 from trading.keys import CenterKeys
@@ -192,7 +193,7 @@ async def _opening(session: AsyncSession, project: Project, *, lock: bool = Fals
 
 async def _rules(session: AsyncSession, project: Project) -> tuple[dict[str, Any], RuleSetRecord]:
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
-    return rule_values(rule_set), rule_set
+    return rule_set.values(), rule_set
 
 
 async def _entry(session: AsyncSession, opening: OpeningSession, bidder_credit_code: str) -> OpeningEntry:

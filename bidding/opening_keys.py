@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from nacl.public import PrivateKey
-from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, func, select
+from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -29,6 +29,7 @@ from bidding.projects import get_project
 from bidding.sealed_bid import opening_key_record
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, IntegrityFailure, NotFound, RuleViolation
 from trading.keys import CenterKeys
 from trading.timefmt import local_time
@@ -73,7 +74,7 @@ async def make_opening_key(session: AsyncSession, keys: CenterKeys, *, actor: st
         raise Conflict(f"项目 {project.code} 已生成开标密钥，不能重复生成", project=project.code)
     private = PrivateKey.generate()
     public_key = private.public_key.encode().hex()
-    published_at = await session.scalar(select(func.clock_timestamp()))
+    published_at = await database_now(session)
     signature = keys.sign(opening_key_record(project.code, public_key, published_at))
     record = TenderOpeningKey(project_id=project.id, public_key=public_key, sealed_private=keys.seal(private.encode()),
                               created_by=actor, published_at=published_at, record_signature=signature)
@@ -114,7 +115,7 @@ async def open_opening_key(session: AsyncSession, keys: CenterKeys, project_code
     record = await session.scalar(select(TenderOpeningKey).where(TenderOpeningKey.project_id == project.id))
     if record is None:
         raise NotFound(f"项目 {project.code} 没有开标密钥", project=project.code)
-    now = await session.scalar(select(func.clock_timestamp()))
+    now = await database_now(session)
     if project.bid_deadline is None or now < project.bid_deadline:
         deadline = local_time(project.bid_deadline) if project.bid_deadline else "未设定"
         raise RuleViolation(f"投标截止时间（{deadline}）未到，不能解开项目 {project.code} 的开标私钥",

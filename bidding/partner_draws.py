@@ -36,11 +36,13 @@ from expert_pool.composition import check_committee
 from expert_pool.fallback import add_fallback_groups
 from trading.audit import record_event
 from trading.columns import created_at_column
+from trading.database import database_now
 from trading.errors import Conflict, DomainError, IntegrityFailure, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.keys import CenterKeys
 from trading.partners import active_partner, get_partner
-from trading.sealed_draw import format_moment, verify_bundle
+from trading.sealed_draw import verify_bundle
 from trading.settings import Settings
+from trading.timefmt import rfc3339
 
 PENDING, COMMITTED, OPENED, CANCELLED, FALLEN_BACK = "pending", "committed", "opened", "cancelled", "fallen_back"
 STATUS_NAMES = {PENDING: "已发出，待对方应答", COMMITTED: "对方已抽取（结果密封）", OPENED: "已揭晓",
@@ -72,10 +74,6 @@ class PartnerDrawRequest(SQLModel, table=True):
     created_at: datetime = Field(sa_column=created_at_column())
 
 
-async def _now(session: AsyncSession) -> datetime:
-    return await session.scalar(select(func.clock_timestamp()))
-
-
 async def get_partner_draw(session: AsyncSession, request_id: str, *, for_update: bool = False) -> PartnerDrawRequest:
     query = select(PartnerDrawRequest).where(PartnerDrawRequest.request_id == request_id)
     if for_update:
@@ -94,7 +92,7 @@ async def prepare_partner_draw(session: AsyncSession, settings: Settings, *, act
     request = await session.get(CommitteeRequest, committee_request_id)
     if request is None:
         raise NotFound(f"未找到评标委员会抽取申请 {committee_request_id}")
-    if request.status != DRAWING or request.starts_at <= await _now(session):
+    if request.status != DRAWING or request.starts_at <= await database_now(session):
         raise Conflict("评标已开始或已取消，不能再向合作城市抽取专家")
     if not groups:
         raise InvalidInput("请至少填写一个专业组别", field="groups")
@@ -106,7 +104,7 @@ async def prepare_partner_draw(session: AsyncSession, settings: Settings, *, act
         PartnerDrawRequest.status.not_in((CANCELLED, FALLEN_BACK))))).all()
     remote = sum(g["count"] for row in others for g in row.message["groups"])
     # The whole committee, local and remote experts together, must satisfy the rule set.
-    check_committee(rule_set.content["rules"], experts=int(local) + remote + sum(int(g["count"]) for g in groups),
+    check_committee(rule_set.entries(), experts=int(local) + remote + sum(int(g["count"]) for g in groups),
                     representatives=request.representatives)
     avoid = sorted(set(request.bidder_codes) | ({request.agency_code} - {None}) - {request.tendering_party_code})
     message = {
@@ -114,7 +112,7 @@ async def prepare_partner_draw(session: AsyncSession, settings: Settings, *, act
         "from_city": settings.city_code,
         "project": {"code": project.code, "category": rule_set.category, "method": rule_set.method},
         "tendering_party": request.tendering_party_code, "avoid": avoid, "avoid_salt": secrets.token_hex(32),
-        "starts_at": format_moment(request.starts_at), "ends_at": format_moment(request.ends_at),
+        "starts_at": rfc3339(request.starts_at), "ends_at": rfc3339(request.ends_at),
         "place": request.place,
         "groups": [{"specialty": str(g["specialty"]), "count": int(g["count"]),
                     "reserve_count": int(g.get("reserve_count", 0))} for g in groups],
@@ -239,8 +237,8 @@ async def open_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
     if row.status != COMMITTED:
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能揭晓")
     request = await session.get(CommitteeRequest, row.committee_request_id)
-    if await _now(session) < request.starts_at:
-        raise RuleViolation("评标开始前不能揭晓异地专家名单", starts_at=format_moment(request.starts_at))
+    if await database_now(session) < request.starts_at:
+        raise RuleViolation("评标开始前不能揭晓异地专家名单", starts_at=rfc3339(request.starts_at))
     partner = await get_partner(session, row.partner_city)
     answer = await send(keys, settings, partner, "POST", f"{BASE}/{request_id}/reveal", {"message": "reveal"})
     sealed = base64.b64decode(answer["sealed"])
@@ -378,7 +376,7 @@ async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, settings: 
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」：对方已抽取的，须先取消再改抽本地专家")
     request = await session.get(CommitteeRequest, row.committee_request_id)
     _, _, rule_set = await project_by_code(session, request.project_code)
-    rule = rule_set.content["rules"].get(FALLBACK_RULE)
+    rule = rule_set.entry(FALLBACK_RULE)
     allowed = rule["value"] if rule is not None else FALLBACK_DEFAULT
     if not allowed:
         raise RuleViolation(f"规则集 {rule_set.code} {rule_set.version} 不允许以本地专家代替异地专家（{rule['source']}）",

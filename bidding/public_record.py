@@ -29,12 +29,12 @@ from bidding.announcements import ANNOUNCEMENT_KINDS, Announcement
 from bidding.award import award_notice_of
 from bidding.clarifications import Clarification, questions_for
 from bidding.contracts import contract_of
-from bidding.lifecycle import database_now
 from bidding.opening import OpeningSession, opening_record, window_closed
 from bidding.projects import Project, project_by_code
 from bidding.publicity import publicity_of
 from bidding.states import STATE_NAMES, TenderState
 from bidding.tender_documents import document_versions
+from trading.database import database_now
 from trading.draws import REVEALED, STATUS_NAMES, VOIDED, draws_of_project
 from trading.errors import NotFound
 from trading.organisations import Region

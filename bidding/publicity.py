@@ -24,12 +24,13 @@ from bidding.announcements import Announcement, publish_announcement
 from bidding.bids import SUBMITTED, Bid
 from bidding.candidates import Candidate, ranked_candidates
 from bidding.deadlines import meet_deadline
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, get_project
 from bidding.rule_periods import rule_period, start_clock
 from bidding.states import STATE_NAMES, TenderState
 from trading.audit import record_event
 from trading.columns import timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trading.money import yuan
 from trading.organisations import Organisation

@@ -35,13 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.bids import SUBMITTED, WITHDRAWN, Bid
 from bidding.candidates import ranked_candidates
 from bidding.deadlines import meet_deadline, set_deadline
-from bidding.lifecycle import database_now
 from bidding.opening import CAUSE_BIDDER, NOT_DECRYPTED, OpeningEntry, OpeningSession
 from bidding.projects import Project, get_project
 from bidding.registrations import Registration
 from bidding.rule_periods import RulePeriod, rule_flag, rule_period, rule_source
 from bidding.states import local_date
 from trading import ledger
+from trading.database import database_now
 from trading.deposit_interest import demand_interest
 from trading.errors import Conflict, InvalidInput
 from trading.organisations import Organisation

@@ -20,11 +20,12 @@ from sqlmodel import Field, SQLModel
 
 from bidding.projects import Project, project_by_code
 from credit.bribery import BriberyRecordSource, PlatformRecordSource, run_bribery_check
-from credit.checks import CreditCheck, check_subject, database_now
+from credit.checks import CreditCheck, check_subject
 from credit.facts import ProjectFacts
 from credit.subjects import ORGANISATION, Subject
 from trading.audit import record_event
 from trading.columns import created_at_column, money_column, timestamp_column
+from trading.database import transaction_now
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.identifiers import validate_credit_code
 from trading.organisations import Organisation
@@ -63,7 +64,7 @@ def project_facts(project: Project, rule_set: RuleSetRecord, requested_deposit_f
     """The plain facts credit/ decides on, from the project and its pinned rule set."""
     return ProjectFacts.from_rules(code=project.code, category=project.category, region_code=project.region_code,
                                    estimate_fen=project.estimate_fen, requested_deposit_fen=requested_deposit_fen,
-                                   rules=rule_set.content.get("rules", {}))
+                                   rules=rule_set.entries())
 
 
 def _check_deposit_setting(value: int | None) -> int | None:
@@ -115,7 +116,7 @@ async def register_bidder(
             Registration.project_id == project.id, Registration.bidder_organisation_id == bidder.id,
             Registration.status == ADMITTED)):
         raise Conflict(f"「{bidder.name}」已报名项目 {project.code}", project_code=project.code)
-    moment = await database_now(session)
+    moment = await transaction_now(session)
     facts = project_facts(project, rule_set, requested)
     check = await check_subject(session, project=facts, subject_key=bidder.credit_code, at=moment)
     subject = Subject(ORGANISATION, bidder.credit_code, bidder.name)

@@ -12,10 +12,8 @@ marked provisional; loading the official year recomputes it (:mod:`bidding.calen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,26 +44,22 @@ class RulePeriod:
         return self.end(start).at
 
 
-def rule_entry(rule_set: RuleSetRecord, key: str) -> Mapping[str, Any] | None:
-    return rule_set.content.get("rules", {}).get(key)
-
-
 def rule_period(rule_set: RuleSetRecord, *keys: str) -> RulePeriod | None:
     """The first of ``keys`` the rule set has, as a period (None when it has none of them)."""
     for key in keys:
-        entry = rule_entry(rule_set, key)
+        entry = rule_set.entry(key)
         if entry is not None:
             return RulePeriod(key=key, value=entry["value"], unit=entry.get("unit", "days"), source=entry.get("source"))
     return None
 
 
 def rule_flag(rule_set: RuleSetRecord, key: str) -> bool:
-    entry = rule_entry(rule_set, key)
+    entry = rule_set.entry(key)
     return bool(entry is not None and entry.get("value") is True)
 
 
 def rule_source(rule_set: RuleSetRecord, key: str) -> str | None:
-    entry = rule_entry(rule_set, key)
+    entry = rule_set.entry(key)
     return entry.get("source") if entry is not None else None
 
 

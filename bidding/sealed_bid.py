@@ -51,7 +51,7 @@ from nacl.public import PrivateKey, PublicKey, SealedBox
 from trading.canonical import MAX_SAFE_INTEGER, canon
 from trading.errors import InvalidInput
 from trading.keys import verify_signature
-from trading.sealed_draw import format_moment
+from trading.timefmt import rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +364,7 @@ def receipt_record(envelope: Mapping[str, Any], received_at: datetime) -> dict[s
         raise InvalidInput("回执时间必须带时区")
     return {"protocol": RECEIPT_PROTOCOL, "tender_code": envelope["tender_code"],
             "bidder_code": envelope["bidder_code"], "ciphertext_sha256": envelope["ciphertext_sha256"],
-            "envelope_sha256": envelope_sha256(envelope), "received_at": format_moment(received_at)}
+            "envelope_sha256": envelope_sha256(envelope), "received_at": rfc3339(received_at)}
 
 
 def verify_receipt(receipt: Mapping[str, Any], signature: str, center_verify_key: str,
@@ -393,7 +393,7 @@ def opening_key_record(tender_code: str, public_key_hex: str, published_at: date
     if published_at.tzinfo is None:
         raise InvalidInput("开标公钥发布时间必须带时区")
     return {"protocol": OPENING_KEY_PROTOCOL, "tender_code": tender_code, "public_key": public_key_hex,
-            "published_at": format_moment(published_at)}
+            "published_at": rfc3339(published_at)}
 
 
 def verify_opening_key_record(record: Any, signature: Any, center_verify_key: str, *, tender_code: str) -> str:

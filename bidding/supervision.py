@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.complaints import ACCEPTED, FILED, STATUS_NAMES, Complaint
 from bidding.evaluation import STAGE_NAMES, EvaluationMember, EvaluationSession
-from bidding.lifecycle import database_now
 from bidding.opening import DECRYPTED, NOT_DECRYPTED, PENDING, OpeningEntry, OpeningSession
 from bidding.projects import Project
 from bidding.states import STATE_NAMES
+from trading.database import database_now
 from trading.draws import COMMITTED, STATUS_NAMES as DRAW_STATUS_NAMES, VOIDED, WITNESS_TENDERING_PARTY, WITNESSED, Draw
 from trading.organisations import Organisation
 from trading.timefmt import CENTER_ZONE

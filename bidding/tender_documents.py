@@ -49,6 +49,7 @@ from bidding.projects import Project, get_project
 from bidding.states import TenderState
 from trading.audit import record_event
 from trading.columns import timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound
 
 MAX_DOCUMENT_SIZE = 100 * 1024 * 1024
@@ -123,7 +124,7 @@ async def add_document_version(session: AsyncSession, *, actor: str, project: Pr
     """Store the next version of the project's documents with the announcement it goes out
     with; the caller holds the project row locked (numbers without gaps or duplicates)."""
     document = checked_document(document)
-    now = await session.scalar(select(func.clock_timestamp()))
+    now = await database_now(session)
     number = await latest_version_number(session, project) + 1
     version = TenderDocumentVersion(project_id=project.id, number=number, filename=document.filename,
                                     media_type=document.media_type, sha256=document.sha256,
@@ -165,7 +166,7 @@ async def document_version(session: AsyncSession, project_code: str, number: int
     if project.state == TenderState.REGISTERED or project.documents_issued_at is None:
         raise Conflict(f"项目 {project.code} 尚未发布招标公告，没有可获取的招标文件", code="documents_not_issued",
                        project=project.code)
-    now = await session.scalar(select(func.clock_timestamp()))
+    now = await database_now(session)
     if now < project.documents_issued_at:
         raise Conflict(f"项目 {project.code} 的招标文件自 {project.documents_issued_at.isoformat()} 起发出",
                        code="documents_not_issued", project=project.code,

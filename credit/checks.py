@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credit.decisions import DepositAnswer, EligibilityAnswer, deposit_requirement, eligibility
 from credit.facts import ProjectFacts, RecordFacts
 from credit.records import facts_of, records_of_subject
 from credit.subjects import ORGANISATION, validate_subject_key, validate_subject_type
+from trading.database import transaction_now
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,6 @@ class CreditCheck:
         return {"eligibility": self.eligibility.as_dict(), "deposit": self.deposit.as_dict()}
 
 
-async def database_now(session: AsyncSession) -> datetime:
-    """The database clock of the current transaction."""
-    return await session.scalar(select(func.now()))
-
-
 async def subject_facts(session: AsyncSession, subject_type: str, subject_key: str) -> list[RecordFacts]:
     kind = validate_subject_type(subject_type)
     return [facts_of(record) for record in await records_of_subject(session, kind, validate_subject_key(kind, subject_key))]
@@ -49,6 +44,6 @@ async def check_subject(
     """Eligibility and deposit for a subject and project at ``at`` (default: the database clock)."""
     kind = validate_subject_type(subject_type)
     key = validate_subject_key(kind, subject_key)
-    moment = at if at is not None else await database_now(session)
+    moment = at if at is not None else await transaction_now(session)
     facts = await subject_facts(session, kind, key)
     return CreditCheck(kind, key, eligibility(facts, project, moment), deposit_requirement(facts, project, moment))

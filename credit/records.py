@@ -31,6 +31,7 @@ from credit.validation import (
     validate_scope_regions,
 )
 from trading.audit import record_event
+from trading.database import transaction_now
 from trading.errors import Conflict, InvalidInput, NotFound
 
 LIST_LIMIT = 500
@@ -292,7 +293,7 @@ async def _change_status(
                        f"不能{'信用修复' if status == REPAIRED else '撤销'}", record_id=record_id, status=record.status)
     previous = record.status
     record.status, record.status_reason, record.status_document = status, reason, document_number
-    record.status_changed_at = await session.scalar(select(func.now()))
+    record.status_changed_at = await transaction_now(session)
     action = "repaired" if status == REPAIRED else "revoked"
     session.add(CreditRecordChange(record_id=record.id, action=action, actor=actor, reason=reason,
                                    document_number=document_number, changes={"status": [previous, status]}))

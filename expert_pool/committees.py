@@ -47,14 +47,15 @@ from expert_pool.composition import check_committee
 from expert_pool.models import Expert
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.draws import REVEALED, WITNESSED, Draw, commit_draw, get_draw, reveal_draw, sealed_selection, supply_witness
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.keys import CenterKeys
 from trading.notifications import enqueue
 from trading.rules.store import RuleSetRecord
 from trading.canonical import canon
-from trading.sealed_draw import H, format_moment
-from trading.timefmt import local_time
+from trading.sealed_draw import H
+from trading.timefmt import local_time, rfc3339
 
 DRAWING, UNSEALED, CANCELLED = "drawing", "unsealed", "cancelled"
 BOOKINGS_LOCK = 0x424F4F4B  # advisory lock key serialising expert bookings
@@ -154,19 +155,6 @@ class GroupSpec:
     reserve_count: int
 
 
-def _rules(rule_set: RuleSetRecord) -> dict[str, Any]:
-    return rule_set.content["rules"]
-
-
-def _rule_value(rule_set: RuleSetRecord, key: str, default: Any) -> Any:
-    rule = _rules(rule_set).get(key)
-    return rule["value"] if rule is not None else default
-
-
-async def _now(session: AsyncSession) -> datetime:
-    return await session.scalar(select(func.clock_timestamp()))
-
-
 def _pool_filter(request: CommitteeRequest, cooling_off_days: int):
     """Not booked in an overlapping session; not on a committee for the same tendering
     party within the cooling-off period before this session."""
@@ -195,9 +183,9 @@ async def _pool_codes(session: AsyncSession, request: CommitteeRequest, rule_set
     codes = await available_expert_codes(
         session, specialties=[specialty], window_start=request.starts_at, window_end=request.ends_at,
         exclude_credit_codes=excluded, on_date=request.starts_at.date(),
-        min_years_in_field=_rule_value(rule_set, "expert_min_years_in_field", None),
-        senior_title_only=bool(_rule_value(rule_set, "expert_senior_title_required", False)),
-        extra_filter=_pool_filter(request, _rule_value(rule_set, "expert_cooling_off_days", 0)),
+        min_years_in_field=rule_set.value("expert_min_years_in_field", None),
+        senior_title_only=bool(rule_set.value("expert_senior_title_required", False)),
+        extra_filter=_pool_filter(request, rule_set.value("expert_cooling_off_days", 0)),
     )
     return [code for code in codes if code not in leave_out]
 
@@ -225,9 +213,9 @@ def _criteria(request: CommitteeRequest, group: CommitteeGroup, rule_set: RuleSe
     return {"committee_request": request.id, "group": group.position, "specialties": [group.specialty_code],
             "exclude_orgs": excluded,
             **({"exclude_bidders_sha256": disclosed["sha256"]} if disclosed else {}),
-            "session": [format_moment(request.starts_at), format_moment(request.ends_at)],
+            "session": [rfc3339(request.starts_at), rfc3339(request.ends_at)],
             "rule_set": f"{rule_set.code}@{rule_set.version}",
-            "cooling_off_days": _rule_value(rule_set, "expert_cooling_off_days", 0)}
+            "cooling_off_days": rule_set.value("expert_cooling_off_days", 0)}
 
 
 async def request_committee(
@@ -257,9 +245,9 @@ async def request_committee(
         raise InvalidInput("请填写评标地点", field="place")
     if ends_at <= starts_at:
         raise InvalidInput("评标结束时间应晚于开始时间", field="ends_at")
-    if starts_at <= await _now(session):
+    if starts_at <= await database_now(session):
         raise RuleViolation("评标开始时间须晚于抽取时间：专家名单在评标开始前须保持密封")
-    check_committee(_rules(rule_set), experts=sum(g.count for g in groups), representatives=representatives)
+    check_committee(rule_set.entries(), experts=sum(g.count for g in groups), representatives=representatives)
     request = CommitteeRequest(project_code=project_code, rule_set_id=rule_set.id, tendering_party_code=tendering_party_code,
                                agency_code=agency_code, bidder_codes=sorted(set(bidder_codes)),
                                bidders_salt=secrets.token_hex(32) if bidder_codes else None, starts_at=starts_at,
@@ -270,7 +258,7 @@ async def request_committee(
     await record_event(session, actor=actor, action="committee.requested", subject=f"committee:{request.id}",
                        data={"project_code": project_code, "groups": [g.__dict__ for g in groups],
                              "representatives": representatives, "place": request.place,
-                             "session": [format_moment(starts_at), format_moment(ends_at)]})
+                             "session": [rfc3339(starts_at), rfc3339(ends_at)]})
     taken: set[str] = set()
     for position, spec in enumerate(groups):
         group = CommitteeGroup(request_id=request.id, position=position, specialty_code=spec.specialty,
@@ -287,7 +275,7 @@ async def _commit_group_draw(session, keys, request, group, rule_set, pool, coun
     draw = await commit_draw(
         session, keys, actor=actor, purpose="expert", project_code=request.project_code,
         criteria=_criteria(request, group, rule_set), pool=pool, count=count, reserve_count=group.reserve_count,
-        witness_required=bool(_rule_value(rule_set, "expert_draw_witness_required", True)),
+        witness_required=bool(rule_set.value("expert_draw_witness_required", True)),
         unseal_at=request.starts_at, continues=continues,
     )
     session.add(CommitteeDraw(group_id=group.id, draw_id=draw.draw_id))
@@ -359,7 +347,7 @@ async def _call(session: AsyncSession, request: CommitteeRequest, group: Committ
         await record_event(session, actor="system", action="committee.member_unavailable",
                            subject=f"committee:{request.id}", data={"member": member.id, "draw_id": draw_id})
         return False
-    member.invited_at = await _now(session)
+    member.invited_at = await database_now(session)
     enqueue(session, channel="sms", recipient=f"expert:{expert.code}", address=expert.phone,
             subject=f"committee:{request.id}",
             body=(f"【公共资源交易中心】您被抽取为评标专家，请于{local_time(request.starts_at, '%Y年%m月%d日 %H:%M')}"
@@ -423,9 +411,9 @@ async def answer_invitation(session: AsyncSession, keys: CenterKeys, *, member_i
     if member.status != INVITED:
         raise Conflict(f"该邀请当前状态为「{MEMBER_STATUS_NAMES[member.status]}」，不能再答复")
     request = await session.get(CommitteeRequest, member.request_id, with_for_update=True, populate_existing=True)
-    if request.status != DRAWING or request.starts_at <= await _now(session):
+    if request.status != DRAWING or request.starts_at <= await database_now(session):
         raise Conflict("评标已开始或已取消，不能再答复")
-    member.answered_at = await _now(session)
+    member.answered_at = await database_now(session)
     if accept:
         member.status = CONFIRMED
     else:
@@ -451,7 +439,7 @@ async def unseal_committee(session: AsyncSession, keys: CenterKeys, request_id: 
         raise NotFound(f"未找到评标委员会抽取申请 {request_id}")
     if request.status != DRAWING:
         raise Conflict("该评标委员会已揭晓或已取消")
-    if await _now(session) < request.starts_at:
+    if await database_now(session) < request.starts_at:
         raise RuleViolation("评标开始前不能揭晓专家名单")
     draw_ids = (await session.scalars(select(CommitteeDraw.draw_id).join(CommitteeGroup)
                                       .where(CommitteeGroup.request_id == request.id).order_by(CommitteeDraw.id))).all()

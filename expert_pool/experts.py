@@ -31,7 +31,7 @@ from expert_pool.models import Expert, ExpertConflict, ExpertLeave, ExpertSpecia
 from expert_pool.specialties import check_codes, subtree_codes
 from trading.audit import AuditEvent, record_event, record_events
 from trading.columns import text_length
-from trading.database import insert_in_batches
+from trading.database import database_now, insert_in_batches
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import mask_id_number, mask_phone, validate_credit_code, validate_id_number
 from trading.organisations import Organisation
@@ -273,7 +273,7 @@ async def set_expert_status(session: AsyncSession, *, actor: str, code: str, sta
                        expert=expert.code, status=old.value, requested=new.value)
     expert.status = new.value
     expert.status_reason = why
-    expert.status_changed_at = await session.scalar(text("SELECT clock_timestamp()"))
+    expert.status_changed_at = await database_now(session)
     await session.flush()
     await record_event(session, actor=actor, action=action, subject=subject_of(expert),
                        data={"from": old.value, "to": new.value, "reason": why, **dict(extra or {})})

@@ -16,11 +16,11 @@ from expert_pool.committees import (
     CommitteeRequest,
     _criteria,
     _pool_codes,
-    _rule_value,
     call_drawn,
     drawn_codes,
 )
 from trading.audit import record_event
+from trading.database import database_now
 from trading.draws import Draw, commit_draw
 from trading.errors import Conflict, NotFound
 from trading.keys import CenterKeys
@@ -33,7 +33,7 @@ async def add_fallback_groups(session: AsyncSession, keys: CenterKeys, *, commit
     request = await session.get(CommitteeRequest, committee_request_id, with_for_update=True, populate_existing=True)
     if request is None:
         raise NotFound(f"未找到评标委员会抽取申请 {committee_request_id}")
-    if request.status != DRAWING or request.starts_at <= await session.scalar(select(func.clock_timestamp())):
+    if request.status != DRAWING or request.starts_at <= await database_now(session):
         raise Conflict("评标已开始或已取消，不能再改抽本地专家")
     rule_set = await session.get(RuleSetRecord, request.rule_set_id)
     taken = await drawn_codes(session, keys, request)
@@ -50,7 +50,7 @@ async def add_fallback_groups(session: AsyncSession, keys: CenterKeys, *, commit
         draw = await commit_draw(
             session, keys, actor=actor, purpose="expert", project_code=request.project_code,
             criteria={**_criteria(request, group, rule_set), "fallback_for": replaces}, pool=pool, count=count,
-            reserve_count=reserves, witness_required=bool(_rule_value(rule_set, "expert_draw_witness_required", True)),
+            reserve_count=reserves, witness_required=bool(rule_set.value("expert_draw_witness_required", True)),
             unseal_at=request.starts_at)
         session.add(CommitteeDraw(group_id=group.id, draw_id=draw.draw_id))
         await session.flush()

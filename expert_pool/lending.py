@@ -21,8 +21,18 @@ from datetime import datetime
 from typing import Any
 
 import nacl.public
-from sqlalchemy import (Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Text, UniqueConstraint, func,
-                        select, text)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -50,13 +60,14 @@ from expert_pool.models import Expert
 from trading.audit import record_event
 from trading.canonical import canon
 from trading.columns import created_at_column
+from trading.database import database_now
 from trading.draws import COMMITTED, draw_bundle, get_draw, void_draw
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.identifiers import validate_credit_code
 from trading.keys import CenterKeys
 from trading.partners import Partner
 from trading.rules.store import rule_set_in_force
-from trading.sealed_draw import format_moment
+from trading.timefmt import rfc3339
 
 MAX_GROUPS, MAX_PER_GROUP = 10, 50
 RATING_FLOOR_RULE = "expert_rating_suspend_at_or_below"
@@ -187,7 +198,7 @@ async def lend_experts(session: AsyncSession, keys: CenterKeys, partner: Partner
     starts_at, ends_at = _moment(message.get("starts_at"), "starts_at"), _moment(message.get("ends_at"), "ends_at")
     if ends_at <= starts_at:
         raise InvalidInput("评标结束时间应晚于开始时间", field="ends_at")
-    if starts_at <= await session.scalar(select(func.clock_timestamp())):
+    if starts_at <= await database_now(session):
         raise RuleViolation("评标开始时间须晚于抽取时间：专家名单在评标开始前须保持密封")
     party = validate_credit_code(str(message.get("tendering_party") or ""))
     avoid = sorted({validate_credit_code(str(code)) for code in message.get("avoid") or []} - {party})
@@ -212,7 +223,7 @@ async def lend_experts(session: AsyncSession, keys: CenterKeys, partner: Partner
                        data={"partner": partner.city_code, "request_id": request_id, "project_code": project_code,
                              "groups": [list(g) for g in groups], "tendering_party": party,
                              "avoided": len(avoid),
-                             "session": [format_moment(starts_at), format_moment(ends_at)]})
+                             "session": [rfc3339(starts_at), rfc3339(ends_at)]})
     taken: set[str] = set()
     for position, (specialty, count, reserves) in enumerate(groups):
         group = CommitteeGroup(request_id=request.id, position=position, specialty_code=specialty, count=count,
@@ -270,8 +281,8 @@ async def reveal_to_partner(session: AsyncSession, keys: CenterKeys, partner: Pa
     if request.status == CANCELLED:
         raise Conflict(f"抽取请求 {request_id} 已取消")
     if request.status == DRAWING:
-        if await session.scalar(select(func.clock_timestamp())) < request.starts_at:
-            raise RuleViolation("评标开始前不能揭晓专家名单", starts_at=format_moment(request.starts_at))
+        if await database_now(session) < request.starts_at:
+            raise RuleViolation("评标开始前不能揭晓专家名单", starts_at=rfc3339(request.starts_at))
         await unseal_committee(session, keys, request.id, actor=_actor(partner))
     groups = {g.id: g.position for g in (await session.scalars(
         select(CommitteeGroup).where(CommitteeGroup.request_id == request.id))).all()}
@@ -354,7 +365,7 @@ async def cancel_for_partner(session: AsyncSession, keys: CenterKeys, partner: P
         return {"request_id": request_id, "status": CANCELLED}
     if request.status != DRAWING:
         raise Conflict("评标已开始，不能取消")
-    now = await session.scalar(select(func.clock_timestamp()))
+    now = await database_now(session)
     member_ids = select(CommitteeMember.id).where(CommitteeMember.request_id == request.id)
     for booking in (await session.scalars(select(ExpertBooking).where(ExpertBooking.member_id.in_(member_ids),
                                                                       ExpertBooking.released_at.is_(None)))).all():
@@ -383,7 +394,7 @@ async def rate_for_partner(session: AsyncSession, partner: Partner, request_id: 
     from trading.rules.store import RuleSetRecord
 
     rule_set = await session.get(RuleSetRecord, request.rule_set_id)
-    floor = (rule_set.content["rules"].get(RATING_FLOOR_RULE) or {}).get("value")
+    floor = rule_set.value(RATING_FLOOR_RULE, None)
     suspended = []
     for item in ratings:
         member, expert = await _member_of(session, lent, str(item.get("expert_code") or ""))

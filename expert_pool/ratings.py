@@ -68,7 +68,7 @@ class RatingOutcome:
 
 def _rule_value(rule_set: RuleSetRecord, key: str) -> int:
     try:
-        return int(rule_set.rule(key)["value"])
+        return int(rule_set.value(key))
     except NotFound:
         raise ConfigurationError(
             f"规则集 {rule_set.code} {rule_set.version} 未设置评标专家动态管理规则「{key}」，无法记录评价",

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.announce import announce_tender
 from bidding.candidates import RankedCandidate, record_candidates
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, register_project
 from tests import factories
 from tests import test_bids as bids  # helpers only
+from trading.database import database_now
 from trading.keys import CenterKeys
 from trading.organisations import Organisation
 

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.announce import announce_tender
 from bidding.deposits import confirm_deposit
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.opening import start_opening
 from bidding.projects import Project, register_project
 from bidding.receipts import issue_due_receipts
 from tests import factories
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import CenterKeys
 from trading.organisations import Organisation
 

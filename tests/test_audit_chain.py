@@ -26,9 +26,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trading.audit_chain import GENESIS_HASH, checkpoint_record, entry_body, entry_hash, format_time, verify_chain
+from trading.audit_chain import GENESIS_HASH, checkpoint_record, entry_body, entry_hash, verify_chain
 from trading.canonical import MAX_SAFE_INTEGER, canon
 from trading.keys import CenterKeys
+from trading.timefmt import rfc3339
 
 CENTER = CenterKeys(signing_key=nacl.signing.SigningKey(bytes(range(32))), kek=bytes(32))
 OTHER = CenterKeys(signing_key=nacl.signing.SigningKey(bytes(range(100, 132))), kek=bytes(32))
@@ -85,7 +86,7 @@ def rehash(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def sign_checkpoints(entries: list[dict[str, Any]], seqs: list[int], keys: CenterKeys = CENTER) -> list[dict[str, Any]]:
     checkpoints = []
     for seq in seqs:
-        record = checkpoint_record(seq, entries[seq - 1]["hash"], format_time(START + timedelta(days=1, seconds=seq)))
+        record = checkpoint_record(seq, entries[seq - 1]["hash"], rfc3339(START + timedelta(days=1, seconds=seq)))
         checkpoints.append({"record": record, "signature": keys.sign(record), "key_id": keys.key_id})
     return checkpoints
 
@@ -157,7 +158,7 @@ def test_altering_any_field_of_any_entry_names_that_entry(chain, data):
     elif field == "seq":
         new = different(data.draw, st.one_of(st.integers(-5, 20), st.booleans(), st.floats(-5, 20), st.text(max_size=3), st.none()), old)
     elif field == "at":
-        new = different(data.draw, st.builds(format_time, st.datetimes(timezones=st.just(UTC))), old)
+        new = different(data.draw, st.builds(rfc3339, st.datetimes(timezones=st.just(UTC))), old)
     elif field in ("prev_hash", "hash"):
         new = different(data.draw, hex64, old)
     else:
@@ -290,7 +291,7 @@ def test_a_checkpoint_with_a_bad_signature_is_named(chain, how, data):
         raw[data.draw(st.integers(0, 63))] ^= 1 << data.draw(st.integers(0, 7))
         checkpoint["signature"] = raw.hex()
     elif how == "record_altered":
-        checkpoint["record"] = {**checkpoint["record"], "at": format_time(START)}
+        checkpoint["record"] = {**checkpoint["record"], "at": rfc3339(START)}
     else:
         checkpoint["signature"] = data.draw(st.text(max_size=130))
 

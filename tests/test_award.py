@@ -24,7 +24,6 @@ from bidding.award_verification import verify_award_notice
 from bidding.chronograph import run_due_steps
 from bidding.contracts import record_contract
 from bidding.deadlines import Deadline
-from bidding.lifecycle import database_now
 from bidding.projects import Project
 from bidding.publicity import answer_candidate_objection, publicity_of, publish_candidates, raise_candidate_objection
 from bidding.states import local_date, period_ends_at
@@ -35,7 +34,7 @@ from tests.pdfs import assert_only_the_bundled_font
 from tests.portal import bearer
 from trading.audit import AuditEntry
 from trading.canonical import sha256_hex
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, PermissionDenied, RuleViolation
 from trading.keys import load_center_keys
 from trading.notifications import OutboxMessage

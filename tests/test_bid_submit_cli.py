@@ -21,12 +21,12 @@ from bidding.announce import announce_tender
 from bidding.bid_token_file import load_token
 from bidding.bids import SUBMITTED, WITHDRAWN, Bid
 from bidding.demo_data import DEMO_PASSWORD, load_demo_data
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, register_project
 from tests import factories
 from tests.live_server import LiveServer, free_port
 from trading.cli import main
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import load_center_keys
 
 LUJIAN = "91370800MA1234567Q"  # demo bidder1: no credit records, no deposit asked

@@ -25,7 +25,7 @@ from bidding import key_rotation
 from bidding.bidder_keys import BidderKey, register_bidder_key, rotate_bidder_key
 from bidding.bids import SUBMITTED, SUPERSEDED, WITHDRAWN, WITHDRAW_PROTOCOL, Bid, submit_bid, withdraw_bid
 from bidding.demo_data import ACCOUNTS, load_demo_data
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.opening_keys import TenderOpeningKey, open_opening_key, opening_public_key
 from bidding.projects import Project, register_project
 from bidding.registrations import Registration, register_bidder
@@ -34,7 +34,7 @@ from tests.credit_factories import credit_record
 from tests.portal import bearer
 from trading.audit import AuditEntry
 from trading.canonical import canon
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.keys import CenterKeys, load_center_keys
 from trading.settings import Settings

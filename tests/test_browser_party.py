@@ -54,7 +54,7 @@ async def test_the_tendering_party_registers_and_announces_a_tender_in_the_brows
     engine = make_engine(database_url)
     try:
         async with transaction(make_sessionmaker(engine)) as session:
-            from bidding.lifecycle import database_now
+            from trading.database import database_now
 
             deadline = (await database_now(session) + timedelta(days=25)).astimezone(CENTER_ZONE)
     finally:

@@ -36,7 +36,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.award import AwardNotice
 from bidding.demo_data import ACCOUNTS, DEMO_PASSWORD
-from bidding.lifecycle import database_now
 from bidding.opening import opening_record
 from bidding.projects import Project
 from bidding.registrations import Registration
@@ -46,7 +45,7 @@ from tests.conftest import SCREENSHOTS, log_in_page
 from tests.live_server import LiveServer
 from tests.portal import assert_unique_ids
 from trading.accounts import create_user
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import CenterKeys, load_center_keys
 from trading.money import yuan
 from trading.organisations import Organisation

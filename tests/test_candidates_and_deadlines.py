@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from bidding.candidates import Candidate, RankedCandidate, ranked_candidates, record_candidates
 from bidding.deadlines import Deadline, meet_deadline, set_deadline
-from bidding.lifecycle import database_now
 from tests import factories
 from tests import test_bids as bids
 from tests.test_opening import tender_with_bids
 from trading.audit import AuditEntry
+from trading.database import database_now
 from trading.errors import InvalidInput
 
 demo = bids.demo

@@ -16,7 +16,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.demo_data import load_demo_data
-from bidding.lifecycle import database_now
 from bidding.project_draws import draw_project_agency, request_project_committee
 from bidding.registrations import register_bidder
 from expert_pool.committees import INVITED, GroupSpec, answer_invitation
@@ -25,7 +24,7 @@ from tests import factories
 from tests.portal import csrf_token_from, log_in
 from tests.test_statistics import award  # helpers only
 from tests.test_committees import members, witness_all
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.draws import supply_witness
 from trading.fees import service_fee
 from trading.keys import load_center_keys

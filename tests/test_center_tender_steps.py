@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.demo_data import load_demo_data
 from bidding.evaluation import EvaluationSession, evaluation_scheme
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.opening import start_opening
 from bidding.projects import Project
 from expert_pool.committees import CommitteeGroup, CommitteeRequest
@@ -24,7 +24,7 @@ from tests import test_committees as committees  # helpers only
 from tests import test_evaluation as evaluation  # helpers only
 from tests import test_opening as opening  # helpers only
 from tests.test_party_pages import as_user, field_error, hospital_project, post_form
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import load_center_keys
 from trading.settings import Settings
 from trading.timefmt import CENTER_ZONE

@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bidding.announcements import Announcement
 from bidding.clarifications import clarification_subject, ask_question, publish_clarification, questions_for
 from bidding.demo_data import load_demo_data
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, register_project
 from bidding.registrations import register_bidder
 from tests import factories
 from tests.portal import bearer
 from trading.audit import AuditEntry
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, PermissionDenied
 from trading.notifications import messages_about
 from trading.settings import Settings

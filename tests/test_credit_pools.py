@@ -85,7 +85,8 @@ async def test_the_pools_sql_condition_agrees_with_the_pure_decision(session):
     """The pools' restriction condition and eligibility() give the same answer."""
     from sqlalchemy import literal, select
 
-    from credit.checks import database_now, subject_facts
+    from credit.checks import subject_facts
+    from trading.database import transaction_now
     from credit.decisions import eligibility
     from credit.facts import ProjectFacts
     from credit.queries import restricted_organisation
@@ -105,7 +106,7 @@ async def test_the_pools_sql_condition_agrees_with_the_pure_decision(session):
         code = factories.credit_code()
         await credit_record(session, credit_code=code, name="测试单位", **case)
         codes.append(code)
-    moment = await database_now(session)
+    moment = await transaction_now(session)
     for category in ("construction", "government_procurement"):
         for lookback in (None, 3):
             project = ProjectFacts(code="P", category=category, region_code="370811", estimate_fen=0,

@@ -25,7 +25,7 @@ from credit.bribery import (
     bribery_checks_of,
     run_bribery_check,
 )
-from credit.checks import check_subject, database_now
+from credit.checks import check_subject
 from credit.departments import bind_department_account, department_of
 from credit.evidence import EvidenceFile, evidence_of_record
 from credit.facts import ProjectFacts
@@ -40,7 +40,7 @@ from tests import factories
 from tests.conftest import create_database_from_template, invoke_cli
 from tests.credit_factories import credit_record, department_user, staff_user
 from trading.audit import AuditEntry
-from trading.database import make_engine, make_sessionmaker, run_as_server_admin, transaction
+from trading.database import make_engine, make_sessionmaker, run_as_server_admin, transaction, transaction_now
 from trading.errors import Conflict, InvalidInput, PermissionDenied
 from trading.roles import UserRole
 from trading.spreadsheets import ImportRejected, RowError, read_rows, write_rows
@@ -175,7 +175,7 @@ async def test_expiry_is_by_time_with_no_job(session):
     code = factories.credit_code()
     expired = await credit_record(session, credit_code=code, name="济宁过期建设有限公司", days_ago=400, days=365)
     pending = await credit_record(session, credit_code=code, name="济宁过期建设有限公司", days_ago=-10, days=365)
-    now = await database_now(session)
+    now = await transaction_now(session)
     assert (await get_record(session, expired.id)).status == "active"  # nothing rewrote it
     assert (await check_subject(session, project=facts(), subject_key=code)).eligibility.admitted
     assert [r.id for r in await list_records(session, query=code, status="expired")] == [expired.id]
@@ -336,7 +336,7 @@ def judgment_evidence() -> list[EvidenceFile]:
 
 async def test_a_court_judgment_found_by_hand_becomes_a_bribery_record_and_refuses(session):
     subject = Subject("organisation", factories.credit_code(), "济宁某建设有限公司")
-    at = await database_now(session)
+    at = await transaction_now(session)
     found = ManualBriberyResult(outcome="found", method=COURT_JUDGMENT_LOOKUP, note="单位行贿罪，判处罚金",
                                 evidence=judgment_evidence(), document_number="（2025）鲁08刑终99号",
                                 judgment_date=(at - timedelta(days=400)).date())
@@ -370,7 +370,7 @@ async def test_a_written_pledge_is_a_clear_check_with_its_evidence(session):
     pledge = ManualBriberyResult(outcome="clear", method=WRITTEN_PLEDGE, note="投标人书面承诺近三年无行贿犯罪记录",
                                  evidence=[EvidenceFile("承诺书.pdf", "application/pdf", b"%PDF")])
     check = await run_bribery_check(session, actor="test", project_code="JN-2", subject=subject, source=pledge,
-                                    lookback_years=3, at=await database_now(session))
+                                    lookback_years=3, at=await transaction_now(session))
     assert (check.outcome, check.method, check.found_record_ids) == ("clear", "written_pledge", [])
     assert await count(session, CreditRecord, CreditRecord.subject_key == subject.key) == 0
     assert await count(session, BriberyCheck, BriberyCheck.project_code == "JN-2") == 1

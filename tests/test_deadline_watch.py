@@ -18,13 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bidding.deadline_watch import WATCH_ACTOR, card_for, open_cards, watch_deadlines, yellow_from
 from bidding.deadlines import NO_CARD, RED, YELLOW, Deadline, meet_deadline, set_deadline
-from bidding.lifecycle import database_now
 from bidding.projects import Project, register_project
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer
 from trading.audit import AuditEntry
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.settings import Settings
 from web.app import create_app
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bidding.deadlines import Deadline
 from bidding.demo_data import load_demo_data
 from bidding.doc_objections import answer_doc_objection, doc_objections_for, objection_subject, raise_doc_objection
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, register_project
 from bidding.registrations import register_bidder
 from bidding.states import period_ends_at
@@ -26,7 +26,7 @@ from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer
 from trading.audit import AuditEntry
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, PermissionDenied, RuleViolation
 from trading.keys import CenterKeys
 from trading.notifications import messages_about

@@ -19,9 +19,8 @@ from bidding.opening_keys import TenderOpeningKey
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from trading.database import make_sessionmaker, transaction
 from trading.keys import CenterKeys, load_center_keys
-from trading.sealed_draw import format_moment
 from trading.settings import Settings
-from trading.timefmt import local_time
+from trading.timefmt import local_time, rfc3339
 from web.app import create_app
 
 demo = bids.demo
@@ -52,7 +51,7 @@ async def test_the_api_publishes_the_opening_key_in_a_record_the_center_signed(c
     body = first.json()
     assert set(body) == {"record", "signature", "public_key"}
     assert body["record"] == {"protocol": "sealed-bid-opening-key/1", "tender_code": code,
-                              "public_key": row.public_key, "published_at": format_moment(row.published_at)}
+                              "public_key": row.public_key, "published_at": rfc3339(row.published_at)}
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", body["record"]["published_at"])
     assert body["public_key"] == row.public_key  # kept at the top for clients before revision 2
     assert body["signature"] == row.record_signature  # signed when the key was made
@@ -90,7 +89,7 @@ async def test_a_key_made_before_revision_2_is_published_with_its_creation_time(
         await session.execute(update(TenderOpeningKey).where(TenderOpeningKey.id == row.id)
                               .values(record_signature=None, published_at=TenderOpeningKey.created_at))
     first = (await client.get(f"/api/projects/{code}/opening-key")).json()
-    assert first["record"]["published_at"] == format_moment(row.created_at)
+    assert first["record"]["published_at"] == rfc3339(row.created_at)
     sealed_bid.verify_opening_key_record(first["record"], first["signature"], center.verify_key_hex, tender_code=code)
     assert (await client.get(f"/api/projects/{code}/opening-key")).json() == first
 

@@ -24,7 +24,6 @@ from bidding.clarifications import Question, ask_question
 from bidding.contracts import Contract
 from bidding.demo_data import DEMO_PASSWORD, load_demo_data
 from bidding.doc_objections import DocObjection, raise_doc_objection
-from bidding.lifecycle import database_now
 from bidding.opening import start_opening
 from bidding.party_projects import agency_mode_of
 from bidding.project_draws import draw_project_agency
@@ -36,7 +35,7 @@ from tests import award_world, factories
 from tests import test_opening as opening  # helpers only
 from tests.portal import csrf_token_from, log_in
 from trading.accounts import create_user
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.draws import commit_draw, supply_witness
 from trading.errors import InvalidInput
 from trading.money import yuan

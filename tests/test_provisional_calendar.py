@@ -21,7 +21,7 @@ from bidding.chronograph import run_due_steps
 from bidding.complaints import accept_complaint, file_complaint
 from bidding.deadlines import Deadline, set_deadline
 from bidding.deadline_watch import open_cards
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project
 from bidding.publicity import publish_candidates
 from bidding.states import local_date
@@ -29,7 +29,7 @@ from tests import award_world as world
 from tests import test_bids as bids  # helpers only
 from tests.test_refunds import pay_deposit  # helpers only
 from trading.audit import AuditEntry
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.ledger import LedgerRefund
 from trading.notifications import OutboxMessage
 from trading.timefmt import CENTER_ZONE

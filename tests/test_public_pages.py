@@ -19,7 +19,6 @@ from bidding.announcements import publish_announcement
 from bidding.award import issue_award_notice
 from bidding.clarifications import ask_question, publish_clarification
 from bidding.demo_data import PROJECTS, load_demo_data
-from bidding.lifecycle import database_now
 from bidding.opening import start_opening
 from bidding.projects import Project, register_project
 from bidding.publicity import publish_candidates
@@ -30,7 +29,7 @@ from tests import factories
 from tests import test_bids as bids  # helpers only
 from tests import test_opening as opening  # helpers only
 from tests.portal import log_in
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import load_center_keys
 from trading.organisations import Organisation, register_region
 from trading.settings import Settings

@@ -22,7 +22,7 @@ from bidding.bids import WITHDRAW_PROTOCOL, Bid, withdraw_bid
 from bidding.candidates import RankedCandidate, record_candidates
 from bidding.deadlines import Deadline
 from bidding.deposits import confirm_deposit, import_statement
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.opening import finish_opening, hand_in_bidder_half, sign_in, start_opening
 from bidding.projects import Project, register_project
 from bidding.refunds import confirm_refund_paid, instruct_refunds
@@ -34,7 +34,7 @@ from tests import test_opening as opening  # helpers only
 from tests.portal import bearer
 from trading.audit import AuditEntry
 from trading.canonical import canon
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.deposit_interest import RatePeriod, demand_interest
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.keys import load_center_keys

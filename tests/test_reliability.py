@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bidding import sealed_bid
 from bidding.announce import announce_tender
 from bidding.bidder_keys import register_bidder_key
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.opening_keys import TenderOpeningKey
 from bidding.projects import Project, register_project
 from bidding.registrations import register_bidder
@@ -31,7 +31,7 @@ from tests.live_server import LiveServer
 from trading.accounts import API, User, hash_password, issue_token
 from trading.audit import verify_audit_log
 from trading.canonical import canon
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import load_center_keys
 
 TENDER = "JN-2026-GC-K0001"

@@ -475,7 +475,7 @@ async def test_the_dashboard_cards_a_missing_holiday_notice_and_marks_provisiona
     from sqlalchemy import select
 
     from bidding.deadlines import set_deadline
-    from bidding.lifecycle import database_now
+    from trading.database import database_now
     from bidding.projects import Project
     from bidding.states import local_date
     from trading.rules.calendar import CALENDAR_DIR, CalendarYear, WorkingDayCalendar

@@ -19,7 +19,7 @@ from bidding.announce import announce_tender, publish_documents
 from bidding.announcements import Announcement
 from bidding.clarifications import Clarification
 from bidding.demo_data import load_demo_data
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, register_project
 from bidding.registrations import register_bidder
 from bidding.tender_documents import DocumentFile, TenderDocumentVersion, document_version, document_versions
@@ -27,7 +27,7 @@ from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer
 from trading.audit import AuditEntry
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.notifications import OutboxMessage
 from trading.settings import Settings

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bidding.chronograph import run_due_steps
-from bidding.lifecycle import apply_transition, database_now
+from bidding.lifecycle import apply_transition
 from bidding.projects import Project, register_project
 from bidding.states import (
     STATE_NAMES,
@@ -36,7 +36,7 @@ from bidding.states import (
 from tests import factories
 from trading.rules.calendar import default_calendar
 from trading.audit import AuditEntry
-from trading.database import make_sessionmaker, transaction
+from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, DomainError, InvalidInput, RuleViolation
 
 _codes = itertools.count(1)

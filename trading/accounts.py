@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from trading.audit import actor_of, record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import transaction_now
 from trading.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from trading.identifiers import validate_id_number
 from trading.login_throttle import LoginLimits, check_login_allowed, hold_login_turn, record_attempt
@@ -188,7 +189,7 @@ async def refresh_api_token(session: AsyncSession, token: str, *, lifetime: time
     user = await session.get(User, old.user_id) if old is not None else None
     if user is None or not user.is_active:
         raise NotAuthenticated("访问令牌无效或已过期，请重新登录")
-    old.revoked_at = await session.scalar(select(func.now()))
+    old.revoked_at = await transaction_now(session)
     new_token, expires_at = await _store_token(session, user.id, kind=API, lifetime=lifetime, name=old.name)
     await record_event(session, actor=actor_of(user), action="api_token.refreshed", subject=f"user:{user.id}",
                        data={"name": old.name, "replaced": old.id, "expires_at": expires_at.isoformat()})

@@ -21,18 +21,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trading.audit_chain import (
-    GENESIS_HASH,
-    ChainReport,
-    ChainVerifier,
-    checkpoint_record,
-    entry_body,
-    entry_hash,
-    format_time,
-)
+from trading.audit_chain import GENESIS_HASH, ChainReport, ChainVerifier, checkpoint_record, entry_body, entry_hash
 from trading.columns import created_at_column, timestamp_column
-from trading.database import insert_in_batches
+from trading.database import database_now, insert_in_batches
 from trading.keys import CenterKeys
+from trading.timefmt import rfc3339
 
 # Arbitrary constant naming the audit-chain advisory lock.
 AUDIT_LOCK_KEY = 0x41554449
@@ -156,8 +149,8 @@ async def make_checkpoint(session: AsyncSession, keys: CenterKeys) -> AuditCheck
     last = await session.scalar(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1))
     if last is not None and last >= head[0]:
         return None
-    now = await session.scalar(text("SELECT clock_timestamp()"))
-    record = checkpoint_record(head[0], head[1], format_time(now))
+    now = await database_now(session)
+    record = checkpoint_record(head[0], head[1], rfc3339(now))
     checkpoint = AuditCheckpoint(seq=head[0], hash=head[1], record=record, signature=keys.sign(record), key_id=keys.key_id)
     session.add(checkpoint)
     await session.flush()

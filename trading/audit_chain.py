@@ -10,20 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from trading.canonical import canon, sha256_hex
 from trading.keys import verify_signature
+from trading.timefmt import rfc3339
 
 PROTOCOL = "audit-chain/1"
 CHECKPOINT_PROTOCOL = "audit-checkpoint/1"
 GENESIS_HASH = "0" * 64
-
-
-def format_time(moment: datetime) -> str:
-    """RFC 3339 UTC with microseconds: the one spelling a timestamptz round-trips to."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def entry_body(
@@ -32,7 +28,7 @@ def entry_body(
     return {
         "protocol": PROTOCOL,
         "seq": seq,
-        "at": at if isinstance(at, str) else format_time(at),
+        "at": at if isinstance(at, str) else rfc3339(at),
         "actor": actor,
         "action": action,
         "subject": subject,
@@ -50,7 +46,7 @@ def checkpoint_record(seq: int, chain_hash: str, at: datetime | str) -> dict[str
         "protocol": CHECKPOINT_PROTOCOL,
         "seq": seq,
         "hash": chain_hash,
-        "at": at if isinstance(at, str) else format_time(at),
+        "at": at if isinstance(at, str) else rfc3339(at),
     }
 
 

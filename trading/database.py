@@ -13,12 +13,13 @@ import logging
 import warnings
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import psutil
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -107,6 +108,19 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """A session whose work commits on success and rolls back on any error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+
+async def database_now(session: AsyncSession) -> datetime:
+    """The database clock at this moment (``clock_timestamp()``): moves on inside a transaction,
+    so a time read after waiting for a lock, or between steps sharing one transaction, is true."""
+    return await session.scalar(select(func.clock_timestamp()))
+
+
+async def transaction_now(session: AsyncSession) -> datetime:
+    """The database clock when the current transaction began (``now()``): the same for every
+    read in one transaction."""
+    return await session.scalar(select(func.now()))
 
 
 # Rows per INSERT of a bulk write: SQLAlchemy prepares each statement's parameters on the

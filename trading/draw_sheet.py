@@ -8,7 +8,7 @@ from trading.draws import REVEALED, Draw
 from trading.errors import Conflict
 from trading.keys import CenterKeys
 from trading.pdf import qr_data_uri, render_pdf
-from trading.sealed_draw import format_moment
+from trading.timefmt import rfc3339
 
 PURPOSE_NAMES = {"expert": "评标专家", "agency": "招标代理机构"}
 
@@ -28,7 +28,7 @@ async def draw_sheet_pdf(draw: Draw, keys: CenterKeys, *, public_url: str, names
     return await render_pdf(
         "draw_sheet.html", draw=draw, purpose_name=PURPOSE_NAMES[draw.purpose], commit=draw.commit_record,
         criteria=json.dumps(draw.commit_record["criteria"], ensure_ascii=False, sort_keys=True),
-        witness={"value": draw.witness_value, "by": draw.witness_by, "at": format_moment(draw.witness_at)},
+        witness={"value": draw.witness_value, "by": draw.witness_by, "at": rfc3339(draw.witness_at)},
         reveal=draw.reveal_record, names=names or {}, verify_key=keys.verify_key_hex, qr=qr_data_uri(url),
         verify_url=url,
     )

@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Integer, LargeBinary, Sequence, String, Text, select, text
+from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Integer, LargeBinary, Sequence, String, Text, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -24,9 +24,11 @@ from sqlmodel import Field, SQLModel
 from trading import sealed_draw as sd
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from trading.events import publish_event
 from trading.keys import CenterKeys
+from trading.timefmt import rfc3339
 
 DRAW_NUMBERS = Sequence("draw_numbers")
 PURPOSES = {"expert": "D", "agency": "AG"}
@@ -83,11 +85,6 @@ class Draw(SQLModel, table=True):
         return (self.commit_record.get("criteria") or {}).get("witness", WITNESS_SUPERVISOR)
 
 
-async def _now(session: AsyncSession) -> datetime:
-    # clock_timestamp, not now(): the steps of one draw may share a transaction.
-    return await session.scalar(text("SELECT clock_timestamp()"))
-
-
 async def commit_draw(
     session: AsyncSession,
     keys: CenterKeys,
@@ -123,7 +120,7 @@ async def commit_draw(
         raise RuleViolation(f"符合条件的候选只有 {len(pool)} 个，不足以抽取 {count} 个：请调整抽取条件",
                             pool_size=len(pool), count=count)
     number = await session.scalar(select(DRAW_NUMBERS.next_value()))
-    committed_at = await _now(session)
+    committed_at = await database_now(session)
     draw_id = f"{PURPOSES[purpose]}-{committed_at.year}-{number:06d}"
     criteria = {**criteria, "witness": witness if witness_required else WITNESS_NONE}
     if continues is not None:
@@ -133,7 +130,7 @@ async def commit_draw(
         "protocol": sd.PROTOCOL, "draw_id": draw_id, "purpose": purpose, "project_code": project_code,
         "criteria": criteria, "pool_size": len(pool), "pool_digest": sd.pool_digest(pool), "count": count,
         "reserve_count": reserve_count, "commitment": sd.commitment(draw_id, center_seed),
-        "committed_at": sd.format_moment(committed_at),
+        "committed_at": rfc3339(committed_at),
     }
     draw = Draw(id=number, draw_id=draw_id, purpose=purpose, project_code=project_code, pool=pool, count=count,
                 reserve_count=reserve_count, commit_record=record, commit_signature=keys.sign(record),
@@ -180,12 +177,12 @@ async def supply_witness(session: AsyncSession, keys: CenterKeys, draw_id: str, 
 async def _witness(session: AsyncSession, keys: CenterKeys, draw: Draw, *, value: str, by: str) -> Draw:
     center_seed = keys.unseal(draw.sealed_seed)
     selected, reserves = sd.draw(draw.pool, draw.draw_id, center_seed, value, draw.count, draw.reserve_count)
-    draw.witness_value, draw.witness_by, draw.witness_at = value, by, await _now(session)
+    draw.witness_value, draw.witness_by, draw.witness_at = value, by, await database_now(session)
     draw.sealed_result = keys.seal(json.dumps({"selected": selected, "reserves": reserves}).encode())
     draw.status = WITNESSED
     await session.flush()
     await record_event(session, actor=by, action="draw.witnessed", subject=f"draw:{draw.draw_id}",
-                       data={"witness": value, "witness_at": sd.format_moment(draw.witness_at)})
+                       data={"witness": value, "witness_at": rfc3339(draw.witness_at)})
     await publish_event(session, f"draw:{draw.draw_id}", "draw.witnessed",
                         {"project_code": draw.project_code, "status": WITNESSED})
     if draw.unseal_at is None:  # nothing to keep sealed for (e.g. agency draws): reveal at once
@@ -208,13 +205,13 @@ async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, 
         raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，不能揭晓")
     if draw.purpose == "agency" and not draw.witness_value:
         raise RuleViolation(f"抽取 {draw_id} 没有交易中心以外的见证人提供的见证值，不能揭晓")
-    now = await _now(session)
+    now = await database_now(session)
     if draw.unseal_at is not None and now < draw.unseal_at:
         raise RuleViolation(f"抽取 {draw_id} 的结果须在评标开始时才能揭晓", unseal_at=draw.unseal_at.isoformat())
     selected, reserves = sealed_selection(keys, draw)
     record = {"protocol": sd.PROTOCOL, "draw_id": draw.draw_id, "center_seed": keys.unseal(draw.sealed_seed).hex(),
               "witness": draw.witness_value, "selected": selected, "reserves": reserves,
-              "revealed_at": sd.format_moment(now)}
+              "revealed_at": rfc3339(now)}
     draw.reveal_record, draw.reveal_signature, draw.status = record, keys.sign(record), REVEALED
     await session.flush()
     await record_event(session, actor=actor, action="draw.revealed", subject=f"draw:{draw_id}",
@@ -244,7 +241,7 @@ def _void_record(draw: Draw, keys: CenterKeys) -> dict[str, Any]:
     """The signed void (spec: sealed-draw-void/1). Once the witness was in, the center could
     compute the outcome: its seed is published, so anyone can see what was discarded."""
     return {"protocol": sd.VOID_PROTOCOL, "draw_id": draw.draw_id, "reason": draw.void_reason,
-            "approved_by": draw.void_approved_by, "voided_at": sd.format_moment(draw.voided_at),
+            "approved_by": draw.void_approved_by, "voided_at": rfc3339(draw.voided_at),
             "center_seed": keys.unseal(draw.sealed_seed).hex() if draw.witness_at is not None else None}
 
 
@@ -264,7 +261,7 @@ async def void_draw(
     if draw.status == WITNESSED and not approved_by_supervisor:
         raise PermissionDenied("见证值提交后作废抽取须经监督人员批准")
     draw.status, draw.void_reason, draw.voided_by = VOIDED, reason, actor
-    draw.void_approved_by, draw.voided_at = approved_by_supervisor, await _now(session)
+    draw.void_approved_by, draw.voided_at = approved_by_supervisor, await database_now(session)
     draw.void_record = _void_record(draw, keys)
     draw.void_signature = keys.sign(draw.void_record)
     await session.flush()
@@ -288,7 +285,7 @@ def draw_bundle(draw: Draw, keys: CenterKeys) -> dict[str, Any]:
     revealed = draw.status == REVEALED
     witness = None
     if draw.witness_at is not None:
-        witness = {"value": draw.witness_value, "by": draw.witness_by, "at": sd.format_moment(draw.witness_at)}
+        witness = {"value": draw.witness_value, "by": draw.witness_by, "at": rfc3339(draw.witness_at)}
     void = None
     if draw.status == VOIDED:
         # Voided before revision 2 of the spec: the record is made from the stored facts.

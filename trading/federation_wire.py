@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from trading.audit import record_event
+from trading.database import database_now
 from trading.errors import NotAuthenticated
 from trading.partners import ACTIVE, Partner
 
@@ -152,7 +153,7 @@ async def check_request(session: AsyncSession, *, method: str, path: str, header
         raise _refuse(UNKNOWN_PARTNER, f"城市 {city} 不是本中心登记的合作城市", city)
     if partner.status != ACTIVE:
         raise _refuse(DISABLED_PARTNER, f"合作城市 {partner.name}（{city}）已停用，不再受理其请求", city)
-    now = await session.scalar(text("SELECT clock_timestamp()"))
+    now = await database_now(session)
     sent = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     if abs((now - sent).total_seconds()) > WINDOW_SECONDS:
         raise _refuse(STALE, f"请求时间 {timestamp} 与本中心时钟相差超过 {WINDOW_SECONDS} 秒，已拒绝", city,

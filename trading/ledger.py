@@ -52,7 +52,7 @@ from sqlmodel import Field, SQLModel
 
 from trading.audit import AuditEvent, record_event, record_events
 from trading.columns import any_of, created_at_column, money_column, text_length, timestamp_column
-from trading.database import insert_in_batches
+from trading.database import database_now, insert_in_batches
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.identifiers import validate_credit_code
 from trading.notifications import enqueue
@@ -423,7 +423,7 @@ async def dismiss_collusion_flag(session: AsyncSession, *, flag_id: int, actor: 
         raise NotFound("未找到该串通投标预警", flag_id=flag_id)
     if flag.dismissed_at is not None:
         raise Conflict("该预警已被撤销", code="flag_dismissed", flag_id=flag_id)
-    flag.dismissed_at = await session.scalar(select(func.clock_timestamp()))
+    flag.dismissed_at = await database_now(session)
     flag.dismissed_by, flag.dismissal_reason = actor, reason.strip()
     await session.flush()
     await record_event(session, actor=actor, action="ledger.collusion_flag_dismissed",
@@ -443,7 +443,7 @@ async def keep_deposit(session: AsyncSession, *, deposit: LedgerDeposit, actor: 
         return deposit
     if await session.scalar(select(LedgerRefund.id).where(LedgerRefund.deposit_id == deposit.id)):
         raise Conflict("该保证金已发出退还指令，不能再不予退还", code="deposit_refunded", deposit_id=deposit.id)
-    deposit.kept_at = await session.scalar(select(func.clock_timestamp()))
+    deposit.kept_at = await database_now(session)
     deposit.kept_rule, deposit.kept_source, deposit.kept_reason = rule, source, reason
     await session.flush()
     await record_event(session, actor=actor, action="ledger.deposit_kept", subject=f"project:{deposit.project_code}",
@@ -510,7 +510,7 @@ async def record_refund_paid(
     if await session.scalar(select(LedgerRefund.id).where(LedgerRefund.paid_bank == bank,
                                                           LedgerRefund.paid_reference == reference)):
         raise Conflict(f"银行流水 {reference} 已用于其他退款", bank_reference=reference)
-    refund.paid_at = await session.scalar(select(func.clock_timestamp()))
+    refund.paid_at = await database_now(session)
     refund.paid_by, refund.paid_bank, refund.paid_reference = actor, bank, reference
     refund.paid_value_date, refund.paid_source = value_date, source
     await session.flush()
@@ -575,7 +575,7 @@ async def record_fee_paid(
     if await session.scalar(select(LedgerFee.id).where(LedgerFee.paid_bank == bank,
                                                        LedgerFee.paid_reference == reference)):
         raise Conflict(f"银行流水 {reference} 已入账", bank_reference=reference)
-    fee.paid_at = await session.scalar(select(func.clock_timestamp()))
+    fee.paid_at = await database_now(session)
     fee.paid_by, fee.paid_account, fee.paid_account_name = actor, paying, account_name.strip()
     fee.paid_bank, fee.paid_reference, fee.paid_value_date = bank, reference, value_date
     await session.flush()

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import CheckConstraint, Column, Integer, String, Text, func, select
+from sqlalchemy import CheckConstraint, Column, Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from trading.columns import created_at_column, timestamp_column
+from trading.database import transaction_now
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
@@ -71,7 +72,7 @@ async def deliver_pending(session: AsyncSession, sender: Sender, *, limit: int =
             if message.attempts >= max_attempts:
                 message.status = FAILED
             continue
-        message.status, message.sent_at = SENT, await session.scalar(select(func.now()))
+        message.status, message.sent_at = SENT, await transaction_now(session)
         sent += 1
     await session.flush()
     return sent

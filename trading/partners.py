@@ -16,12 +16,13 @@ from datetime import datetime
 
 import nacl.exceptions
 import nacl.signing
-from sqlalchemy import CheckConstraint, Column, String, Text, func, select
+from sqlalchemy import CheckConstraint, Column, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from trading.audit import record_event
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.keys import CenterKeys
 from trading.settings import Settings
@@ -132,8 +133,7 @@ async def disable_partner(session: AsyncSession, *, actor: str, city_code: str, 
     partner = await get_partner(session, city_code)
     if partner.status == DISABLED:
         raise Conflict(f"合作城市 {partner.city_code} 已停用")
-    partner.status, partner.disabled_reason, partner.disabled_at = DISABLED, reason, await session.scalar(
-        select(func.clock_timestamp()))
+    partner.status, partner.disabled_reason, partner.disabled_at = DISABLED, reason, await database_now(session)
     await session.flush()
     await record_event(session, actor=actor, action="partner.disabled", subject=f"partner:{partner.city_code}",
                        data={"reason": reason})

@@ -19,7 +19,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, Integer, LargeBinary, String, UniqueConstraint, func, select, text
+from sqlalchemy import CheckConstraint, Column, Integer, LargeBinary, String, UniqueConstraint, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -27,6 +27,7 @@ from sqlmodel import Field, SQLModel
 from trading.audit import record_event
 from trading.canonical import sha256_hex
 from trading.columns import money_column, timestamp_column
+from trading.database import database_now
 from trading.errors import NotFound
 from trading.keys import CenterKeys, verify_signature
 from trading.money import yuan
@@ -158,7 +159,7 @@ async def issue_receipt(
     existing = await receipt_for(session, kind, source_id)
     if existing is not None:
         return existing
-    now = await session.scalar(select(func.clock_timestamp()))
+    now = await database_now(session)
     number = new_number(now)
     url = receipt_url(public_url, number)
     record = {

@@ -26,6 +26,7 @@ from sqlmodel import Field, SQLModel
 from trading.audit import record_event
 from trading.codes import ROOM_CODE
 from trading.columns import created_at_column, timestamp_column
+from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.timefmt import CENTER_ZONE, local_time
 
@@ -135,10 +136,6 @@ def _live_overlapping(room_id: int, start: datetime, end: datetime):
                                      RoomBooking.during.op("&&")(_range(start, end))).order_by(RoomBooking.id)
 
 
-async def _now(session: AsyncSession) -> datetime:
-    return await session.scalar(select(func.clock_timestamp()))
-
-
 def booking_view(booking: RoomBooking, room: Room) -> dict[str, Any]:
     """A booking as the API shows it: UTC instants and the center's local times."""
     return {
@@ -220,7 +217,7 @@ async def book_room(session: AsyncSession, *, actor: str, room_code: str, purpos
     room = await room_by_code(session, room_code)
     if not room.active:
         raise Conflict(f"{room.name}（{room.code}）已停用，不能预约", room=room.code)
-    if start < await _now(session):
+    if start < await database_now(session):
         raise InvalidInput("不能预约已经开始或过去的时段", starts_at=start.isoformat())
     # Only for the message: the exclusion constraint below is what makes a clash impossible.
     clash = (await session.scalars(_live_overlapping(room.id, start, end).limit(1))).first()
@@ -265,7 +262,7 @@ async def cancel_booking(session: AsyncSession, *, actor: str, booking_id: int, 
     if booking.cancelled_at is not None:
         raise Conflict(f"场地预约 {booking_id} 已于 {local_time(booking.cancelled_at)} 取消", booking=booking_id)
     room = await session.get(Room, booking.room_id)
-    booking.cancelled_at, booking.cancelled_by, booking.cancel_reason = await _now(session), actor, reason
+    booking.cancelled_at, booking.cancelled_by, booking.cancel_reason = await database_now(session), actor, reason
     await session.flush()
     await record_event(session, actor=actor, action="room.booking_cancelled", subject=f"room:{room.code}",
                        data={"booking": booking.id, "project_code": booking.project_code, "reason": reason,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from trading.canonical import canon
@@ -101,11 +101,6 @@ def _moment(text: str) -> datetime:
     if not text.endswith("Z"):
         raise ValueError(f"timestamp {text!r} is not RFC 3339 UTC ending in Z")
     return datetime.fromisoformat(text)
-
-
-def format_moment(moment: datetime) -> str:
-    """RFC 3339 UTC ending in Z, with microseconds so that quick steps still order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _fail(check: str, message: str) -> Verification:

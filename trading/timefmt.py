@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 CENTER_ZONE = ZoneInfo("Asia/Shanghai")
@@ -12,6 +12,13 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if moment is None:
         return ""
     return moment.astimezone(CENTER_ZONE).strftime(fmt)
+
+
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 UTC ending in Z, always with microseconds (``2026-12-07T08:30:00.000000Z``):
+    the one spelling the signed records use (sealed-draw, sealed-bid, audit chain), so quick
+    steps still order and a timestamptz round-trips to the same text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")

@@ -24,7 +24,6 @@ from agency_pool.agencies import AgencyStatus, get_agency, set_agency_status
 from agency_pool.listing import list_agencies
 from bidding.fees import charge_service_fee, confirm_fee_paid
 from bidding.ledger_overview import fee_lines
-from bidding.lifecycle import database_now
 from bidding.rating_summary import BANDS, agency_rating_summaries
 from bidding.receipts import issue_due_receipts
 from bidding.states import local_date
@@ -34,6 +33,7 @@ from expert_pool.ratings import ratings_of
 from expert_pool.reviews import ReviewDecision, list_review_due, review_expert
 from trading.accounts import User
 from trading.audit import actor_of
+from trading.database import database_now
 from trading.errors import Conflict, DomainError, InvalidInput
 from trading.fees import load_schedule, service_fee
 from trading.money import fen_of_yuan, yuan
@@ -287,7 +287,7 @@ class CenterPageController(Controller):
         """Every rule of one version with its value, unit and legal source (read-only)."""
         record = await get_rule_set(session, code, version)
         return Template("center/rule_set.html", context={
-            "rule_set": record, "rules": rule_rows(record.content.get("rules", {})), "categories": TRADING_CATEGORIES,
+            "rule_set": record, "rules": rule_rows(record.entries()), "categories": TRADING_CATEGORIES,
             "methods": METHOD_NAMES})
 
     async def _fees_page(self, session: AsyncSession, *, calculator: FormState, fee: int | None = None,

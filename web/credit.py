@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.registrations import preview_credit_check
 from credit.bribery import ManualBriberyResult, run_bribery_check
-from credit.checks import database_now
 from credit.departments import department_of
 from credit.evidence import EvidenceFile, evidence_of_record, get_evidence, store_evidence
 from credit.facts import SHOWN_STATUS_NAMES, describe_period, first_day, last_day
@@ -39,6 +38,7 @@ from credit.subjects import SUBJECT_TYPE_NAMES, Subject, make_subject
 from credit.validation import parse_day
 from trading.accounts import User
 from trading.audit import actor_of
+from trading.database import transaction_now
 from trading.errors import DomainError, InvalidInput
 from trading.money import MAX_FEN
 from trading.roles import UserRole
@@ -152,7 +152,7 @@ class CreditPageController(Controller):
     ) -> Template:
         filters = {"q": q or "", "department": department or "", "kind": kind or "", "severity": severity or "",
                    "status": status or ""}
-        moment = await database_now(session)
+        moment = await transaction_now(session)
         records = await list_records(session, query=q, department=department or None, kind=kind or None,
                                      severity=severity or None, status=status or None, at=moment)
         return Template("credit/records.html", context={
@@ -186,7 +186,7 @@ class CreditPageController(Controller):
 
     @get("/credit/records/{record_id:int}", name="credit.record", guards=[credit_staff])
     async def record(self, record_id: RowId, session: AsyncSession, error: str | None = None) -> Template:
-        moment = await database_now(session)
+        moment = await transaction_now(session)
         record = await get_record(session, record_id)
         return Template("credit/record.html", context={
             **_form_choices(), "record": describe_record(record, moment),
@@ -312,14 +312,14 @@ class CreditApiController(Controller):
         severity: Annotated[str | None, Parameter(query="severity")] = None,
         status: Annotated[str | None, Parameter(query="status", description="active, pending, expired, repaired, revoked")] = None,
     ) -> list[dict[str, Any]]:
-        moment = await database_now(session)
+        moment = await transaction_now(session)
         records = await list_records(session, query=q, department=department, kind=kind, severity=severity,
                                      status=status, at=moment)
         return [describe_record(record, moment) for record in records]
 
     @get("/records/{record_id:int}", guards=[credit_staff], summary="One record with its history and evidence")
     async def record(self, record_id: RowId, session: AsyncSession) -> dict[str, Any]:
-        moment = await database_now(session)
+        moment = await transaction_now(session)
         record = await get_record(session, record_id)
         return {**describe_record(record, moment),
                 "history": [{"action": c.action, "actor": c.actor, "reason": c.reason,
@@ -333,7 +333,7 @@ class CreditApiController(Controller):
     async def enter(self, data: RecordEntry, user: User, session: AsyncSession) -> dict[str, Any]:
         record = await enter_record(session, actor=actor_of(user), channel="api", **data.model_dump())
         await session.commit()
-        return describe_record(record, await database_now(session))
+        return describe_record(record, await transaction_now(session))
 
     @post("/records/{record_id:int}/evidence", guards=[credit_staff], request_max_body_size=UPLOAD_LIMIT,
           summary="Attach an evidence file to a record (at most 10 MiB)")
@@ -354,7 +354,7 @@ class CreditApiController(Controller):
         record = await repair_record(session, actor=actor_of(user), record_id=record_id, reason=data.reason,
                                      document_number=data.document_number)
         await session.commit()
-        return describe_record(record, await database_now(session))
+        return describe_record(record, await transaction_now(session))
 
     @post("/records/{record_id:int}/revoke", guards=[credit_staff], status_code=HTTP_200_OK,
           summary="Revoke a record; history kept")
@@ -362,7 +362,7 @@ class CreditApiController(Controller):
         record = await revoke_record(session, actor=actor_of(user), record_id=record_id, reason=data.reason,
                                      document_number=data.document_number)
         await session.commit()
-        return describe_record(record, await database_now(session))
+        return describe_record(record, await transaction_now(session))
 
     @post("/import", guards=[credit_staff], status_code=HTTP_200_OK, request_max_body_size=UPLOAD_LIMIT,
           summary="Import records from a CSV or XLSX file, all rows or none (400 lists every bad cell)")
@@ -409,7 +409,7 @@ class CreditApiController(Controller):
             judgment_date=parse_day(data.judgment_date, "judgment_date", "判决生效日期", required=False))
         check = await run_bribery_check(session, actor=actor_of(user), project_code=data.project_code,
                                         subject=subject, source=source, lookback_years=data.lookback_years,
-                                        at=await database_now(session))
+                                        at=await transaction_now(session))
         await session.commit()
         return {"id": check.id, "project_code": check.project_code, "subject_key": subject.public_key(),
                 "method": check.method, "outcome": check.outcome, "found_record_ids": check.found_record_ids}

@@ -18,7 +18,8 @@ from trading.draw_sheet import draw_sheet_pdf
 from trading.draws import COMMITTED, STATUS_NAMES, draw_bundle, draws_of_project, get_draw, void_draw
 from trading.errors import NotFound, PermissionDenied
 from trading.roles import UserRole
-from trading.sealed_draw import format_moment, verify_bundle
+from trading.sealed_draw import verify_bundle
+from trading.timefmt import rfc3339
 from web.auth import requires_role
 from web.state import AppContext
 
@@ -105,7 +106,7 @@ class DrawPageController(Controller):
         bundle = draw_bundle(draw, context.keys)
         return Template("draw.html", context={
             "draw": draw, "bundle": bundle, "verification": verify_bundle(bundle, context.keys.verify_key_hex),
-            "witness_at": format_moment(draw.witness_at) if draw.witness_at else None,
+            "witness_at": rfc3339(draw.witness_at) if draw.witness_at else None,
             "may_print": user is not None and user.role in (UserRole.ADMIN, UserRole.SUPERVISOR),
             "avoided": await avoided_bidders_of(session, draw),
         })

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.deposits import confirm_deposit, import_statement
 from bidding.fees import charge_service_fee, confirm_fee_paid
 from bidding.receipts import issue_due_receipts, receipts_of
-from bidding.lifecycle import database_now
 from bidding.refunds import confirm_refund_paid, instruct_refunds_for, refund_view
 from trading.accounts import User
 from trading.audit import actor_of
+from trading.database import database_now
 from trading.errors import PermissionDenied
 from trading.fees import load_schedule
 from trading.ledger import collusion_flags, dismiss_collusion_flag, fees_of, refunds_of

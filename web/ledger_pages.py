@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.deposits import confirm_deposit, import_statement
 from bidding.ledger_overview import DEPOSIT_STATE_NAMES, deposit_lines, receipt_lines, refund_lines
-from bidding.lifecycle import database_now
 from bidding.refunds import EVENTS, confirm_refund_paid, instruct_refunds_for
 from bidding.states import local_date
 from trading.accounts import User
 from trading.audit import actor_of
+from trading.database import database_now
 from trading.errors import Conflict, DomainError, NotFound, RuleViolation
 from trading.ledger import REFUND_EVENTS, collusion_flags, dismiss_collusion_flag
 from trading.money import fen_of_yuan

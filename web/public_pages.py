@@ -19,7 +19,6 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.announcements import ANNOUNCEMENT_KINDS
-from bidding.lifecycle import database_now
 from bidding.opening_keys import signed_opening_key
 from bidding.public_record import public_tender
 from bidding.states import STATE_NAMES
@@ -33,6 +32,7 @@ from bidding.tender_listing import (
     region_choices,
     todays_openings,
 )
+from trading.database import database_now
 from trading.errors import DomainError, InvalidInput, NotFound
 from trading.money import fen_of_yuan
 from trading.rules.store import TRADING_CATEGORIES

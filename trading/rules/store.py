@@ -37,6 +37,9 @@ class TradingCategory(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(50), nullable=False))
     position: int = Field(sa_column=Column(Integer, nullable=False))
 
+# ``RuleSetRecord.value`` without a default: the rule must be there.
+_REQUIRED: Any = object()
+
 
 class RuleSetRecord(SQLModel, table=True):
     __tablename__ = "rule_sets"
@@ -54,12 +57,31 @@ class RuleSetRecord(SQLModel, table=True):
     content: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     loaded_at: datetime = Field(sa_column=created_at_column())
 
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """Every pinned rule by key, each a dict with its value, unit and legal source."""
+        return self.content.get("rules", {})
+
+    def entry(self, key: str) -> dict[str, Any] | None:
+        """One pinned rule (value, unit, source), or None when the rule set has no such rule."""
+        return self.entries().get(key)
+
     def rule(self, key: str) -> dict[str, Any]:
-        """One rule with its value, unit and legal source."""
-        rules = self.content.get("rules", {})
-        if key not in rules:
+        """One rule with its key, value, unit and legal source; NotFound when it has none."""
+        entry = self.entry(key)
+        if entry is None:
             raise NotFound(f"规则集 {self.code} {self.version} 中没有规则「{key}」", rule=key)
-        return {"key": key, **rules[key]}
+        return {"key": key, **entry}
+
+    def value(self, key: str, default: Any = _REQUIRED) -> Any:
+        """A pinned rule's value; ``default`` when the rule set has no such rule (NotFound without one)."""
+        entry = self.entry(key)
+        if entry is None:
+            return self.rule(key)["value"] if default is _REQUIRED else default
+        return entry["value"]
+
+    def values(self) -> dict[str, Any]:
+        """Every pinned rule's value by key."""
+        return {key: entry["value"] for key, entry in self.entries().items()}
 
 
 async def sync_reference_data(session: AsyncSession, *, actor: str = "system", rule_set_dir: Path | None = None) -> list[RuleSetRecord]:
