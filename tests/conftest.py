@@ -36,7 +36,7 @@ from trading.database import (
 )
 from trading.rules.store import sync_reference_data
 from trading.schema import upgrade_database
-from trading.cli import main
+from cli.main import main
 from trading.settings import Settings, get_settings
 
 TEMPLATE = "trading_test_template"

@@ -25,7 +25,7 @@ from bidding.lifecycle import apply_transition, database_now
 from bidding.projects import Project, register_project
 from tests import factories
 from tests.live_server import LiveServer, free_port
-from trading.cli import main
+from cli.main import main
 from trading.database import make_sessionmaker, transaction
 from trading.keys import load_center_keys
 

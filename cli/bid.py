@@ -17,8 +17,9 @@ import click
 import nacl.signing
 
 from bidding import bid_client, sealed_bid
-from trading.cli_support import one_line_errors
+from cli.support import one_line_errors
 from trading.errors import InvalidInput
+from trading.identifiers import validate_credit_code
 from trading.keys import key_id
 from trading.timefmt import local_time
 
@@ -101,8 +102,6 @@ def seal(payload: Path, tender_code: str, bidder_code: str, key_path: Path, open
          server: str, center_key: str | None, tender_key: str | None, out_prefix: Path | None) -> None:
     """Seal a bid package (a ZIP, a JSON offer, or a directory with bid.json) to the tender's
     opening key, once its center-signed record verifies with the pinned center key."""
-    from trading.identifiers import validate_credit_code
-
     if tender_key is not None:
         raise InvalidInput("不再接受 --tender-key：开标公钥须附交易中心签名的开标公钥记录并经核验后才能使用；请改用 "
                            "--opening-key（保存的开标公钥记录）或 --server（从平台获取），并用 --center-key 或 "
