@@ -23,7 +23,6 @@ import click
 import uvicorn
 from sqlalchemy import select
 
-from bidding.demo_data import ACCOUNTS, DEMO_PASSWORD, load_demo_data
 from bidding.partner_draws import partner_bundle
 from bidding.project_draws import witness_draw
 from cli.agencies import agencies
@@ -31,6 +30,7 @@ from cli.award import award
 from cli.bid import bid
 from cli.calendar import calendar_group
 from cli.credit import credit
+from cli.demo import ACCOUNTS, DEMO_PASSWORD, load_demo_data
 from cli.experts import experts
 from cli.ledger import ledger
 from cli.partners import partners

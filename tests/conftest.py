@@ -243,7 +243,7 @@ async def page(browser: Any) -> AsyncIterator[Any]:
 
 async def log_in_page(page: Any, base_url: str, username: str, password: str | None = None) -> None:
     """Sign in through the login form as a demo account (or with ``password``)."""
-    from bidding.demo_data import DEMO_PASSWORD
+    from cli.demo import DEMO_PASSWORD
 
     await page.goto(f"{base_url}/login")
     await page.fill("input[name=username]", username)

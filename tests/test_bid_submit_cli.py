@@ -20,9 +20,9 @@ from bidding import sealed_bid
 from bidding.announce import announce_tender
 from bidding.bid_token_file import load_token
 from bidding.bids import SUBMITTED, WITHDRAWN, Bid
-from bidding.demo_data import DEMO_PASSWORD, load_demo_data
 from bidding.lifecycle import apply_transition, database_now
 from bidding.projects import Project, register_project
+from cli.demo import DEMO_PASSWORD, load_demo_data
 from tests import factories
 from tests.live_server import LiveServer, free_port
 from cli.main import main

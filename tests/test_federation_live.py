@@ -24,8 +24,8 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.demo_data import DEMO_PASSWORD
 from bidding.partner_client import send
+from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import avoided_bidders_digest
 from expert_pool.models import Expert
 from tests.conftest import create_database_from_template, with_settings
