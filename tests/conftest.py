@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cli.main import main
 from expert_pool.specialties import sync_specialties
 from trading.database import (
     async_url,
@@ -36,7 +37,6 @@ from trading.database import (
 )
 from trading.rules.store import sync_reference_data
 from trading.schema import upgrade_database
-from cli.main import main
 from trading.settings import Settings, get_settings
 
 TEMPLATE = "trading_test_template"
