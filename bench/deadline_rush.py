@@ -127,7 +127,7 @@ def start_server(env: dict[str, str], port: int, workers: int, log_path: Path,
         script.write_text(PROFILED_SERVER + "\n")
         command = [sys.executable, "-m", "cProfile", "-o", str(profile), str(script), str(port)]
     elif workers == 1:
-        command = [sys.executable, "-c", "from trading.cli import main; main()", "serve", "--port", str(port)]
+        command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--port", str(port)]
     else:
         command = [sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory", "--host", "127.0.0.1",
                    "--port", str(port), "--workers", str(workers), "--log-level", "warning"]

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from bidding.partner_client import PartnerRefused, PartnerUnreachable, send
+from bidding.partner_client import PartnerGateway, PartnerRefused, PartnerUnreachable, send
 from bidding.projects import project_by_code
 from expert_pool.committees import DRAWING, CommitteeGroup, CommitteeRequest, avoided_bidders_digest
 from expert_pool.composition import check_committee
@@ -135,13 +135,13 @@ def _avoid_digest(message: dict[str, Any]) -> str | None:
 
 
 async def send_partner_draw(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str,
-                            *, actor: str) -> PartnerDrawRequest:
+                            *, gateway: PartnerGateway, actor: str) -> PartnerDrawRequest:
     """Send (or send again) the kept message; store the partner's commit records once checked."""
     row = await get_partner_draw(session, request_id, for_update=True)
     if row.status != PENDING:
         return row  # answered already: nothing to send again
     partner = await active_partner(session, row.partner_city)
-    answer = await send(keys, settings, partner, "POST", BASE, row.message)
+    answer = await send(gateway, keys, settings, partner, "POST", BASE, row.message)
     draws = answer.get("draws") or []
     for item in draws:
         check = verify_bundle(item["bundle"], partner.verify_key)
@@ -190,7 +190,7 @@ def _replace_bundle(row: PartnerDrawRequest, bundle: dict[str, Any]) -> None:
 
 
 async def witness_partner_draw(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str, *,
-                               draw_id: str, value: str, by: str) -> PartnerDrawRequest:
+                               gateway: PartnerGateway, draw_id: str, value: str, by: str) -> PartnerDrawRequest:
     """Our supervisor's witness value for one of the partner's draws."""
     value = (value or "").strip()
     if not value:
@@ -199,7 +199,7 @@ async def witness_partner_draw(session: AsyncSession, keys: CenterKeys, settings
     if row.status != COMMITTED:
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能见证")
     partner = await active_partner(session, row.partner_city)
-    answer = await send(keys, settings, partner, "POST", f"{BASE}/{request_id}/witness",
+    answer = await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/witness",
                         {"message": "witness", "draw_id": draw_id, "value": value, "by": by})
     bundle = answer["bundle"]
     check = verify_bundle(bundle, partner.verify_key)
@@ -214,13 +214,13 @@ async def witness_partner_draw(session: AsyncSession, keys: CenterKeys, settings
 
 
 async def refresh_partner_draw(session: AsyncSession, keys: CenterKeys, settings: Settings,
-                               request_id: str) -> dict[str, Any]:
+                               request_id: str, *, gateway: PartnerGateway) -> dict[str, Any]:
     """The partner's counts per group and its draws (replacement draws appear here)."""
     row = await get_partner_draw(session, request_id, for_update=True)
     if row.status not in (COMMITTED, OPENED):
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」")
     partner = await active_partner(session, row.partner_city)
-    answer = await send(keys, settings, partner, "GET", f"{BASE}/{request_id}")
+    answer = await send(gateway, keys, settings, partner, "GET", f"{BASE}/{request_id}")
     for item in answer.get("draws") or []:
         if verify_bundle(item["bundle"], partner.verify_key).ok:
             _replace_bundle(row, item["bundle"])
@@ -229,7 +229,7 @@ async def refresh_partner_draw(session: AsyncSession, keys: CenterKeys, settings
 
 
 async def open_partner_draw(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str, *,
-                            actor: str) -> PartnerDrawRequest:
+                            gateway: PartnerGateway, actor: str) -> PartnerDrawRequest:
     """At our session start: fetch the sealed reveal, open it with our X25519 key, check it."""
     row = await get_partner_draw(session, request_id, for_update=True)
     if row.status == OPENED:
@@ -240,7 +240,7 @@ async def open_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
     if await database_now(session) < request.starts_at:
         raise RuleViolation("评标开始前不能揭晓异地专家名单", starts_at=rfc3339(request.starts_at))
     partner = await get_partner(session, row.partner_city)
-    answer = await send(keys, settings, partner, "POST", f"{BASE}/{request_id}/reveal", {"message": "reveal"})
+    answer = await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/reveal", {"message": "reveal"})
     sealed = base64.b64decode(answer["sealed"])
     try:
         content = json.loads(nacl.public.SealedBox(keys.exchange_key).decrypt(sealed))
@@ -266,7 +266,8 @@ async def open_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
     return row
 
 
-async def open_due_partner_draws(session: AsyncSession, keys: CenterKeys, settings: Settings) -> int:
+async def open_due_partner_draws(session: AsyncSession, keys: CenterKeys, settings: Settings, *,
+                                 gateway: PartnerGateway) -> int:
     """Open every answered remote draw whose session has started (the app's worker)."""
     due = (await session.scalars(
         select(PartnerDrawRequest.request_id).join(CommitteeRequest,
@@ -276,7 +277,7 @@ async def open_due_partner_draws(session: AsyncSession, keys: CenterKeys, settin
     for request_id in due:
         try:
             async with session.begin_nested():
-                await open_partner_draw(session, keys, settings, request_id, actor="system")
+                await open_partner_draw(session, keys, settings, request_id, gateway=gateway, actor="system")
             opened += 1
         except DomainError as exc:  # the partner is late or unreachable: the next round tries again
             log.warning("remote draw %s not opened yet: %s", request_id, exc.message)
@@ -284,7 +285,7 @@ async def open_due_partner_draws(session: AsyncSession, keys: CenterKeys, settin
 
 
 async def relay_decline(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str, *,
-                        expert_code: str, reason: str, actor: str) -> dict[str, Any]:
+                        gateway: PartnerGateway, expert_code: str, reason: str, actor: str) -> dict[str, Any]:
     """An expert of the partner told us they cannot come: the partner calls its next reserve."""
     row = await get_partner_draw(session, request_id)
     if row.status != COMMITTED:
@@ -292,7 +293,7 @@ async def relay_decline(session: AsyncSession, keys: CenterKeys, settings: Setti
     if not (reason or "").strip():
         raise InvalidInput("谢绝参加评标必须说明理由", field="reason")
     partner = await active_partner(session, row.partner_city)
-    answer = await send(keys, settings, partner, "POST", f"{BASE}/{request_id}/declines",
+    answer = await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/declines",
                         {"message": "decline", "expert_code": expert_code.strip().upper(), "reason": reason.strip()})
     await record_event(session, actor=actor, action="committee.partner_decline_relayed",
                        subject=f"committee:{row.committee_request_id}",
@@ -301,12 +302,12 @@ async def relay_decline(session: AsyncSession, keys: CenterKeys, settings: Setti
 
 
 async def report_attendance(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str, *,
-                            records: list[dict[str, Any]], actor: str) -> dict[str, Any]:
+                            gateway: PartnerGateway, records: list[dict[str, Any]], actor: str) -> dict[str, Any]:
     row = await get_partner_draw(session, request_id)
     if row.status != OPENED:
         raise Conflict("异地专家名单揭晓后才能登记出席情况")
     partner = await get_partner(session, row.partner_city)
-    answer = await send(keys, settings, partner, "POST", f"{BASE}/{request_id}/attendance",
+    answer = await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/attendance",
                         {"message": "attendance", "records": records})
     await record_event(session, actor=actor, action="committee.partner_attendance_reported",
                        subject=f"committee:{row.committee_request_id}",
@@ -315,7 +316,7 @@ async def report_attendance(session: AsyncSession, keys: CenterKeys, settings: S
 
 
 async def cancel_partner_draw(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str, *,
-                              reason: str, actor: str) -> PartnerDrawRequest:
+                              gateway: PartnerGateway, reason: str, actor: str) -> PartnerDrawRequest:
     """Tell the partner its experts are not needed (bookings released there). A request we fell
     back from locally can be cancelled too, when the fallback could not reach the partner: it
     stays fallen back."""
@@ -325,7 +326,8 @@ async def cancel_partner_draw(session: AsyncSession, keys: CenterKeys, settings:
     if row.status in (CANCELLED, OPENED):
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能取消")
     partner = await get_partner(session, row.partner_city)
-    await send(keys, settings, partner, "POST", f"{BASE}/{request_id}/cancel", {"message": "cancel", "reason": reason})
+    await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/cancel",
+               {"message": "cancel", "reason": reason})
     if row.status != FALLEN_BACK:
         row.status = CANCELLED
     row.last_error = None
@@ -337,8 +339,8 @@ async def cancel_partner_draw(session: AsyncSession, keys: CenterKeys, settings:
 
 
 async def rate_partner_expert(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str, *,
-                              expert_code: str, score: int, comment: str, rater: str, rater_role: str,
-                              rater_organisation_id: int | None) -> dict[str, Any]:
+                              gateway: PartnerGateway, expert_code: str, score: int, comment: str, rater: str,
+                              rater_role: str, rater_organisation_id: int | None) -> dict[str, Any]:
     """Our tendering party's or supervisor's rating of a partner's expert, sent to the partner."""
     row = await get_partner_draw(session, request_id)
     if row.status != OPENED:
@@ -352,7 +354,7 @@ async def rate_partner_expert(session: AsyncSession, keys: CenterKeys, settings:
     if code not in {m["code"] for m in row.opened["members"]}:
         raise NotFound(f"专家 {code} 不是本项目的异地评标专家", field="expert_code")
     partner = await get_partner(session, row.partner_city)
-    answer = await send(keys, settings, partner, "POST", f"{BASE}/{request_id}/ratings",
+    answer = await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/ratings",
                         {"message": "ratings", "ratings": [{"expert_code": code, "score": score, "comment": comment,
                                                              "rater": rater, "rater_role": rater_role}]})
     await record_event(session, actor=rater, action="committee.partner_expert_rated",
@@ -363,7 +365,7 @@ async def rate_partner_expert(session: AsyncSession, keys: CenterKeys, settings:
 
 
 async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str, *,
-                             reason: str, actor: str) -> PartnerDrawRequest:
+                             gateway: PartnerGateway, reason: str, actor: str) -> PartnerDrawRequest:
     """Local groups in place of an unanswered (or cancelled) partner request, where the rule set
     allows. An unanswered request may have reached the partner with only its answer lost: the
     partner is told to cancel, so that none of its experts stays booked for our session; if it
@@ -381,7 +383,7 @@ async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, settings: 
     if not allowed:
         raise RuleViolation(f"规则集 {rule_set.code} {rule_set.version} 不允许以本地专家代替异地专家（{rule['source']}）",
                             rule=FALLBACK_RULE)
-    untold = await _cancel_unanswered(session, keys, settings, row, reason, actor) if row.status == PENDING else None
+    untold = await _cancel_unanswered(session, keys, settings, gateway, row, reason, actor) if row.status == PENDING else None
     replaces = {"partner": row.partner_city, "request_id": request_id, "reason": reason,
                 "rule": FALLBACK_RULE if rule is not None else f"{FALLBACK_RULE} (default)"}
     await add_fallback_groups(session, keys, committee_request_id=request.id,
@@ -393,15 +395,16 @@ async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, settings: 
     return row
 
 
-async def _cancel_unanswered(session: AsyncSession, keys: CenterKeys, settings: Settings, row: PartnerDrawRequest,
-                             reason: str, actor: str) -> str | None:
+async def _cancel_unanswered(session: AsyncSession, keys: CenterKeys, settings: Settings, gateway: PartnerGateway,
+                             row: PartnerDrawRequest, reason: str, actor: str) -> str | None:
     """Send ``cancel`` for a request the partner never answered; None when it has it (or never
     got the request), else why it could not be told (audited either way)."""
     partner = await get_partner(session, row.partner_city)
     reason = f"改抽本地专家：{reason}"
     untold = None
     try:
-        await send(keys, settings, partner, "POST", f"{BASE}/{row.request_id}/cancel", {"message": "cancel", "reason": reason})
+        await send(gateway, keys, settings, partner, "POST", f"{BASE}/{row.request_id}/cancel",
+                   {"message": "cancel", "reason": reason})
     except PartnerRefused as exc:
         if exc.details["partner_error"].get("code") != "not_found":  # not_found: it never got the request
             untold = exc.message

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cli.main import main
 from expert_pool.specialties import sync_specialties
 from trading.database import (
     async_url,
@@ -36,7 +37,6 @@ from trading.database import (
 )
 from trading.rules.store import sync_reference_data
 from trading.schema import upgrade_database
-from trading.cli import main
 from trading.settings import Settings, get_settings
 
 TEMPLATE = "trading_test_template"
@@ -243,7 +243,7 @@ async def page(browser: Any) -> AsyncIterator[Any]:
 
 async def log_in_page(page: Any, base_url: str, username: str, password: str | None = None) -> None:
     """Sign in through the login form as a demo account (or with ``password``)."""
-    from bidding.demo_data import DEMO_PASSWORD
+    from cli.demo import DEMO_PASSWORD
 
     await page.goto(f"{base_url}/login")
     await page.fill("input[name=username]", username)

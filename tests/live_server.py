@@ -45,7 +45,7 @@ class LiveServer:
         assert self.process is None or self.process.poll() is not None, "already running"
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps writing to it
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from trading.cli import main; main()", "serve", "--port", str(self.port),
+            [sys.executable, "-c", "from cli.main import main; main()", "serve", "--port", str(self.port),
              *(["--demo"] if self.demo else [])],
             cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()

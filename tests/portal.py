@@ -6,7 +6,7 @@ import re
 
 from litestar.testing import AsyncTestClient
 
-from bidding.demo_data import DEMO_PASSWORD
+from cli.demo import DEMO_PASSWORD
 
 CSRF_INPUT = re.compile(r'<input[^>]*name="_csrf_token"[^>]*value="([^"]+)"')
 ELEMENT_ID = re.compile(r'<[a-zA-Z][^>]*?\sid="([^"]+)"')

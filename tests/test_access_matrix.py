@@ -26,9 +26,9 @@ from sqlalchemy import select
 from bidding import key_rotation, sealed_bid
 from bidding.bidder_keys import BidderKey
 from bidding.bids import SUBMITTED, WITHDRAW_PROTOCOL, Bid
-from bidding.demo_data import ACCOUNTS
 from bidding.opening import OpeningEntry
 from bidding.registrations import Registration
+from cli.demo import ACCOUNTS
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer

@@ -31,7 +31,7 @@ from agency_pool.imports import IMPORT_COLUMNS, import_agencies
 from agency_pool.listing import list_agencies
 from agency_pool.ratings import RECENT_RATINGS, rate_agency, rating_summary
 from agency_pool.ties import declare_tie, ties_of
-from bidding.demo_data import DEMO_PASSWORD, load_demo_data
+from cli.demo import DEMO_PASSWORD, load_demo_data
 from tests import factories
 from tests.conftest import create_database_from_template, invoke_cli
 from trading.audit import AuditEntry

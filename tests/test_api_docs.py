@@ -18,7 +18,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from bidding import sealed_bid
-from bidding.demo_data import load_demo_data
+from cli.demo import load_demo_data
 from tests.portal import bearer
 from tests.test_bids import tender_in_bidding
 from trading.canonical import canon

@@ -28,7 +28,7 @@ from schemathesis.engine import Status, events, from_schema
 from schemathesis.python import asgi
 from sqlalchemy import select, update
 
-from bidding.demo_data import load_demo_data
+from cli.demo import load_demo_data
 from trading.accounts import API, User, issue_token
 from trading.database import make_sessionmaker, transaction
 from web.api_docs import documented

@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding import sealed_bid
 from bidding.announce import announce_tender
-from bidding.bid_token_file import load_token
 from bidding.bids import SUBMITTED, WITHDRAWN, Bid
-from bidding.demo_data import DEMO_PASSWORD, load_demo_data
 from bidding.lifecycle import apply_transition
 from bidding.projects import Project, register_project
+from cli.bid_token import load_token
+from cli.demo import DEMO_PASSWORD, load_demo_data
+from cli.main import main
 from tests import factories
 from tests.live_server import LiveServer, free_port
-from trading.cli import main
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import load_center_keys
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from bidding import key_rotation, sealed_bid
 from bidding.bids import WITHDRAW_PROTOCOL
-from bidding.demo_data import load_demo_data
 from bidding.registrations import register_bidder
+from cli.demo import load_demo_data
 from tests import factories
 from tests.portal import bearer, csrf_token_from, log_in
 from tests.test_bids import tender_in_bidding

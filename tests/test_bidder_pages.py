@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding import sealed_bid
 from bidding.bidder_keys import BidderKey
-from bidding.demo_data import load_demo_data
 from bidding.opening import open_handed_in_bids
 from bidding.opening_keys import opening_public_key
 from bidding.receipts import issue_due_receipts
 from bidding.refunds import confirm_refund_paid
+from cli.demo import load_demo_data
 from tests import factories
 from tests.bidder_world import HONGYUAN, LUJIAN, open_now, pay_deposit, tender_in_bidding
 from tests.portal import csrf_token_from, log_in

@@ -24,11 +24,11 @@ from bidding.announce import announce_tender
 from bidding import key_rotation
 from bidding.bidder_keys import BidderKey, register_bidder_key, rotate_bidder_key
 from bidding.bids import SUBMITTED, SUPERSEDED, WITHDRAWN, WITHDRAW_PROTOCOL, Bid, submit_bid, withdraw_bid
-from bidding.demo_data import ACCOUNTS, load_demo_data
 from bidding.lifecycle import apply_transition
 from bidding.opening_keys import TenderOpeningKey, open_opening_key, opening_public_key
 from bidding.projects import Project, register_project
 from bidding.registrations import Registration, register_bidder
+from cli.demo import ACCOUNTS, load_demo_data
 from tests import factories
 from tests.credit_factories import credit_record
 from tests.portal import bearer

@@ -4,7 +4,7 @@ same pages on a phone's screen."""
 
 from __future__ import annotations
 
-from bidding.demo_data import PROJECTS
+from cli.demo import PROJECTS
 
 ROAD = PROJECTS[1]  # 城区老旧小区雨污分流改造工程（二期）
 

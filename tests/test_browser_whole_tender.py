@@ -35,10 +35,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.award import AwardNotice
-from bidding.demo_data import ACCOUNTS, DEMO_PASSWORD
 from bidding.opening import opening_record
 from bidding.projects import Project
 from bidding.registrations import Registration
+from cli.demo import ACCOUNTS, DEMO_PASSWORD
 from expert_pool.committees import CommitteeDraw, CommitteeGroup, CommitteeMember, CommitteeRequest
 from expert_pool.models import Expert, ExpertSpecialty
 from tests.conftest import SCREENSHOTS, log_in_page

@@ -10,7 +10,7 @@ from litestar import Litestar, post
 from litestar.testing import AsyncTestClient
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bidding.bid_api_client import BidApi
+from cli.bid_api import BidApi
 from trading.errors import DomainError
 from web.errors import BUSY_RETRY_AFTER_SECONDS, exception_handlers
 

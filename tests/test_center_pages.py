@@ -15,9 +15,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.demo_data import load_demo_data
 from bidding.project_draws import draw_project_agency, request_project_committee
 from bidding.registrations import register_bidder
+from cli.demo import load_demo_data
 from expert_pool.committees import INVITED, GroupSpec, answer_invitation
 from expert_pool.models import Expert
 from tests import factories

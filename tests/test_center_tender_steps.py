@@ -14,11 +14,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.demo_data import load_demo_data
 from bidding.evaluation import EvaluationSession, evaluation_scheme
 from bidding.lifecycle import apply_transition
 from bidding.opening import start_opening
 from bidding.projects import Project
+from cli.demo import load_demo_data
 from expert_pool.committees import CommitteeGroup, CommitteeRequest
 from tests import test_committees as committees  # helpers only
 from tests import test_evaluation as evaluation  # helpers only

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bidding.announcements import Announcement
 from bidding.clarifications import clarification_subject, ask_question, publish_clarification, questions_for
-from bidding.demo_data import load_demo_data
 from bidding.lifecycle import apply_transition
 from bidding.projects import Project, register_project
 from bidding.registrations import register_bidder
+from cli.demo import load_demo_data
 from tests import factories
 from tests.portal import bearer
 from trading.audit import AuditEntry

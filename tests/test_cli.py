@@ -7,7 +7,7 @@ import anyio
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bidding.demo_data import ACCOUNTS
+from cli.demo import ACCOUNTS
 from tests.conftest import invoke_cli
 from trading.accounts import User
 from trading.database import make_engine, run_as_server_admin
@@ -47,7 +47,7 @@ def demo_organisation_codes() -> set[str]:
     import csv
     from pathlib import Path
 
-    from bidding.demo_data import ORGANISATIONS
+    from cli.demo import ORGANISATIONS
 
     sample = Path(__file__).resolve().parent.parent / "agency_pool" / "samples" / "agencies.csv"
     rows = csv.DictReader(sample.read_text(encoding="utf-8").splitlines())

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
 
-from bidding.demo_data import load_demo_data
+from cli.demo import load_demo_data
 from expert_pool.models import Expert
 from tests.portal import bearer
 from trading.accounts import create_user

@@ -15,7 +15,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.demo_data import load_demo_data
+from cli.demo import load_demo_data
 from trading.database import make_sessionmaker, transaction
 from trading.settings import Settings
 from web.app import create_app

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.demo_data import DEMO_PASSWORD, load_demo_data
+from cli.demo import DEMO_PASSWORD, load_demo_data
 from credit.models import CreditRecord
 from credit.records import repair_record, revoke_record
 from credit.departments import bind_department_account

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.demo_data import load_demo_data
+from cli.demo import load_demo_data
 from credit.bribery import (
     COURT_JUDGMENT_LOOKUP,
     WRITTEN_PLEDGE,

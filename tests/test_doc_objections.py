@@ -16,12 +16,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bidding.deadlines import Deadline
-from bidding.demo_data import load_demo_data
 from bidding.doc_objections import answer_doc_objection, doc_objections_for, objection_subject, raise_doc_objection
 from bidding.lifecycle import apply_transition
 from bidding.projects import Project, register_project
 from bidding.registrations import register_bidder
 from bidding.states import period_ends_at
+from cli.demo import load_demo_data
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer

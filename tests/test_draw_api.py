@@ -15,7 +15,7 @@ from sqlalchemy import text
 from litestar.testing import AsyncTestClient
 from pypdf import PdfReader
 
-from bidding.demo_data import load_demo_data
+from cli.demo import load_demo_data
 from tests.pdfs import assert_only_the_bundled_font
 from tests.conftest import invoke_cli
 from tests.portal import bearer, log_in

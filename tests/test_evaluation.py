@@ -15,7 +15,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from bidding.candidates import Candidate, ranked_candidates
-from bidding.demo_data import DEMO_PASSWORD
 from bidding.evaluation import (
     COMPLETED,
     DETAILED,
@@ -42,6 +41,7 @@ from bidding.scoring import render
 from bidding.opening import announce_max_price, finish_opening, hand_in_bidder_half, sign_in, start_opening
 from bidding.project_draws import request_project_committee
 from bidding.projects import Project
+from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import INVITED, GroupSpec, answer_invitation
 from expert_pool.models import Expert
 from tests import factories

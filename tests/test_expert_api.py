@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.demo_data import DEMO_PASSWORD, load_demo_data
+from cli.demo import DEMO_PASSWORD, load_demo_data
 from expert_pool.imports import EXPORT_COLUMNS, REQUIRED_COLUMNS
 from expert_pool.models import Expert
 from expert_pool.specialties import sync_specialties

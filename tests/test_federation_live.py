@@ -24,8 +24,8 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.demo_data import DEMO_PASSWORD
 from bidding.partner_client import send
+from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import avoided_bidders_digest
 from expert_pool.models import Expert
 from tests.conftest import create_database_from_template, with_settings
@@ -38,10 +38,12 @@ from trading.keys import load_center_keys
 from trading.organisations import Organisation
 from trading.partners import Partner
 from trading.settings import Settings
+from web.partner_gateway import HttpPartnerGateway
 
 A_CITY, B_CITY, DEAD_CITY = "370800", "370100", "370200"
 PROJECT, OTHER_PROJECT = "JN-2026-GC-0007", "JN-2026-GC-0008"
 TIMEOUT = 2
+GATEWAY = HttpPartnerGateway()
 
 
 class CityServer(LiveServer):
@@ -367,14 +369,14 @@ async def test_the_same_request_id_gets_the_same_answer_and_draws_nothing_new(ci
     async with cities.a_engine.connect() as connection:
         partner_row = (await connection.execute(text("SELECT * FROM partners WHERE city_code = :c"), {"c": B_CITY})).first()
     partner = Partner(**partner_row._mapping)
-    first = await send(a_keys, cities.a_settings, partner, "POST", "/api/federation/draw-requests", row[0])
-    second = await send(a_keys, cities.a_settings, partner, "POST", "/api/federation/draw-requests", row[0])
+    first = await send(GATEWAY, a_keys, cities.a_settings, partner, "POST", "/api/federation/draw-requests", row[0])
+    second = await send(GATEWAY, a_keys, cities.a_settings, partner, "POST", "/api/federation/draw-requests", row[0])
     assert first == second and [d["bundle"] for d in first["draws"]] == asked["draws"]
     assert await _rows(cities.b_engine, "SELECT count(*) FROM lent_committees WHERE request_id = :r",
                        r=request_id) == [(1,)]
     changed = {**row[0], "groups": [{"specialty": "B02", "count": 1, "reserve_count": 0}]}
     with pytest.raises(Exception) as refused:
-        await send(a_keys, cities.a_settings, partner, "POST", "/api/federation/draw-requests", changed)
+        await send(GATEWAY, a_keys, cities.a_settings, partner, "POST", "/api/federation/draw-requests", changed)
     assert getattr(refused.value, "code", None) == "partner_refused"
     assert refused.value.details["partner_error"]["code"] == "conflict"
     retried = cities.post("a", "admin", f"/api/partner-draws/{request_id}/retry")

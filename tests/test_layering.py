@@ -1,4 +1,5 @@
-"""The import direction of DESIGN.md holds: web -> bidding -> pools -> credit -> trading."""
+"""The import direction of DESIGN.md holds, with no exemptions: web | cli -> bidding -> pools ->
+credit -> trading; and only web/ and cli/ import httpx (pyproject.toml's import-linter contracts)."""
 
 from __future__ import annotations
 

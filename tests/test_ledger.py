@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bidding.bids import Bid
 from bidding.deposits import confirm_deposit, import_statement
-from bidding.demo_data import load_demo_data
 from bidding.projects import Project
 from bidding.registrations import Registration, register_bidder
+from cli.demo import load_demo_data
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer

@@ -22,7 +22,6 @@ from bidding.announce import announce_tender
 from bidding.award import AwardNotice, WinnerChoice
 from bidding.clarifications import Question, ask_question
 from bidding.contracts import Contract
-from bidding.demo_data import DEMO_PASSWORD, load_demo_data
 from bidding.doc_objections import DocObjection, raise_doc_objection
 from bidding.opening import start_opening
 from bidding.party_projects import agency_mode_of
@@ -31,6 +30,7 @@ from bidding.projects import Project, register_project
 from bidding.publicity import CandidateObjection, publish_candidates, raise_candidate_objection
 from bidding.registrations import register_bidder
 from bidding.tender_documents import TenderDocumentVersion
+from cli.demo import DEMO_PASSWORD, load_demo_data
 from tests import award_world, factories
 from tests import test_opening as opening  # helpers only
 from tests.portal import csrf_token_from, log_in

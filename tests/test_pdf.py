@@ -25,8 +25,8 @@ from fontTools.ttLib import TTFont
 from sqlalchemy import select
 
 from bidding.award_pdf import award_notice_pdf
-from bidding.demo_data import DEMO_PASSWORD
 from bidding.registrations import register_bidder
+from cli.demo import DEMO_PASSWORD
 from tests import test_bids as bids  # helpers only
 from tests.live_server import LiveServer
 from tests.pdfs import assert_only_the_bundled_font, pdf_text

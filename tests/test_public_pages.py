@@ -18,12 +18,12 @@ from sqlalchemy import select, update
 from bidding.announcements import publish_announcement
 from bidding.award import issue_award_notice
 from bidding.clarifications import ask_question, publish_clarification
-from bidding.demo_data import PROJECTS, load_demo_data
 from bidding.opening import start_opening
 from bidding.projects import Project, register_project
 from bidding.publicity import publish_candidates
 from bidding.chronograph import run_due_steps
 from bidding.tender_listing import day_start
+from cli.demo import PROJECTS, load_demo_data
 from tests import award_world as world
 from tests import factories
 from tests import test_bids as bids  # helpers only

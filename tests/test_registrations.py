@@ -11,8 +11,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bidding.demo_data import load_demo_data
 from bidding.registrations import ADMITTED, REFUSED, Registration, preview_credit_check, register_bidder
+from cli.demo import load_demo_data
 from credit.bribery import bribery_checks_of
 from credit.subjects import Subject
 from tests import factories

@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bidding.demo_data import load_demo_data
+from cli.demo import load_demo_data
 from tests.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction

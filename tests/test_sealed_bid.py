@@ -23,7 +23,7 @@ from nacl.public import PrivateKey
 
 from bidding import bid_client
 from bidding import sealed_bid as sb
-from trading.cli import main
+from cli.main import main
 from trading.errors import DomainError, InvalidInput
 from trading.keys import CenterKeys
 

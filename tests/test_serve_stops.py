@@ -22,7 +22,7 @@ def test_sigterm_stops_the_portal_and_its_embedded_database(tmp_path: Path):
     env.update(TRADING_VAR_DIR=str(tmp_path / "var"), PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
     log = tmp_path / "serve.log"
     with open(log, "wb") as output:
-        server = subprocess.Popen([sys.executable, "-c", "from trading.cli import main; main()", "serve",
+        server = subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "serve",
                                    "--port", str(port)], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90
@@ -55,7 +55,7 @@ def test_sigterm_stops_the_portal_and_its_embedded_database(tmp_path: Path):
 
 def test_x_forwarded_for_is_believed_only_from_configured_proxies(monkeypatch):
     """The per-address login limit cannot be dodged by naming another address."""
-    from trading.cli import proxy_options
+    from cli.main import proxy_options
     from trading.settings import Settings
 
     monkeypatch.delenv("TRADING_TRUSTED_PROXIES", raising=False)

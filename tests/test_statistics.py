@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bidding import statistics as stats
 from bidding.award import choose_winner, issue_award_notice
 from bidding.chronograph import run_due_steps
-from bidding.demo_data import PROJECTS, load_demo_data
 from bidding.lifecycle import apply_transition
 from bidding.projects import Project
 from bidding.publicity import publish_candidates
+from cli.demo import PROJECTS, load_demo_data
 from tests import award_world as world
 from tests import test_bids as bids  # helpers only
 from trading.database import database_now, make_sessionmaker, transaction

@@ -16,7 +16,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from bidding.complaints import Complaint, file_complaint
-from bidding.demo_data import DEMO_PASSWORD
 from bidding.evaluation import (
     LIVE_KINDS,
     close_stage,
@@ -31,6 +30,7 @@ from bidding.evaluation import (
 )
 from bidding.project_draws import request_project_committee
 from bidding.publicity import publish_candidates
+from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import GroupSpec
 from expert_pool.models import Expert
 from tests import award_world as world

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bidding.announce import announce_tender, publish_documents
 from bidding.announcements import Announcement
 from bidding.clarifications import Clarification
-from bidding.demo_data import load_demo_data
 from bidding.lifecycle import apply_transition
 from bidding.projects import Project, register_project
 from bidding.registrations import register_bidder
 from bidding.tender_documents import DocumentFile, TenderDocumentVersion, document_version, document_versions
+from cli.demo import load_demo_data
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer

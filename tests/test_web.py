@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.demo_data import ACCOUNTS, DEMO_PASSWORD, PROJECTS, load_demo_data
+from cli.demo import ACCOUNTS, DEMO_PASSWORD, PROJECTS, load_demo_data
 from trading.database import make_sessionmaker, transaction
 from trading.keys import load_center_keys, verify_signature
 from trading.rules.store import TRADING_CATEGORIES

@@ -32,7 +32,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding import sealed_bid
-from bidding.demo_data import ACCOUNTS, DEMO_PASSWORD, load_demo_data
+from cli.demo import ACCOUNTS, DEMO_PASSWORD, load_demo_data
 from expert_pool.models import Expert, ExpertSpecialty
 from tests.conftest import invoke_cli
 from tests.live_server import LiveServer

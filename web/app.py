@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
                                                  lambda session: unseal_due_committees(session, context.keys))),
             # Experts from partner cities: their sealed names are fetched and opened at the session start.
             asyncio.create_task(run_periodically(context, settings.unseal_seconds, lambda session: open_due_partner_draws(
-                session, context.keys, settings))),
+                session, context.keys, settings, gateway=context.partner_gateway))),
             # The chronograph: deadlines move tenders on their own (FOR UPDATE SKIP LOCKED).
             asyncio.create_task(run_periodically(context, settings.chronograph_seconds,
                                                  lambda session: run_due_steps(session, keys=context.keys))),

@@ -232,7 +232,8 @@ class PartnerDrawController(Controller):
                                             groups=[g.model_dump() for g in data.groups])
         await session.commit()
         row = await _sent(session, row.request_id, user, pd.send_partner_draw(
-            session, context.keys, context.settings, row.request_id, actor=actor_of(user)))
+            session, context.keys, context.settings, row.request_id, gateway=context.partner_gateway,
+            actor=actor_of(user)))
         return pd.partner_draw_view(row)
 
     @get("/committees/{request_id:int}/partner-draws", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
@@ -252,7 +253,7 @@ class PartnerDrawController(Controller):
           summary="Send an unanswered request again (same request id: no second draw)")
     async def retry(self, request_id: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         row = await _sent(session, request_id, user, pd.send_partner_draw(
-            session, context.keys, context.settings, request_id, actor=actor_of(user)))
+            session, context.keys, context.settings, request_id, gateway=context.partner_gateway, actor=actor_of(user)))
         return pd.partner_draw_view(row)
 
     @post("/partner-draws/{request_id:str}/witness", guards=[requires_role(UserRole.SUPERVISOR)],
@@ -260,21 +261,21 @@ class PartnerDrawController(Controller):
     async def witness(self, request_id: str, data: WitnessBody, user: User, session: AsyncSession,
                       context: AppContext) -> dict[str, Any]:
         row = await _sent(session, request_id, user, pd.witness_partner_draw(
-            session, context.keys, context.settings, request_id, draw_id=data.draw_id, value=data.value,
-            by=actor_of(user)))
+            session, context.keys, context.settings, request_id, gateway=context.partner_gateway,
+            draw_id=data.draw_id, value=data.value, by=actor_of(user)))
         return pd.partner_draw_view(row)
 
     @post("/partner-draws/{request_id:str}/refresh", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
           summary="Ask the partner for counts and draws (replacement draws show up here)")
     async def refresh(self, request_id: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         return await _sent(session, request_id, user, pd.refresh_partner_draw(
-            session, context.keys, context.settings, request_id))
+            session, context.keys, context.settings, request_id, gateway=context.partner_gateway))
 
     @post("/partner-draws/{request_id:str}/open", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
           summary="At the session start: fetch and open the partner's sealed reveal")
     async def open(self, request_id: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         row = await _sent(session, request_id, user, pd.open_partner_draw(
-            session, context.keys, context.settings, request_id, actor=actor_of(user)))
+            session, context.keys, context.settings, request_id, gateway=context.partner_gateway, actor=actor_of(user)))
         return pd.partner_draw_view(row)
 
     @post("/partner-draws/{request_id:str}/declines", guards=[requires_role(UserRole.ADMIN)],
@@ -282,31 +283,32 @@ class PartnerDrawController(Controller):
     async def decline(self, request_id: str, data: DeclineBody, user: User, session: AsyncSession,
                       context: AppContext) -> dict[str, Any]:
         return await _sent(session, request_id, user, pd.relay_decline(
-            session, context.keys, context.settings, request_id, expert_code=data.expert_code, reason=data.reason,
-            actor=actor_of(user)))
+            session, context.keys, context.settings, request_id, gateway=context.partner_gateway,
+            expert_code=data.expert_code, reason=data.reason, actor=actor_of(user)))
 
     @post("/partner-draws/{request_id:str}/attendance", guards=[requires_role(UserRole.ADMIN)],
           summary="Report who of the partner's experts attended")
     async def attendance(self, request_id: str, data: AttendanceBody, user: User, session: AsyncSession,
                          context: AppContext) -> dict[str, Any]:
         return await _sent(session, request_id, user, pd.report_attendance(
-            session, context.keys, context.settings, request_id, records=[r.model_dump() for r in data.records],
-            actor=actor_of(user)))
+            session, context.keys, context.settings, request_id, gateway=context.partner_gateway,
+            records=[r.model_dump() for r in data.records], actor=actor_of(user)))
 
     @post("/partner-draws/{request_id:str}/cancel", guards=[requires_role(UserRole.ADMIN)],
           summary="Cancel the remote draw at the partner")
     async def cancel(self, request_id: str, data: ReasonBody, user: User, session: AsyncSession,
                      context: AppContext) -> dict[str, Any]:
         row = await _sent(session, request_id, user, pd.cancel_partner_draw(
-            session, context.keys, context.settings, request_id, reason=data.reason, actor=actor_of(user)))
+            session, context.keys, context.settings, request_id, gateway=context.partner_gateway,
+            reason=data.reason, actor=actor_of(user)))
         return pd.partner_draw_view(row)
 
     @post("/partner-draws/{request_id:str}/fallback", guards=[requires_role(UserRole.ADMIN)],
           summary="Draw local experts instead, where the rule set allows (said so in the record)")
     async def fallback(self, request_id: str, data: ReasonBody, user: User, session: AsyncSession,
                        context: AppContext) -> dict[str, Any]:
-        row = await pd.fall_back_to_local(session, context.keys, context.settings, request_id, reason=data.reason,
-                                          actor=actor_of(user))
+        row = await pd.fall_back_to_local(session, context.keys, context.settings, request_id,
+                                          gateway=context.partner_gateway, reason=data.reason, actor=actor_of(user))
         await session.commit()
         return {**pd.partner_draw_view(row), "committee": await committee_view(session, row.committee_request_id)}
 
@@ -315,6 +317,7 @@ class PartnerDrawController(Controller):
     async def rate(self, request_id: str, data: RatingBody, user: User, session: AsyncSession,
                    context: AppContext) -> dict[str, Any]:
         return await _sent(session, request_id, user, pd.rate_partner_expert(
-            session, context.keys, context.settings, request_id, expert_code=data.expert_code, score=data.score,
+            session, context.keys, context.settings, request_id, gateway=context.partner_gateway,
+            expert_code=data.expert_code, score=data.score,
             comment=data.comment, rater=actor_of(user), rater_role=UserRole(user.role).value,
             rater_organisation_id=user.organisation_id))

@@ -8,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.bid_intake import BidIntake
+from bidding.partner_client import PartnerGateway
 from trading.event_hub import EventHub
 from trading.keys import CenterKeys
 from trading.settings import Settings
 from web.admission import bid_submission_gate
+from web.partner_gateway import HttpPartnerGateway
 
 
 @dataclass
@@ -22,6 +24,8 @@ class AppContext:
     keys: CenterKeys
     # The live-event listener (LISTEN/NOTIFY), started and stopped by the app's lifespan.
     events: EventHub | None = None
+    # How requests reach partner cities (bidding/ signs and checks them; this carries them).
+    partner_gateway: PartnerGateway = field(default_factory=HttpPartnerGateway)
     # Read-only lookups outside a transaction (the token of every request): with autocommit
     # no BEGIN/ROLLBACK, and the pool's ping is one round trip instead of three.
     lookups: AsyncEngine = field(init=False)

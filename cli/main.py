@@ -1,8 +1,10 @@
 """The ``trading`` command line.
 
-The command line is the composition root: ``serve`` and ``demo`` reach the upper
-packages (web, bidding), which the import-layering contract allows for this module only.
-Every error prints one clear line and exits non-zero.
+The root group and the commands that span the packages (serve, migrate, demo, audit, draw,
+keys, users); the packages' own groups live beside it in cli/ and are registered at the end.
+The command line is a top layer beside web/: it may import every service package, and
+names the web app only as a string for uvicorn. Every error prints one clear line and
+exits non-zero.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -17,15 +20,41 @@ from pathlib import Path
 from typing import Any
 
 import click
+import uvicorn
+from sqlalchemy import select
 
-from trading.cli_support import cli_actor, in_transaction, one_line_errors
-from trading.errors import DomainError
+from bidding.partner_draws import partner_bundle
+from bidding.project_draws import witness_draw
+from cli.agencies import agencies
+from cli.award import award
+from cli.bid import bid
+from cli.calendar import calendar_group
+from cli.credit import credit
+from cli.demo import ACCOUNTS, DEMO_PASSWORD, load_demo_data
+from cli.experts import experts
+from cli.ledger import ledger
+from cli.partners import partners
+from cli.support import cli_actor, in_transaction, one_line_errors
+from expert_pool.specialties import sync_specialties
+from trading.accounts import User, create_user, set_user_active
+from trading.audit import iter_entries, list_checkpoints, make_checkpoint, verify_audit_log
+from trading.audit_chain import verify_chain
+from trading.database import database_url, ensure_database_exists, make_engine, make_sessionmaker, transaction
+from trading.draws import draw_bundle, get_draw
+from trading.errors import DomainError, InvalidInput
+from trading.keys import load_center_keys, load_existing_center_keys, trusted_verify_key
+from trading.organisations import Organisation
+from trading.partners import get_partner
+from trading.pdf import pdf_problems
 from trading.roles import UserRole
+from trading.rules.store import sync_reference_data
+from trading.sealed_draw import verify_bundle
 from trading.settings import Settings, get_settings
+
+
 def _prepare_database(demo: bool) -> tuple[str, bool]:
     """Start or reach the database, migrate it, load reference (and demo) data."""
-    from trading.database import database_url, ensure_database_exists
-    from trading.schema import upgrade_database
+    from trading.schema import upgrade_database  # Alembic: 0.3 s that only these commands need
 
     settings = get_settings()
     url = database_url(settings)
@@ -37,22 +66,15 @@ def _prepare_database(demo: bool) -> tuple[str, bool]:
 
 
 async def _bootstrap(url: str, demo: bool) -> bool:
-    from trading.database import make_engine, make_sessionmaker, transaction
-    from trading.rules.store import sync_reference_data
-
     settings = get_settings()
     engine = make_engine(url)
     try:
         sessions = make_sessionmaker(engine)
         async with transaction(sessions) as session:
             await sync_reference_data(session, rule_set_dir=settings.rule_set_dir)
-            from expert_pool.specialties import sync_specialties
-
             await sync_specialties(session)
         if not demo:
             return False
-        from bidding.demo_data import load_demo_data
-
         async with transaction(sessions) as session:
             await load_demo_data(session)
         return True
@@ -61,8 +83,6 @@ async def _bootstrap(url: str, demo: bool) -> bool:
 
 
 def _print_demo_accounts() -> None:
-    from bidding.demo_data import ACCOUNTS, DEMO_PASSWORD
-
     click.echo("演示账号（密码均为 %s）：" % DEMO_PASSWORD)
     for account in ACCOUNTS:
         click.echo(f"  {account.username:<12} {account.role.label}  {account.display_name}")
@@ -88,18 +108,12 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 @one_line_errors
 def serve(demo: bool, host: str | None, port: int | None) -> None:
     """Migrate, load reference data, and serve the portal."""
-    import uvicorn
-
-    from trading.pdf import pdf_problems
-
     settings = get_settings()
     with ThreadPoolExecutor(max_workers=1) as background:
         # A trial PDF while the database is prepared: it also starts the rendering process.
         pdf_check = background.submit(asyncio.run, pdf_problems(settings.font_dir))
         _prepare_database(demo)
         problems = pdf_check.result()
-    from trading.keys import load_center_keys
-
     keys = load_center_keys(settings)
     host, port = host or settings.host, port or settings.port
     click.echo(f"中心验签公钥（Ed25519）：{keys.verify_key_hex}")
@@ -149,10 +163,6 @@ def audit() -> None:
 @one_line_errors
 def audit_verify(path: Path | None, key_hex: str | None) -> None:
     """Recompute the chain and check the signed checkpoints; name the first bad entry."""
-    from trading.audit import verify_audit_log
-    from trading.audit_chain import verify_chain
-    from trading.keys import trusted_verify_key
-
     key_hex = trusted_verify_key(get_settings(), key_hex)
     if path is not None:
         exported = json.loads(path.read_text())
@@ -168,9 +178,6 @@ def audit_verify(path: Path | None, key_hex: str | None) -> None:
 @one_line_errors
 def audit_checkpoint() -> None:
     """Sign the current head of the chain now."""
-    from trading.audit import make_checkpoint
-    from trading.keys import load_center_keys
-
     keys = load_center_keys(get_settings())
     checkpoint = in_transaction(lambda session: make_checkpoint(session, keys))
     click.echo(f"已签名检查点：第 {checkpoint.seq} 条" if checkpoint else "自上个检查点以来没有新记录。")
@@ -181,9 +188,6 @@ def audit_checkpoint() -> None:
 @one_line_errors
 def audit_export(path: Path) -> None:
     """Write every entry and checkpoint to a JSON file that `audit verify --file` checks."""
-    from trading.audit import iter_entries, list_checkpoints
-    from trading.keys import load_center_keys
-
     async def export(session):
         return {"entries": [entry async for entry in iter_entries(session)], "checkpoints": await list_checkpoints(session)}
 
@@ -202,7 +206,7 @@ def _load_bundle(source: str) -> dict[str, Any]:
     """A bundle from a URL, a file, or this center's database by draw id (with the keys
     this center already has: a verifier never makes keys)."""
     if source.startswith(("http://", "https://")):
-        import httpx
+        import httpx  # 0.15 s at every start otherwise, for the one command that fetches a URL
 
         try:
             answer = httpx.get(source, timeout=30, follow_redirects=True)
@@ -217,9 +221,6 @@ def _load_bundle(source: str) -> dict[str, Any]:
             return json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DomainError(f"文件 {source} 不是有效的 JSON：{exc}") from None
-    from trading.draws import draw_bundle, get_draw
-    from trading.keys import load_existing_center_keys
-
     keys = load_existing_center_keys(get_settings())
 
     async def fetch(session):
@@ -238,19 +239,12 @@ def _load_bundle(source: str) -> dict[str, Any]:
 @one_line_errors
 def draw_verify(source: str, key_hex: str | None, partner_city: str | None = None) -> None:
     """Check a draw from its id, a bundle file or a URL; name the first failing check."""
-    from trading.keys import trusted_verify_key
-    from trading.sealed_draw import verify_bundle
-
     if partner_city is None:  # the key to trust comes first: without one, nothing is read
         key_hex = trusted_verify_key(get_settings(), key_hex)
     if partner_city is not None:
-        from trading.partners import get_partner
-
         key_hex = in_transaction(lambda session: get_partner(session, partner_city)).verify_key
         if not source.startswith(("http://", "https://")) and not Path(source).exists():
             # A draw id: the partner's draw as kept with our committee (ids are per city).
-            from bidding.partner_draws import partner_bundle
-
             bundle = in_transaction(lambda session: partner_bundle(session, partner_city, source))
         else:
             bundle = _load_bundle(source)
@@ -284,14 +278,6 @@ def draw_verify(source: str, key_hex: str | None, partner_city: str | None = Non
 @one_line_errors
 def draw_witness(draw_id: str, username: str, value: str | None) -> None:
     """Supply the witness value of a committed draw."""
-    import secrets
-
-    from sqlalchemy import select
-
-    from bidding.project_draws import witness_draw
-    from trading.accounts import User
-    from trading.keys import load_center_keys
-
     keys = load_center_keys(get_settings())
     value = value if value is not None else secrets.token_hex(16)
 
@@ -314,12 +300,12 @@ def keys() -> None:
 @one_line_errors
 def keys_show() -> None:
     """Print the center's public verify key."""
-    from trading.keys import load_center_keys
-
     info = load_center_keys(get_settings()).public_info()
     click.echo(f"签名算法：{info['algorithm']}")
     click.echo(f"验签公钥：{info['verify_key']}")
     click.echo(f"公钥标识：{info['key_id']}")
+
+
 @main.group()
 def users() -> None:
     """Accounts: the center creates and disables them (the portal and /api/accounts do too)."""
@@ -337,12 +323,6 @@ def users() -> None:
 def users_add(username: str, role: str, display_name: str, credit_code: str | None, id_number: str | None,
               password: str) -> None:
     """Create an account."""
-    from sqlalchemy import select
-
-    from trading.accounts import create_user
-    from trading.errors import InvalidInput
-    from trading.organisations import Organisation
-
     async def add(session):
         organisation_id = None
         if credit_code:
@@ -363,8 +343,6 @@ def users_add(username: str, role: str, display_name: str, credit_code: str | No
 @one_line_errors
 def users_disable(username: str, reason: str) -> None:
     """Disable an account: its sessions and tokens end."""
-    from trading.accounts import set_user_active
-
     in_transaction(lambda session: set_user_active(session, actor=cli_actor(), username=username, active=False,
                                                    reason=reason))
     click.echo(f"已停用账号 {username.strip().lower()}")
@@ -376,26 +354,10 @@ def users_disable(username: str, reason: str) -> None:
 @one_line_errors
 def users_enable(username: str, reason: str) -> None:
     """Enable a disabled account again."""
-    from trading.accounts import set_user_active
-
     in_transaction(lambda session: set_user_active(session, actor=cli_actor(), username=username, active=True,
                                                    reason=reason))
     click.echo(f"已启用账号 {username.strip().lower()}")
 
 
-from agency_pool.cli import agencies  # noqa: E402
-main.add_command(agencies)
-from expert_pool.cli import experts  # noqa: E402
-main.add_command(experts)
-from bidding.bid_cli import bid  # noqa: E402
-main.add_command(bid)
-from bidding.award_cli import award  # noqa: E402
-main.add_command(award)
-from credit.cli import credit  # noqa: E402
-main.add_command(credit)
-from bidding.ledger_cli import ledger  # noqa: E402
-main.add_command(ledger)
-from trading.partners_cli import partners  # noqa: E402
-main.add_command(partners)
-from bidding.calendar_cli import calendar_group  # noqa: E402
-main.add_command(calendar_group)
+for group in (agencies, experts, bid, award, credit, ledger, partners, calendar_group):
+    main.add_command(group)

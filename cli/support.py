@@ -1,7 +1,7 @@
 """What every `trading` subcommand shares: one-line errors, a transaction, who acted.
 
-Kept apart from ``trading.cli`` so that the packages' own command groups (experts,
-agencies, credit, bids) can use it without importing the command line that registers them.
+Kept apart from :mod:`cli.main` so that the command groups beside it (experts, agencies,
+credit, bid, ...) can use it without importing the root group that registers them.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ import click
 from alembic.util import CommandError as AlembicError
 from sqlalchemy.exc import SQLAlchemyError
 
+from trading.database import database_url, make_engine, make_sessionmaker, transaction
 from trading.errors import DomainError
 from trading.settings import get_settings
+from trading.spreadsheets import ImportRejected
 
 
 def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,8 +44,6 @@ def one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 async def with_session(work: Callable[..., Any]) -> Any:
-    from trading.database import database_url, make_engine, make_sessionmaker, transaction
-
     engine = make_engine(database_url(get_settings()))
     try:
         async with transaction(make_sessionmaker(engine)) as session:
@@ -69,8 +69,6 @@ def cli_actor() -> str:
 def run_import(path: Path, dry_run: bool, importer: Callable[..., Awaitable[Any]]) -> Any:
     """Run a spreadsheet importer on ``path`` in one transaction and return its outcome;
     a rejected file prints every bad cell and exits 1 (nothing was written)."""
-    from trading.spreadsheets import ImportRejected
-
     data = path.read_bytes()
 
     async def work(session) -> Any:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from trading.cli_support import cli_actor, in_transaction, one_line_errors
+from bidding.calendar_change import reckon_provisional_deadlines
+from cli.support import cli_actor, in_transaction, one_line_errors
 from trading.errors import InvalidInput
 from trading.rules.calendar import (
     MISSING,
@@ -87,8 +88,6 @@ def calendar_add(day: str, n: int) -> None:
 @one_line_errors
 def calendar_load(path: Path) -> None:
     """Load a year's official notice (FILE named <year>.toml) and reckon provisional deadlines again."""
-    from bidding.calendar_change import reckon_provisional_deadlines
-
     data = load_calendar_year(path)
     target_dir = center_calendar_dir()
     target_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import click
 
-from trading.cli_support import one_line_errors, run_import
+from bidding.deposits import import_statement
+from bidding.receipts import issue_due_receipts
+from cli.support import one_line_errors, run_import
+from trading.keys import load_center_keys
 from trading.settings import get_settings
 
 
@@ -28,10 +31,6 @@ def ledger() -> None:
 @one_line_errors
 def import_statement_command(path: Path, bank: str, dry_run: bool) -> None:
     """Import a bank statement: every row, or none (exit 1 listing every bad cell)."""
-    from bidding.deposits import import_statement
-    from bidding.receipts import issue_due_receipts
-    from trading.keys import load_center_keys
-
     settings = get_settings()
     keys = load_center_keys(settings)
 

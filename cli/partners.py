@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from trading.cli_support import cli_actor, in_transaction, one_line_errors
+from cli.support import cli_actor, in_transaction, one_line_errors
+from trading.keys import load_center_keys
+from trading.partners import add_partner, disable_partner, list_partners, own_city
 from trading.settings import get_settings
 
 
@@ -22,8 +24,6 @@ def partners() -> None:
 @one_line_errors
 def partners_add(city_code: str, name: str, base_url: str, verify_key: str, exchange_key: str) -> None:
     """Register a partner city (its keys come from its GET /api/federation/city, checked out of band)."""
-    from trading.partners import add_partner
-
     partner = in_transaction(lambda session: add_partner(
         session, actor=cli_actor(), city_code=city_code, name=name, base_url=base_url, verify_key=verify_key,
         exchange_key=exchange_key, own_city_code=get_settings().city_code))
@@ -34,9 +34,6 @@ def partners_add(city_code: str, name: str, base_url: str, verify_key: str, exch
 @one_line_errors
 def partners_list() -> None:
     """Every partner city with its status and keys; this center's own entry first."""
-    from trading.keys import load_center_keys
-    from trading.partners import list_partners, own_city
-
     own = own_city(get_settings(), load_center_keys(get_settings()))
     click.echo(f"本中心：{own['city_code']} {own['name']} {own['base_url']}")
     click.echo(f"  验签公钥 {own['verify_key']}")
@@ -56,8 +53,6 @@ def partners_list() -> None:
 @one_line_errors
 def partners_disable(city_code: str, reason: str) -> None:
     """Disable a partner city: its requests are refused from now on."""
-    from trading.partners import disable_partner
-
     partner = in_transaction(lambda session: disable_partner(session, actor=cli_actor(), city_code=city_code,
                                                              reason=reason))
     click.echo(f"已停用合作城市 {partner.city_code} {partner.name}")

@@ -1,7 +1,7 @@
 """``trading bid``: the bidder's sealed-bid/1 client on the command line.
 
 Nothing here needs the database: keys, payloads and envelopes are files; `submit` and
-`withdraw` talk to the platform's bid API (bidding.bid_api_client), and `seal` reads the
+`withdraw` talk to the platform's bid API (cli.bid_api), and `seal` reads the
 tender's signed opening key record from it (or from a saved file) and seals only once the
 record verifies with the center key pinned beforehand (`--center-key`, or
 `pin-center-key`'s file beside the key file).
@@ -12,15 +12,20 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import nacl.signing
 
 from bidding import bid_client, sealed_bid
-from trading.cli_support import one_line_errors
+from cli.support import one_line_errors
 from trading.errors import InvalidInput
+from trading.identifiers import validate_credit_code
 from trading.keys import key_id
 from trading.timefmt import local_time
+
+if TYPE_CHECKING:
+    from cli.bid_api import BidApi
 
 DEFAULT_KEY_FILE = Path("bidder.key")
 DEFAULT_SERVER = "http://127.0.0.1:8000"
@@ -101,8 +106,6 @@ def seal(payload: Path, tender_code: str, bidder_code: str, key_path: Path, open
          server: str, center_key: str | None, tender_key: str | None, out_prefix: Path | None) -> None:
     """Seal a bid package (a ZIP, a JSON offer, or a directory with bid.json) to the tender's
     opening key, once its center-signed record verifies with the pinned center key."""
-    from trading.identifiers import validate_credit_code
-
     if tender_key is not None:
         raise InvalidInput("不再接受 --tender-key：开标公钥须附交易中心签名的开标公钥记录并经核验后才能使用；请改用 "
                            "--opening-key（保存的开标公钥记录）或 --server（从平台获取），并用 --center-key 或 "
@@ -113,9 +116,7 @@ def seal(payload: Path, tender_code: str, bidder_code: str, key_path: Path, open
     if opening_key_path is not None:
         answer = bid_client.read_opening_key_answer(opening_key_path)
     else:
-        from bidding.bid_api_client import BidApi
-
-        with BidApi(server, None) as api:
+        with _bid_api(server, None) as api:
             answer = api.opening_key(tender_code)
     tender_public_key = bid_client.tender_key_from_record(answer, trusted, tender_code)
     sealed = bid_client.seal_bid(payload, tender_code=tender_code, bidder_code=bidder_code,
@@ -158,6 +159,13 @@ def open_command(envelope: Path, ciphertext: Path, tender_key_path: Path, key_pa
 # --------------------------------------------------------------------------- over the API
 
 
+def _bid_api(server: str, token: str | None) -> BidApi:
+    # httpx would cost every `trading` command 0.15 s at start; only these few talk to a server.
+    from cli.bid_api import BidApi
+
+    return BidApi(server, token)
+
+
 def _token_file(path: Path | None) -> Path:
     return path or Path(click.get_app_dir("trading")) / "token.json"
 
@@ -166,7 +174,7 @@ def _token(token: str | None, token_file: Path | None, server: str) -> str:
     """--token / TRADING_TOKEN as given, else the token `login` saved for this server (renewed when due)."""
     if token:
         return token
-    from bidding.bid_token_file import saved_token_for
+    from cli.bid_token import saved_token_for  # it renews over HTTP: see _bid_api
 
     return saved_token_for(_token_file(token_file), server) or ""
 
@@ -199,10 +207,9 @@ def _server_options(command):
 def login(username: str, password: str, server: str, token_file: Path | None) -> None:
     """Get an API token for the bidder's account and save it for the other commands (they renew it
     before it expires); also prints the line that puts it in TRADING_TOKEN, for scripts."""
-    from bidding.bid_api_client import BidApi
-    from bidding.bid_token_file import save_token
+    from cli.bid_token import save_token  # it renews over HTTP: see _bid_api
 
-    with BidApi(server, None) as api:
+    with _bid_api(server, None) as api:
         answer = api.log_in(username, password)
     saved = save_token(_token_file(token_file), server, answer)
     click.echo(f"已登录 {server}，令牌有效期至 {local_time(saved.expires_at)}（北京时间）。", err=True)
@@ -225,9 +232,7 @@ def submit(envelope: Path, ciphertext_path: Path | None, server: str, token: str
     Sending the same envelope again is safe: before the deadline, while it is the current
     bid, the server answers its stored receipt (use it when the connection broke after sending).
     """
-    from bidding.bid_api_client import BidApi
-
-    with BidApi(server, _token(token, token_file, server)) as api:
+    with _bid_api(server, _token(token, token_file, server)) as api:
         submitted = api.submit(envelope, ciphertext_path, center_verify_key=center_key)
     receipt = submitted.receipt
     click.echo(f"投标文件已递交：项目 {receipt['tender_code']}，投标人 {receipt['bidder_code']}")
@@ -247,10 +252,8 @@ def submit(envelope: Path, ciphertext_path: Path | None, server: str, token: str
 def withdraw(envelope: Path, key_path: Path, server: str, token: str | None, center_key: str | None,
              token_file: Path | None) -> None:
     """Withdraw the current bid of an envelope before the deadline (a request signed with the key)."""
-    from bidding.bid_api_client import BidApi
-
     signing_key = _load_key(key_path)
-    with BidApi(server, _token(token, token_file, server)) as api:
+    with _bid_api(server, _token(token, token_file, server)) as api:
         withdrawn = api.withdraw(envelope, signing_key, center_verify_key=center_key)
     click.echo(f"投标文件已撤回：项目 {withdrawn.receipt['tender_code']}，撤回时间 {withdrawn.receipt['withdrawn_at']}")
     click.echo(f"撤回回执签名已用中心公钥 {withdrawn.center_verify_key} 核验通过")
@@ -271,10 +274,8 @@ def rotate_key(key_path: Path, new_key_path: Path, server: str, token: str | Non
     Bids already submitted keep the key they were sealed with: keep the old key file to
     withdraw them or hand in K_b at their opening.
     """
-    from bidding.bid_api_client import BidApi
-
     old_key, new_key = _load_key(key_path, "现用密钥"), _load_key(new_key_path, "新密钥")
-    with BidApi(server, _token(token, token_file, server)) as api:
+    with _bid_api(server, _token(token, token_file, server)) as api:
         answer = api.rotate_key(old_key, new_key)
     click.echo(f"身份密钥已更换：单位 {answer['bidder_credit_code']} 的现用公钥为 {answer['verify_key']}"
                f"（指纹 {answer['key_id']}）")

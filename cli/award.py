@@ -16,10 +16,12 @@ from typing import Any
 
 import click
 
+from bidding.award import award_notice_bundle, award_notice_by_pdf, get_award_notice
 from bidding.award_verification import verify_award_notice
+from cli.support import in_transaction, one_line_errors
 from trading.canonical import sha256_hex
-from trading.cli_support import in_transaction, one_line_errors
 from trading.errors import DomainError, NotFound
+from trading.keys import trusted_verify_key
 from trading.settings import get_settings
 
 
@@ -47,8 +49,6 @@ def _read_bundle(path: Path) -> dict[str, Any]:
 
 
 def _bundle_from_database(pdf: bytes, number: str | None) -> dict[str, Any]:
-    from bidding.award import award_notice_bundle, award_notice_by_pdf, get_award_notice
-
     async def fetch(session):
         notice = await get_award_notice(session, number) if number else await award_notice_by_pdf(session, sha256_hex(pdf))
         if notice is None:
@@ -69,8 +69,6 @@ def _bundle_from_database(pdf: bytes, number: str | None) -> dict[str, Any]:
 @one_line_errors
 def award_verify(path: Path, bundle_path: Path | None, number: str | None, key_hex: str | None) -> None:
     """Check an award notice PDF against the center's signature; exit 2 when it does not match."""
-    from trading.keys import trusted_verify_key
-
     key_hex = trusted_verify_key(get_settings(), key_hex)  # first: without a key to trust, nothing is read
     pdf = path.read_bytes()
     source = _bundle_file(path, bundle_path)

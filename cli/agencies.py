@@ -8,7 +8,7 @@ import click
 
 from agency_pool.exports import export_agencies
 from agency_pool.imports import import_agencies
-from trading.cli_support import in_transaction, one_line_errors, run_import
+from cli.support import in_transaction, one_line_errors, run_import
 
 
 @click.group()

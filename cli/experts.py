@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sys
-
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
-from trading.cli_support import cli_actor, in_transaction, one_line_errors
+from cli.support import cli_actor, in_transaction, one_line_errors
+from expert_pool.imports import export_experts, import_experts
+from expert_pool.reviews import list_review_due
 from trading.spreadsheets import ImportRejected
+
+
 @click.group()
 def experts() -> None:
     """评标专家库 (the expert pool)."""
@@ -23,8 +26,6 @@ def experts() -> None:
 @one_line_errors
 def import_command(path: Path, dry_run: bool) -> None:
     """Import experts from a CSV or XLSX file: every row, or none."""
-    from expert_pool.imports import import_experts
-
     data = path.read_bytes()
     try:
         result = in_transaction(lambda session: import_experts(session, actor=cli_actor(), filename=path.name, data=data,
@@ -51,8 +52,6 @@ def import_command(path: Path, dry_run: bool) -> None:
 @one_line_errors
 def export_command(path: Path, masked: bool) -> None:
     """Write every expert to a CSV or XLSX file (full values unless --masked)."""
-    from expert_pool.imports import export_experts
-
     content = in_transaction(lambda session: export_experts(session, actor=cli_actor(), filename=path.name, masked=masked))
     path.write_bytes(content)
     click.echo(f"已导出专家库到 {path}{'（已脱敏）' if masked else ''}")
@@ -66,8 +65,6 @@ def export_command(path: Path, masked: bool) -> None:
 @one_line_errors
 def review_due_command(on_date: Any, within_days: int) -> None:
     """List experts whose annual review is due or overdue."""
-    from expert_pool.reviews import list_review_due
-
     day: date | None = on_date.date() if on_date is not None else None
     due = in_transaction(lambda session: list_review_due(session, on_date=day, within_days=within_days))
     if not due:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bidding.bid_api_client import BidApi
+from cli.bid_api import BidApi
 from trading.errors import InvalidInput, NotAuthenticated
 from trading.timefmt import local_time
 

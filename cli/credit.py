@@ -1,9 +1,8 @@
 """``trading credit``: import credit records, check a bidder against a project, bind
 department accounts — from the command line.
 
-``check`` needs a project's facts, which only bidding/ can build: the
-command line is a composition root, and the layering contract allows this module (only)
-to reach bidding/.
+``check`` needs a project's facts, which only bidding/ builds: the command line, a
+layer above every service package, asks it.
 """
 
 from __future__ import annotations
@@ -13,10 +12,11 @@ from pathlib import Path
 
 import click
 
+from bidding.registrations import preview_credit_check
+from cli.support import cli_actor, in_transaction, one_line_errors, run_import
 from credit.checks import CreditCheck
 from credit.departments import bind_department_account
 from credit.imports import import_records
-from trading.cli_support import cli_actor, in_transaction, one_line_errors, run_import
 
 
 @click.group()
@@ -51,8 +51,6 @@ def _print_check(check: CreditCheck) -> None:
 @one_line_errors
 def credit_check(credit_code: str, project_code: str, deposit_fen: int | None) -> None:
     """Print the eligibility and deposit answers for a bidder and a project now (writes nothing)."""
-    from bidding.registrations import preview_credit_check
-
     check = in_transaction(lambda session: preview_credit_check(
         session, project_code=project_code, subject_key=credit_code, requested_deposit_fen=deposit_fen))
     _print_check(check)
