@@ -2,7 +2,7 @@
 partner gateway, check the signed answer.
 
 The gateway only carries bytes: :class:`PartnerGateway` is what bidding/ asks of it, and
-the layers above pass in the HTTP one (``web/partner_gateway.py``), so that only web/ and
+the layers above pass in the HTTP one (``adapters/partner_gateway.py``), so that only web/ and
 cli/ speak HTTP. A partner that does not answer within ``settings.federation_timeout_seconds``
 gives :class:`PartnerUnreachable` with a message a user can act on; every message carries a
 request id, so sending it again is safe (the partner answers what it answered before).

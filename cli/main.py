@@ -16,6 +16,7 @@ import secrets
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import click
 import uvicorn
 from sqlalchemy import select
 
+from bidding.jobs import ALL_JOBS
 from bidding.partner_draws import partner_bundle
 from bidding.project_draws import witness_draw
 from cli.agencies import agencies
@@ -42,6 +44,7 @@ from trading.audit_chain import verify_chain
 from trading.database import database_url, ensure_database_exists, make_engine, make_sessionmaker, transaction
 from trading.draws import draw_bundle, get_draw
 from trading.errors import DomainError, InvalidInput
+from trading.jobs import JobContext, start_jobs, stop_jobs
 from trading.keys import load_center_keys, load_existing_center_keys, trusted_verify_key
 from trading.organisations import Organisation
 from trading.partners import get_partner
@@ -99,6 +102,33 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
     (uvicorn's own default believes any client on 127.0.0.1, which then names any address)."""
     proxies = list(settings.trusted_proxies)
     return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
+
+
+@main.command()
+@one_line_errors
+def worker() -> None:
+    """Run the background jobs (deadlines, opening, unsealing, outbox, checkpoints) without the web app."""
+    settings = get_settings()
+    url, _ = _prepare_database(False)
+    click.echo(f"后台任务已启动（{len(ALL_JOBS)} 项），按 Ctrl-C 停止")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a service manager's stop ends as Ctrl-C does
+    with suppress(KeyboardInterrupt):
+        asyncio.run(_run_jobs(settings, url))
+    click.echo("已停止。")
+
+
+async def _run_jobs(settings: Settings, url: str) -> None:
+    from adapters.partner_gateway import HttpPartnerGateway  # httpx: 0.15 s other commands don't need
+
+    engine = make_engine(url)
+    context = JobContext(settings=settings, sessions=make_sessionmaker(engine), keys=load_center_keys(settings),
+                         partner_gateway=HttpPartnerGateway())
+    tasks = start_jobs(ALL_JOBS, context)
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        await stop_jobs(tasks)
+        await engine.dispose()
 
 
 @main.command()

@@ -38,7 +38,7 @@ from trading.keys import load_center_keys
 from trading.organisations import Organisation
 from trading.partners import Partner
 from trading.settings import Settings
-from web.partner_gateway import HttpPartnerGateway
+from adapters.partner_gateway import HttpPartnerGateway
 
 A_CITY, B_CITY, DEAD_CITY = "370800", "370100", "370200"
 PROJECT, OTHER_PROJECT = "JN-2026-GC-0007", "JN-2026-GC-0008"

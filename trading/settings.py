@@ -75,6 +75,9 @@ class Settings:
     opening_seconds: float = 1.0
     # The deadline watch (电子监察): how often yellow and red cards are given.
     deadline_watch_seconds: int = 60
+    # Whether `trading serve` runs the background jobs itself; off where `trading worker`
+    # processes run them (TRADING_WEB_RUNS_JOBS=0).
+    web_runs_jobs: bool = True
     rule_set_dir: Path | None = None
     calendar_dir: Path | None = None
     timezone: str = "Asia/Shanghai"
@@ -122,6 +125,7 @@ class Settings:
             chronograph_seconds=_int("TRADING_CHRONOGRAPH_SECONDS", 10),
             opening_seconds=float(os.environ.get("TRADING_OPENING_SECONDS", "1")),
             deadline_watch_seconds=_int("TRADING_DEADLINE_WATCH_SECONDS", 60),
+            web_runs_jobs=os.environ.get("TRADING_WEB_RUNS_JOBS", "1").strip().lower() not in ("0", "false", "no"),
             rule_set_dir=_optional_path("TRADING_RULESET_DIR"),
             calendar_dir=_optional_path("TRADING_CALENDAR_DIR"),
             font_dir=_path("TRADING_FONT_DIR", PROJECT_ROOT / "node_modules" / "@expo-google-fonts" / "noto-sans-sc"),

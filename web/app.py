@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
@@ -20,20 +19,12 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar_htmx import HTMXPlugin
 
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.chronograph import run_due_steps
-from bidding.opening import open_all_handed_in_bids
-from bidding.receipts import issue_due_receipts
-from bidding.calendar_change import CalendarWatch
-from bidding.deadline_watch import watch_deadlines
-from expert_pool.committees import unseal_due_committees
-from bidding.partner_draws import open_due_partner_draws
-from trading.audit import make_checkpoint
-from trading.database import database_url, make_engine, make_sessionmaker, transaction
+from trading.database import database_url, make_engine, make_sessionmaker
+from bidding.jobs import ALL_JOBS
 from trading.event_hub import EventHub
+from trading.jobs import JobContext, start_jobs, stop_jobs
 from trading.keys import load_center_keys, load_secret
-from trading.notifications import LocalSender, deliver_pending
 from trading.settings import Settings, get_settings
 from trading.money import yuan
 from trading.rules.calendar import PROVISIONAL_NOTE
@@ -90,19 +81,7 @@ from web.security_headers import add_security_headers, import_map_tag
 from web.state import AppContext
 
 log = logging.getLogger(__name__)
-RECEIPT_SECONDS = 60
 WEB_DIR = Path(__file__).parent
-
-
-async def run_periodically(context: AppContext, seconds: float, work: Callable[[AsyncSession], Awaitable[object]]) -> None:
-    """Run ``work`` in its own transaction every ``seconds``; a failure waits for the next round."""
-    while True:
-        try:
-            async with transaction(context.sessions) as session:
-                await work(session)
-        except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
-            log.exception("periodic task %s failed", getattr(work, "__name__", work))
-        await asyncio.sleep(seconds)
 
 
 def provisional_mark(provisional: bool) -> Markup:
@@ -122,47 +101,17 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        sender = LocalSender()
         await context.events.start()
         # What startup made lives as long as the app: out of the collector's full passes, which
         # otherwise stall every live stream of the worker (bench/RESULTS.md, live fan-out).
         gc.freeze()
-        tasks = [
-            # 统一电子监察: the chain's head is signed regularly.
-            asyncio.create_task(run_periodically(context, settings.audit_checkpoint_seconds,
-                                                 lambda session: make_checkpoint(session, context.keys))),
-            asyncio.create_task(run_periodically(context, settings.outbox_seconds,
-                                                 lambda session: deliver_pending(session, sender))),
-            # Committees are named when their session starts, whether or not anyone is watching.
-            asyncio.create_task(run_periodically(context, settings.unseal_seconds,
-                                                 lambda session: unseal_due_committees(session, context.keys))),
-            # Experts from partner cities: their sealed names are fetched and opened at the session start.
-            asyncio.create_task(run_periodically(context, settings.unseal_seconds, lambda session: open_due_partner_draws(
-                session, context.keys, settings, gateway=context.partner_gateway))),
-            # The chronograph: deadlines move tenders on their own (FOR UPDATE SKIP LOCKED).
-            asyncio.create_task(run_periodically(context, settings.chronograph_seconds,
-                                                 lambda session: run_due_steps(session, keys=context.keys))),
-            # The batch opener: bids whose key halves were handed in open within about a second.
-            asyncio.create_task(run_periodically(context, settings.opening_seconds,
-                                                 lambda session: open_all_handed_in_bids(session, context.keys))),
-            # 统一费用收取退付: every payment and refund gets its signed receipt, even one recorded
-            # where no key was at hand (the command line, a failed render).
-            asyncio.create_task(run_periodically(context, RECEIPT_SECONDS, lambda session: issue_due_receipts(
-                session, context.keys, public_url=settings.public_url))),
-            # A year's holiday notice loaded: provisional deadlines are reckoned again (never earlier).
-            asyncio.create_task(run_periodically(context, settings.deadline_watch_seconds, CalendarWatch())),
-            # 电子监察: yellow and red cards on the deadlines the law sets (FOR UPDATE SKIP LOCKED).
-            asyncio.create_task(run_periodically(context, settings.deadline_watch_seconds,
-                                                 lambda session: watch_deadlines(session))),
-        ]
+        tasks = start_jobs(ALL_JOBS, JobContext(settings=settings, sessions=context.sessions, keys=context.keys,
+                                                partner_gateway=context.partner_gateway)) \
+            if settings.web_runs_jobs else []
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with suppress(asyncio.CancelledError):
-                    await task
+            await stop_jobs(tasks)
             await context.events.stop()
             gc.unfreeze()
             await engine.dispose()

@@ -13,7 +13,7 @@ from trading.event_hub import EventHub
 from trading.keys import CenterKeys
 from trading.settings import Settings
 from web.admission import bid_submission_gate
-from web.partner_gateway import HttpPartnerGateway
+from adapters.partner_gateway import HttpPartnerGateway
 
 
 @dataclass
