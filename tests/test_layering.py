@@ -1,5 +1,6 @@
-"""The import direction of DESIGN.md holds, with no exemptions: web | cli -> bidding -> pools ->
-credit -> trading; and only web/ and cli/ import httpx (pyproject.toml's import-linter contracts)."""
+"""The import direction of DESIGN.md holds, with no exemptions: web | cli -> adapters -> bidding ->
+pools -> credit -> trading; and only web/, cli/ and adapters/ import httpx (pyproject.toml's
+import-linter contracts)."""
 
 from __future__ import annotations
 
