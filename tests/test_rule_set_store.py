@@ -62,7 +62,7 @@ async def test_a_project_is_pinned_to_the_rule_set_in_force(session):
                                      method="open_tender", region_code="370800", tendering_party_id=party.id,
                                      estimate_fen=1_000_000_00)
     pinned = await session.get(RuleSetRecord, project.rule_set_id)
-    assert (pinned.code, pinned.version) == ("construction-open-tender", "2019.1")
+    assert (pinned.code, pinned.version) == ("construction-open-tender", "2019.2")
     stored = await session.scalar(select(Project).where(Project.code == "JN-TEST-0001"))
     assert stored.rule_set_id == pinned.id
 

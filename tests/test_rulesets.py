@@ -526,3 +526,17 @@ def test_valid_fractions_load_exactly(denominator: int, data: st.DataObject) -> 
     document["rules"]["committee_min_expert_share"]["value"] = {"numerator": numerator, "denominator": denominator}
     value = parse_rule_set(dump(document).encode(), "f.toml").value("committee_min_expert_share")
     assert value == Fraction(numerator, denominator)
+
+
+def test_the_rule_sets_in_force_cite_their_sources_in_chinese_only() -> None:
+    """Sources are read in refusals and documents (「…（招标投标法 第三十七条）」): no English
+    article numbers. Earlier versions stay as published, pinned by their projects."""
+    today = date(2026, 12, 8)
+    in_force: dict[tuple[str, str], Any] = {}
+    for rs in load_rule_sets():  # sorted by effective date: the last one applying wins
+        if rs.applies_on(today):
+            in_force[(rs.category, rs.method)] = rs
+    assert len(in_force) == 3
+    for rs in in_force.values():
+        latin = {key: rule.source for key, rule in rs.rules.items() if any("a" <= c.lower() <= "z" for c in rule.source)}
+        assert latin == {}, f"{rs.code}@{rs.version}"

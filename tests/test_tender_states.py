@@ -142,7 +142,7 @@ async def test_a_tender_with_two_valid_bids_fails_at_opening_naming_min_valid_bi
     entry = await session.scalar(select(AuditEntry).where(AuditEntry.subject == f"project:{tender.code}",
                                                           AuditEntry.action == "tender.fail"))
     assert entry.data["from"] == "opening" and entry.data["facts"]["valid_bids"] == 2
-    assert entry.data["rule_set"] == "construction-open-tender@2019.1"
+    assert entry.data["rule_set"] == "construction-open-tender@2019.2"
 
 
 async def test_evaluation_waits_for_the_decryption_window_to_close(session):
