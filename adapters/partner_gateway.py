@@ -1,5 +1,5 @@
 """The partner gateway over HTTP (httpx): bidding/ signs and checks federation/1 messages,
-this only carries them (:class:`bidding.partner_client.PartnerGateway`)."""
+this only carries them (:class:`bidding.draws.partner_client.PartnerGateway`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from bidding.partner_client import PartnerAnswer
+from bidding.draws.partner_client import PartnerAnswer
 
 
 class HttpPartnerGateway:

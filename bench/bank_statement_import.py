@@ -1,5 +1,5 @@
 """Bank-statement import benchmark (issue 14): a statement of 40,000 deposits imported through
-the service (``bidding.deposits.import_statement``), then the same file again.
+the service (``bidding.settlement.deposits.import_statement``), then the same file again.
 
     .venv/bin/python bench/bank_statement_import.py [--rows 40000] [--bidders 4000]
 
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bidders import TENDER_CODE, commit_id, machine, tender_with_bidders, throwaway_database  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from bidding.deposits import import_statement  # noqa: E402
+from bidding.settlement.deposits import import_statement  # noqa: E402
 from trading.database import make_engine, make_sessionmaker, transaction  # noqa: E402
 from trading.ledger import CollusionFlag, LedgerDeposit  # noqa: E402
 

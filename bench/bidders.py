@@ -38,11 +38,11 @@ warnings.filterwarnings("ignore", module="platformdirs")
 import nacl.signing  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bidding import sealed_bid  # noqa: E402
-from bidding.announce import announce_tender  # noqa: E402
-from bidding.lifecycle import apply_transition  # noqa: E402
-from bidding.projects import register_project  # noqa: E402
-from bidding.tender_documents import DocumentFile  # noqa: E402
+from bidding.bids import sealed_bid  # noqa: E402
+from bidding.notice.announce import announce_tender  # noqa: E402
+from bidding.tender.lifecycle import apply_transition  # noqa: E402
+from bidding.tender.projects import register_project  # noqa: E402
+from bidding.notice.documents import DocumentFile  # noqa: E402
 from expert_pool.specialties import sync_specialties  # noqa: E402
 from trading.database import (  # noqa: E402
     database_now,

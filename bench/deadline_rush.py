@@ -60,7 +60,7 @@ from bidders import (  # noqa: E402
     tender_with_bidders,
     throwaway_database,
 )
-from bidding import sealed_bid  # noqa: E402
+from bidding.bids import sealed_bid  # noqa: E402
 from trading.canonical import canon  # noqa: E402
 
 DEFAULT_BIDDERS = 2_000

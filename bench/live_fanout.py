@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import asyncpg  # noqa: E402
 
 from bidders import CITY, commit_id, credit_code, machine, percentile, throwaway_database  # noqa: E402
-from bidding.projects import register_project  # noqa: E402
+from bidding.tender.projects import register_project  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 from trading.accounts import API, create_user, issue_token  # noqa: E402
 from trading.database import make_engine, make_sessionmaker, transaction  # noqa: E402

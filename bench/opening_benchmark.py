@@ -13,7 +13,7 @@ What it does, all on a throwaway embedded PostgreSQL in a temporary directory:
    then the deadline passes (moved to the database clock less a second). Each bidder's
    ``K_b`` is taken from its envelope with its own key beforehand, as a bidder does with
    ``trading bid decrypt`` on its own machine;
-2. the opening, timed step by step, each step a service call of ``bidding/opening.py`` in
+2. the opening, timed step by step, each step a service call of ``bidding/opening/proceedings.py`` in
    its own transaction, as the API and the app's worker make them: ``start_opening`` (the
    opening key unsealed, every ``sealed_center`` opened and ``K_c`` kept sealed under the
    KEK); N ``hand_in_bidder_half`` (each signs the bidder in and keeps ``K_b`` sealed under
@@ -60,9 +60,10 @@ from bidders import (  # noqa: E402
     tender_with_bidders,
     throwaway_database,
 )
-from bidding import opening, sealed_bid  # noqa: E402
-from bidding.opening import DECRYPTED, OpeningEntry, open_handed_in_bids  # noqa: E402
-from bidding.opening_keys import TenderOpeningKey  # noqa: E402
+from bidding.opening import proceedings as opening  # noqa: E402
+from bidding.bids import sealed_bid  # noqa: E402
+from bidding.opening.proceedings import DECRYPTED, OpeningEntry, open_handed_in_bids  # noqa: E402
+from bidding.bids.opening_keys import TenderOpeningKey  # noqa: E402
 from trading.database import make_engine, make_sessionmaker, transaction  # noqa: E402
 
 DEFAULT_BIDDERS = 2_000

@@ -10,7 +10,7 @@ What it does, all on a throwaway embedded PostgreSQL in a temporary directory:
    projects over the four trading categories, 13 regions, every state and two years, and
    their announcements: a tender announcement each, a result announcement (naming the
    winner) for the awarded ones, a change for some — about 1.6 announcements a tender —
-   with ``search_text`` made as ``bidding.announcements.announcement_search_text`` makes it;
+   with ``search_text`` made as ``bidding.notice.announcements.announcement_search_text`` makes it;
    then VACUUM ANALYZE (as autovacuum would leave it: the GIN pending list merged);
 2. starts ``trading serve`` in a subprocess (one uvicorn worker, as ``trading serve`` runs);
 3. for each scenario — a search term of three or more Chinese characters (five terms of
@@ -19,7 +19,7 @@ What it does, all on a throwaway embedded PostgreSQL in a temporary directory:
    no trigram to look up) — ``--requests`` GETs of the first page from ``--clients``
    keep-alive HTTP/1.1 connections at once (a small raw client: the load generator shares
    the 2 cores), after a warm-up; latency from writing a request to its last byte;
-4. the reference: the very statement the page runs (``bidding.tender_listing.listing_statement``,
+4. the reference: the very statement the page runs (``bidding.reading.listing.listing_statement``,
    compiled for asyncpg), with the same parameters in the same rotation, ``--requests``
    times from ``--clients`` tasks at once over an asyncpg pool of ``--bare-connections``
    (the app's SQLAlchemy pool holds at most 15), prepared as SQLAlchemy prepares it;
@@ -52,7 +52,7 @@ from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect  # noqa: E
 
 from bidders import commit_id, credit_code, machine, percentile, throwaway_database  # noqa: E402
 from deadline_rush import cpu_seconds, free_port, raw_dsn, start_server  # noqa: E402
-from bidding.tender_listing import PAGE_SIZE, ListingFilters, listing_statement  # noqa: E402
+from bidding.reading.listing import PAGE_SIZE, ListingFilters, listing_statement  # noqa: E402
 from trading.money import yuan  # noqa: E402
 from trading.timefmt import CENTER_ZONE  # noqa: E402
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bidding.calendar_change import CalendarWatch
-from bidding.chronograph import run_due_steps
-from bidding.deadline_watch import watch_deadlines
-from bidding.opening import open_all_handed_in_bids
-from bidding.partner_draws import open_due_partner_draws
-from bidding.receipts import issue_due_receipts
+from bidding.clock.calendar_change import CalendarWatch
+from bidding.clock.chronograph import run_due_steps
+from bidding.tender.deadline_watch import watch_deadlines
+from bidding.opening.proceedings import open_all_handed_in_bids
+from bidding.draws.partner_draws import open_due_partner_draws
+from bidding.settlement.due_receipts import issue_due_receipts
 from expert_pool import jobs as expert_pool_jobs
 from trading import jobs as trading_jobs
 from trading.jobs import Job

@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from bidding.award import award_notice_bundle, award_notice_by_pdf, get_award_notice
-from bidding.award_verification import verify_award_notice
+from bidding.award.award_notice import award_notice_bundle, award_notice_by_pdf, get_award_notice
+from bidding.award.verification import verify_award_notice
 from cli.support import in_transaction, one_line_errors
 from trading.canonical import sha256_hex
 from trading.errors import DomainError, NotFound

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 import click
 import nacl.signing
 
-from bidding import bid_client, sealed_bid
+from bidding.bids import packaging as bid_client
+
+from bidding.bids import sealed_bid
 from cli.support import one_line_errors
 from trading.errors import InvalidInput
 from trading.identifiers import validate_credit_code

@@ -1,7 +1,7 @@
 """The bidder's side of the bid API (``web/bids.py``): submit and withdraw sealed bids over
 HTTP with a bearer token, and check what the center answers before relying on it.
 
-Files next to the envelope ``<prefix>.envelope.json`` (see :mod:`bidding.bid_client`):
+Files next to the envelope ``<prefix>.envelope.json`` (see :mod:`bidding.bids.packaging`):
 ``<prefix>.sealed`` is sent, ``<prefix>.receipt.json`` (the center-signed receipt) and
 ``<prefix>.withdrawal.json`` (the signed withdrawal receipt) are written once verified.
 
@@ -26,8 +26,10 @@ from urllib.parse import quote
 import httpx
 import nacl.signing
 
-from bidding import key_rotation, sealed_bid
-from bidding.bid_client import check_center_key, read_envelope
+from bidding.bids import key_rotation
+
+from bidding.bids import sealed_bid
+from bidding.bids.packaging import check_center_key, read_envelope
 from trading.canonical import canon
 from trading.errors import (
     Conflict,
@@ -212,7 +214,7 @@ class BidApi:
 
     def opening_key(self, tender_code: str) -> dict[str, Any]:
         """The tender's signed opening key record as published (``GET /api/projects/{code}/opening-key``);
-        not to be trusted before :func:`bidding.bid_client.tender_key_from_record` checks it."""
+        not to be trusted before :func:`bidding.bids.packaging.tender_key_from_record` checks it."""
         return self._request("GET", f"/api/projects/{quote(tender_code, safe='')}/opening-key")
 
     def _trusted_key(self, center_verify_key: str | None) -> str:

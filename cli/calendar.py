@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from bidding.calendar_change import reckon_provisional_deadlines
+from bidding.clock.calendar_change import reckon_provisional_deadlines
 from cli.support import cli_actor, in_transaction, one_line_errors
 from trading.errors import InvalidInput
 from trading.rules.calendar import (

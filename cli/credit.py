@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from bidding.registrations import preview_credit_check
+from bidding.tender.registrations import preview_credit_check
 from cli.support import cli_actor, in_transaction, one_line_errors, run_import
 from credit.checks import CreditCheck
 from credit.departments import bind_department_account

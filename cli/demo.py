@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.imports import import_agencies
 from credit.departments import bind_department_account
-from bidding.announcements import publish_announcement
-from bidding.projects import register_project
+from bidding.notice.announcements import publish_announcement
+from bidding.tender.projects import register_project
 from credit.records import enter_record
 from expert_pool.experts import register_expert
 from expert_pool.imports import import_experts

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from bidding.deposits import import_statement
-from bidding.receipts import issue_due_receipts
+from bidding.settlement.deposits import import_statement
+from bidding.settlement.due_receipts import issue_due_receipts
 from cli.support import one_line_errors, run_import
 from trading.keys import load_center_keys
 from trading.settings import get_settings

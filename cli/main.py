@@ -25,8 +25,8 @@ import uvicorn
 from sqlalchemy import select
 
 from bidding.jobs import ALL_JOBS
-from bidding.partner_draws import partner_bundle
-from bidding.project_draws import witness_draw
+from bidding.draws.partner_draws import partner_bundle
+from bidding.draws.project_draws import witness_draw
 from cli.agencies import agencies
 from cli.award import award
 from cli.bid import bid

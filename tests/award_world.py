@@ -11,10 +11,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.announce import announce_tender
-from bidding.candidates import RankedCandidate, record_candidates
-from bidding.lifecycle import apply_transition
-from bidding.projects import Project, register_project
+from bidding.notice.announce import announce_tender
+from bidding.evaluation.candidates import RankedCandidate, record_candidates
+from bidding.tender.lifecycle import apply_transition
+from bidding.tender.projects import Project, register_project
 from tests import factories
 from tests import test_bids as bids  # helpers only
 from trading.database import database_now

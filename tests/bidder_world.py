@@ -10,12 +10,12 @@ from datetime import date, timedelta
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.announce import announce_tender
-from bidding.deposits import confirm_deposit
-from bidding.lifecycle import apply_transition
-from bidding.opening import start_opening
-from bidding.projects import Project, register_project
-from bidding.receipts import issue_due_receipts
+from bidding.notice.announce import announce_tender
+from bidding.settlement.deposits import confirm_deposit
+from bidding.tender.lifecycle import apply_transition
+from bidding.opening.proceedings import start_opening
+from bidding.tender.projects import Project, register_project
+from bidding.settlement.due_receipts import issue_due_receipts
 from tests import factories
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import CenterKeys

@@ -78,7 +78,7 @@ async def expert(session: AsyncSession, *, specialties=("A0801",), employer: str
 
 def tender_documents(name: str = "招标文件.pdf") -> "DocumentFile":
     """A small tender documents file: announcements go out with their documents."""
-    from bidding.tender_documents import DocumentFile
+    from bidding.notice.documents import DocumentFile
 
     return DocumentFile(filename=name, content="第一章 招标公告\n第二章 投标人须知\n".encode() * 20,
                         media_type="application/pdf")
@@ -90,8 +90,8 @@ async def bidder_key(session: AsyncSession, credit_code: str, signing_key) -> No
     reset that staff approve — the way a lost key is replaced."""
     from sqlalchemy import select
 
-    from bidding.bidder_key_resets import approve_key_reset, request_key_reset
-    from bidding.bidder_keys import active_bidder_key, register_bidder_key
+    from bidding.bids.key_resets import approve_key_reset, request_key_reset
+    from bidding.bids.bidder_keys import active_bidder_key, register_bidder_key
 
     verify_hex = signing_key.verify_key.encode().hex()
     found = await session.scalar(select(Organisation).where(Organisation.credit_code == credit_code))

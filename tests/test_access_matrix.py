@@ -23,11 +23,13 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from bidding import key_rotation, sealed_bid
-from bidding.bidder_keys import BidderKey
-from bidding.bids import SUBMITTED, WITHDRAW_PROTOCOL, Bid
-from bidding.opening import OpeningEntry
-from bidding.registrations import Registration
+from bidding.bids import key_rotation
+
+from bidding.bids import sealed_bid
+from bidding.bids.bidder_keys import BidderKey
+from bidding.bids.submission import SUBMITTED, WITHDRAW_PROTOCOL, Bid
+from bidding.opening.proceedings import OpeningEntry
+from bidding.tender.registrations import Registration
 from cli.demo import ACCOUNTS
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)

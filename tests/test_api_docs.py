@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from bidding import sealed_bid
+from bidding.bids import sealed_bid
 from cli.demo import load_demo_data
 from tests.portal import bearer
 from tests.test_bids import tender_in_bidding
@@ -195,7 +195,7 @@ async def test_the_bidder_documents_test_vectors_are_what_the_reference_implemen
 
     import nacl.signing
 
-    from bidding import key_rotation
+    from bidding.bids import key_rotation
     from tests.test_sealed_bid import VECTOR_ENVELOPE
 
     text = BIDDER_DOC.read_text(encoding="utf-8")

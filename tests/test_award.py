@@ -18,15 +18,15 @@ from litestar.testing import AsyncTestClient
 from pypdf import PdfReader
 from sqlalchemy import select, update
 
-from bidding.announcements import Announcement
-from bidding.award import award_notice_bundle, choose_winner, issue_award_notice
-from bidding.award_verification import verify_award_notice
-from bidding.chronograph import run_due_steps
-from bidding.contracts import record_contract
-from bidding.deadlines import Deadline
-from bidding.projects import Project
-from bidding.publicity import answer_candidate_objection, publicity_of, publish_candidates, raise_candidate_objection
-from bidding.states import local_date, period_ends_at
+from bidding.notice.announcements import Announcement
+from bidding.award.award_notice import award_notice_bundle, choose_winner, issue_award_notice
+from bidding.award.verification import verify_award_notice
+from bidding.clock.chronograph import run_due_steps
+from bidding.award.contracts import record_contract
+from bidding.tender.deadlines import Deadline
+from bidding.tender.projects import Project
+from bidding.award.publicity import answer_candidate_objection, publicity_of, publish_candidates, raise_candidate_objection
+from bidding.tender.states import local_date, period_ends_at
 from tests import award_world as world
 from tests import factories
 from tests import test_bids as bids  # helpers only

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bidding.bid_documents import Reader, bid_document_list, read_bid_document
-from bidding.bids import Bid
-from bidding.evaluation import start_evaluation_session
-from bidding.opening import OpeningEntry
+from bidding.evaluation.documents import Reader, bid_document_list, read_bid_document
+from bidding.bids.submission import Bid
+from bidding.evaluation.sessions import start_evaluation_session
+from bidding.opening.proceedings import OpeningEntry
 from tests import factories
 from tests import test_bids as bids
 from tests.test_evaluation import SPECIALTY, opened_tender

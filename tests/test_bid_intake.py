@@ -1,4 +1,4 @@
-"""Group commit of sealed bids (bidding.bids.submit_bids, bidding.bid_intake.BidIntake) on a
+"""Group commit of sealed bids (bidding.bids.submission.submit_bids, bidding.bids.intake.BidIntake) on a
 real PostgreSQL: a batch refuses a bad bid alone and receipts the others with consecutive
 sequence numbers and one audit entry each; a batch overtaken by the deadline while it waits
 for the tender's sequence lock is refused whole and leaves no row behind; a bid can never be
@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from bidding import sealed_bid
-from bidding.bid_intake import BidIntake
-from bidding.bidder_keys import BidderKey
-from bidding.bids import (BID_SEQUENCE_LOCK, PENDING, SUBMITTED, SUPERSEDED, Bid, BidSubmission, SignedReceipt,
+from bidding.bids import sealed_bid
+from bidding.bids.intake import BidIntake
+from bidding.bids.bidder_keys import BidderKey
+from bidding.bids.submission import (BID_SEQUENCE_LOCK, PENDING, SUBMITTED, SUPERSEDED, Bid, BidSubmission, SignedReceipt,
                           submit_bids)
-from bidding.projects import Project
-from bidding.registrations import Registration
+from bidding.tender.projects import Project
+from bidding.tender.registrations import Registration
 from tests.test_bids import bidder, demo, keys, sealed, tender_in_bidding  # noqa: F401  (fixtures demo, keys)
 from trading.audit import AuditEntry, verify_audit_log
 from trading.database import make_sessionmaker, transaction

@@ -16,11 +16,11 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding import sealed_bid
-from bidding.announce import announce_tender
-from bidding.bids import SUBMITTED, WITHDRAWN, Bid
-from bidding.lifecycle import apply_transition
-from bidding.projects import Project, register_project
+from bidding.bids import sealed_bid
+from bidding.notice.announce import announce_tender
+from bidding.bids.submission import SUBMITTED, WITHDRAWN, Bid
+from bidding.tender.lifecycle import apply_transition
+from bidding.tender.projects import Project, register_project
 from cli.bid_token import load_token
 from cli.demo import DEMO_PASSWORD, load_demo_data
 from cli.main import main

@@ -14,9 +14,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from bidding import key_rotation, sealed_bid
-from bidding.bids import WITHDRAW_PROTOCOL
-from bidding.registrations import register_bidder
+from bidding.bids import key_rotation
+
+from bidding.bids import sealed_bid
+from bidding.bids.submission import WITHDRAW_PROTOCOL
+from bidding.tender.registrations import register_bidder
 from cli.demo import load_demo_data
 from tests import factories
 from tests.portal import bearer, csrf_token_from, log_in

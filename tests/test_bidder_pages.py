@@ -15,12 +15,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding import sealed_bid
-from bidding.bidder_keys import BidderKey
-from bidding.opening import open_handed_in_bids
-from bidding.opening_keys import opening_public_key
-from bidding.receipts import issue_due_receipts
-from bidding.refunds import confirm_refund_paid
+from bidding.bids import sealed_bid
+from bidding.bids.bidder_keys import BidderKey
+from bidding.opening.proceedings import open_handed_in_bids
+from bidding.bids.opening_keys import opening_public_key
+from bidding.settlement.due_receipts import issue_due_receipts
+from bidding.settlement.refunds import confirm_refund_paid
 from cli.demo import load_demo_data
 from tests import factories
 from tests.bidder_world import HONGYUAN, LUJIAN, open_now, pay_deposit, tender_in_bidding
@@ -344,7 +344,7 @@ async def test_only_bidders_use_the_bidder_pages(client):
 
 async def test_a_bidder_of_the_tender_complains_during_the_publicity_and_only_it_sees_its_complaint(
         client, keys, engine):
-    from bidding.publicity import publish_candidates
+    from bidding.award.publicity import publish_candidates
     from tests import award_world as world
 
     async with transaction(make_sessionmaker(engine)) as session:

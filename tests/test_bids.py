@@ -19,15 +19,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bidding import sealed_bid
-from bidding.announce import announce_tender
-from bidding import key_rotation
-from bidding.bidder_keys import BidderKey, register_bidder_key, rotate_bidder_key
-from bidding.bids import SUBMITTED, SUPERSEDED, WITHDRAWN, WITHDRAW_PROTOCOL, Bid, submit_bid, withdraw_bid
-from bidding.lifecycle import apply_transition
-from bidding.opening_keys import TenderOpeningKey, open_opening_key, opening_public_key
-from bidding.projects import Project, register_project
-from bidding.registrations import Registration, register_bidder
+from bidding.bids import sealed_bid
+from bidding.notice.announce import announce_tender
+from bidding.bids import key_rotation
+from bidding.bids.bidder_keys import BidderKey, register_bidder_key, rotate_bidder_key
+from bidding.bids.submission import SUBMITTED, SUPERSEDED, WITHDRAWN, WITHDRAW_PROTOCOL, Bid, submit_bid, withdraw_bid
+from bidding.tender.lifecycle import apply_transition
+from bidding.bids.opening_keys import TenderOpeningKey, open_opening_key, opening_public_key
+from bidding.tender.projects import Project, register_project
+from bidding.tender.registrations import Registration, register_bidder
 from cli.demo import ACCOUNTS, load_demo_data
 from tests import factories
 from tests.credit_factories import credit_record
@@ -157,7 +157,7 @@ async def test_a_sealed_bid_is_stored_as_ciphertext_receipted_superseded_and_ope
 
 async def test_the_opening_key_is_made_once_and_published_only_after_the_announcement(demo, session, keys):
     tender = await tender_in_bidding(session, keys)
-    from bidding.opening_keys import make_opening_key
+    from bidding.bids.opening_keys import make_opening_key
 
     with pytest.raises(Conflict, match="已生成开标密钥"):
         await make_opening_key(session, keys, actor="test", project_code=tender.code)

@@ -2,7 +2,7 @@
 make the identity key in the browser and download its key file, seal and submit a bid with
 libsodium's JavaScript build (progress bar, signed receipt), and decrypt it at the opening
 with the key file. The page seals only to an opening key whose center-signed record verifies
-with the center key pinned in the browser beforehand (at key registration, or typed in). Interoperability with bidding/sealed_bid.py is checked byte for byte:
+with the center key pinned in the browser beforehand (at key registration, or typed in). Interoperability with bidding/bids/sealed_bid.py is checked byte for byte:
 the JS canon, package and envelope against Python's for the same inputs, and the spec's
 test vector opened by the JS."""
 
@@ -20,11 +20,13 @@ import pytest
 from nacl.public import PrivateKey
 from sqlalchemy import select
 
-from bidding import bid_client, sealed_bid
-from bidding.bidder_keys import BidderKey
-from bidding.bids import Bid
-from bidding.opening import opening_record
-from bidding.registrations import register_bidder
+from bidding.bids import packaging as bid_client
+
+from bidding.bids import sealed_bid
+from bidding.bids.bidder_keys import BidderKey
+from bidding.bids.submission import Bid
+from bidding.opening.proceedings import opening_record
+from bidding.tender.registrations import register_bidder
 from tests import factories
 from tests.bidder_world import LUJIAN, open_now, tender_in_bidding
 from tests.test_sealed_bid import VECTOR_CIPHERTEXT, VECTOR_ENVELOPE
@@ -452,8 +454,8 @@ async def test_the_page_refuses_to_seal_to_an_opening_key_record_that_does_not_v
 
 
 async def _sealed_private(engine, code: str) -> bytes:
-    from bidding.opening_keys import TenderOpeningKey
-    from bidding.projects import Project
+    from bidding.bids.opening_keys import TenderOpeningKey
+    from bidding.tender.projects import Project
 
     async with transaction(make_sessionmaker(engine)) as session:
         return await session.scalar(select(TenderOpeningKey.sealed_private).join(

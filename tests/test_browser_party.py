@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bidding.projects import Project
-from bidding.publicity import publish_candidates
+from bidding.tender.projects import Project
+from bidding.award.publicity import publish_candidates
 from tests import award_world
 from tests.conftest import SCREENSHOTS, log_in_page
 from trading.database import make_engine, make_sessionmaker, transaction

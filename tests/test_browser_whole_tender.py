@@ -34,10 +34,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.award import AwardNotice
-from bidding.opening import opening_record
-from bidding.projects import Project
-from bidding.registrations import Registration
+from bidding.award.award_notice import AwardNotice
+from bidding.opening.proceedings import opening_record
+from bidding.tender.projects import Project
+from bidding.tender.registrations import Registration
 from cli.demo import ACCOUNTS, DEMO_PASSWORD
 from expert_pool.committees import CommitteeDraw, CommitteeGroup, CommitteeMember, CommitteeRequest
 from expert_pool.models import Expert, ExpertSpecialty

@@ -15,8 +15,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.project_draws import draw_project_agency, request_project_committee
-from bidding.registrations import register_bidder
+from bidding.draws.project_draws import draw_project_agency, request_project_committee
+from bidding.tender.registrations import register_bidder
 from cli.demo import load_demo_data
 from expert_pool.committees import INVITED, GroupSpec, answer_invitation
 from expert_pool.models import Expert

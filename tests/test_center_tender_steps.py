@@ -14,10 +14,10 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.evaluation import EvaluationSession, evaluation_scheme
-from bidding.lifecycle import apply_transition
-from bidding.opening import start_opening
-from bidding.projects import Project
+from bidding.evaluation.sessions import EvaluationSession, evaluation_scheme
+from bidding.tender.lifecycle import apply_transition
+from bidding.opening.proceedings import start_opening
+from bidding.tender.projects import Project
 from cli.demo import load_demo_data
 from expert_pool.committees import CommitteeGroup, CommitteeRequest
 from tests import test_committees as committees  # helpers only

@@ -14,11 +14,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bidding.announcements import Announcement
-from bidding.clarifications import clarification_subject, ask_question, publish_clarification, questions_for
-from bidding.lifecycle import apply_transition
-from bidding.projects import Project, register_project
-from bidding.registrations import register_bidder
+from bidding.notice.announcements import Announcement
+from bidding.notice.clarifications import clarification_subject, ask_question, publish_clarification, questions_for
+from bidding.tender.lifecycle import apply_transition
+from bidding.tender.projects import Project, register_project
+from bidding.tender.registrations import register_bidder
 from cli.demo import load_demo_data
 from tests import factories
 from tests.portal import bearer

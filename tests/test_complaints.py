@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
-from bidding.candidates import ranked_candidates
-from bidding.complaints import Complaint, accept_complaint, decide_complaint, file_complaint, reject_complaint
-from bidding.deadlines import Deadline
-from bidding.projects import Project
-from bidding.publicity import publish_candidates
-from bidding.states import local_date
+from bidding.evaluation.candidates import ranked_candidates
+from bidding.award.complaints import Complaint, accept_complaint, decide_complaint, file_complaint, reject_complaint
+from bidding.tender.deadlines import Deadline
+from bidding.tender.projects import Project
+from bidding.award.publicity import publish_candidates
+from bidding.tender.states import local_date
 from tests import award_world as world
 from tests import factories
 from tests import test_bids as bids  # helpers only
@@ -47,7 +47,7 @@ def calendar_with_next_year(tmp_path, monkeypatch) -> WorkingDayCalendar:
     shutil.copy(CALENDAR_DIR / "2026.toml", tmp_path / "2026.toml")
     (tmp_path / "2027.toml").write_text('year = 2027\nsource = "测试用：仅周末休息"\nholidays = []\n', encoding="utf-8")
     calendar = WorkingDayCalendar.load(tmp_path)
-    monkeypatch.setattr("bidding.rule_periods.default_calendar", lambda: calendar)
+    monkeypatch.setattr("bidding.tender.periods.default_calendar", lambda: calendar)
     return calendar
 
 
@@ -154,7 +154,7 @@ async def test_two_accepted_complaints_keep_the_tender_suspended_until_both_are_
         demo, session, keys):
     tender = await in_publicity(session, keys)
     await world.let_time_pass(session, tender.code, days=4)
-    from bidding.chronograph import run_due_steps
+    from bidding.clock.chronograph import run_due_steps
 
     assert (tender.code, "award") in await run_due_steps(session)
     first = await file_complaint(session, actor="b2", project_code=tender.code, organisation_id=tender.bidders[1].id,

@@ -16,9 +16,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bidding.deadline_watch import WATCH_ACTOR, card_for, open_cards, watch_deadlines, yellow_from
-from bidding.deadlines import NO_CARD, RED, YELLOW, Deadline, meet_deadline, set_deadline
-from bidding.projects import Project, register_project
+from bidding.tender.deadline_watch import WATCH_ACTOR, card_for, open_cards, watch_deadlines, yellow_from
+from bidding.tender.deadlines import NO_CARD, RED, YELLOW, Deadline, meet_deadline, set_deadline
+from bidding.tender.projects import Project, register_project
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from bidding.chronograph import CHRONOGRAPH_ACTOR, run_due_steps
-from bidding.opening import (
+from bidding.clock.chronograph import CHRONOGRAPH_ACTOR, run_due_steps
+from bidding.opening.proceedings import (
     DECRYPTED,
     NOT_DECRYPTED,
     OpeningEntry,
@@ -20,7 +20,7 @@ from bidding.opening import (
     sign_in,
     start_opening,
 )
-from bidding.projects import Project
+from bidding.tender.projects import Project
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.test_opening import k_b_of, tender_with_bids
 from trading.audit import AuditEntry

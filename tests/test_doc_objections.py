@@ -15,12 +15,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bidding.deadlines import Deadline
-from bidding.doc_objections import answer_doc_objection, doc_objections_for, objection_subject, raise_doc_objection
-from bidding.lifecycle import apply_transition
-from bidding.projects import Project, register_project
-from bidding.registrations import register_bidder
-from bidding.states import period_ends_at
+from bidding.tender.deadlines import Deadline
+from bidding.notice.objections import answer_doc_objection, doc_objections_for, objection_subject, raise_doc_objection
+from bidding.tender.lifecycle import apply_transition
+from bidding.tender.projects import Project, register_project
+from bidding.tender.registrations import register_bidder
+from bidding.tender.states import period_ends_at
 from cli.demo import load_demo_data
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)

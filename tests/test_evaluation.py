@@ -14,8 +14,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from bidding.candidates import Candidate, ranked_candidates
-from bidding.evaluation import (
+from bidding.evaluation.candidates import Candidate, ranked_candidates
+from bidding.evaluation.sessions import (
     COMPLETED,
     DETAILED,
     PRELIMINARY,
@@ -36,11 +36,11 @@ from bidding.evaluation import (
     start_evaluation_session,
     vote_for_chair,
 )
-from bidding.lifecycle import apply_transition
-from bidding.scoring import render
-from bidding.opening import announce_max_price, finish_opening, hand_in_bidder_half, sign_in, start_opening
-from bidding.project_draws import request_project_committee
-from bidding.projects import Project
+from bidding.tender.lifecycle import apply_transition
+from bidding.evaluation.scoring import render
+from bidding.opening.proceedings import announce_max_price, finish_opening, hand_in_bidder_half, sign_in, start_opening
+from bidding.draws.project_draws import request_project_committee
+from bidding.tender.projects import Project
 from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import INVITED, GroupSpec, answer_invitation
 from expert_pool.models import Expert

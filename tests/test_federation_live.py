@@ -24,7 +24,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.partner_client import send
+from bidding.draws.partner_client import send
 from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import avoided_bidders_digest
 from expert_pool.models import Expert

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from bidding.fees import charge_service_fee, confirm_fee_paid
-from bidding.lifecycle import apply_transition
+from bidding.settlement.service_fee import charge_service_fee, confirm_fee_paid
+from bidding.tender.lifecycle import apply_transition
 from tests import test_bids as bids  # helpers only
 from tests import test_refunds as refunds  # helpers only
 from tests.portal import bearer

@@ -19,10 +19,10 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bidding.bids import Bid
-from bidding.deposits import confirm_deposit, import_statement
-from bidding.projects import Project
-from bidding.registrations import Registration, register_bidder
+from bidding.bids.submission import Bid
+from bidding.settlement.deposits import confirm_deposit, import_statement
+from bidding.tender.projects import Project
+from bidding.tender.registrations import Registration, register_bidder
 from cli.demo import load_demo_data
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
@@ -67,7 +67,7 @@ async def count(session: AsyncSession, model) -> int:
 
 
 async def registration_of(session: AsyncSession, project_code: str, credit_code: str) -> Registration:
-    from bidding.deposits import _admitted
+    from bidding.settlement.deposits import _admitted
 
     return await _admitted(session, project_code, credit_code)
 

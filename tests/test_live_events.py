@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bidding.opening import hand_in_bidder_half, open_handed_in_bids, sign_in, start_opening
+from bidding.opening.proceedings import hand_in_bidder_half, open_handed_in_bids, sign_in, start_opening
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer, log_in
 from tests.test_opening import k_b_of, tender_with_bids

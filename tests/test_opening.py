@@ -17,9 +17,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import sealed_bid
-from bidding.bids import Bid
-from bidding.opening import (
+from bidding.bids import sealed_bid
+from bidding.bids.submission import Bid
+from bidding.opening.proceedings import (
     DECRYPTED,
     NOT_DECRYPTED,
     PENDING,
@@ -38,8 +38,8 @@ from bidding.opening import (
     sign_in,
     start_opening,
 )
-from bidding.lifecycle import apply_transition
-from bidding.projects import Project
+from bidding.tender.lifecycle import apply_transition
+from bidding.tender.projects import Project
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.portal import bearer
 from trading.audit import AuditEntry
@@ -235,7 +235,7 @@ async def test_no_key_half_ever_appears_in_any_opening_table(demo, session, keys
     tender, bidders = await tender_with_bids(session, keys, [100_000_000, 100_000_000])
     await start_opening(session, keys, actor="admin", project_code=tender.code)
     await raise_objection(session, actor="x", project_code=tender.code, text="异议")
-    from bidding.opening_keys import open_opening_key
+    from bidding.bids.opening_keys import open_opening_key
 
     private = await open_opening_key(session, keys, tender.code)
     halves = []

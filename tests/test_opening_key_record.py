@@ -14,8 +14,8 @@ from nacl.public import PrivateKey
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
-from bidding import sealed_bid
-from bidding.opening_keys import TenderOpeningKey
+from bidding.bids import sealed_bid
+from bidding.bids.opening_keys import TenderOpeningKey
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from trading.database import make_sessionmaker, transaction
 from trading.keys import CenterKeys, load_center_keys

@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.opening import (
+from bidding.opening.proceedings import (
     close_window,
     hand_in_bidder_half,
     raise_objection,

@@ -18,18 +18,18 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agency_pool.draws import agency_assignment
-from bidding.announce import announce_tender
-from bidding.award import AwardNotice, WinnerChoice
-from bidding.clarifications import Question, ask_question
-from bidding.contracts import Contract
-from bidding.doc_objections import DocObjection, raise_doc_objection
-from bidding.opening import start_opening
-from bidding.party_projects import agency_mode_of
-from bidding.project_draws import draw_project_agency
-from bidding.projects import Project, register_project
-from bidding.publicity import CandidateObjection, publish_candidates, raise_candidate_objection
-from bidding.registrations import register_bidder
-from bidding.tender_documents import TenderDocumentVersion
+from bidding.notice.announce import announce_tender
+from bidding.award.award_notice import AwardNotice, WinnerChoice
+from bidding.notice.clarifications import Question, ask_question
+from bidding.award.contracts import Contract
+from bidding.notice.objections import DocObjection, raise_doc_objection
+from bidding.opening.proceedings import start_opening
+from bidding.tender.party_projects import agency_mode_of
+from bidding.draws.project_draws import draw_project_agency
+from bidding.tender.projects import Project, register_project
+from bidding.award.publicity import CandidateObjection, publish_candidates, raise_candidate_objection
+from bidding.tender.registrations import register_bidder
+from bidding.notice.documents import TenderDocumentVersion
 from cli.demo import DEMO_PASSWORD, load_demo_data
 from tests import award_world, factories
 from tests import test_opening as opening  # helpers only

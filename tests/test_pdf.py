@@ -24,8 +24,8 @@ import pytest
 from fontTools.ttLib import TTFont
 from sqlalchemy import select
 
-from bidding.award_pdf import award_notice_pdf
-from bidding.registrations import register_bidder
+from bidding.award.notice_pdf import award_notice_pdf
+from bidding.tender.registrations import register_bidder
 from cli.demo import DEMO_PASSWORD
 from tests import test_bids as bids  # helpers only
 from tests.live_server import LiveServer

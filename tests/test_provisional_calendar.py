@@ -15,16 +15,16 @@ from types import MappingProxyType
 import pytest
 from sqlalchemy import select, update
 
-from bidding.award import issue_award_notice, choose_winner
-from bidding.calendar_change import CalendarWatch, reckon_provisional_deadlines
-from bidding.chronograph import run_due_steps
-from bidding.complaints import accept_complaint, file_complaint
-from bidding.deadlines import Deadline, set_deadline
-from bidding.deadline_watch import open_cards
-from bidding.lifecycle import apply_transition
-from bidding.projects import Project
-from bidding.publicity import publish_candidates
-from bidding.states import local_date
+from bidding.award.award_notice import issue_award_notice, choose_winner
+from bidding.clock.calendar_change import CalendarWatch, reckon_provisional_deadlines
+from bidding.clock.chronograph import run_due_steps
+from bidding.award.complaints import accept_complaint, file_complaint
+from bidding.tender.deadlines import Deadline, set_deadline
+from bidding.tender.deadline_watch import open_cards
+from bidding.tender.lifecycle import apply_transition
+from bidding.tender.projects import Project
+from bidding.award.publicity import publish_candidates
+from bidding.tender.states import local_date
 from tests import award_world as world
 from tests import test_bids as bids  # helpers only
 from tests.test_refunds import pay_deposit  # helpers only
@@ -39,7 +39,7 @@ demo = bids.demo
 keys = bids.keys
 PRICES = [98_765_432_10, 99_000_000_00, 101_000_000_00]
 PUBLIC_URL = "https://ggzy.example.cn"
-CALENDAR_USERS = ("bidding.rule_periods", "bidding.states", "bidding.calendar_change")
+CALENDAR_USERS = ("bidding.tender.periods", "bidding.tender.states", "bidding.clock.calendar_change")
 
 
 def use_calendar(monkeypatch: pytest.MonkeyPatch, calendar: WorkingDayCalendar) -> None:

@@ -15,14 +15,14 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
-from bidding.announcements import publish_announcement
-from bidding.award import issue_award_notice
-from bidding.clarifications import ask_question, publish_clarification
-from bidding.opening import start_opening
-from bidding.projects import Project, register_project
-from bidding.publicity import publish_candidates
-from bidding.chronograph import run_due_steps
-from bidding.tender_listing import day_start
+from bidding.notice.announcements import publish_announcement
+from bidding.award.award_notice import issue_award_notice
+from bidding.notice.clarifications import ask_question, publish_clarification
+from bidding.opening.proceedings import start_opening
+from bidding.tender.projects import Project, register_project
+from bidding.award.publicity import publish_candidates
+from bidding.clock.chronograph import run_due_steps
+from bidding.reading.listing import day_start
 from cli.demo import PROJECTS, load_demo_data
 from tests import award_world as world
 from tests import factories

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
 
-from bidding.project_draws import draw_project_agency, request_project_committee
+from bidding.draws.project_draws import draw_project_agency, request_project_committee
 from expert_pool.committees import INVITED, GroupSpec, answer_invitation
 from tests import factories
 from tests import test_bids as bids

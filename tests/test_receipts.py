@@ -13,11 +13,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
-from bidding.fees import charge_service_fee, confirm_fee_paid
-from bidding.lifecycle import apply_transition
-from bidding.receipts import issue_due_receipts, receipts_of
-from bidding.refunds import confirm_refund_paid
-from bidding.registrations import register_bidder
+from bidding.settlement.service_fee import charge_service_fee, confirm_fee_paid
+from bidding.tender.lifecycle import apply_transition
+from bidding.settlement.due_receipts import issue_due_receipts, receipts_of
+from bidding.settlement.refunds import confirm_refund_paid
+from bidding.tender.registrations import register_bidder
 from tests import factories
 from tests import test_bids as bids  # helpers only
 from tests import test_refunds as refunds  # helpers only

@@ -17,17 +17,17 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.announce import announce_tender
-from bidding.bids import WITHDRAW_PROTOCOL, Bid, withdraw_bid
-from bidding.candidates import RankedCandidate, record_candidates
-from bidding.deadlines import Deadline
-from bidding.deposits import confirm_deposit, import_statement
-from bidding.lifecycle import apply_transition
-from bidding.opening import finish_opening, hand_in_bidder_half, sign_in, start_opening
-from bidding.projects import Project, register_project
-from bidding.refunds import confirm_refund_paid, instruct_refunds
-from bidding.registrations import Registration
-from bidding.states import local_date, period_ends_at
+from bidding.notice.announce import announce_tender
+from bidding.bids.submission import WITHDRAW_PROTOCOL, Bid, withdraw_bid
+from bidding.evaluation.candidates import RankedCandidate, record_candidates
+from bidding.tender.deadlines import Deadline
+from bidding.settlement.deposits import confirm_deposit, import_statement
+from bidding.tender.lifecycle import apply_transition
+from bidding.opening.proceedings import finish_opening, hand_in_bidder_half, sign_in, start_opening
+from bidding.tender.projects import Project, register_project
+from bidding.settlement.refunds import confirm_refund_paid, instruct_refunds
+from bidding.tender.registrations import Registration
+from bidding.tender.states import local_date, period_ends_at
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests import test_opening as opening  # helpers only

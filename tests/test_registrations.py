@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bidding.registrations import ADMITTED, REFUSED, Registration, preview_credit_check, register_bidder
+from bidding.tender.registrations import ADMITTED, REFUSED, Registration, preview_credit_check, register_bidder
 from cli.demo import load_demo_data
 from credit.bribery import bribery_checks_of
 from credit.subjects import Subject
@@ -195,7 +195,7 @@ async def test_the_committee_avoids_the_employees_of_every_registered_bidder(dem
     import nacl.signing
     import nacl.utils
 
-    from bidding.project_draws import request_project_committee
+    from bidding.draws.project_draws import request_project_committee
     from expert_pool.committees import CommitteeDraw, CommitteeGroup, GroupSpec, avoided_bidders_digest
     from trading.draws import Draw
     from trading.keys import CenterKeys

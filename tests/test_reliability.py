@@ -19,13 +19,13 @@ from nacl.public import PrivateKey
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding import sealed_bid
-from bidding.announce import announce_tender
-from bidding.bidder_keys import register_bidder_key
-from bidding.lifecycle import apply_transition
-from bidding.opening_keys import TenderOpeningKey
-from bidding.projects import Project, register_project
-from bidding.registrations import register_bidder
+from bidding.bids import sealed_bid
+from bidding.notice.announce import announce_tender
+from bidding.bids.bidder_keys import register_bidder_key
+from bidding.tender.lifecycle import apply_transition
+from bidding.bids.opening_keys import TenderOpeningKey
+from bidding.tender.projects import Project, register_project
+from bidding.tender.registrations import register_bidder
 from tests import factories
 from tests.live_server import LiveServer
 from trading.accounts import API, User, hash_password, issue_token

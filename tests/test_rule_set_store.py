@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from bidding.projects import Project, register_project
+from bidding.tender.projects import Project, register_project
 from tests import factories
 from trading.errors import ConfigurationError, InvalidInput, NotFound
 from trading.rules.ruleset import DATA_DIR as RULESET_DATA_DIR

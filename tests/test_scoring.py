@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bidding.scoring import (
+from bidding.evaluation.scoring import (
     COMPREHENSIVE,
     LOWEST_PRICE,
     EvaluationScheme,

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.public import PrivateKey
 
-from bidding import bid_client
-from bidding import sealed_bid as sb
+from bidding.bids import packaging as bid_client
+from bidding.bids import sealed_bid as sb
 from cli.main import main
 from trading.errors import DomainError, InvalidInput
 from trading.keys import CenterKeys

@@ -7,7 +7,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from bidding.service_ratings import rate_service_step, service_rating_summary, steps_to_rate
+from bidding.ratings.service import rate_service_step, service_rating_summary, steps_to_rate
 from cli.demo import load_demo_data
 from tests import award_world, factories
 from tests.portal import csrf_token_from, log_in

@@ -20,12 +20,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding import statistics as stats
-from bidding.award import choose_winner, issue_award_notice
-from bidding.chronograph import run_due_steps
-from bidding.lifecycle import apply_transition
-from bidding.projects import Project
-from bidding.publicity import publish_candidates
+from bidding.reading import statistics as stats
+from bidding.award.award_notice import choose_winner, issue_award_notice
+from bidding.clock.chronograph import run_due_steps
+from bidding.tender.lifecycle import apply_transition
+from bidding.tender.projects import Project
+from bidding.award.publicity import publish_candidates
 from cli.demo import PROJECTS, load_demo_data
 from tests import award_world as world
 from tests import test_bids as bids  # helpers only

@@ -15,8 +15,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from bidding.complaints import Complaint, file_complaint
-from bidding.evaluation import (
+from bidding.award.complaints import Complaint, file_complaint
+from bidding.evaluation.sessions import (
     LIVE_KINDS,
     close_stage,
     complete_report,
@@ -28,8 +28,8 @@ from bidding.evaluation import (
     start_evaluation_session,
     vote_for_chair,
 )
-from bidding.project_draws import request_project_committee
-from bidding.publicity import publish_candidates
+from bidding.draws.project_draws import request_project_committee
+from bidding.award.publicity import publish_candidates
 from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import GroupSpec
 from expert_pool.models import Expert
@@ -242,7 +242,7 @@ async def test_the_report_is_signed_with_the_experts_key_or_confirmed(client, en
     assert "您已签署评标报告（账号确认）" in (await client.get(path)).text
     # The canonical text the page shows is exactly what the service verifies.
     async with make_sessionmaker(engine)() as session:
-        from bidding.evaluation import EvaluationSession
+        from bidding.evaluation.sessions import EvaluationSession
 
         stored = await session.scalar(select(EvaluationSession).where(EvaluationSession.project_id == tender.id))
         assert canon(stored.report) == report_bytes
@@ -408,8 +408,8 @@ async def test_every_evaluation_step_is_announced_on_the_project_topic_without_v
                                                  verify_key=key.verify_key.encode().hex()))
 
         async def sign_with_key(s) -> None:
-            from bidding.evaluation import current_session
-            from bidding.projects import get_project
+            from bidding.evaluation.sessions import current_session
+            from bidding.tender.projects import get_project
 
             report = (await current_session(s, await get_project(s, code))).report
             await sign_report(s, actor="x", project_code=code, expert_id=experts[0].id,
@@ -474,10 +474,10 @@ async def test_the_dashboard_cards_a_missing_holiday_notice_and_marks_provisiona
 
     from sqlalchemy import select
 
-    from bidding.deadlines import set_deadline
+    from bidding.tender.deadlines import set_deadline
     from trading.database import database_now
-    from bidding.projects import Project
-    from bidding.states import local_date
+    from bidding.tender.projects import Project
+    from bidding.tender.states import local_date
     from trading.rules.calendar import CALENDAR_DIR, CalendarYear, WorkingDayCalendar
 
     # Whatever today is (in Beijing): a calendar without next year's notice, then one with every year.

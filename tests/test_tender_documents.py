@@ -15,13 +15,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bidding.announce import announce_tender, publish_documents
-from bidding.announcements import Announcement
-from bidding.clarifications import Clarification
-from bidding.lifecycle import apply_transition
-from bidding.projects import Project, register_project
-from bidding.registrations import register_bidder
-from bidding.tender_documents import DocumentFile, TenderDocumentVersion, document_version, document_versions
+from bidding.notice.announce import announce_tender, publish_documents
+from bidding.notice.announcements import Announcement
+from bidding.notice.clarifications import Clarification
+from bidding.tender.lifecycle import apply_transition
+from bidding.tender.projects import Project, register_project
+from bidding.tender.registrations import register_bidder
+from bidding.notice.documents import DocumentFile, TenderDocumentVersion, document_version, document_versions
 from cli.demo import load_demo_data
 from tests import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
@@ -181,7 +181,7 @@ async def test_over_the_api_the_party_publishes_and_any_logged_in_user_fetches(c
 
 
 async def test_announced_without_documents_the_tender_waits_for_version_1_before_bidding(session, keys):
-    from bidding.chronograph import run_due_steps
+    from bidding.clock.chronograph import run_due_steps
 
     project = await registered(session)
     await announce_tender(session, keys, actor="agency", project_code=project.code,

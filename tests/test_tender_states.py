@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bidding.chronograph import run_due_steps
-from bidding.lifecycle import apply_transition
-from bidding.projects import Project, register_project
-from bidding.states import (
+from bidding.clock.chronograph import run_due_steps
+from bidding.tender.lifecycle import apply_transition
+from bidding.tender.projects import Project, register_project
+from bidding.tender.states import (
     STATE_NAMES,
     TERMINAL_STATES,
     TIME_DRIVEN,

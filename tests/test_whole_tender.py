@@ -31,7 +31,7 @@ from click.testing import Result
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding import sealed_bid
+from bidding.bids import sealed_bid
 from cli.demo import ACCOUNTS, DEMO_PASSWORD, load_demo_data
 from expert_pool.models import Expert, ExpertSpecialty
 from tests.conftest import invoke_cli

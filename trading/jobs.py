@@ -32,7 +32,7 @@ class JobContext:
     sessions: async_sessionmaker[AsyncSession]
     keys: CenterKeys
     # The adapters the tops hand in: the notification sender and the partner gateway
-    # (bidding.partner_client.PartnerGateway, typed there: this package sits below it).
+    # (bidding.draws.partner_client.PartnerGateway, typed there: this package sits below it).
     partner_gateway: Any
     sender: Any = None
 

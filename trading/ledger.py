@@ -18,8 +18,8 @@ flag with a reason; new facts (another bidder on the account) raise it again.
 
 This module knows nothing of tenders (trading/ must not import bidding/): projects and
 bidders are plain codes here. Matching a deposit to an admitted registration and settling
-the registration is done by ``bidding.deposits``, which passes a matcher to the statement
-import; when refunds are due and which deposits are kept is decided by ``bidding.refunds``.
+the registration is done by ``bidding.settlement.deposits``, which passes a matcher to the statement
+import; when refunds are due and which deposits are kept is decided by ``bidding.settlement.refunds``.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ class Settings:
     unseal_seconds: int = 15
     # The chronograph: how often due tenders take their time-driven steps.
     chronograph_seconds: int = 10
-    # The batch opener: how often handed-in key halves are opened (bidding.opening.open_all_handed_in_bids).
+    # The batch opener: how often handed-in key halves are opened (bidding.opening.proceedings.open_all_handed_in_bids).
     opening_seconds: float = 1.0
     # The deadline watch (电子监察): how often yellow and red cards are given.
     deadline_watch_seconds: int = 60

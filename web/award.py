@@ -23,7 +23,7 @@ from litestar.params import Body
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.award import (
+from bidding.award.award_notice import (
     AwardNotice,
     award_notice_bundle,
     award_notice_of,
@@ -31,10 +31,10 @@ from bidding.award import (
     get_award_notice,
     issue_award_notice,
 )
-from bidding.award_pdf import BASIS_NAMES
-from bidding.award_verification import verify_award_notice
-from bidding.clarifications import may_publish
-from bidding.complaints import (
+from bidding.award.notice_pdf import BASIS_NAMES
+from bidding.award.verification import verify_award_notice
+from bidding.notice.clarifications import may_publish
+from bidding.award.complaints import (
     accept_complaint,
     complaint_view,
     complaints_of,
@@ -42,9 +42,9 @@ from bidding.complaints import (
     file_complaint,
     reject_complaint,
 )
-from bidding.contracts import contract_of, contract_view, record_contract
-from bidding.projects import Project, get_project
-from bidding.publicity import (
+from bidding.award.contracts import contract_of, contract_view, record_contract
+from bidding.tender.projects import Project, get_project
+from bidding.award.publicity import (
     answer_candidate_objection,
     objections_of,
     publicity_of,

@@ -1,5 +1,5 @@
 """An opened bid's documents over the API, for the committee, the center, supervisors and
-the bidder itself (bidding.bid_documents decides; every read is audited)."""
+the bidder itself (bidding.evaluation.documents decides; every read is audited)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from urllib.parse import quote
 from litestar import Controller, Response, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.bid_documents import Reader, bid_document_list, read_bid_document
+from bidding.evaluation.documents import Reader, bid_document_list, read_bid_document
 from expert_pool.committees import expert_of_user
 from trading.accounts import User
 from trading.audit import actor_of

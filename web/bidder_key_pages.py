@@ -13,8 +13,8 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.bidder_key_resets import PENDING, cancel_key_reset, request_key_reset, resets_of
-from bidding.bidder_keys import active_bidder_key, key_history, register_bidder_key, rotate_bidder_key
+from bidding.bids.key_resets import PENDING, cancel_key_reset, request_key_reset, resets_of
+from bidding.bids.bidder_keys import active_bidder_key, key_history, register_bidder_key, rotate_bidder_key
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError

@@ -2,7 +2,7 @@
 organisation, not per tender. A bidder account registers the first key, replaces it with a
 rotation signed by the current key, or asks for a reset when the key is lost; the center's
 administrators approve or refuse resets after checking the organisation's identity.
-Everything is decided by bidding.bidder_keys and bidding.bidder_key_resets."""
+Everything is decided by bidding.bids.bidder_keys and bidding.bids.key_resets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from litestar import Controller, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.bidder_key_resets import (
+from bidding.bids.key_resets import (
     approve_key_reset,
     cancel_key_reset,
     refuse_key_reset,
@@ -20,7 +20,7 @@ from bidding.bidder_key_resets import (
     reset_requests,
     resets_of,
 )
-from bidding.bidder_keys import active_bidder_key, key_history, rotate_bidder_key
+from bidding.bids.bidder_keys import active_bidder_key, key_history, rotate_bidder_key
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.roles import UserRole

@@ -1,6 +1,6 @@
 """The opening (开标) from the bidder's side: sign in, decrypt in the browser with the key
 file (the page opens its own ``sealed_bidder`` locally and hands ``K_b`` in through
-bidding.opening.hand_in_bidder_half, as ``POST /api/projects/{code}/opening/hand-in``
+bidding.opening.proceedings.hand_in_bidder_half, as ``POST /api/projects/{code}/opening/hand-in``
 does), follow its own entry and, once the decryption window has closed, the whole opening
 record live, and raise objections (异议).
 
@@ -24,10 +24,10 @@ from litestar.params import Body
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.bidder_desk import opening_desk, tender_desk
-from bidding.opening import hand_in_bidder_half, raise_objection, sign_in
-from bidding.opening_view import bidder_opening_view
-from bidding.projects import get_project
+from bidding.reading.bidder_desk import opening_desk, tender_desk
+from bidding.opening.proceedings import hand_in_bidder_half, raise_objection, sign_in
+from bidding.opening.view import bidder_opening_view
+from bidding.tender.projects import get_project
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError, NotFound
@@ -55,7 +55,7 @@ class ObjectionForm:
 
 
 async def opening_state(session: AsyncSession, code: str, organisation: Organisation) -> dict[str, Any]:
-    """What the bidder may see of the opening now (bidding.opening_view): its own entry and how
+    """What the bidder may see of the opening now (bidding.opening.view): its own entry and how
     many have handed in; the whole record once the decryption window has closed."""
     desk = await opening_desk(session, code, organisation)
     if desk is None:

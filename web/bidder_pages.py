@@ -18,9 +18,9 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.bidder_desk import my_key, my_receipts, my_tenders, open_tenders, tender_desk
-from bidding.complaints import complaints_of, file_complaint
-from bidding.registrations import register_bidder
+from bidding.reading.bidder_desk import my_key, my_receipts, my_tenders, open_tenders, tender_desk
+from bidding.award.complaints import complaints_of, file_complaint
+from bidding.tender.registrations import register_bidder
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError, PermissionDenied, RuleViolation

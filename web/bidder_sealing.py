@@ -3,7 +3,7 @@
 The key is loaded from a key file (made on the key page or by ``trading bid keygen``) and
 used in the browser only (web/static/bidder/): the server sees the signed envelope with its
 ciphertext, which the submission route hands to the same service as
-``POST /api/projects/{code}/bids`` (bidding.bids.submit_bid) — here with the session cookie and the CSRF header instead of a
+``POST /api/projects/{code}/bids`` (bidding.bids.submission.submit_bid) — here with the session cookie and the CSRF header instead of a
 bearer token. Answers are JSON for the page's script (``Accept: application/json``) and a
 page for a plain form post (files sealed with the command line, no JavaScript).
 """
@@ -20,9 +20,9 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.bidder_desk import my_key, tender_desk
-from bidding.bids import BidSubmission, withdraw_bid
-from bidding.opening_keys import opening_public_key
+from bidding.reading.bidder_desk import my_key, tender_desk
+from bidding.bids.submission import BidSubmission, withdraw_bid
+from bidding.bids.opening_keys import opening_public_key
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError, InvalidInput, NotFound
@@ -79,7 +79,7 @@ class BidderSealingController(Controller):
             envelope = json_text(envelope_part, field="envelope", what="投标信封")
             if not isinstance(envelope, dict):
                 raise InvalidInput("投标信封应为 JSON 对象", field="envelope")
-            # Stored with the tender's other waiting bids, as the API's are (bidding/bid_intake.py).
+            # Stored with the tender's other waiting bids, as the API's are (bidding/bids/intake.py).
             receipt = await context.bid_intake.submit(code, BidSubmission(
                 actor=actor_of(user), envelope=envelope, ciphertext=ciphertext, organisation_id=user.organisation_id))
         except DomainError as exc:

@@ -27,10 +27,10 @@ from litestar.exceptions import ClientException
 from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.bidder_keys import register_bidder_key
-from bidding.bids import MAX_CIPHERTEXT_SIZE, BidSubmission, withdraw_bid
-from bidding.opening_keys import signed_opening_key
-from bidding.projects import project_by_code
+from bidding.bids.bidder_keys import register_bidder_key
+from bidding.bids.submission import MAX_CIPHERTEXT_SIZE, BidSubmission, withdraw_bid
+from bidding.bids.opening_keys import signed_opening_key
+from bidding.tender.projects import project_by_code
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied
@@ -67,7 +67,7 @@ def refuse_upload(request: Request, exc: ClientException) -> Response:
 
 
 async def key_answer(session: AsyncSession, user: User, verify_key: str) -> KeyAnswer:
-    """Register the organisation's first identity key (``bidding.bidder_keys``) and answer it."""
+    """Register the organisation's first identity key (``bidding.bids.bidder_keys``) and answer it."""
     organisation = await own_organisation(session, user)
     key = await register_bidder_key(session, actor=actor_of(user), bidder_credit_code=organisation.credit_code,
                                     verify_key=verify_key)

@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.agencies import AgencyStatus, get_agency, set_agency_status
 from agency_pool.listing import list_agencies
-from bidding.fees import charge_service_fee, confirm_fee_paid
-from bidding.ledger_overview import fee_lines
-from bidding.rating_summary import BANDS, agency_rating_summaries
-from bidding.receipts import issue_due_receipts
-from bidding.states import local_date
+from bidding.settlement.service_fee import charge_service_fee, confirm_fee_paid
+from bidding.settlement.overview import fee_lines
+from bidding.ratings.summary import BANDS, agency_rating_summaries
+from bidding.settlement.due_receipts import issue_due_receipts
+from bidding.tender.states import local_date
 from expert_pool.experts import describe_experts, get_expert, list_experts, set_expert_status
 from expert_pool.fields import ExpertStatus
 from expert_pool.ratings import ratings_of

@@ -15,17 +15,17 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.announcements import Announcement
-from bidding.award import award_notice_of, issue_award_notice
-from bidding.award_pdf import BASIS_NAMES
-from bidding.contracts import contract_of
-from bidding.evaluation import EvaluationSession, start_evaluation_session
-from bidding.opening import finish_opening, window_closed
-from bidding.party_projects import DRAW, agency_mode_of
-from bidding.project_draws import draw_project_agency, request_project_committee
-from bidding.projects import Project, get_project
-from bidding.publicity import publicity_of, publish_candidates
-from bidding.states import TenderState
+from bidding.notice.announcements import Announcement
+from bidding.award.award_notice import award_notice_of, issue_award_notice
+from bidding.award.notice_pdf import BASIS_NAMES
+from bidding.award.contracts import contract_of
+from bidding.evaluation.sessions import EvaluationSession, start_evaluation_session
+from bidding.opening.proceedings import finish_opening, window_closed
+from bidding.tender.party_projects import DRAW, agency_mode_of
+from bidding.draws.project_draws import draw_project_agency, request_project_committee
+from bidding.tender.projects import Project, get_project
+from bidding.award.publicity import publicity_of, publish_candidates
+from bidding.tender.states import TenderState
 from expert_pool.committees import CommitteeRequest, GroupSpec
 from trading.accounts import User
 from trading.audit import actor_of

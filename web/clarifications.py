@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.clarifications import (
+from bidding.notice.clarifications import (
     MAX_QUESTION_CHARS,
     ask_question,
     clarification_view,
@@ -19,7 +19,7 @@ from bidding.clarifications import (
     publish_clarification,
     questions_for,
 )
-from bidding.projects import Project
+from bidding.tender.projects import Project
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import NotFound, PermissionDenied

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.draws import agency_assignment, decline_agency
-from bidding.project_draws import ask_supervisor_for_agency_draw, draw_project_agency, request_project_committee
-from bidding.projects import project_by_code
+from bidding.draws.project_draws import ask_supervisor_for_agency_draw, draw_project_agency, request_project_committee
+from bidding.tender.projects import project_by_code
 from expert_pool.committees import GroupSpec, answer_invitation, committee_view, expert_of_user, invitations_of, unseal_committee
 from trading.accounts import User
 from trading.audit import actor_of

@@ -23,7 +23,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_400_BAD_REQUEST
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.registrations import preview_credit_check
+from bidding.tender.registrations import preview_credit_check
 from credit.bribery import ManualBriberyResult, run_bribery_check
 from credit.departments import department_of
 from credit.evidence import EvidenceFile, evidence_of_record, get_evidence, store_evidence

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.deadline_watch import YELLOW_MIN, YELLOW_SHARE, open_cards
+from bidding.tender.deadline_watch import YELLOW_MIN, YELLOW_SHARE, open_cards
 from trading.roles import UserRole
 from web.auth import requires_role
 

@@ -10,9 +10,9 @@ from litestar import Controller, get, post
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.clarifications import may_publish
-from bidding.doc_objections import MAX_OBJECTION_CHARS, answer_doc_objection, doc_objections_for, raise_doc_objection
-from bidding.projects import get_project
+from bidding.notice.clarifications import may_publish
+from bidding.notice.objections import MAX_OBJECTION_CHARS, answer_doc_objection, doc_objections_for, raise_doc_objection
+from bidding.tender.projects import get_project
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import PermissionDenied

@@ -10,7 +10,7 @@ from litestar.response import Template
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.project_draws import witness_draw
+from bidding.draws.project_draws import witness_draw
 from expert_pool.committees import CommitteeRequest, avoided_bidders
 from trading.accounts import User
 from trading.audit import actor_of

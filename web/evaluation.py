@@ -15,8 +15,8 @@ from typing import Any
 from litestar import Controller, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.clarifications import may_publish
-from bidding.evaluation import (
+from bidding.notice.clarifications import may_publish
+from bidding.evaluation.sessions import (
     close_stage,
     complete_report,
     evaluation_rounds,
@@ -32,7 +32,7 @@ from bidding.evaluation import (
     start_evaluation_session,
     vote_for_chair,
 )
-from bidding.projects import get_project
+from bidding.tender.projects import get_project
 from expert_pool.committees import expert_of_user
 from trading.accounts import User
 from trading.audit import actor_of

@@ -17,8 +17,8 @@ from litestar.status_codes import HTTP_200_OK
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import partner_draws as pd
-from bidding.partner_client import PartnerUnreachable
+from bidding.draws import partner_draws as pd
+from bidding.draws.partner_client import PartnerUnreachable
 from expert_pool import lending
 from expert_pool.committees import committee_view
 from trading.accounts import User

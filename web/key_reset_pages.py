@@ -1,7 +1,7 @@
 """The center's page for bidder key resets (/center/bidder-key-resets): the organisations'
 requests to replace a lost identity key, approved by an administrator after checking the
 organisation's identity (saying how) or refused with the reason; supervisors read it. The
-same services as the API (bidding.bidder_key_resets) decide and audit."""
+same services as the API (bidding.bids.key_resets) decide and audit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.bidder_key_resets import approve_key_reset, refuse_key_reset, reset_requests
+from bidding.bids.key_resets import approve_key_reset, refuse_key_reset, reset_requests
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError

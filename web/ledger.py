@@ -19,10 +19,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.deposits import confirm_deposit, import_statement
-from bidding.fees import charge_service_fee, confirm_fee_paid
-from bidding.receipts import issue_due_receipts, receipts_of
-from bidding.refunds import confirm_refund_paid, instruct_refunds_for, refund_view
+from bidding.settlement.deposits import confirm_deposit, import_statement
+from bidding.settlement.service_fee import charge_service_fee, confirm_fee_paid
+from bidding.settlement.due_receipts import issue_due_receipts, receipts_of
+from bidding.settlement.refunds import confirm_refund_paid, instruct_refunds_for, refund_view
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.database import database_now

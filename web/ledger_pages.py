@@ -20,10 +20,10 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.deposits import confirm_deposit, import_statement
-from bidding.ledger_overview import DEPOSIT_STATE_NAMES, deposit_lines, receipt_lines, refund_lines
-from bidding.refunds import EVENTS, confirm_refund_paid, instruct_refunds_for
-from bidding.states import local_date
+from bidding.settlement.deposits import confirm_deposit, import_statement
+from bidding.settlement.overview import DEPOSIT_STATE_NAMES, deposit_lines, receipt_lines, refund_lines
+from bidding.settlement.refunds import EVENTS, confirm_refund_paid, instruct_refunds_for
+from bidding.tender.states import local_date
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.database import database_now

@@ -23,7 +23,7 @@ from litestar import Request, get
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from bidding.projects import get_project
+from bidding.tender.projects import get_project
 from trading.draws import get_draw
 from trading.event_hub import HEARTBEAT, RESYNC, EventHub
 from trading.events import LiveEvent, topic_kind

@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.opening import (
+from bidding.opening.proceedings import (
     HANDED_IN_LABEL,
     announce_max_price,
     answer_objection,
@@ -26,7 +26,7 @@ from bidding.opening import (
     start_opening,
     window_closed,
 )
-from bidding.opening_view import bidder_opening_view
+from bidding.opening.view import bidder_opening_view
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import NotAuthenticated, NotFound, PermissionDenied

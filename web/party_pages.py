@@ -1,7 +1,7 @@
 """The tendering party's and the agency's pages (招标人/代理机构工作台), under ``/party``.
 
 Both act for the projects they are party to: the tendering party for its own, the agency
-for those it was drawn to serve (:func:`bidding.clarifications.may_publish`, the same check
+for those it was drawn to serve (:func:`bidding.notice.clarifications.may_publish`, the same check
 the JSON API makes); any other project is refused. Every act calls the same service
 function as the API: registration (进场登记), the announcement with the tender documents,
 later versions, clarifications, answers to objections, room bookings (the agency, as in
@@ -23,23 +23,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.draws import agency_assignment, decline_agency
-from bidding.announce import announce_tender, publish_documents
-from bidding.award import FIRST_CANDIDATE_RULE, WinnerChoice, award_notice_of, choose_winner
-from bidding.candidates import ranked_candidates
-from bidding.clarifications import Clarification, may_publish, publish_clarification, questions_for
-from bidding.contracts import contract_of, record_contract
-from bidding.deadlines import DEADLINE_KINDS, Deadline
-from bidding.doc_objections import answer_doc_objection, doc_objections_for
-from bidding.evaluation import SCHEME_OPEN_STATES, evaluation_scheme, evaluation_view, set_evaluation_scheme
-from bidding.scoring import COMPREHENSIVE, FORMULA_NAMES, LOWEST_RATIO, MEAN_DEVIATION, METHOD_NAMES
-from bidding.opening import opening_record, window_closed
-from bidding.party_projects import AGENCY_MODES, agency_mode_of, choose_agency_mode, projects_of
-from bidding.project_draws import ask_supervisor_for_agency_draw, witness_draw
-from bidding.projects import Project, get_project, register_project
-from bidding.publicity import answer_candidate_objection, objections_of, publicity_of, publish_candidates
-from bidding.rule_periods import rule_flag
-from bidding.states import STATE_NAMES, TenderState
-from bidding.tender_documents import MAX_DOCUMENT_SIZE, DocumentFile, document_version, document_versions
+from bidding.notice.announce import announce_tender, publish_documents
+from bidding.award.award_notice import FIRST_CANDIDATE_RULE, WinnerChoice, award_notice_of, choose_winner
+from bidding.evaluation.candidates import ranked_candidates
+from bidding.notice.clarifications import Clarification, may_publish, publish_clarification, questions_for
+from bidding.award.contracts import contract_of, record_contract
+from bidding.tender.deadlines import DEADLINE_KINDS, Deadline
+from bidding.notice.objections import answer_doc_objection, doc_objections_for
+from bidding.evaluation.sessions import SCHEME_OPEN_STATES, evaluation_scheme, evaluation_view, set_evaluation_scheme
+from bidding.evaluation.scoring import COMPREHENSIVE, FORMULA_NAMES, LOWEST_RATIO, MEAN_DEVIATION, METHOD_NAMES
+from bidding.opening.proceedings import opening_record, window_closed
+from bidding.tender.party_projects import AGENCY_MODES, agency_mode_of, choose_agency_mode, projects_of
+from bidding.draws.project_draws import ask_supervisor_for_agency_draw, witness_draw
+from bidding.tender.projects import Project, get_project, register_project
+from bidding.award.publicity import answer_candidate_objection, objections_of, publicity_of, publish_candidates
+from bidding.tender.periods import rule_flag
+from bidding.tender.states import STATE_NAMES, TenderState
+from bidding.notice.documents import MAX_DOCUMENT_SIZE, DocumentFile, document_version, document_versions
 from trading.accounts import User
 from trading.audit import AuditEntry, actor_of
 from trading.draws import COMMITTED, WITNESS_TENDERING_PARTY, get_draw

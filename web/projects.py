@@ -3,7 +3,7 @@ dates, the announcement with the tender's opening key (and, sent as multipart, v
 the tender documents in the same transaction), termination and closing.
 
 Registration is by the center, the tendering party for itself, or an agency; the
-announcement by the center or the project's own party or agency (bidding.clarifications.
+announcement by the center or the project's own party or agency (bidding.notice.clarifications.
 may_publish); termination and closing only by the center."""
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.announce import announce_tender
-from bidding.clarifications import may_publish
-from bidding.lifecycle import apply_transition
-from bidding.projects import Project, get_project, register_project, retender_project
-from bidding.states import STATE_NAMES
-from bidding.tender_documents import MAX_DOCUMENT_SIZE, DocumentFile
+from bidding.notice.announce import announce_tender
+from bidding.notice.clarifications import may_publish
+from bidding.tender.lifecycle import apply_transition
+from bidding.tender.projects import Project, get_project, register_project, retender_project
+from bidding.tender.states import STATE_NAMES
+from bidding.notice.documents import MAX_DOCUMENT_SIZE, DocumentFile
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied

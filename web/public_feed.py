@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from xml.etree import ElementTree
 
-from bidding.tender_listing import ListingRow
+from bidding.reading.listing import ListingRow
 from trading.money import yuan
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -3,7 +3,7 @@ filters and search, a tender's page with its timeline, the tender documents' fil
 logged-in users, an Atom feed per trading category, and the verification index.
 
 Everything shown comes from the services that decide what is public
-(:mod:`bidding.tender_listing`, :mod:`bidding.public_record`); nothing here reads bids.
+(:mod:`bidding.reading.listing`, :mod:`bidding.reading.public_record`); nothing here reads bids.
 The list is a plain GET form: it works without JavaScript.
 """
 
@@ -18,12 +18,12 @@ from litestar import Controller, Request, Response, get
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.announcements import ANNOUNCEMENT_KINDS
-from bidding.opening_keys import signed_opening_key
-from bidding.public_record import public_tender
-from bidding.states import STATE_NAMES
-from bidding.tender_documents import document_version
-from bidding.tender_listing import (
+from bidding.notice.announcements import ANNOUNCEMENT_KINDS
+from bidding.bids.opening_keys import signed_opening_key
+from bidding.reading.public_record import public_tender
+from bidding.tender.states import STATE_NAMES
+from bidding.notice.documents import document_version
+from bidding.reading.listing import (
     TRIGRAM_MIN_CHARS,
     ListingFilters,
     key_figures,

@@ -13,8 +13,8 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.rating_summary import BANDS, agency_rating_summaries, expert_rating_summaries, rating_targets
-from bidding.ratings import rate_committee_expert, rate_serving_agency
+from bidding.ratings.summary import BANDS, agency_rating_summaries, expert_rating_summaries, rating_targets
+from bidding.ratings.tender_ratings import rate_committee_expert, rate_serving_agency
 from trading.accounts import User
 from trading.errors import DomainError, NotFound
 from trading.roles import UserRole

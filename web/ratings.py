@@ -9,7 +9,7 @@ from litestar import Controller, post
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.ratings import rate_committee_expert, rate_serving_agency
+from bidding.ratings.tender_ratings import rate_committee_expert, rate_serving_agency
 from trading.accounts import User
 from trading.roles import UserRole
 from web.auth import requires_role

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.registrations import register_bidder
+from bidding.tender.registrations import register_bidder
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import PermissionDenied, RuleViolation

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.service_ratings import GRADES, rate_service_step, service_rating_summary, steps_to_rate
+from bidding.ratings.service import GRADES, rate_service_step, service_rating_summary, steps_to_rate
 from trading.accounts import User
 from trading.errors import DomainError
 from trading.roles import UserRole

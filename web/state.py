@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.bid_intake import BidIntake
-from bidding.partner_client import PartnerGateway
+from bidding.bids.intake import BidIntake
+from bidding.draws.partner_client import PartnerGateway
 from trading.event_hub import EventHub
 from trading.keys import CenterKeys
 from trading.settings import Settings

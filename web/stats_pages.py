@@ -24,7 +24,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import statistics as stats
+from bidding.reading import statistics as stats
 from trading.errors import InvalidInput
 from trading.money import yuan
 from trading.spreadsheets import csv_cell

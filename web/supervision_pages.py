@@ -19,13 +19,13 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.complaints import ACCEPTED, DISMISS, FILED, UPHELD_OUTCOMES, accept_complaint, decide_complaint, reject_complaint
-from bidding.deadline_watch import YELLOW_MIN, YELLOW_SHARE, open_cards
-from bidding.evaluation import LIVE_KINDS as EVALUATION_KINDS, evaluation_progress
-from bidding.opening import opening_record
-from bidding.states import local_date
-from bidding.supervision import live_sessions, waiting_complaints
-from bidding.project_draws import may_witness, witness_draw
+from bidding.award.complaints import ACCEPTED, DISMISS, FILED, UPHELD_OUTCOMES, accept_complaint, decide_complaint, reject_complaint
+from bidding.tender.deadline_watch import YELLOW_MIN, YELLOW_SHARE, open_cards
+from bidding.evaluation.sessions import LIVE_KINDS as EVALUATION_KINDS, evaluation_progress
+from bidding.opening.proceedings import opening_record
+from bidding.tender.states import local_date
+from bidding.reading.supervision import live_sessions, waiting_complaints
+from bidding.draws.project_draws import may_witness, witness_draw
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.draws import COMMITTED, WITNESS_TENDERING_PARTY, draw_bundle, get_draw

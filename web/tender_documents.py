@@ -12,10 +12,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.announce import publish_documents
-from bidding.clarifications import may_publish
-from bidding.projects import get_project
-from bidding.tender_documents import MAX_DOCUMENT_SIZE, DocumentFile, document_version, document_versions
+from bidding.notice.announce import publish_documents
+from bidding.notice.clarifications import may_publish
+from bidding.tender.projects import get_project
+from bidding.notice.documents import MAX_DOCUMENT_SIZE, DocumentFile, document_version, document_versions
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied

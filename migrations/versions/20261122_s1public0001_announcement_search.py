@@ -24,7 +24,7 @@ NAMING_KINDS = "('candidates', 'result', 'contract')"
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.add_column("announcements", sa.Column("search_text", sa.Text(), nullable=False, server_default=""))
-    # What bidding.announcements.announcement_search_text writes for new announcements, less
+    # What bidding.notice.announcements.announcement_search_text writes for new announcements, less
     # the agency (its assignment lives in the draw records): title, project, tendering party.
     op.execute(f"""
         UPDATE announcements AS a

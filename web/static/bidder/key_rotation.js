@@ -1,4 +1,4 @@
-// sealed-bid-key-rotation/1 in the browser, as bidding/key_rotation.py: the request to replace
+// sealed-bid-key-rotation/1 in the browser, as bidding/bids/key_rotation.py: the request to replace
 // the organisation's current key, signed with that (old) key over canon(request).
 import * as sealed from "./sealed_bid.js";
 

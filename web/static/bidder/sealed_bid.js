@@ -1,6 +1,6 @@
 // sealed-bid/1 on the bidder's side, in the browser (../shared/specs/sealed-bid.md).
 //
-// The same steps and names as bidding/sealed_bid.py, on libsodium's JavaScript build:
+// The same steps and names as bidding/bids/sealed_bid.py, on libsodium's JavaScript build:
 // canon (sealed-draw.md), the bid package (a ZIP of bid.json and the documents, as
 // make_package builds it), seal = encryptPayload + splitContentKey + sealHalves +
 // makeEnvelope, openBidderHalf for the opening, the withdrawal request, the check of the
@@ -206,7 +206,7 @@ export function checkDocumentName(name) {
   return name;
 }
 
-// 1980-01-01 00:00 local time: ZIP's (DOS) epoch, as bidding/sealed_bid.py fixes it.
+// 1980-01-01 00:00 local time: ZIP's (DOS) epoch, as bidding/bids/sealed_bid.py fixes it.
 const ZIP_TIME = () => new Date(1980, 0, 1, 0, 0, 0);
 
 /** The bid package: a ZIP of bid.json (canonical JSON of the offer) and the documents, sorted. */
@@ -321,7 +321,7 @@ export function keyFingerprint(verifyKeyHex) {
 }
 
 /**
- * The check before sealing (bidding/sealed_bid.py verify_opening_key_record): the answer of
+ * The check before sealing (bidding/bids/sealed_bid.py verify_opening_key_record): the answer of
  * GET /api/projects/{code}/opening-key holds this tender's record, signed by the center key
  * the bidder pinned beforehand. Returns the opening public key (hex); throws otherwise.
  */
@@ -351,7 +351,7 @@ export function verifyOpeningKeyRecord(answer, centerVerifyKeyHex, tenderCode) {
 
 // ---------------------------------------------------------------- withdrawal and opening
 
-/** The signed withdrawal request of a current bid (bidding/bids.py): {request, signature}. */
+/** The signed withdrawal request of a current bid (bidding/bids/submission.py): {request, signature}. */
 export function withdrawRequest(tenderCode, bidderCode, envelopeSha256Hex, key) {
   const request = { protocol: WITHDRAW_PROTOCOL, tender_code: tenderCode, bidder_code: bidderCode,
     envelope_sha256: envelopeSha256Hex };
