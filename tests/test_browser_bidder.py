@@ -68,7 +68,8 @@ async def load_module(page, portal) -> None:
     await log_in_page(page, portal.url, "bidder3")
     await page.goto(portal.url + "/bidder/key")
     # The center key's status is written once libsodium is ready, whether or not a key is registered.
-    await page.wait_for_function("document.getElementById('center-pin-status').textContent.length > 0")
+    # Selectors, not wait_for_function: its polling evaluates a string, which the pages' CSP forbids.
+    await page.wait_for_selector("#center-pin-status:not(:empty)")
 
 
 # ----------------------------------------------------------------------------- interoperability
@@ -227,7 +228,7 @@ async def test_the_key_is_rotated_in_the_browser_by_a_request_signed_with_the_cu
     await page.wait_for_selector("#key-status.field-error")
     assert "不是本单位现用的身份密钥" in await page.inner_text("#key-status")
     await page.set_input_files("#old-key-file", str(current_file))
-    await page.wait_for_function("document.body.dataset.oldKeyReady === '1'")
+    await page.wait_for_selector("body[data-old-key-ready='1']", state="attached")
     async with page.expect_download() as download_info:
         await page.click("#generate")
     new_file = tmp_path / "new.key"
