@@ -24,6 +24,7 @@ import click
 import uvicorn
 from sqlalchemy import select
 
+from adapters.choice import chosen_adapters
 from bidding.jobs import ALL_JOBS
 from bidding.draws.partner_draws import partner_bundle
 from bidding.draws.project_draws import witness_draw
@@ -109,6 +110,7 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 def worker() -> None:
     """Run the background jobs (deadlines, opening, unsealing, outbox, checkpoints) without the web app."""
     settings = get_settings()
+    chosen_adapters(settings)
     url, _ = _prepare_database(False)
     click.echo(f"后台任务已启动（{len(ALL_JOBS)} 项），按 Ctrl-C 停止")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a service manager's stop ends as Ctrl-C does
@@ -118,11 +120,10 @@ def worker() -> None:
 
 
 async def _run_jobs(settings: Settings, url: str) -> None:
-    from adapters.partner_gateway import HttpPartnerGateway  # httpx: 0.15 s other commands don't need
-
+    adapters = chosen_adapters(settings)
     engine = make_engine(url)
     context = JobContext(settings=settings, sessions=make_sessionmaker(engine), keys=load_center_keys(settings),
-                         partner_gateway=HttpPartnerGateway())
+                         partner_gateway=adapters.partner_gateway, sender=adapters.sender)
     tasks = start_jobs(ALL_JOBS, context)
     try:
         await asyncio.gather(*tasks)
@@ -139,6 +140,7 @@ async def _run_jobs(settings: Settings, url: str) -> None:
 def serve(demo: bool, host: str | None, port: int | None) -> None:
     """Migrate, load reference data, and serve the portal."""
     settings = get_settings()
+    chosen_adapters(settings)  # a wrong adapter setting stops here, in one line, before anything starts
     with ThreadPoolExecutor(max_workers=1) as background:
         # A trial PDF while the database is prepared: it also starts the rendering process.
         pdf_check = background.submit(asyncio.run, pdf_problems(settings.font_dir))

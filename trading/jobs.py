@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from trading.audit import make_checkpoint
 from trading.database import transaction
 from trading.keys import CenterKeys
-from trading.notifications import LocalSender, deliver_pending
+from trading.notifications import Sender, deliver_pending
 from trading.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,16 +31,13 @@ class JobContext:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     keys: CenterKeys
-    # The adapters the tops hand in: the notification sender and the partner gateway
-    # (bidding.draws.partner_client.PartnerGateway, typed there: this package sits below it).
+    # The adapters the tops hand in (adapters/choice.py): the partner gateway
+    # (bidding.draws.partner_client.PartnerGateway, typed there: this package sits below it)
+    # and the notification sender.
     partner_gateway: Any
-    sender: Any = None
+    sender: Sender
 
     _owned: dict[type, Any] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.sender is None:
-            self.sender = LocalSender()
 
     def own(self, kind: type[T]) -> T:
         """One ``kind()`` per runner, for a job that remembers between rounds."""

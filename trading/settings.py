@@ -96,6 +96,10 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For is believed (their addresses); none by default:
     # otherwise anyone could name any client address and dodge the per-address login limit.
     trusted_proxies: tuple[str, ...] = ()
+    # The adapters (adapters/choice.py): a built-in name or ``package.module:Name``.
+    notification_sender: str = "local"
+    partner_gateway: str = "http"
+    bribery_source: str = "platform"
 
     @property
     def pgdata(self) -> Path:
@@ -137,6 +141,9 @@ class Settings:
             federation_timeout_seconds=float(os.environ.get("TRADING_FEDERATION_TIMEOUT_SECONDS", "10")),
             trusted_proxies=tuple(address.strip() for address in os.environ.get("TRADING_TRUSTED_PROXIES", "").split(",")
                                   if address.strip()),
+            notification_sender=os.environ.get("TRADING_NOTIFICATION_SENDER", "local").strip(),
+            partner_gateway=os.environ.get("TRADING_PARTNER_GATEWAY", "http").strip(),
+            bribery_source=os.environ.get("TRADING_BRIBERY_SOURCE", "platform").strip(),
         )
 
 

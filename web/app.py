@@ -79,6 +79,7 @@ from web.edge import EdgeChecks
 from web.parameters import BoundedDatesSchema, type_decoders
 from web.security_headers import add_security_headers, import_map_tag
 from web.state import AppContext
+from adapters.choice import chosen_adapters
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
     settings = settings or get_settings()
     engine = make_engine(url or database_url(settings))
     context = AppContext(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
-                         keys=load_center_keys(settings))
+                         keys=load_center_keys(settings), adapters=chosen_adapters(settings))
     # Live events: one LISTEN connection per app worker (trading.event_hub), fanned out to SSE streams.
     context.events = EventHub.for_url(engine.url.render_as_string(hide_password=False))
 
@@ -106,7 +107,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
         # otherwise stall every live stream of the worker (bench/RESULTS.md, live fan-out).
         gc.freeze()
         tasks = start_jobs(ALL_JOBS, JobContext(settings=settings, sessions=context.sessions, keys=context.keys,
-                                                partner_gateway=context.partner_gateway)) \
+                                                partner_gateway=context.partner_gateway,
+                                                sender=context.adapters.sender)) \
             if settings.web_runs_jobs else []
         try:
             yield

@@ -92,7 +92,8 @@ class BidderPageController(Controller):
         organisation = await own_organisation(session, user)
         try:
             await register_bidder(session, actor=actor_of(user), project_code=code,
-                                  bidder_credit_code=organisation.credit_code)
+                                  bidder_credit_code=organisation.credit_code,
+                                  bribery_source=context.adapters.bribery_source)
         except RuleViolation as exc:
             await session.commit()  # the refusal and its audit entry are kept (as the API does)
             return await tender_page(session, context, user, code, error=exc.message,

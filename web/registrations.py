@@ -13,6 +13,7 @@ from trading.audit import actor_of
 from trading.errors import PermissionDenied, RuleViolation
 from trading.organisations import Organisation
 from trading.roles import UserRole
+from web.state import AppContext
 from web.auth import requires_role
 
 
@@ -22,13 +23,14 @@ class RegistrationController(Controller):
 
     @post("/{code:str}/registrations", guards=[requires_role(UserRole.BIDDER)],
           summary="Register the bidder's own organisation: 201 with the deposit asked, or 422 with the refusal")
-    async def register(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def register(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
         if organisation is None:
             raise PermissionDenied("投标人账号未关联单位，不能报名")
         try:
             registration = await register_bidder(session, actor=actor_of(user), project_code=code,
-                                                 bidder_credit_code=organisation.credit_code)
+                                                 bidder_credit_code=organisation.credit_code,
+                                                 bribery_source=context.adapters.bribery_source)
         except RuleViolation:
             await session.commit()  # the refusal and its audit entry are kept
             raise

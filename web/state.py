@@ -13,7 +13,7 @@ from trading.event_hub import EventHub
 from trading.keys import CenterKeys
 from trading.settings import Settings
 from web.admission import bid_submission_gate
-from adapters.partner_gateway import HttpPartnerGateway
+from adapters.choice import Adapters
 
 
 @dataclass
@@ -22,15 +22,20 @@ class AppContext:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     keys: CenterKeys
+    # The connections to the outside the settings chose (adapters/choice.py).
+    adapters: Adapters
     # The live-event listener (LISTEN/NOTIFY), started and stopped by the app's lifespan.
     events: EventHub | None = None
-    # How requests reach partner cities (bidding/ signs and checks them; this carries them).
-    partner_gateway: PartnerGateway = field(default_factory=HttpPartnerGateway)
     # Read-only lookups outside a transaction (the token of every request): with autocommit
     # no BEGIN/ROLLBACK, and the pool's ping is one round trip instead of three.
     lookups: AsyncEngine = field(init=False)
     # Sealed bids, stored a tender's waiting bids at a time (group commit).
     bid_intake: BidIntake = field(init=False)
+
+    @property
+    def partner_gateway(self) -> PartnerGateway:
+        """How requests reach partner cities (bidding/ signs and checks them; this carries them)."""
+        return self.adapters.partner_gateway
 
     def __post_init__(self) -> None:
         self.lookups = self.engine.execution_options(isolation_level="AUTOCOMMIT")
