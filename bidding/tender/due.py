@@ -8,7 +8,6 @@ from typing import Any
 
 from bidding.tender.methods import method_for
 from bidding.tender.projects import Project
-from bidding.tender.states import next_due_at
 from trading.rules.store import RuleSetRecord
 
 
@@ -38,7 +37,7 @@ def due_events(project: Project, rules: RuleSetRecord) -> Due:
     method = method_for(project.method)
     action = method.time_driven.get(project.state)
     if action is not None:
-        return Due(next_due_at(project.state, rules.values(), stored_facts(project)), action=action)
+        return Due(method.due_at(project.state, rules.values(), stored_facts(project)), action=action)
     task = method.time_driven_tasks.get(project.state)
     if task is not None:
         return Due(project.next_due_at, task=task)

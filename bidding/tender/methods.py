@@ -8,10 +8,20 @@ project whose method has no module is refused loudly, never run by another metho
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from bidding.tender.states import EVENTS, TIME_DRIVEN, TIME_DRIVEN_TASKS, TRANSITIONS, Transition
+from bidding.tender.states import (
+    EVENTS,
+    TIME_DRIVEN,
+    TIME_DRIVEN_TASKS,
+    TRANSITIONS,
+    Facts,
+    RuleValues,
+    Transition,
+    next_due_at,
+)
 
 
 class MethodMissing(RuntimeError):
@@ -30,6 +40,8 @@ class Method:
     transitions: Mapping[str, Transition] = field(default_factory=lambda: TRANSITIONS)
     # State → the transition the chronograph takes when the project's next due time comes.
     time_driven: Mapping[str, str] = field(default_factory=lambda: TIME_DRIVEN)
+    # When that transition is due: (state, the pinned rules' values, the project's facts) → time.
+    due_at: Callable[[str, RuleValues, Facts], datetime | None] = next_due_at
     # State → the effect the chronograph runs then, the state staying.
     time_driven_tasks: Mapping[str, str] = field(default_factory=lambda: TIME_DRIVEN_TASKS)
     # Events that are not steps (a bid withdrawn) → the effects that follow them.
