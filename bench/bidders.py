@@ -39,6 +39,7 @@ import nacl.signing  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bidding.bids import sealed_bid  # noqa: E402
+from bidding.methods import install  # noqa: E402
 from bidding.notice.announce import announce_tender  # noqa: E402
 from bidding.tender.lifecycle import apply_transition  # noqa: E402
 from bidding.tender.projects import register_project  # noqa: E402
@@ -59,6 +60,9 @@ from trading.organisations import register_organisation, register_region  # noqa
 from trading.rules.store import sync_reference_data  # noqa: E402
 from trading.schema import upgrade_database  # noqa: E402
 from trading.settings import Settings  # noqa: E402
+
+# As every start-up does (web/app.py, cli/main.py): the trading methods and their steps' effects.
+install()
 
 TENDER_CODE = "JN-2026-GC-R0001"
 CITY = "370800"

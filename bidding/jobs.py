@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bidding.clock.calendar_change import CalendarWatch
-from bidding.clock.chronograph import run_due_steps
+from bidding.tender.chronograph import run_due_steps
 from bidding.tender.deadline_watch import watch_deadlines
 from bidding.opening.proceedings import open_all_handed_in_bids
 from bidding.draws.partner_draws import open_due_partner_draws

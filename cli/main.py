@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from adapters.choice import chosen_adapters
 from bidding.jobs import ALL_JOBS
+from bidding.methods import install
 from bidding.draws.partner_draws import partner_bundle
 from bidding.draws.project_draws import witness_draw
 from cli.agencies import agencies
@@ -96,6 +97,7 @@ def _print_demo_accounts() -> None:
 def main() -> None:
     """公共资源交易平台 — public resource trading platform."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install()  # the trading methods and the effects of their steps (bidding.methods)
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:

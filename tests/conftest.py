@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.methods import install
 from cli.main import main
 from expert_pool.specialties import sync_specialties
 from trading.database import (
@@ -38,6 +39,9 @@ from trading.database import (
 from trading.rules.store import sync_reference_data
 from trading.schema import upgrade_database
 from trading.settings import Settings, get_settings
+
+# As every start-up does (web/app.py, cli/main.py): the trading methods and their steps' effects.
+install()
 
 TEMPLATE = "trading_test_template"
 _numbers = itertools.count(1)

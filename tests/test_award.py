@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from bidding.notice.announcements import Announcement
 from bidding.award.award_notice import award_notice_bundle, choose_winner, issue_award_notice
 from bidding.award.verification import verify_award_notice
-from bidding.clock.chronograph import run_due_steps
+from bidding.tender.chronograph import run_due_steps
 from bidding.award.contracts import record_contract
 from bidding.tender.deadlines import Deadline
 from bidding.tender.projects import Project

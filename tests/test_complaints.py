@@ -154,7 +154,7 @@ async def test_two_accepted_complaints_keep_the_tender_suspended_until_both_are_
         demo, session, keys):
     tender = await in_publicity(session, keys)
     await world.let_time_pass(session, tender.code, days=4)
-    from bidding.clock.chronograph import run_due_steps
+    from bidding.tender.chronograph import run_due_steps
 
     assert (tender.code, "award") in await run_due_steps(session)
     first = await file_complaint(session, actor="b2", project_code=tender.code, organisation_id=tender.bidders[1].id,

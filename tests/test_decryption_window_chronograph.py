@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from bidding.clock.chronograph import CHRONOGRAPH_ACTOR, run_due_steps
+from bidding.tender.chronograph import CHRONOGRAPH_ACTOR, run_due_steps
 from bidding.opening.proceedings import (
     DECRYPTED,
     NOT_DECRYPTED,

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from bidding.award.award_notice import issue_award_notice, choose_winner
 from bidding.clock.calendar_change import CalendarWatch, reckon_provisional_deadlines
-from bidding.clock.chronograph import run_due_steps
+from bidding.tender.chronograph import run_due_steps
 from bidding.award.complaints import accept_complaint, file_complaint
 from bidding.tender.deadlines import Deadline, set_deadline
 from bidding.tender.deadline_watch import open_cards

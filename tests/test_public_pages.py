@@ -21,7 +21,7 @@ from bidding.notice.clarifications import ask_question, publish_clarification
 from bidding.opening.proceedings import start_opening
 from bidding.tender.projects import Project, register_project
 from bidding.award.publicity import publish_candidates
-from bidding.clock.chronograph import run_due_steps
+from bidding.tender.chronograph import run_due_steps
 from bidding.reading.listing import day_start
 from cli.demo import PROJECTS, load_demo_data
 from tests import award_world as world

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.reading import statistics as stats
 from bidding.award.award_notice import choose_winner, issue_award_notice
-from bidding.clock.chronograph import run_due_steps
+from bidding.tender.chronograph import run_due_steps
 from bidding.tender.lifecycle import apply_transition
 from bidding.tender.projects import Project
 from bidding.award.publicity import publish_candidates

@@ -181,7 +181,7 @@ async def test_over_the_api_the_party_publishes_and_any_logged_in_user_fetches(c
 
 
 async def test_announced_without_documents_the_tender_waits_for_version_1_before_bidding(session, keys):
-    from bidding.clock.chronograph import run_due_steps
+    from bidding.tender.chronograph import run_due_steps
 
     project = await registered(session)
     await announce_tender(session, keys, actor="agency", project_code=project.code,

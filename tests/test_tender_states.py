@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bidding.clock.chronograph import run_due_steps
+from bidding.tender.chronograph import run_due_steps
 from bidding.tender.lifecycle import apply_transition
 from bidding.tender.projects import Project, register_project
 from bidding.tender.states import (

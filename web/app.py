@@ -22,6 +22,7 @@ from litestar_htmx import HTMXPlugin
 
 from trading.database import database_url, make_engine, make_sessionmaker
 from bidding.jobs import ALL_JOBS
+from bidding.methods import install
 from trading.event_hub import EventHub
 from trading.jobs import JobContext, start_jobs, stop_jobs
 from trading.keys import load_center_keys, load_secret
@@ -94,6 +95,7 @@ def provisional_mark(provisional: bool) -> Markup:
 
 def create_app(settings: Settings | None = None, url: str | None = None) -> Litestar:
     settings = settings or get_settings()
+    install()  # the trading methods and the effects of their steps (bidding.methods)
     engine = make_engine(url or database_url(settings))
     context = AppContext(settings=settings, engine=engine, sessions=make_sessionmaker(engine),
                          keys=load_center_keys(settings), adapters=chosen_adapters(settings))

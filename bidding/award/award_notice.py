@@ -108,9 +108,8 @@ async def award_if_due(session: AsyncSession, project: Project, *, actor: str) -
     """Take the ``award`` step now if the tender is still in publicity (its guard checks the period)."""
     if project.state != TenderState.PUBLICITY:
         return project
-    project = await apply_transition(session, actor=actor, project_code=project.code, action="award")
-    await start_award_notice_clock(session, project, actor=actor)
-    return project
+    # The step's effect starts the award notice's clock (bidding.award.effects).
+    return await apply_transition(session, actor=actor, project_code=project.code, action="award")
 
 
 async def choose_winner(session: AsyncSession, *, actor: str, project_code: str, rank: int,

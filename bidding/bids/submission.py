@@ -89,6 +89,7 @@ from sqlmodel import Field, SQLModel
 
 from bidding.bids import sealed_bid
 from bidding.bids.bidder_keys import BidderKey, bidder_organisation, check_bidder, check_verify_key
+from bidding.tender.effects import run_event
 from bidding.tender.projects import Project, get_project
 from bidding.tender.registrations import ADMITTED, REFUSED, Registration
 from bidding.tender.states import STATE_NAMES, TenderState
@@ -525,9 +526,7 @@ async def withdraw_bid(session: AsyncSession, keys: CenterKeys, *, actor: str, p
     await record_event(session, actor=actor, action="bid.withdrawn", subject=f"project:{project.code}",
                        data={"bid_id": bid.id, "bidder": bidder.credit_code, "envelope_sha256": bid.envelope_sha256,
                              "withdrawn_at": rfc3339(now)})
-    # Late import: refunds reads bids. The deposit goes back within the rule's period, and a
-    # new bid from this bidder needs a new deposit.
-    from bidding.settlement.refunds import instruct_refunds
-
-    await instruct_refunds(session, project, event="withdrawn", actor=actor)
+    # The deposit goes back within the rule's period, and a new bid from this bidder needs a
+    # new deposit (the settlement's effect, bidding.settlement.effects).
+    await run_event(session, project, "bid_withdrawn", actor=actor, now=now)
     return SignedReceipt(record=record, signature=answer, key_id=keys.key_id, bid_id=bid.id)

@@ -24,6 +24,7 @@ from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstrai
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from agency_pool.draws import agency_assignment
 from bidding.notice.announcements import Announcement, publish_announcement
 from bidding.tender.projects import Project, get_project
 from bidding.tender.registrations import ADMITTED, Registration
@@ -168,8 +169,6 @@ async def may_publish(session: AsyncSession, project: Project, role: str, organi
     if role == UserRole.TENDERING_PARTY.value:
         return organisation_id == project.tendering_party_id
     if role == UserRole.AGENCY.value:
-        from agency_pool.draws import agency_assignment
-
         try:
             assignment = await agency_assignment(session, project.code)
         except NotFound:

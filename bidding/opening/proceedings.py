@@ -238,11 +238,21 @@ async def start_opening(session: AsyncSession, keys: CenterKeys, *, actor: str, 
     """Start the opening: state ``opening``, center halves opened and sealed, window set."""
     project = await get_project(session, project_code, lock=True)
     if project.state == TenderState.BIDDING:
-        project = await apply_transition(session, actor=actor, project_code=project_code, action="start_opening")
+        # The step's effect opens the center's halves (open_center_halves, bidding.opening.effects).
+        project = await apply_transition(session, actor=actor, project_code=project_code, action="start_opening",
+                                         keys=keys)
+        return await _opening(session, project)
     if project.state != TenderState.OPENING:
         name = STATE_NAMES.get(project.state, project.state)
         raise Conflict(f"项目 {project.code} 当前状态为「{name}」，不能开标", code="state_conflict",
                        project=project.code, state=project.state, state_name=name)
+    return await open_center_halves(session, keys, project, actor=actor)
+
+
+async def open_center_halves(session: AsyncSession, keys: CenterKeys, project: Project, *,
+                             actor: str) -> OpeningSession:
+    """The opening proper, on a tender in ``opening`` (row locked): the center's halves opened
+    and sealed to the center, the decryption window set."""
     if await session.scalar(select(OpeningSession.id).where(OpeningSession.project_id == project.id)):
         raise Conflict(f"项目 {project.code} 已开标，不能重复开标", code="opening_started", project=project.code)
     private = await open_opening_key(session, keys, project.code, actor=actor)

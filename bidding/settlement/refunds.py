@@ -55,8 +55,6 @@ AFTER_AWARD_NOTICE = ("deposit_refund_after_award_notice_days", "deposit_refund_
 AFTER_WITHDRAWAL = ("withdrawal_deposit_refund_days", "withdrawal_deposit_refund_working_days")
 # No period in the rule set at all: 5 days, the period every refund rule of the laws uses.
 DEFAULT_REFUND_DAYS = 5
-# The lifecycle steps that settle deposits (wired in bidding.tender.lifecycle.take_step).
-STEP_EVENTS = {"record_contract": "contract", "fail": "failed", "terminate": "terminated"}
 
 
 async def winner_credit_code(session: AsyncSession, project: Project) -> str | None:
@@ -165,14 +163,6 @@ async def instruct_refunds(session: AsyncSession, project: Project, *, event: st
                            starts_at=starts[deposit.id], period=(period.value, period.unit))
         refunds.append(refund)
     return refunds
-
-
-async def after_tender_step(session: AsyncSession, project: Project, action: str, *, actor: str) -> None:
-    """Called by the lifecycle after each step: the steps that settle deposits do so."""
-    if action == "start_evaluation":
-        await record_opening_outcomes(session, project, actor=actor)
-    elif action in STEP_EVENTS:
-        await instruct_refunds(session, project, event=STEP_EVENTS[action], actor=actor)
 
 
 async def instruct_refunds_for(session: AsyncSession, *, project_code: str, event: str,

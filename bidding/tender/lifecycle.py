@@ -2,9 +2,10 @@
 
 Every step goes through :func:`apply_transition` (or, for the chronograph, the same
 checks with the project row already locked): the project row is locked, the step is
-looked up in :data:`bidding.tender.states.TRANSITIONS`, its guard is run on the pinned rule set at
-the database clock, and the new state, the next due time and the audit entry are written
-in the caller's transaction.
+looked up in the transition table of the project's trading method (:mod:`bidding.tender.methods`),
+its guard is run on the pinned rule set at the database clock, and the new state, the next
+due time and the audit entry are written in the caller's transaction, with the effects the
+transition declares (:mod:`bidding.tender.effects`) in their order.
 """
 
 from __future__ import annotations
@@ -15,54 +16,50 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.tender.due import due_events, stored_facts
+from bidding.tender.effects import Step, require, run_effects
+from bidding.tender.methods import method_for
 from bidding.tender.projects import Project, get_project
-from bidding.tender.states import (
-    STATE_NAMES,
-    TRANSITIONS,
-    Refusal,
-    TenderState,
-    Transition,
-    next_due_at,
-    target_of,
-)
+from bidding.tender.states import STATE_NAMES, Refusal, TenderState, Transition, target_of
 from trading.audit import record_event
 from trading.database import database_now
 from trading.events import publish_event
 from trading.errors import Conflict, InvalidInput, RuleViolation
+from trading.keys import CenterKeys
 from trading.rules.store import RuleSetRecord
 
 
-def stored_facts(project: Project) -> dict[str, Any]:
-    """The facts a project carries itself, which guards may read."""
-    return {"documents_issued_at": project.documents_issued_at, "bid_deadline": project.bid_deadline,
-            "publicity_started_at": project.publicity_started_at, "suspended_from": project.suspended_from}
-
-
 async def apply_transition(
-    session: AsyncSession, *, actor: str, project_code: str, action: str, facts: Mapping[str, Any] | None = None
+    session: AsyncSession, *, actor: str, project_code: str, action: str, facts: Mapping[str, Any] | None = None,
+    keys: CenterKeys | None = None
 ) -> Project:
     """Take one step of the tender's life, checked against its pinned rule set.
 
     Raises :class:`Conflict` (naming the current state in Chinese) when the step is not
     allowed from the current state, :class:`RuleViolation` (naming the rule key and its
     legal source) when the rule set forbids it, :class:`InvalidInput` for missing facts.
+    With the center's ``keys`` the effects that need them run (the opening's center halves).
     """
-    transition = transition_named(action)
     project = await get_project(session, project_code, lock=True)
-    return await take_step(session, project, transition, facts or {}, actor=actor, now=await database_now(session))
+    transition = transition_named(action, project.method)
+    return await take_step(session, project, transition, facts or {}, actor=actor, now=await database_now(session),
+                           keys=keys)
 
 
-def transition_named(action: str) -> Transition:
-    transition = TRANSITIONS.get(action)
+def transition_named(action: str, method: str) -> Transition:
+    """The step ``action`` in the transition table of the trading method ``method``."""
+    transition = method_for(method).transitions.get(action)
     if transition is None:
         raise InvalidInput(f"未知的操作「{action}」", field="action", action=action)
     return transition
 
 
 async def take_step(
-    session: AsyncSession, project: Project, transition: Transition, given: Mapping[str, Any], *, actor: str, now: datetime
+    session: AsyncSession, project: Project, transition: Transition, given: Mapping[str, Any], *, actor: str,
+    now: datetime, keys: CenterKeys | None = None
 ) -> Project:
-    """Check and write one step on a project whose row the caller has locked."""
+    """Check and write one step on a project whose row the caller has locked, then its effects."""
+    require(transition.effects)  # an effect nobody registered: refused before anything is written
     state = project.state
     if state not in transition.sources:
         raise Conflict(f"项目 {project.code} 当前状态为「{STATE_NAMES.get(state, state)}」，不能{transition.name}",
@@ -72,44 +69,39 @@ async def take_step(
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
     rules = rule_set.values()
     facts = stored_facts(project) | checked
-    if transition.action == "announce" and facts["documents_issued_at"] is None:
-        facts["documents_issued_at"] = now  # the documents go out with the announcement
+    for name in transition.now_by_default:
+        if facts[name] is None:
+            facts[name] = now
     if transition.guard is not None:
         refusal = transition.guard(rules, facts, now)
         if refusal is not None:
             raise _refused(refusal, rule_set, project, transition)
 
     target = target_of(transition, project.suspended_from)
-    if transition.action == "announce":
-        project.documents_issued_at, project.bid_deadline = facts["documents_issued_at"], facts["bid_deadline"]
-    if transition.action == "publish_candidates":
-        project.publicity_started_at = now
+    for name in transition.records:
+        setattr(project, name, facts[name])
+    for name in transition.stamps:
+        setattr(project, name, now)
     moved_deadline = _give_back_paused_time(project, target, now)
     suspended_at = project.suspended_at
     project.suspended_from = state if target == TenderState.SUSPENDED else None
     project.suspended_at = now if target == TenderState.SUSPENDED else None
     project.state = target.value
-    project.next_due_at = next_due_at(target, rules, stored_facts(project))
-    moved_window = None
-    if state == TenderState.SUSPENDED and target == TenderState.OPENING and suspended_at is not None:
-        from bidding.opening.proceedings import resume_decryption_window  # late: bidding.opening.proceedings imports this module
-
-        moved_window = project.next_due_at = await resume_decryption_window(session, project,
-                                                                            suspended_at=suspended_at, now=now)
+    project.next_due_at = None  # a new state: its own due time, if any (a task's is set by its owner)
+    project.next_due_at = due_events(project, rule_set).at
+    step = Step(session, project, rule_set, actor, now, action=transition.action, source=state, target=target.value,
+                suspended_at=suspended_at, keys=keys)
+    details = await run_effects(transition.during, step)
     await session.flush()
     await record_event(session, actor=actor, action=f"tender.{transition.action}", subject=f"project:{project.code}",
                        data={"from": state, "to": target.value, "facts": _jsonable(checked),
                              "rule_set": f"{rule_set.code}@{rule_set.version}",
                              "next_due_at": project.next_due_at.isoformat() if project.next_due_at else None,
                              **({"bid_deadline_moved_to": moved_deadline.isoformat()} if moved_deadline else {}),
-                             **({"decryption_window_moved_to": moved_window.isoformat()} if moved_window else {})})
+                             **details})
     await publish_event(session, f"project:{project.code}", f"tender.{transition.action}",
                         {"from": state, "to": target.value})
-    # 统一费用收取退付: contract, failure and termination make deposit refunds due. Imported
-    # late: bidding.settlement.refunds reads the opening, which imports this module.
-    from bidding.settlement.refunds import after_tender_step
-
-    await after_tender_step(session, project, transition.action, actor=actor)
+    await run_effects(transition.then, step)
     return project
 
 

@@ -92,6 +92,21 @@ class Transition:
     needs: Mapping[str, type] = field(default_factory=dict)
     # Facts the caller may give.
     accepts: Mapping[str, type] = field(default_factory=dict)
+    # Facts that default to the step's time when not given.
+    now_by_default: tuple[str, ...] = ()
+    # Facts the step writes to the project's columns of the same name.
+    records: tuple[str, ...] = ()
+    # The project's columns the step sets to its time.
+    stamps: tuple[str, ...] = ()
+    # What follows the step, by effect name (bidding.tender.effects; each implemented by the
+    # subpackage that owns it): ``during`` runs once the new state is written, before the
+    # step's audit entry (an effect may add to it); ``then`` runs after it, in order.
+    during: tuple[str, ...] = ()
+    then: tuple[str, ...] = ()
+
+    @property
+    def effects(self) -> tuple[str, ...]:
+        return self.during + self.then
 
 
 # --------------------------------------------------------------------------- periods
@@ -257,23 +272,38 @@ _REASON = MappingProxyType({"reason": str})
 
 TRANSITIONS: Mapping[str, Transition] = MappingProxyType({t.action: t for t in (
     Transition("announce", "发布招标公告", frozenset({S.REGISTERED}), S.ANNOUNCED, announce_guard,
-               needs={"bid_deadline": datetime}, accepts={"documents_issued_at": datetime}),
+               needs={"bid_deadline": datetime}, accepts={"documents_issued_at": datetime},
+               # the documents go out with the announcement unless a later time is given
+               now_by_default=("documents_issued_at",), records=("documents_issued_at", "bid_deadline")),
     Transition("open_bidding", "开始投标", frozenset({S.ANNOUNCED}), S.BIDDING, open_bidding_guard),
-    Transition("start_opening", "开标", frozenset({S.BIDDING}), S.OPENING, start_opening_guard),
+    # With the center's keys (the chronograph, the opening desk) the center's halves open at once.
+    Transition("start_opening", "开标", frozenset({S.BIDDING}), S.OPENING, start_opening_guard,
+               then=("open_center_halves",)),
+    # 统一费用收取退付: failure, termination and the contract make deposit refunds due.
     Transition("fail", "流标", frozenset({S.OPENING, S.EVALUATING}), S.FAILED, fail_guard,
-               needs={"valid_bids": int, "reason": str}),
+               needs={"valid_bids": int, "reason": str}, then=("refund_deposits_after_failure",)),
     Transition("start_evaluation", "开始评标", frozenset({S.OPENING}), S.EVALUATING, start_evaluation_guard,
-               needs={"valid_bids": int}),
+               needs={"valid_bids": int}, then=("record_opening_outcomes",)),
     Transition("publish_candidates", "公示中标候选人", frozenset({S.EVALUATING}), S.PUBLICITY, publish_candidates_guard,
-               needs={"candidates": int}, accepts={"report_at": datetime}),
+               needs={"candidates": int}, accepts={"report_at": datetime}, stamps=("publicity_started_at",)),
     Transition("suspend", "暂停招标投标活动", SUSPENDABLE_STATES, S.SUSPENDED, needs=_REASON, accepts={"complaint": str}),
-    Transition("resume", "恢复", frozenset({S.SUSPENDED}), None, needs=_REASON),
+    # An opening resumed keeps the decryption time it had left.
+    Transition("resume", "恢复", frozenset({S.SUSPENDED}), None, needs=_REASON, during=("resume_decryption_window",)),
     Transition("reevaluate", "投诉成立，重新评审", frozenset({S.SUSPENDED}), S.EVALUATING, reevaluate_guard, needs=_REASON),
-    Transition("award", "定标", frozenset({S.PUBLICITY}), S.AWARDED, award_guard),
-    Transition("record_contract", "登记合同", frozenset({S.AWARDED}), S.CONTRACTED),
+    # The award notice is due within the rule's working days of the award.
+    Transition("award", "定标", frozenset({S.PUBLICITY}), S.AWARDED, award_guard, then=("start_award_notice_clock",)),
+    Transition("record_contract", "登记合同", frozenset({S.AWARDED}), S.CONTRACTED,
+               then=("refund_deposits_after_contract",)),
     Transition("close", "结束项目", frozenset({S.CONTRACTED}), S.CLOSED),
-    Transition("terminate", "终止招标", NON_TERMINAL_STATES, S.TERMINATED, needs=_REASON),
+    Transition("terminate", "终止招标", NON_TERMINAL_STATES, S.TERMINATED, needs=_REASON,
+               then=("refund_deposits_after_termination",)),
 )})
+
+# What follows events that are not steps of the tender, by event name (the same hooks).
+EVENTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    # A bid withdrawn before the deadline: its deposit goes back within the rule's period.
+    "bid_withdrawn": ("refund_withdrawn_deposits",),
+})
 
 # The steps the chronograph takes by itself when a tender's next due time comes.
 TIME_DRIVEN: Mapping[str, str] = MappingProxyType({
@@ -284,8 +314,9 @@ TIME_DRIVEN: Mapping[str, str] = MappingProxyType({
 
 
 # Time-driven steps that are not transitions (the state stays): the chronograph runs the
-# task named here when the tender's next due time comes (bidding/clock/chronograph.py), e.g. in
-# ``opening`` the decryption window closes at the opening session's window end.
+# effect named here when the tender's next due time comes (bidding/tender/chronograph.py), e.g.
+# in ``opening`` the decryption window closes at the opening session's window end (the opening
+# sets that time itself).
 TIME_DRIVEN_TASKS: Mapping[str, str] = MappingProxyType({
     S.OPENING: "close_decryption_window",
 })
