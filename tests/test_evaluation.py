@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from bidding.evaluation.candidates import Candidate, ranked_candidates
-from bidding.evaluation.sessions import (
+from bidding.evaluation.review import (
     COMPLETED,
     DETAILED,
     PRELIMINARY,

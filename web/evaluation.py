@@ -16,7 +16,7 @@ from litestar import Controller, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.notice.clarifications import may_publish
-from bidding.evaluation.sessions import (
+from bidding.evaluation.review import (
     close_stage,
     complete_report,
     evaluation_rounds,

@@ -3,7 +3,7 @@ each committee the expert sits on (chair election, qualification / preliminary /
 review, scores per item, rejection with a ground and reasons), and the report signed with
 the expert's own Ed25519 key in the browser or by a recorded confirmation.
 
-Every act calls the services of :mod:`expert_pool.committees` and :mod:`bidding.evaluation.sessions`
+Every act calls the services of :mod:`expert_pool.committees` and :mod:`bidding.evaluation.review`
 as the expert's own account (matched to the pool by ID number); a refusal is shown next to
 its field with what the expert typed kept. An expert sees only the rounds it sits on.
 """
@@ -17,7 +17,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.evaluation.sessions import (
+from bidding.evaluation.review import (
     CHAIR,
     COMPLETED,
     DETAILED,
