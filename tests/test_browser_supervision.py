@@ -132,7 +132,7 @@ async def test_an_expert_scores_closes_the_stage_and_signs_with_a_key_made_in_th
     await supervisor.screenshot(path=str(SCREENSHOTS / "supervision-evaluation-live.png"), full_page=True)
     await watching.close()
 
-    from bidding.evaluation.review import EvaluationMember
+    from bidding.evaluation.records import EvaluationMember
 
     async with sessions() as session:
         member = await session.scalar(select(EvaluationMember).where(EvaluationMember.expert_id == experts[0].id))

@@ -15,27 +15,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from bidding.evaluation.candidates import Candidate, ranked_candidates
-from bidding.evaluation.review import (
-    COMPLETED,
-    DETAILED,
-    PRELIMINARY,
-    QUALIFICATION,
-    REJECTION_GROUNDS,
-    REPORT,
-    EvaluationMember,
-    close_stage,
-    complete_report,
-    evaluation_rounds,
-    evaluation_view,
-    record_dissent,
-    record_review,
-    record_scores,
-    register_expert_key,
-    set_evaluation_scheme,
-    sign_report,
-    start_evaluation_session,
-    vote_for_chair,
-)
+from bidding.evaluation.expert_keys import register_expert_key
+from bidding.evaluation.grounds import REJECTION_GROUNDS
+from bidding.evaluation.records import EvaluationMember
+from bidding.evaluation.report import complete_report, record_dissent, sign_report
+from bidding.evaluation.review import close_stage, record_review, record_scores
+from bidding.evaluation.scheme import set_evaluation_scheme
+from bidding.evaluation.sitting import start_evaluation_session, vote_for_chair
+from bidding.evaluation.stages import COMPLETED, DETAILED, PRELIMINARY, QUALIFICATION, REPORT
+from bidding.evaluation.views import evaluation_rounds, evaluation_view
 from bidding.tender.lifecycle import apply_transition
 from bidding.evaluation.scoring import render
 from bidding.opening.proceedings import announce_max_price, finish_opening, hand_in_bidder_half, sign_in, start_opening
