@@ -327,6 +327,36 @@ async def test_when_every_bid_is_rejected_the_tender_fails(demo, session, keys):
     assert tender.state == "failed"
 
 
+async def test_a_step_out_of_turn_is_refused_naming_the_stage_it_needs(demo, session, keys):
+    tender, [a, _, _], experts = await opened_tender(session, keys, [95_000_000, 96_000_000, 97_000_000])
+    code, member = tender.code, experts[1]
+    await start_evaluation_session(session, keys, actor="admin", project_code=code)
+    acts = {
+        "review": lambda: record_review(session, actor="x", project_code=code, expert_id=member.id,
+                                        bidder_credit_code=a, verdict="pass"),
+        "scores": lambda: record_scores(session, actor="x", project_code=code, expert_id=member.id,
+                                        bidder_credit_code=a, scores=[]),
+        "sign": lambda: sign_report(session, actor="x", project_code=code, expert_id=member.id),
+        "complete": lambda: complete_report(session, actor="admin", project_code=code),
+        "vote": lambda: vote_for_chair(session, actor="x", project_code=code, expert_id=member.id,
+                                       candidate_code=member.code),
+    }
+    refused = {
+        "推选评标委员会组长": ("review", "scores", "sign", "complete"),
+        "资格审查": ("scores", "sign", "complete", "vote"),
+    }
+    needs = {"review": "资格审查、初步评审、详细评审", "scores": "详细评审", "sign": "评标报告签署",
+             "complete": "评标报告签署", "vote": "推选评标委员会组长"}
+    for stage, names in refused.items():
+        if stage == "资格审查":
+            await elect(session, code, experts, experts[0])
+        for name in names:
+            with pytest.raises(Conflict) as out_of_turn:
+                await acts[name]()
+            assert out_of_turn.value.message == f"评标当前处于「{stage}」阶段，不能进行{needs[name]}"
+            assert out_of_turn.value.code == "evaluation_stage"
+
+
 # --------------------------------------------------------------------------- the API
 
 

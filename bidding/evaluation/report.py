@@ -37,7 +37,7 @@ from bidding.evaluation.scoring import (
     rank_offers,
     render,
 )
-from bidding.evaluation.stages import COMPLETED, REPORT, stage_is
+from bidding.evaluation.stages import advance, check_step
 from bidding.tender.projects import Project, get_project
 from trading.audit import record_event
 from trading.canonical import canon, sha256_hex
@@ -91,12 +91,12 @@ async def draw_up_report(session: AsyncSession, project: Project, evaluation: Ev
         "drawn_up_at": now.isoformat(),
     }
     evaluation.report, evaluation.report_sha256 = report, sha256_hex(canon(report))
-    evaluation.report_at, evaluation.stage = now, REPORT
+    evaluation.report_at, evaluation.stage = now, advance(evaluation.stage, "close_detailed")
     await session.flush()
     await record_event(session, actor=actor, action="evaluation.report_drawn_up", subject=subject(project),
                        data={"round": evaluation.round, "report_sha256": evaluation.report_sha256,
                              "candidates": report["candidates"]})
-    await announce(session, project, "evaluation.report_drawn_up", evaluation, stage=REPORT,
+    await announce(session, project, "evaluation.report_drawn_up", evaluation, stage=evaluation.stage,
                     report_sha256=evaluation.report_sha256)
 
 
@@ -104,7 +104,7 @@ async def sign_report(session: AsyncSession, *, actor: str, project_code: str, e
                       signature: str | None = None) -> EvaluationMember:
     """A member signs the report: an Ed25519 signature of its canonical JSON, or (``signature``
     None) a confirmation recorded as the member's own logged-in act."""
-    project, evaluation, members, member = await acting_member(session, project_code, expert_id, REPORT)
+    project, evaluation, members, member = await acting_member(session, project_code, expert_id, "sign_report")
     if member.signed_at is not None:
         raise Conflict("您已签署评标报告", code="already_signed")
     if signature is not None:
@@ -131,7 +131,7 @@ async def sign_report(session: AsyncSession, *, actor: str, project_code: str, e
 async def record_dissent(session: AsyncSession, *, actor: str, project_code: str, expert_id: int,
                          reasons: str) -> EvaluationMember:
     """A member's written dissent with reasons (实施条例 第五十三条), noted in the report."""
-    project, evaluation, members, member = await acting_member(session, project_code, expert_id, REPORT)
+    project, evaluation, members, member = await acting_member(session, project_code, expert_id, "record_dissent")
     text_ = text_field(reasons, "reasons", "不同意见的理由")
     if member.dissent is not None:
         raise Conflict("您已提出不同意见", code="already_dissented")
@@ -155,7 +155,7 @@ async def complete_report(session: AsyncSession, *, actor: str, project_code: st
     who neither signed nor stated reasons are deemed to agree and are named."""
     project = await get_project(session, project_code)
     evaluation = await current_session(session, project, lock=True)
-    stage_is(evaluation, REPORT)
+    check_step(evaluation.stage, "complete_report")
     members = await members_of(session, evaluation)
     if expert_id is not None and evaluation.chair_member_id != member_of(members, expert_id).id:
         raise PermissionDenied("只有评标委员会组长可以结束评标报告签署")
@@ -169,7 +169,8 @@ async def _complete(session: AsyncSession, project: Project, evaluation: Evaluat
     for m in deemed:
         m.deemed_agreed = True
     now = await database_now(session)
-    evaluation.stage, evaluation.completed_at, evaluation.outcome = COMPLETED, now, OUTCOME_CANDIDATES
+    evaluation.stage = advance(evaluation.stage, "complete")
+    evaluation.completed_at, evaluation.outcome = now, OUTCOME_CANDIDATES
     bids = {b.id: b for b in await bids_of(session, evaluation)}
     ranked = sorted((b for b in bids.values() if b.rank is not None), key=lambda b: b.rank)
     await record_candidates(session, project, [
@@ -184,5 +185,5 @@ async def _complete(session: AsyncSession, project: Project, evaluation: Evaluat
                                          for m in members if m.dissent is not None],
                              "deemed_agreed": [m.expert_code for m in deemed],
                              "deemed_rule": "招标投标法实施条例 第五十三条"})
-    await announce(session, project, "evaluation.report_completed", evaluation, stage=COMPLETED,
+    await announce(session, project, "evaluation.report_completed", evaluation, stage=evaluation.stage,
                     outcome=OUTCOME_CANDIDATES, deemed_agreed=len(deemed))

@@ -27,7 +27,7 @@ from bidding.evaluation.records import (
 from bidding.evaluation.report import draw_up_report
 from bidding.evaluation.rounds import acting_member, announce, bid_of, bids_of, scheme_of, scored_pairs, subject, text_field
 from bidding.evaluation.scoring import COMPREHENSIVE, check_item_scores, render
-from bidding.evaluation.stages import COMPLETED, DETAILED, REVIEW_STAGES, STAGE_NAMES
+from bidding.evaluation.stages import DETAILED, STAGE_NAMES, advance
 from bidding.tender.lifecycle import apply_transition
 from bidding.tender.projects import Project
 from trading.audit import record_event
@@ -38,7 +38,7 @@ async def record_review(session: AsyncSession, *, actor: str, project_code: str,
                         bidder_credit_code: str, verdict: str, ground: int | None = None,
                         reason: str | None = None) -> EvaluationReview:
     """A member's pass or reject of one bid in the current review stage (revisable until closed)."""
-    project, evaluation, _, member = await acting_member(session, project_code, expert_id, *REVIEW_STAGES)
+    project, evaluation, _, member = await acting_member(session, project_code, expert_id, "record_review")
     if verdict not in (PASS, REJECT):
         raise InvalidInput("评审结论应为 pass（通过）或 reject（否决）", field="verdict")
     if verdict == REJECT:
@@ -75,7 +75,7 @@ async def record_review(session: AsyncSession, *, actor: str, project_code: str,
 async def record_scores(session: AsyncSession, *, actor: str, project_code: str, expert_id: int,
                         bidder_credit_code: str, scores: Any) -> EvaluationScore:
     """A member's technical/business item scores for one bid (detailed review, comprehensive method)."""
-    project, evaluation, _, member = await acting_member(session, project_code, expert_id, DETAILED)
+    project, evaluation, _, member = await acting_member(session, project_code, expert_id, "record_scores")
     scheme = scheme_of(evaluation)
     if scheme.method != COMPREHENSIVE:
         raise Conflict("经评审的最低投标价法不设技术/商务评分", code="no_item_scores")
@@ -114,7 +114,7 @@ def _decision(reviews: list[EvaluationReview], members: int) -> tuple[int, str] 
 
 async def close_stage(session: AsyncSession, *, actor: str, project_code: str, expert_id: int) -> EvaluationSession:
     """The chair closes the current review stage once every member has reviewed every bid."""
-    project, evaluation, members, member = await acting_member(session, project_code, expert_id, *REVIEW_STAGES)
+    project, evaluation, members, member = await acting_member(session, project_code, expert_id, "close_stage")
     if evaluation.chair_member_id != member.id:
         raise PermissionDenied("只有评标委员会组长可以结束评审阶段")
     stage = evaluation.stage
@@ -155,7 +155,7 @@ async def close_stage(session: AsyncSession, *, actor: str, project_code: str, e
     if stage == DETAILED:
         await draw_up_report(session, project, evaluation, members, scheme, actor)
     else:
-        evaluation.stage = REVIEW_STAGES[REVIEW_STAGES.index(stage) + 1]
+        evaluation.stage = advance(stage, f"close_{stage}")
         await session.flush()
     return evaluation
 
@@ -173,12 +173,13 @@ async def _all_rejected(session: AsyncSession, project: Project, evaluation: Eva
                         actor: str) -> EvaluationSession:
     """Every bid rejected: no candidates; the tender fails and must be re-tendered (招标投标法 第四十二条)."""
     now = await database_now(session)
-    evaluation.stage, evaluation.completed_at, evaluation.outcome = COMPLETED, now, OUTCOME_ALL_REJECTED
+    evaluation.stage = advance(evaluation.stage, "reject_all")
+    evaluation.completed_at, evaluation.outcome = now, OUTCOME_ALL_REJECTED
     await session.flush()
     reason = "评标委员会否决全部投标，应当依法重新招标（招标投标法 第四十二条）"
     await record_event(session, actor=actor, action="evaluation.all_rejected", subject=subject(project),
                        data={"round": evaluation.round, "reason": reason})
-    await announce(session, project, "evaluation.all_rejected", evaluation, stage=COMPLETED)
+    await announce(session, project, "evaluation.all_rejected", evaluation, stage=evaluation.stage)
     await apply_transition(session, actor=actor, project_code=project.code, action="fail",
                            facts={"valid_bids": 0, "reason": reason})
     return evaluation

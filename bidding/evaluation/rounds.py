@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.evaluation.records import EvaluationBid, EvaluationMember, EvaluationScore, EvaluationSession
 from bidding.evaluation.scoring import EvaluationScheme
-from bidding.evaluation.stages import stage_is
+from bidding.evaluation.stages import check_step
 from bidding.tender.projects import Project, get_project
 from trading.errors import InvalidInput, NotFound, PermissionDenied
 from trading.events import publish_event
@@ -80,14 +80,14 @@ def member_of(members: list[EvaluationMember], expert_id: int) -> EvaluationMemb
     return member
 
 
-async def acting_member(session: AsyncSession, project_code: str, expert_id: int, *stages: str
+async def acting_member(session: AsyncSession, project_code: str, expert_id: int, action: str
                         ) -> tuple[Project, EvaluationSession, list[EvaluationMember], EvaluationMember]:
+    """The round (locked) and the member acting in it, once the stage table allows ``action``."""
     project = await get_project(session, project_code)
     evaluation = await current_session(session, project, lock=True)
     members = await members_of(session, evaluation)
     member = member_of(members, expert_id)
-    if stages:
-        stage_is(evaluation, *stages)
+    check_step(evaluation.stage, action)
     return project, evaluation, members, member
 
 

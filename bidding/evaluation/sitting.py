@@ -17,7 +17,7 @@ from bidding.evaluation.records import EvaluationBid, EvaluationMember, Evaluati
 from bidding.evaluation.rounds import acting_member, announce, pinned_rules, subject
 from bidding.evaluation.scheme import EvaluationSchemeRecord
 from bidding.evaluation.scoring import max_candidates
-from bidding.evaluation.stages import CHAIR, QUALIFICATION
+from bidding.evaluation.stages import CHAIR, advance
 from bidding.opening.proceedings import DECRYPTED, OpeningEntry, OpeningSession
 from bidding.tender.projects import Project, get_project
 from bidding.tender.states import STATE_NAMES, TenderState
@@ -124,7 +124,7 @@ async def start_evaluation_session(session: AsyncSession, keys: CenterKeys, *, a
 async def vote_for_chair(session: AsyncSession, *, actor: str, project_code: str, expert_id: int,
                          candidate_code: str) -> EvaluationSession:
     """A member's vote for chair; more than half of the members' votes elects."""
-    project, evaluation, members, member = await acting_member(session, project_code, expert_id, CHAIR)
+    project, evaluation, members, member = await acting_member(session, project_code, expert_id, "vote_for_chair")
     candidate = next((m for m in members if m.expert_code == candidate_code), None)
     if candidate is None:
         raise InvalidInput("只能推选本评标委员会的成员为组长", field="candidate")
@@ -139,7 +139,7 @@ async def vote_for_chair(session: AsyncSession, *, actor: str, project_code: str
     leader, votes = tally.most_common(1)[0]
     if 2 * votes > len(members):
         chair = next(m for m in members if m.id == leader)
-        evaluation.chair_member_id, evaluation.stage = chair.id, QUALIFICATION
+        evaluation.chair_member_id, evaluation.stage = chair.id, advance(evaluation.stage, "elect_chair")
         await session.flush()
         await record_event(session, actor=actor, action="evaluation.chair_elected", subject=subject(project),
                            data={"round": evaluation.round, "chair": chair.expert_code, "votes": votes,
