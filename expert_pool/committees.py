@@ -68,8 +68,10 @@ MEMBER_STATUS_NAMES = {INVITED: "已通知", CONFIRMED: "已确认", DECLINED: "
 # The steps of a committee request and of its members (the tender's table shape,
 # trading.transitions); a member is called as invited or unavailable.
 REQUEST_STEPS = transition_table(
-    # Until the session starts: experts answer, the center may draw local experts instead.
+    # Until the session starts: experts answer, the center may ask a partner city for experts
+    # or draw local experts instead.
     Transition("answer", "答复邀请", frozenset({DRAWING}), None),
+    Transition("ask_partner", "向合作城市抽取专家", frozenset({DRAWING}), None),
     Transition("add_groups", "改抽本地专家", frozenset({DRAWING}), None),
     Transition("unseal", "揭晓专家名单", frozenset({DRAWING}), UNSEALED),
     Transition("cancel", "取消抽取请求", frozenset({DRAWING}), CANCELLED),
