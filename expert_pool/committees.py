@@ -56,6 +56,7 @@ from trading.rules.store import RuleSetRecord
 from trading.canonical import canon
 from trading.sealed_draw import H
 from trading.timefmt import local_time, rfc3339
+from trading.transitions import Transition, transition_table
 
 DRAWING, UNSEALED, CANCELLED = "drawing", "unsealed", "cancelled"
 BOOKINGS_LOCK = 0x424F4F4B  # advisory lock key serialising expert bookings
@@ -63,6 +64,26 @@ BOOKINGS_LOCK = 0x424F4F4B  # advisory lock key serialising expert bookings
 # found already booked elsewhere when called is unavailable and the next one is called.
 INVITED, CONFIRMED, DECLINED, UNAVAILABLE = "invited", "confirmed", "declined", "unavailable"
 MEMBER_STATUS_NAMES = {INVITED: "已通知", CONFIRMED: "已确认", DECLINED: "已谢绝", UNAVAILABLE: "时间冲突"}
+
+# The steps of a committee request and of its members (the tender's table shape,
+# trading.transitions); a member is called as invited or unavailable.
+REQUEST_STEPS = transition_table(
+    # Until the session starts: experts answer, the center may ask a partner city for experts
+    # or draw local experts instead.
+    Transition("answer", "答复邀请", frozenset({DRAWING}), None),
+    Transition("ask_partner", "向合作城市抽取专家", frozenset({DRAWING}), None),
+    Transition("add_groups", "改抽本地专家", frozenset({DRAWING}), None),
+    Transition("unseal", "揭晓专家名单", frozenset({DRAWING}), UNSEALED),
+    Transition("cancel", "取消抽取请求", frozenset({DRAWING}), CANCELLED),
+    # A committee lent to a partner city: once the session has started (or the request is
+    # cancelled) the partner reports attendance; once unsealed it rates the experts.
+    Transition("record_attendance", "登记出席情况", frozenset({UNSEALED, CANCELLED}), None),
+    Transition("rate", "评价专家", frozenset({UNSEALED}), None),
+)
+MEMBER_STEPS = transition_table(
+    Transition("confirm", "确认参加", frozenset({INVITED}), CONFIRMED),
+    Transition("decline", "谢绝参加", frozenset({INVITED}), DECLINED),
+)
 
 
 class CommitteeRequest(SQLModel, table=True):
@@ -408,18 +429,19 @@ async def answer_invitation(session: AsyncSession, keys: CenterKeys, *, member_i
     member = await session.get(CommitteeMember, member_id, with_for_update=True, populate_existing=True)
     if member is None or member.expert_id != expert_id:
         raise NotFound("没有这条评标邀请")
-    if member.status != INVITED:
+    step = MEMBER_STEPS["confirm" if accept else "decline"]
+    if not step.allows(member.status):
         raise Conflict(f"该邀请当前状态为「{MEMBER_STATUS_NAMES[member.status]}」，不能再答复")
     request = await session.get(CommitteeRequest, member.request_id, with_for_update=True, populate_existing=True)
-    if request.status != DRAWING or request.starts_at <= await database_now(session):
+    if not REQUEST_STEPS["answer"].allows(request.status) or request.starts_at <= await database_now(session):
         raise Conflict("评标已开始或已取消，不能再答复")
     member.answered_at = await database_now(session)
     if accept:
-        member.status = CONFIRMED
+        member.status = step.target
     else:
         if not reason.strip():
             raise InvalidInput("谢绝参加评标必须说明理由", field="reason")
-        member.status, member.reason = DECLINED, reason.strip()
+        member.status, member.reason = step.target, reason.strip()
         booking = await session.scalar(select(ExpertBooking).where(ExpertBooking.member_id == member.id))
         if booking is not None:
             booking.released_at = member.answered_at
@@ -437,7 +459,8 @@ async def unseal_committee(session: AsyncSession, keys: CenterKeys, request_id: 
     request = await session.get(CommitteeRequest, request_id, with_for_update=True, populate_existing=True)
     if request is None:
         raise NotFound(f"未找到评标委员会抽取申请 {request_id}")
-    if request.status != DRAWING:
+    step = REQUEST_STEPS["unseal"]
+    if not step.allows(request.status):
         raise Conflict("该评标委员会已揭晓或已取消")
     if await database_now(session) < request.starts_at:
         raise RuleViolation("评标开始前不能揭晓专家名单")
@@ -446,7 +469,7 @@ async def unseal_committee(session: AsyncSession, keys: CenterKeys, request_id: 
     for draw_id in draw_ids:
         if (await get_draw(session, draw_id)).status == WITNESSED:
             await reveal_draw(session, keys, draw_id, actor=actor)
-    request.status = UNSEALED
+    request.status = step.target
     await session.flush()
     await record_event(session, actor=actor, action="committee.unsealed", subject=f"committee:{request.id}",
                        data={"draws": list(draw_ids)})

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from expert_pool.committees import (
-    DRAWING,
+    REQUEST_STEPS,
     WITNESSED,
     CommitteeDraw,
     CommitteeGroup,
@@ -33,7 +33,7 @@ async def add_fallback_groups(session: AsyncSession, keys: CenterKeys, *, commit
     request = await session.get(CommitteeRequest, committee_request_id, with_for_update=True, populate_existing=True)
     if request is None:
         raise NotFound(f"未找到评标委员会抽取申请 {committee_request_id}")
-    if request.status != DRAWING or request.starts_at <= await database_now(session):
+    if not REQUEST_STEPS["add_groups"].allows(request.status) or request.starts_at <= await database_now(session):
         raise Conflict("评标已开始或已取消，不能再改抽本地专家")
     rule_set = await session.get(RuleSetRecord, request.rule_set_id)
     taken = await drawn_codes(session, keys, request)

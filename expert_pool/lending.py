@@ -43,6 +43,7 @@ from expert_pool.committees import (
     DRAWING,
     INVITED,
     MEMBER_STATUS_NAMES,
+    REQUEST_STEPS,
     CommitteeDraw,
     CommitteeGroup,
     CommitteeMember,
@@ -329,7 +330,7 @@ async def record_attendance(session: AsyncSession, partner: Partner, request_id:
     """Message ``attendance``: who of our experts attended; an absence lands on the expert's record."""
     lent = await _lent(session, partner, request_id)
     request = await session.get(CommitteeRequest, lent.committee_request_id)
-    if request.status == DRAWING:
+    if not REQUEST_STEPS["record_attendance"].allows(request.status):
         raise Conflict("评标尚未开始，不能登记出席情况")
     records = message.get("records")
     if not isinstance(records, list) or not records:
@@ -363,7 +364,8 @@ async def cancel_for_partner(session: AsyncSession, keys: CenterKeys, partner: P
                                 populate_existing=True)
     if request.status == CANCELLED:
         return {"request_id": request_id, "status": CANCELLED}
-    if request.status != DRAWING:
+    step = REQUEST_STEPS["cancel"]
+    if not step.allows(request.status):
         raise Conflict("评标已开始，不能取消")
     now = await database_now(session)
     member_ids = select(CommitteeMember.id).where(CommitteeMember.request_id == request.id)
@@ -373,7 +375,7 @@ async def cancel_for_partner(session: AsyncSession, keys: CenterKeys, partner: P
     for _, draw_id in await _draw_ids(session, request.id):
         if (await get_draw(session, draw_id)).status == COMMITTED:
             await void_draw(session, keys, draw_id, reason=f"合作城市取消：{reason}", actor=_actor(partner))
-    request.status = CANCELLED
+    request.status = step.target
     await session.flush()
     await record_event(session, actor=_actor(partner), action="committee.cancelled_by_partner",
                        subject=f"committee:{request.id}", data={"request_id": request_id, "reason": reason})
@@ -386,7 +388,7 @@ async def rate_for_partner(session: AsyncSession, partner: Partner, request_id: 
     set's floor suspends the expert here, as a local rating would."""
     lent = await _lent(session, partner, request_id)
     request = await session.get(CommitteeRequest, lent.committee_request_id)
-    if request.status != "unsealed":
+    if not REQUEST_STEPS["rate"].allows(request.status):
         raise Conflict("评标尚未开始，不能评价专家")
     ratings = message.get("ratings")
     if not isinstance(ratings, list) or not ratings:

@@ -18,7 +18,9 @@ import bidding.award.complaints  # noqa: F401
 import bidding.award.contracts  # noqa: F401
 import bidding.tender.deadlines  # noqa: F401
 import bidding.notice.objections  # noqa: F401
-import bidding.evaluation.sessions  # noqa: F401
+import bidding.evaluation.expert_keys  # noqa: F401
+import bidding.evaluation.records  # noqa: F401
+import bidding.evaluation.scheme  # noqa: F401
 import bidding.opening.proceedings  # noqa: F401
 import bidding.bids.opening_keys  # noqa: F401
 import bidding.draws.partner_draws  # noqa: F401

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bidding.evaluation.documents import Reader, bid_document_list, read_bid_document
 from bidding.bids.submission import Bid
-from bidding.evaluation.sessions import start_evaluation_session
+from bidding.evaluation.sitting import start_evaluation_session
 from bidding.opening.proceedings import OpeningEntry
 from tests import factories
 from tests import test_bids as bids

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bidding.evaluation.sessions import close_stage, record_scores
+from bidding.evaluation.review import close_stage, record_scores
 from bidding.opening.proceedings import hand_in_bidder_half, sign_in, start_opening
 from tests import test_evaluation as evaluation
 from tests import test_opening as opening
@@ -132,7 +132,7 @@ async def test_an_expert_scores_closes_the_stage_and_signs_with_a_key_made_in_th
     await supervisor.screenshot(path=str(SCREENSHOTS / "supervision-evaluation-live.png"), full_page=True)
     await watching.close()
 
-    from bidding.evaluation.sessions import EvaluationMember
+    from bidding.evaluation.records import EvaluationMember
 
     async with sessions() as session:
         member = await session.scalar(select(EvaluationMember).where(EvaluationMember.expert_id == experts[0].id))

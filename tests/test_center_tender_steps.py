@@ -14,7 +14,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.evaluation.sessions import EvaluationSession, evaluation_scheme
+from bidding.evaluation.records import EvaluationSession
+from bidding.evaluation.scheme import evaluation_scheme
 from bidding.tender.lifecycle import apply_transition
 from bidding.opening.proceedings import start_opening
 from bidding.tender.projects import Project

@@ -15,27 +15,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from bidding.evaluation.candidates import Candidate, ranked_candidates
-from bidding.evaluation.sessions import (
-    COMPLETED,
-    DETAILED,
-    PRELIMINARY,
-    QUALIFICATION,
-    REJECTION_GROUNDS,
-    REPORT,
-    EvaluationMember,
-    close_stage,
-    complete_report,
-    evaluation_rounds,
-    evaluation_view,
-    record_dissent,
-    record_review,
-    record_scores,
-    register_expert_key,
-    set_evaluation_scheme,
-    sign_report,
-    start_evaluation_session,
-    vote_for_chair,
-)
+from bidding.evaluation.expert_keys import register_expert_key
+from bidding.evaluation.grounds import REJECTION_GROUNDS
+from bidding.evaluation.records import EvaluationMember
+from bidding.evaluation.report import complete_report, record_dissent, sign_report
+from bidding.evaluation.review import close_stage, record_review, record_scores
+from bidding.evaluation.scheme import set_evaluation_scheme
+from bidding.evaluation.sitting import start_evaluation_session, vote_for_chair
+from bidding.evaluation.stages import COMPLETED, DETAILED, PRELIMINARY, QUALIFICATION, REPORT
+from bidding.evaluation.views import evaluation_rounds, evaluation_view
 from bidding.tender.lifecycle import apply_transition
 from bidding.evaluation.scoring import render
 from bidding.opening.proceedings import announce_max_price, finish_opening, hand_in_bidder_half, sign_in, start_opening
@@ -337,6 +325,36 @@ async def test_when_every_bid_is_rejected_the_tender_fails(demo, session, keys):
     assert (evaluation.stage, evaluation.outcome) == (COMPLETED, "all_rejected")
     await session.refresh(tender)
     assert tender.state == "failed"
+
+
+async def test_a_step_out_of_turn_is_refused_naming_the_stage_it_needs(demo, session, keys):
+    tender, [a, _, _], experts = await opened_tender(session, keys, [95_000_000, 96_000_000, 97_000_000])
+    code, member = tender.code, experts[1]
+    await start_evaluation_session(session, keys, actor="admin", project_code=code)
+    acts = {
+        "review": lambda: record_review(session, actor="x", project_code=code, expert_id=member.id,
+                                        bidder_credit_code=a, verdict="pass"),
+        "scores": lambda: record_scores(session, actor="x", project_code=code, expert_id=member.id,
+                                        bidder_credit_code=a, scores=[]),
+        "sign": lambda: sign_report(session, actor="x", project_code=code, expert_id=member.id),
+        "complete": lambda: complete_report(session, actor="admin", project_code=code),
+        "vote": lambda: vote_for_chair(session, actor="x", project_code=code, expert_id=member.id,
+                                       candidate_code=member.code),
+    }
+    refused = {
+        "推选评标委员会组长": ("review", "scores", "sign", "complete"),
+        "资格审查": ("scores", "sign", "complete", "vote"),
+    }
+    needs = {"review": "资格审查、初步评审、详细评审", "scores": "详细评审", "sign": "评标报告签署",
+             "complete": "评标报告签署", "vote": "推选评标委员会组长"}
+    for stage, names in refused.items():
+        if stage == "资格审查":
+            await elect(session, code, experts, experts[0])
+        for name in names:
+            with pytest.raises(Conflict) as out_of_turn:
+                await acts[name]()
+            assert out_of_turn.value.message == f"评标当前处于「{stage}」阶段，不能进行{needs[name]}"
+            assert out_of_turn.value.code == "evaluation_stage"
 
 
 # --------------------------------------------------------------------------- the API

@@ -16,18 +16,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from bidding.award.complaints import Complaint, file_complaint
-from bidding.evaluation.sessions import (
-    LIVE_KINDS,
-    close_stage,
-    complete_report,
-    record_dissent,
-    record_review,
-    record_scores,
-    register_expert_key,
-    sign_report,
-    start_evaluation_session,
-    vote_for_chair,
-)
+from bidding.evaluation.expert_keys import register_expert_key
+from bidding.evaluation.report import complete_report, record_dissent, sign_report
+from bidding.evaluation.review import close_stage, record_review, record_scores
+from bidding.evaluation.rounds import LIVE_KINDS
+from bidding.evaluation.sitting import start_evaluation_session, vote_for_chair
 from bidding.draws.project_draws import request_project_committee
 from bidding.award.publicity import publish_candidates
 from cli.demo import DEMO_PASSWORD
@@ -242,7 +235,7 @@ async def test_the_report_is_signed_with_the_experts_key_or_confirmed(client, en
     assert "您已签署评标报告（账号确认）" in (await client.get(path)).text
     # The canonical text the page shows is exactly what the service verifies.
     async with make_sessionmaker(engine)() as session:
-        from bidding.evaluation.sessions import EvaluationSession
+        from bidding.evaluation.records import EvaluationSession
 
         stored = await session.scalar(select(EvaluationSession).where(EvaluationSession.project_id == tender.id))
         assert canon(stored.report) == report_bytes
@@ -408,7 +401,7 @@ async def test_every_evaluation_step_is_announced_on_the_project_topic_without_v
                                                  verify_key=key.verify_key.encode().hex()))
 
         async def sign_with_key(s) -> None:
-            from bidding.evaluation.sessions import current_session
+            from bidding.evaluation.rounds import current_session
             from bidding.tender.projects import get_project
 
             report = (await current_session(s, await get_project(s, code))).report

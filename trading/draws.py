@@ -29,11 +29,22 @@ from trading.errors import Conflict, InvalidInput, NotFound, PermissionDenied, R
 from trading.events import publish_event
 from trading.keys import CenterKeys
 from trading.timefmt import rfc3339
+from trading.transitions import Transition, transition_table
 
 DRAW_NUMBERS = Sequence("draw_numbers")
 PURPOSES = {"expert": "D", "agency": "AG"}
 COMMITTED, WITNESSED, REVEALED, VOIDED = "committed", "witnessed", "revealed", "voided"
 STATUS_NAMES = {COMMITTED: "已承诺，待见证", WITNESSED: "已见证，结果密封中", REVEALED: "已揭晓", VOIDED: "已作废"}
+# The steps of a draw after its commit (the tender's table shape, trading.transitions); a
+# step's name is what a refusal says cannot be done.
+STEPS = transition_table(
+    Transition("witness", "再提供见证值", frozenset({COMMITTED}), WITNESSED),
+    Transition("reveal", "揭晓", frozenset({WITNESSED}), REVEALED),
+    # Once witnessed only with a supervisor's approval (void_draw).
+    Transition("void", "作废", frozenset({COMMITTED, WITNESSED}), VOIDED),
+    # The party entitled to witness asks a supervisor to do it instead; the draw waits on.
+    Transition("ask_supervisor_to_witness", "请求监督人员见证", frozenset({COMMITTED}), None),
+)
 MAX_WITNESS_LENGTH = 200
 # Who may supply a draw's witness value (the commit record's ``criteria.witness``): never the center.
 WITNESS_NONE, WITNESS_SUPERVISOR, WITNESS_TENDERING_PARTY = "none", "supervisor", "tendering_party"
@@ -169,9 +180,16 @@ async def supply_witness(session: AsyncSession, keys: CenterKeys, draw_id: str, 
     draw = await get_draw(session, draw_id, for_update=True)
     if not draw.witness_required:
         raise Conflict(f"抽取 {draw_id} 无需见证")
-    if draw.status != COMMITTED:
-        raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，不能再提供见证值")
+    _check_step(draw, "witness")
     return await _witness(session, keys, draw, value=value, by=by)
+
+
+def _check_step(draw: Draw, action: str) -> Transition[str]:
+    """The step ``action``, or a refusal naming the draw's status."""
+    step = STEPS[action]
+    if not step.allows(draw.status):
+        raise Conflict(f"抽取 {draw.draw_id} 当前状态为「{draw.status_name}」，不能{step.name}")
+    return step
 
 
 async def _witness(session: AsyncSession, keys: CenterKeys, draw: Draw, *, value: str, by: str) -> Draw:
@@ -179,7 +197,7 @@ async def _witness(session: AsyncSession, keys: CenterKeys, draw: Draw, *, value
     selected, reserves = sd.draw(draw.pool, draw.draw_id, center_seed, value, draw.count, draw.reserve_count)
     draw.witness_value, draw.witness_by, draw.witness_at = value, by, await database_now(session)
     draw.sealed_result = keys.seal(json.dumps({"selected": selected, "reserves": reserves}).encode())
-    draw.status = WITNESSED
+    draw.status = STEPS["witness"].target
     await session.flush()
     await record_event(session, actor=by, action="draw.witnessed", subject=f"draw:{draw.draw_id}",
                        data={"witness": value, "witness_at": rfc3339(draw.witness_at)})
@@ -201,8 +219,7 @@ def sealed_selection(keys: CenterKeys, draw: Draw) -> tuple[list[str], list[str]
 async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, actor: str) -> Draw:
     """Step 8: at the unseal moment, sign and publish the reveal record and the pool."""
     draw = await get_draw(session, draw_id, for_update=True)
-    if draw.status != WITNESSED:
-        raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，不能揭晓")
+    step = _check_step(draw, "reveal")
     if draw.purpose == "agency" and not draw.witness_value:
         raise RuleViolation(f"抽取 {draw_id} 没有交易中心以外的见证人提供的见证值，不能揭晓")
     now = await database_now(session)
@@ -212,7 +229,7 @@ async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, 
     record = {"protocol": sd.PROTOCOL, "draw_id": draw.draw_id, "center_seed": keys.unseal(draw.sealed_seed).hex(),
               "witness": draw.witness_value, "selected": selected, "reserves": reserves,
               "revealed_at": rfc3339(now)}
-    draw.reveal_record, draw.reveal_signature, draw.status = record, keys.sign(record), REVEALED
+    draw.reveal_record, draw.reveal_signature, draw.status = record, keys.sign(record), step.target
     await session.flush()
     await record_event(session, actor=actor, action="draw.revealed", subject=f"draw:{draw_id}",
                        data={"selected": selected, "reserves": reserves})
@@ -224,7 +241,7 @@ async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, 
 async def ask_supervisor_to_witness(session: AsyncSession, draw_id: str, *, actor: str) -> Draw:
     """The party entitled to witness asks a supervisor to do it instead (recorded, once)."""
     draw = await get_draw(session, draw_id, for_update=True)
-    if draw.status != COMMITTED or draw.witness_role != WITNESS_TENDERING_PARTY:
+    if not STEPS["ask_supervisor_to_witness"].allows(draw.status) or draw.witness_role != WITNESS_TENDERING_PARTY:
         raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，无需请求监督人员见证")
     if draw.witness_asked_by is not None:
         raise Conflict(f"已请求监督人员为抽取 {draw_id} 提供见证值，请等待")
@@ -256,11 +273,10 @@ async def void_draw(
     if not reason:
         raise InvalidInput("作废抽取必须说明理由", field="reason")
     draw = await get_draw(session, draw_id, for_update=True)
-    if draw.status in (REVEALED, VOIDED):
-        raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，不能作废")
+    step = _check_step(draw, "void")
     if draw.status == WITNESSED and not approved_by_supervisor:
         raise PermissionDenied("见证值提交后作废抽取须经监督人员批准")
-    draw.status, draw.void_reason, draw.voided_by = VOIDED, reason, actor
+    draw.status, draw.void_reason, draw.voided_by = step.target, reason, actor
     draw.void_approved_by, draw.voided_at = approved_by_supervisor, await database_now(session)
     draw.void_record = _void_record(draw, keys)
     draw.void_signature = keys.sign(draw.void_record)

@@ -19,7 +19,8 @@ from bidding.notice.announcements import Announcement
 from bidding.award.award_notice import award_notice_of, issue_award_notice
 from bidding.award.notice_pdf import BASIS_NAMES
 from bidding.award.contracts import contract_of
-from bidding.evaluation.sessions import EvaluationSession, start_evaluation_session
+from bidding.evaluation.records import EvaluationSession
+from bidding.evaluation.sitting import start_evaluation_session
 from bidding.opening.proceedings import finish_opening, window_closed
 from bidding.tender.party_projects import DRAW, agency_mode_of
 from bidding.draws.project_draws import draw_project_agency, request_project_committee

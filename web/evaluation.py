@@ -16,22 +16,13 @@ from litestar import Controller, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.notice.clarifications import may_publish
-from bidding.evaluation.sessions import (
-    close_stage,
-    complete_report,
-    evaluation_rounds,
-    evaluation_scheme,
-    evaluation_view,
-    record_dissent,
-    record_review,
-    record_scores,
-    register_expert_key,
-    rejection_grounds,
-    set_evaluation_scheme,
-    sign_report,
-    start_evaluation_session,
-    vote_for_chair,
-)
+from bidding.evaluation.expert_keys import register_expert_key
+from bidding.evaluation.grounds import rejection_grounds
+from bidding.evaluation.report import complete_report, record_dissent, sign_report
+from bidding.evaluation.review import close_stage, record_review, record_scores
+from bidding.evaluation.scheme import evaluation_scheme, set_evaluation_scheme
+from bidding.evaluation.sitting import start_evaluation_session, vote_for_chair
+from bidding.evaluation.views import evaluation_rounds, evaluation_view
 from bidding.tender.projects import get_project
 from expert_pool.committees import expert_of_user
 from trading.accounts import User

@@ -3,7 +3,7 @@ each committee the expert sits on (chair election, qualification / preliminary /
 review, scores per item, rejection with a ground and reasons), and the report signed with
 the expert's own Ed25519 key in the browser or by a recorded confirmation.
 
-Every act calls the services of :mod:`expert_pool.committees` and :mod:`bidding.evaluation.sessions`
+Every act calls the services of :mod:`expert_pool.committees` and :mod:`bidding.evaluation`
 as the expert's own account (matched to the pool by ID number); a refusal is shown next to
 its field with what the expert typed kept. An expert sees only the rounds it sits on.
 """
@@ -17,28 +17,14 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.evaluation.sessions import (
-    CHAIR,
-    COMPLETED,
-    DETAILED,
-    PASS,
-    REJECT,
-    REJECTION_GROUNDS,
-    REPORT,
-    REVIEW_STAGES,
-    STAGE_NAMES,
-    active_expert_key,
-    close_stage,
-    complete_report,
-    evaluation_view,
-    evaluations_of_expert,
-    record_dissent,
-    record_review,
-    record_scores,
-    register_expert_key,
-    sign_report,
-    vote_for_chair,
-)
+from bidding.evaluation.expert_keys import active_expert_key, register_expert_key
+from bidding.evaluation.grounds import REJECTION_GROUNDS
+from bidding.evaluation.records import PASS, REJECT
+from bidding.evaluation.report import complete_report, record_dissent, sign_report
+from bidding.evaluation.review import close_stage, record_review, record_scores
+from bidding.evaluation.sitting import vote_for_chair
+from bidding.evaluation.stages import CHAIR, COMPLETED, DETAILED, REPORT, REVIEW_STAGES, STAGE_NAMES
+from bidding.evaluation.views import evaluation_view, evaluations_of_expert
 from expert_pool.committees import answer_invitation, expert_of_user, invitations_of
 from expert_pool.models import Expert
 from trading.accounts import User

@@ -30,7 +30,8 @@ from bidding.notice.clarifications import Clarification, may_publish, publish_cl
 from bidding.award.contracts import contract_of, record_contract
 from bidding.tender.deadlines import DEADLINE_KINDS, Deadline
 from bidding.notice.objections import answer_doc_objection, doc_objections_for
-from bidding.evaluation.sessions import SCHEME_OPEN_STATES, evaluation_scheme, evaluation_view, set_evaluation_scheme
+from bidding.evaluation.scheme import SCHEME_OPEN_STATES, evaluation_scheme, set_evaluation_scheme
+from bidding.evaluation.views import evaluation_view
 from bidding.evaluation.scoring import COMPREHENSIVE, FORMULA_NAMES, LOWEST_RATIO, MEAN_DEVIATION, METHOD_NAMES
 from bidding.opening.proceedings import opening_record, window_closed
 from bidding.tender.party_projects import AGENCY_MODES, agency_mode_of, choose_agency_mode, projects_of

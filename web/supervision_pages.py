@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.award.complaints import ACCEPTED, DISMISS, FILED, UPHELD_OUTCOMES, accept_complaint, decide_complaint, reject_complaint
 from bidding.tender.deadline_watch import YELLOW_MIN, YELLOW_SHARE, open_cards
-from bidding.evaluation.sessions import LIVE_KINDS as EVALUATION_KINDS, evaluation_progress
+from bidding.evaluation.rounds import LIVE_KINDS as EVALUATION_KINDS
+from bidding.evaluation.views import evaluation_progress
 from bidding.opening.proceedings import opening_record
 from bidding.tender.states import local_date
 from bidding.reading.supervision import live_sessions, waiting_complaints

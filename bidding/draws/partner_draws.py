@@ -31,7 +31,7 @@ from sqlmodel import Field, SQLModel
 
 from bidding.draws.partner_client import PartnerGateway, PartnerRefused, PartnerUnreachable, send
 from bidding.tender.projects import project_by_code
-from expert_pool.committees import DRAWING, CommitteeGroup, CommitteeRequest, avoided_bidders_digest
+from expert_pool.committees import REQUEST_STEPS, CommitteeGroup, CommitteeRequest, avoided_bidders_digest
 from expert_pool.composition import check_committee
 from expert_pool.fallback import add_fallback_groups
 from trading.audit import record_event
@@ -43,10 +43,26 @@ from trading.partners import active_partner, get_partner
 from trading.sealed_draw import verify_bundle
 from trading.settings import Settings
 from trading.timefmt import rfc3339
+from trading.transitions import Transition, transition_table
 
 PENDING, COMMITTED, OPENED, CANCELLED, FALLEN_BACK = "pending", "committed", "opened", "cancelled", "fallen_back"
 STATUS_NAMES = {PENDING: "已发出，待对方应答", COMMITTED: "对方已抽取（结果密封）", OPENED: "已揭晓",
                 CANCELLED: "已取消", FALLEN_BACK: "已改抽本地专家"}
+# The steps of a request to a partner city (the tender's table shape, trading.transitions);
+# a step's name is what a refusal says cannot be done.
+STEPS = transition_table(
+    Transition("answer", "接收对方应答", frozenset({PENDING}), COMMITTED),
+    Transition("witness", "见证", frozenset({COMMITTED}), None),
+    Transition("refresh", "刷新", frozenset({COMMITTED, OPENED}), None),
+    Transition("open", "揭晓", frozenset({COMMITTED}), OPENED),
+    Transition("relay_decline", "转达谢绝", frozenset({COMMITTED}), None),
+    Transition("report_attendance", "登记出席情况", frozenset({OPENED}), None),
+    Transition("rate", "评价", frozenset({OPENED}), None),
+    Transition("cancel", "取消", frozenset({PENDING, COMMITTED}), CANCELLED),
+    # Fallen back, the partner may still have to be told to cancel: the request stays fallen back.
+    Transition("cancel_after_fallback", "取消", frozenset({FALLEN_BACK}), None),
+    Transition("fall_back", "改抽本地专家", frozenset({PENDING, CANCELLED}), FALLEN_BACK),
+)
 # The rule set key that allows local experts in place of a partner's; rule sets without it
 # get the default (docs/federation.md, "Unreachable partners").
 FALLBACK_RULE = "expert_remote_fallback_allowed"
@@ -74,6 +90,14 @@ class PartnerDrawRequest(SQLModel, table=True):
     created_at: datetime = Field(sa_column=created_at_column())
 
 
+def _check_step(row: PartnerDrawRequest, action: str) -> Transition[str]:
+    """The step ``action``, or a refusal naming the request's status."""
+    step = STEPS[action]
+    if not step.allows(row.status):
+        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能{step.name}")
+    return step
+
+
 async def get_partner_draw(session: AsyncSession, request_id: str, *, for_update: bool = False) -> PartnerDrawRequest:
     query = select(PartnerDrawRequest).where(PartnerDrawRequest.request_id == request_id)
     if for_update:
@@ -92,7 +116,7 @@ async def prepare_partner_draw(session: AsyncSession, settings: Settings, *, act
     request = await session.get(CommitteeRequest, committee_request_id)
     if request is None:
         raise NotFound(f"未找到评标委员会抽取申请 {committee_request_id}")
-    if request.status != DRAWING or request.starts_at <= await database_now(session):
+    if not REQUEST_STEPS["ask_partner"].allows(request.status) or request.starts_at <= await database_now(session):
         raise Conflict("评标已开始或已取消，不能再向合作城市抽取专家")
     if not groups:
         raise InvalidInput("请至少填写一个专业组别", field="groups")
@@ -138,7 +162,8 @@ async def send_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
                             *, gateway: PartnerGateway, actor: str) -> PartnerDrawRequest:
     """Send (or send again) the kept message; store the partner's commit records once checked."""
     row = await get_partner_draw(session, request_id, for_update=True)
-    if row.status != PENDING:
+    step = STEPS["answer"]
+    if not step.allows(row.status):
         return row  # answered already: nothing to send again
     partner = await active_partner(session, row.partner_city)
     answer = await send(gateway, keys, settings, partner, "POST", BASE, row.message)
@@ -158,7 +183,7 @@ async def send_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
                 or row.message["tendering_party"] not in (record["criteria"].get("exclude_orgs") or []) \
                 or record["criteria"].get("exclude_bidders_sha256") != _avoid_digest(row.message):
             raise IntegrityFailure(f"合作城市{partner.name}的抽取 {record['draw_id']} 与请求的条件不符（人数、专业或回避单位）")
-    row.draws, row.status, row.last_error = draws, COMMITTED, None
+    row.draws, row.status, row.last_error = draws, step.target, None
     await session.flush()
     await record_event(session, actor=actor, action="committee.partner_draw_committed",
                        subject=f"committee:{row.committee_request_id}",
@@ -196,8 +221,7 @@ async def witness_partner_draw(session: AsyncSession, keys: CenterKeys, settings
     if not value:
         raise InvalidInput("见证值不能为空：请输入或生成一个见证值", field="value")
     row = await get_partner_draw(session, request_id, for_update=True)
-    if row.status != COMMITTED:
-        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能见证")
+    _check_step(row, "witness")
     partner = await active_partner(session, row.partner_city)
     answer = await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/witness",
                         {"message": "witness", "draw_id": draw_id, "value": value, "by": by})
@@ -217,7 +241,7 @@ async def refresh_partner_draw(session: AsyncSession, keys: CenterKeys, settings
                                request_id: str, *, gateway: PartnerGateway) -> dict[str, Any]:
     """The partner's counts per group and its draws (replacement draws appear here)."""
     row = await get_partner_draw(session, request_id, for_update=True)
-    if row.status not in (COMMITTED, OPENED):
+    if not STEPS["refresh"].allows(row.status):
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」")
     partner = await active_partner(session, row.partner_city)
     answer = await send(gateway, keys, settings, partner, "GET", f"{BASE}/{request_id}")
@@ -234,8 +258,7 @@ async def open_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
     row = await get_partner_draw(session, request_id, for_update=True)
     if row.status == OPENED:
         return row
-    if row.status != COMMITTED:
-        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能揭晓")
+    step = _check_step(row, "open")
     request = await session.get(CommitteeRequest, row.committee_request_id)
     if await database_now(session) < request.starts_at:
         raise RuleViolation("评标开始前不能揭晓异地专家名单", starts_at=rfc3339(request.starts_at))
@@ -257,7 +280,7 @@ async def open_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
     strangers = [m["code"] for m in content["members"] if m["code"] not in selected]
     if strangers:
         raise IntegrityFailure(f"合作城市{partner.name}列出的专家 {'、'.join(strangers)} 不在其抽取结果中")
-    row.sealed_result, row.opened, row.draws, row.status = sealed, content, content["draws"], OPENED
+    row.sealed_result, row.opened, row.draws, row.status = sealed, content, content["draws"], step.target
     await session.flush()
     await record_event(session, actor=actor, action="committee.partner_draw_opened",
                        subject=f"committee:{row.committee_request_id}",
@@ -288,8 +311,7 @@ async def relay_decline(session: AsyncSession, keys: CenterKeys, settings: Setti
                         gateway: PartnerGateway, expert_code: str, reason: str, actor: str) -> dict[str, Any]:
     """An expert of the partner told us they cannot come: the partner calls its next reserve."""
     row = await get_partner_draw(session, request_id)
-    if row.status != COMMITTED:
-        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能转达谢绝")
+    _check_step(row, "relay_decline")
     if not (reason or "").strip():
         raise InvalidInput("谢绝参加评标必须说明理由", field="reason")
     partner = await active_partner(session, row.partner_city)
@@ -304,7 +326,7 @@ async def relay_decline(session: AsyncSession, keys: CenterKeys, settings: Setti
 async def report_attendance(session: AsyncSession, keys: CenterKeys, settings: Settings, request_id: str, *,
                             gateway: PartnerGateway, records: list[dict[str, Any]], actor: str) -> dict[str, Any]:
     row = await get_partner_draw(session, request_id)
-    if row.status != OPENED:
+    if not STEPS["report_attendance"].allows(row.status):
         raise Conflict("异地专家名单揭晓后才能登记出席情况")
     partner = await get_partner(session, row.partner_city)
     answer = await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/attendance",
@@ -323,13 +345,14 @@ async def cancel_partner_draw(session: AsyncSession, keys: CenterKeys, settings:
     row = await get_partner_draw(session, request_id, for_update=True)
     if not (reason or "").strip():
         raise InvalidInput("取消必须说明理由", field="reason")
-    if row.status in (CANCELLED, OPENED):
+    step = next((s for s in (STEPS["cancel"], STEPS["cancel_after_fallback"]) if s.allows(row.status)), None)
+    if step is None:
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能取消")
     partner = await get_partner(session, row.partner_city)
     await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/cancel",
                {"message": "cancel", "reason": reason})
-    if row.status != FALLEN_BACK:
-        row.status = CANCELLED
+    if step.target is not None:
+        row.status = step.target
     row.last_error = None
     await session.flush()
     await record_event(session, actor=actor, action="committee.partner_draw_cancelled",
@@ -343,7 +366,7 @@ async def rate_partner_expert(session: AsyncSession, keys: CenterKeys, settings:
                               rater_role: str, rater_organisation_id: int | None) -> dict[str, Any]:
     """Our tendering party's or supervisor's rating of a partner's expert, sent to the partner."""
     row = await get_partner_draw(session, request_id)
-    if row.status != OPENED:
+    if not STEPS["rate"].allows(row.status):
         raise Conflict("异地专家名单揭晓后才能评价")
     request = await session.get(CommitteeRequest, row.committee_request_id)
     if rater_role == "tendering_party":
@@ -374,7 +397,8 @@ async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, settings: 
     if not reason:
         raise InvalidInput("改抽本地专家必须说明理由", field="reason")
     row = await get_partner_draw(session, request_id, for_update=True)
-    if row.status not in (PENDING, CANCELLED):
+    step = STEPS["fall_back"]
+    if not step.allows(row.status):
         raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」：对方已抽取的，须先取消再改抽本地专家")
     request = await session.get(CommitteeRequest, row.committee_request_id)
     _, _, rule_set = await project_by_code(session, request.project_code)
@@ -389,7 +413,7 @@ async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, settings: 
     await add_fallback_groups(session, keys, committee_request_id=request.id,
                               groups=[(g["specialty"], g["count"], g["reserve_count"]) for g in row.message["groups"]],
                               replaces=replaces, actor=actor)
-    row.status, row.fallback_reason = FALLEN_BACK, reason
+    row.status, row.fallback_reason = step.target, reason
     row.last_error = f"未能通知对方取消（可稍后再取消）：{untold}" if untold else None
     await session.flush()
     return row

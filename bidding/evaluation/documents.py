@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.bids import sealed_bid
 from bidding.bids.submission import Bid
-from bidding.evaluation.sessions import EvaluationMember, current_session
+from bidding.evaluation.records import EvaluationMember
+from bidding.evaluation.rounds import current_session
 from bidding.opening.proceedings import DECRYPTED, OpeningEntry, OpeningSession
 from bidding.tender.projects import Project, get_project
 from trading.audit import record_event

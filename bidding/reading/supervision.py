@@ -11,7 +11,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.award.complaints import ACCEPTED, FILED, STATUS_NAMES, Complaint
-from bidding.evaluation.sessions import STAGE_NAMES, EvaluationMember, EvaluationSession
+from bidding.evaluation.records import EvaluationMember, EvaluationSession
+from bidding.evaluation.stages import STAGE_NAMES
 from bidding.opening.proceedings import DECRYPTED, NOT_DECRYPTED, PENDING, OpeningEntry, OpeningSession
 from bidding.tender.projects import Project
 from bidding.tender.states import STATE_NAMES

@@ -13,18 +13,16 @@ the n-th following day.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
 
 from trading.rules.calendar import PROVISIONAL_NOTE, Reckoning, default_calendar
 from trading.timefmt import CENTER_ZONE, chinese_date, local_time
-
-RuleValues = Mapping[str, Any]
-Facts = Mapping[str, Any]
+from trading.transitions import Facts, Guard, Refusal, RuleValues
+from trading.transitions import Transition as TableTransition
 
 
 class TenderState(StrEnum):
@@ -67,21 +65,7 @@ NON_TERMINAL_STATES = frozenset(S) - TERMINAL_STATES
 
 
 @dataclass(frozen=True)
-class Refusal:
-    """Why a guard refuses a step: the rule key (its source comes from the rule set)."""
-
-    message: str
-    rule: str | None = None
-    # True when the step clashes with the tender's own record rather than a rule.
-    conflict: bool = False
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-
-Guard = Callable[[RuleValues, Facts, datetime], Refusal | None]
-
-
-@dataclass(frozen=True)
-class Transition:
+class Transition(TableTransition[TenderState]):
     action: str
     name: str
     sources: frozenset[TenderState]

@@ -1,7 +1,7 @@
 // The expert's own Ed25519 key, in the browser (libsodium's JavaScript build, served locally).
 // Key file: the 32-byte seed as 64 hex digits and a newline (as bidders' plain key files).
 // Signing: an Ed25519 signature of the report's canonical JSON exactly as the server shows it
-// (bidding.evaluation.sessions.sign_report verifies it against the registered verify key).
+// (bidding.evaluation.report.sign_report verifies it against the registered verify key).
 // An ES module: the page's import map names "libsodium-sumo" (/vendor/libsodium-sumo/).
 import sodium from "/vendor/libsodium-wrappers-sumo/libsodium-wrappers.mjs";
 
