@@ -32,7 +32,8 @@ from bidding.tender.deadlines import DEADLINE_KINDS, Deadline
 from bidding.notice.objections import answer_doc_objection, doc_objections_for
 from bidding.evaluation.sessions import SCHEME_OPEN_STATES, evaluation_scheme, evaluation_view, set_evaluation_scheme
 from bidding.evaluation.scoring import COMPREHENSIVE, FORMULA_NAMES, LOWEST_RATIO, MEAN_DEVIATION, METHOD_NAMES
-from bidding.opening.proceedings import opening_record, window_closed
+from bidding.opening.proceedings import opening_record
+from bidding.opening.visibility import SEALED_MESSAGE, may_read_opening_record
 from bidding.tender.party_projects import AGENCY_MODES, agency_mode_of, choose_agency_mode, projects_of
 from bidding.draws.project_draws import ask_supervisor_for_agency_draw, witness_draw
 from bidding.tender.projects import Project, get_project, register_project
@@ -405,7 +406,7 @@ class PartyPageController(Controller):
             **await self._project_context(session, project, user), "forms": forms, "empty_form": FormState(),
             "timeline": await timeline(session, project), "deadlines": await deadlines_of(session, project),
             "versions": await document_versions(session, code), "bookings": await bookings_of_project(session, code),
-            "notice": notice, "opening_public": await window_closed(session, code)})
+            "notice": notice, "opening_public": await may_read_opening_record(session, code, None)})
 
     @post("/projects/{code:str}/agency/decline", name="party.decline_agency")
     async def decline_agency(self, code: str, request: Request, user: User, session: AsyncSession,
@@ -668,9 +669,8 @@ class PartyPageController(Controller):
             record = await opening_record(session, code)
         except NotFound:
             message = "尚未开标。"
-        if record is not None and not await window_closed(session, code):
-            # As in the API: before the decryption window ends only supervisors see the record.
-            record, message = None, "解密时限结束前，开标记录仅供监督人员查看；时限结束后在此公开。"
+        if record is not None and not await may_read_opening_record(session, code, user.role):
+            record, message = None, f"{SEALED_MESSAGE}；时限结束后在此公开。"
         return Template("party/opening.html", context={
             **await self._project_context(session, project, user), "record": record, "message": message})
 
