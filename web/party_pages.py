@@ -34,7 +34,13 @@ from bidding.evaluation.sessions import SCHEME_OPEN_STATES, evaluation_scheme, e
 from bidding.evaluation.scoring import COMPREHENSIVE, FORMULA_NAMES, LOWEST_RATIO, MEAN_DEVIATION, METHOD_NAMES
 from bidding.opening.proceedings import opening_record
 from bidding.opening.visibility import SEALED_MESSAGE, may_read_opening_record
-from bidding.tender.party_projects import AGENCY_MODES, agency_mode_of, choose_agency_mode, projects_of
+from bidding.tender.party_projects import (
+    AGENCY_MODES,
+    agency_mode_of,
+    choose_agency_mode,
+    projects_of,
+    registering_party,
+)
 from bidding.draws.project_draws import ask_supervisor_for_agency_draw, witness_draw
 from bidding.tender.projects import Project, get_project, register_project
 from bidding.award.publicity import answer_candidate_objection, objections_of, publicity_of, publish_candidates
@@ -346,12 +352,11 @@ class PartyPageController(Controller):
                 form.refuse(exc)
         party = None
         if form.value("tendering_party"):
-            party = await session.scalar(select(Organisation).where(
-                Organisation.credit_code == form.value("tendering_party")))
-            if party is None:
-                form.error("tendering_party", f"未找到招标人 {form.value('tendering_party')}")
-            elif user.role == UserRole.TENDERING_PARTY.value and party.id != user.organisation_id:
-                form.error("tendering_party", "招标人只能为本单位登记项目")
+            try:
+                party = await registering_party(session, form.value("tendering_party"), role=user.role,
+                                                organisation_id=user.organisation_id)
+            except DomainError as exc:
+                form.refuse(exc, aliases={"tendering_party_credit_code": "tendering_party"})
         if form.ok:
             try:
                 project = await register_project(

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.notice.announce import announce_tender
 from bidding.notice.clarifications import may_publish
 from bidding.tender.lifecycle import apply_transition
+from bidding.tender.party_projects import registering_party
 from bidding.tender.projects import Project, get_project, register_project, retender_project
 from bidding.tender.states import STATE_NAMES
 from bidding.notice.documents import MAX_DOCUMENT_SIZE, DocumentFile
@@ -85,12 +86,8 @@ class ProjectController(Controller):
     @post("/", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
           summary="Register a project (进场登记); the rule set in force today is pinned")
     async def register(self, data: ProjectBody, user: User, session: AsyncSession) -> dict[str, Any]:
-        party = await session.scalar(select(Organisation).where(
-            Organisation.credit_code == data.tendering_party_credit_code))
-        if party is None:
-            raise InvalidInput(f"未找到招标人 {data.tendering_party_credit_code}", field="tendering_party_credit_code")
-        if user.role == UserRole.TENDERING_PARTY and user.organisation_id != party.id:
-            raise PermissionDenied("招标人只能为本单位登记项目")
+        party = await registering_party(session, data.tendering_party_credit_code, role=user.role,
+                                        organisation_id=user.organisation_id)
         project = await register_project(session, actor=actor_of(user), code=data.code.strip(), title=data.title,
                                          category=data.category, method=data.method, region_code=data.region_code,
                                          tendering_party_id=party.id, estimate_fen=data.estimate_fen)

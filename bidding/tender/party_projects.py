@@ -16,13 +16,31 @@ from agency_pool.draws import agency_assignment
 from bidding.tender.projects import Project
 from trading.audit import AuditEntry, record_event
 from trading.draws import REVEALED, Draw
-from trading.errors import InvalidInput
+from trading.errors import InvalidInput, PermissionDenied
 from trading.events import publish_event
+from trading.organisations import Organisation
 from trading.roles import UserRole
 
 DRAW, SELF = "draw", "self"
 AGENCY_MODES = {DRAW: "由交易中心从代理机构库抽取招标代理机构", SELF: "招标人自行招标（招标投标法 第十二条）"}
 MODE_ACTION = "project.agency_mode"
+
+
+def check_party_owns(party: Organisation, role: str, organisation_id: int | None) -> None:
+    """A tendering party registers only its own projects; the center and agencies register for any party."""
+    if role == UserRole.TENDERING_PARTY.value and organisation_id != party.id:
+        raise PermissionDenied("招标人只能为本单位登记项目", code="not_own_party",
+                               field="tendering_party_credit_code")
+
+
+async def registering_party(session: AsyncSession, credit_code: str, *, role: str,
+                            organisation_id: int | None) -> Organisation:
+    """The tendering party a user in ``role`` may register a project for, by its credit code."""
+    party = await session.scalar(select(Organisation).where(Organisation.credit_code == credit_code))
+    if party is None:
+        raise InvalidInput(f"未找到招标人 {credit_code}", field="tendering_party_credit_code")
+    check_party_owns(party, role, organisation_id)
+    return party
 
 
 async def choose_agency_mode(session: AsyncSession, *, actor: str, project: Project, mode: str) -> None:
