@@ -19,14 +19,14 @@ from bidding.notice.announcements import Announcement
 from bidding.award.award_notice import award_notice_of, issue_award_notice
 from bidding.award.notice_pdf import BASIS_NAMES
 from bidding.award.contracts import contract_of
-from bidding.evaluation.sessions import EvaluationSession, start_evaluation_session
-from bidding.opening.proceedings import finish_opening, window_closed
+from bidding.evaluation.sessions import start_evaluation_session
+from bidding.opening.proceedings import finish_opening
+from bidding.reading.step_offers import center_offers
 from bidding.tender.party_projects import DRAW, agency_mode_of
 from bidding.draws.project_draws import draw_project_agency, request_project_committee
 from bidding.tender.projects import Project, get_project
 from bidding.award.publicity import publicity_of, publish_candidates
-from bidding.tender.states import TenderState
-from expert_pool.committees import CommitteeRequest, GroupSpec
+from expert_pool.committees import GroupSpec, current_committee_request
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import Conflict, DomainError, NotFound
@@ -55,13 +55,6 @@ def _count(form: FormState, name: str, label: str, low: int, high: int) -> int |
 
 def _committee_guess(exc: DomainError) -> str | None:
     return "specialty" if "专业" in exc.message else None
-
-
-async def _committee_of(session: AsyncSession, code: str) -> CommitteeRequest | None:
-    """The project's current committee request (the latest not cancelled)."""
-    return await session.scalar(select(CommitteeRequest).where(
-        CommitteeRequest.project_code == code, CommitteeRequest.status != "cancelled")
-        .order_by(CommitteeRequest.id.desc()).limit(1))
 
 
 async def _result_notices(session: AsyncSession, number: str) -> list[dict[str, Any]]:
@@ -99,9 +92,8 @@ class CenterTenderController(Controller):
             result = await session.scalar(select(Announcement).where(
                 Announcement.project_id == project.id, Announcement.kind == "result").order_by(Announcement.id.desc()))
         forms = forms or {}
-        committee = await _committee_of(session, code)
-        running = await session.scalar(select(EvaluationSession.id).where(
-            EvaluationSession.project_id == project.id, EvaluationSession.completed_at.is_(None)).limit(1))
+        committee = await current_committee_request(session, code)
+        offers = await center_offers(session, project, user.role, committee=committee, notice=notice)
         context = await room_page(session, "center_tender/tender.html", project, user,
                                   forms.get("room") or FormState.of({"purpose": "开标"}), status=status)
         context.context.update({
@@ -113,16 +105,12 @@ class CenterTenderController(Controller):
             "notice_issued": local_time(notice.issued_at) if notice else None,
             "result_notices": await _result_notices(session, notice.number) if notice else [],
             "result_announcement": result, "contract": await contract_of(session, code), "forms": forms, "local": local_iso,
-            "may_issue": notice is None and project.state in (TenderState.PUBLICITY, TenderState.AWARDED),
-            "may_publish": project.state == TenderState.EVALUATING,
+            "may_issue": offers.issue_award_notice, "may_publish": offers.publish_candidates,
             "committee": committee, "committee_form": forms.get("committee") or FormState.of({"count": "5",
                                                                                             "reserve_count": "1",
                                                                                             "representatives": "0"}),
-            "may_request_committee": committee is None and project.state in (
-                TenderState.ANNOUNCED, TenderState.BIDDING, TenderState.OPENING, TenderState.EVALUATING),
-            "may_finish_opening": project.state == TenderState.OPENING and await window_closed(session, code),
-            "may_start_evaluation": project.state == TenderState.EVALUATING and committee is not None
-            and running is None, "evaluation_running": running is not None})
+            "may_request_committee": offers.request_committee, "may_finish_opening": offers.finish_opening,
+            "may_start_evaluation": offers.start_evaluation, "evaluation_running": offers.evaluation_running})
         return context
 
     @get("/{code:str}", name="center_tender.tender")

@@ -24,9 +24,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.draws import agency_assignment, decline_agency
 from bidding.notice.announce import announce_tender, publish_documents
-from bidding.award.award_notice import FIRST_CANDIDATE_RULE, WinnerChoice, award_notice_of, choose_winner
+from bidding.award.award_notice import (
+    CHOICE_STATES,
+    FIRST_CANDIDATE_RULE,
+    award_notice_of,
+    choose_winner,
+    winner_choice_of,
+)
 from bidding.evaluation.candidates import ranked_candidates
-from bidding.notice.clarifications import Clarification, may_publish, publish_clarification, questions_for
+from bidding.notice.clarifications import (
+    OPEN_STATES as QUESTION_STATES,
+    Clarification,
+    may_publish,
+    publish_clarification,
+    questions_for,
+)
 from bidding.award.contracts import contract_of, record_contract
 from bidding.tender.deadlines import DEADLINE_KINDS, Deadline
 from bidding.notice.objections import answer_doc_objection, doc_objections_for
@@ -42,6 +54,8 @@ from bidding.tender.party_projects import (
     registering_party,
 )
 from bidding.draws.project_draws import ask_supervisor_for_agency_draw, witness_draw
+from bidding.reading.step_offers import may_publish_candidates, may_record_contract
+from bidding.tender.offers import offered_actions
 from bidding.tender.projects import Project, get_project, register_project
 from bidding.award.publicity import answer_candidate_objection, objections_of, publicity_of, publish_candidates
 from bidding.tender.periods import rule_flag
@@ -197,7 +211,7 @@ async def to_do(session: AsyncSession, project: Project, user: User) -> list[tup
     items = []
     open_questions = [q for q in await questions_for(session, code, user.role, user.organisation_id)
                       if q["answered_by"] is None]
-    if open_questions and project.state in (TenderState.ANNOUNCED, TenderState.BIDDING):
+    if open_questions and project.state in QUESTION_STATES:
         items.append((f"{len(open_questions)} 个投标人提问待澄清", f"{base}/questions"))
     open_objections = [o for o in await doc_objections_for(session, code, user.role, user.organisation_id)
                        if o["answer"] is None]
@@ -206,10 +220,10 @@ async def to_do(session: AsyncSession, project: Project, user: User) -> list[tup
     result_objections = [o for o in await objections_of(session, code) if o["answer"] is None]
     if result_objections:
         items.append((f"{len(result_objections)} 个对评标结果的异议待答复", f"{base}/result"))
-    if (project.state in (TenderState.PUBLICITY, TenderState.AWARDED) and await winner_choice_needed(session, project)
-            and await session.scalar(select(WinnerChoice.id).where(WinnerChoice.project_id == project.id)) is None):
+    if (project.state in CHOICE_STATES and await winner_choice_needed(session, project)
+            and await winner_choice_of(session, project) is None):
         items.append(("在中标候选人中确定中标人", f"{base}/result"))
-    if project.state == TenderState.AWARDED and await award_notice_of(session, project) is not None:
+    if may_record_contract(project, user.role, await award_notice_of(session, project)):
         items.append(("登记书面合同", f"{base}/result"))
     if user.role == UserRole.TENDERING_PARTY.value:
         agency = await agency_of(session, code)
@@ -391,7 +405,7 @@ class PartyPageController(Controller):
         return {"project": project, "row": project_row(project), "party": party,
                 "rule_set": f"{rule_set.code}@{rule_set.version}", "rule_set_title": rule_set.title,
                 "agency": await agency_of(session, project.code), "is_agency": user.role == UserRole.AGENCY.value,
-                "local": local_iso}
+                "offered": offered_actions(project, user.role), "local": local_iso}
 
     @get("/projects/{code:str}", name="party.project")
     async def project(self, code: str, user: User, session: AsyncSession) -> Template:
@@ -692,7 +706,7 @@ class PartyPageController(Controller):
             publicity = await publicity_of(session, code)
         except Conflict:
             publicity = None
-        choice = await session.scalar(select(WinnerChoice).where(WinnerChoice.project_id == project.id))
+        choice = await winner_choice_of(session, project)
         candidates = await ranked_candidates(session, project.id)
         chosen_rank = next((c.rank for c in candidates if choice is not None and c.id == choice.candidate_id), None)
         contract = await contract_of(session, code)
@@ -708,8 +722,8 @@ class PartyPageController(Controller):
             "forms": forms, "empty_form": FormState(),
             "candidate_options": [(str(c["rank"]), f"第{c['rank']}名 {c['name']}（报价 {yuan(c['price_fen'])} 元）")
                                   for c in (publicity or {}).get("candidates", [])],
-            "can_publish": user.role == UserRole.AGENCY.value and project.state == TenderState.EVALUATING
-            and evaluation is not None and evaluation.get("report") is not None,
+            "can_publish": may_publish_candidates(
+                project, user.role, report_signed=evaluation is not None and evaluation.get("report") is not None),
             })
 
     @get("/projects/{code:str}/result", name="party.result")

@@ -113,6 +113,15 @@ async def award_if_due(session: AsyncSession, project: Project, *, actor: str) -
     return project
 
 
+# The tendering party chooses (or changes) the winner during the publicity and after the award.
+CHOICE_STATES = frozenset({TenderState.PUBLICITY, TenderState.AWARDED})
+
+
+async def winner_choice_of(session: AsyncSession, project: Project) -> WinnerChoice | None:
+    """The tendering party's choice of winner so far, None before it chooses."""
+    return await session.scalar(select(WinnerChoice).where(WinnerChoice.project_id == project.id))
+
+
 async def choose_winner(session: AsyncSession, *, actor: str, project_code: str, rank: int,
                         reason: str) -> WinnerChoice:
     """The tendering party's choice of winner among the current candidates, with its reason."""
@@ -120,7 +129,7 @@ async def choose_winner(session: AsyncSession, *, actor: str, project_code: str,
         raise InvalidInput("中标候选人排名应为正整数", field="rank")
     reason = clean_text(reason, "确定中标人的理由", "reason")
     project = await get_project(session, project_code, lock=True)
-    if project.state not in (TenderState.PUBLICITY, TenderState.AWARDED):
+    if project.state not in CHOICE_STATES:
         name = STATE_NAMES.get(project.state, project.state)
         raise Conflict(f"项目 {project.code} 当前状态为「{name}」，不能确定中标人", code="state_conflict",
                        project=project.code, state=project.state)
@@ -156,7 +165,7 @@ async def _winner(session: AsyncSession, project: Project, rule_set: RuleSetReco
         raise Conflict(f"项目 {project.code} 没有中标候选人", code="no_candidates", project=project.code)
     if rule_flag(rule_set, FIRST_CANDIDATE_RULE):
         return candidates[0], FIRST_CANDIDATE, None
-    choice = await session.scalar(select(WinnerChoice).where(WinnerChoice.project_id == project.id))
+    choice = await winner_choice_of(session, project)
     chosen = next((c for c in candidates if choice is not None and c.id == choice.candidate_id), None)
     if chosen is None:
         raise Conflict(f"招标人尚未在中标候选人中确定项目 {project.code} 的中标人", code="winner_not_chosen",
