@@ -481,11 +481,10 @@ async def confirmed_members(session: AsyncSession, request_id: int) -> list[tupl
 
 async def confirmed_experts_of_project(session: AsyncSession, project_code: str) -> list[Expert]:
     """Every expert who confirmed a seat on any committee of the project, by expert code."""
-    return list((await session.scalars(
-        select(Expert).join(CommitteeMember, CommitteeMember.expert_id == Expert.id)
-        .join(CommitteeRequest, CommitteeRequest.id == CommitteeMember.request_id)
-        .where(CommitteeRequest.project_code == project_code, CommitteeMember.status == CONFIRMED)
-        .distinct().order_by(Expert.code))).all())
+    seated = (select(CommitteeMember.expert_id)
+              .join(CommitteeRequest, CommitteeRequest.id == CommitteeMember.request_id)
+              .where(CommitteeRequest.project_code == project_code, CommitteeMember.status == CONFIRMED))
+    return list((await session.scalars(select(Expert).where(Expert.id.in_(seated)).order_by(Expert.code))).all())
 
 
 async def sat_on_project(session: AsyncSession, project_code: str, expert_id: int) -> bool:
