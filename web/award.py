@@ -33,7 +33,6 @@ from bidding.award.award_notice import (
 )
 from bidding.award.notice_pdf import BASIS_NAMES
 from bidding.award.verification import verify_award_notice
-from bidding.notice.clarifications import may_publish
 from bidding.award.complaints import (
     accept_complaint,
     complaint_view,
@@ -43,6 +42,7 @@ from bidding.award.complaints import (
     reject_complaint,
 )
 from bidding.award.contracts import contract_of, contract_view, record_contract
+from bidding.tender.party_projects import PARTY_ROLES, acts_for, check_acts_for
 from bidding.tender.projects import Project, get_project
 from bidding.award.publicity import (
     answer_candidate_objection,
@@ -78,10 +78,8 @@ MAX_PDF_BYTES = 20 * 1024 * 1024
 
 async def _project_party(session: AsyncSession, code: str, user: User) -> Project:
     """The project, when ``user`` is the center or the project's tendering party or agency."""
-    project = await get_project(session, code)
-    if not await may_publish(session, project, user.role, user.organisation_id):
-        raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以办理此事项", project=code)
-    return project
+    return await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id,
+                                "办理此事项")
 
 
 async def _viewer_scope(session: AsyncSession, code: str, user: User | None) -> int | None:
@@ -256,8 +254,7 @@ class AwardNoticeController(Controller):
         project = await session.get(Project, notice.project_id)
         allowed = user.role in WATCHERS or (
             user.role == UserRole.BIDDER and user.organisation_id == notice.organisation_id) or (
-            user.role in (UserRole.TENDERING_PARTY, UserRole.AGENCY)
-            and await may_publish(session, project, user.role, user.organisation_id))
+            user.role in PARTY_ROLES and await acts_for(session, project, user.role, user.organisation_id))
         if not allowed:
             raise PermissionDenied("只有交易中心、监督人员、招标人及其代理机构和中标人可以下载中标通知书")
         return Response(notice.pdf, media_type=PDF,

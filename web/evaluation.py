@@ -15,7 +15,6 @@ from typing import Any
 from litestar import Controller, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.notice.clarifications import may_publish
 from bidding.evaluation.sessions import (
     close_stage,
     complete_report,
@@ -32,6 +31,7 @@ from bidding.evaluation.sessions import (
     start_evaluation_session,
     vote_for_chair,
 )
+from bidding.tender.party_projects import acts_for, check_acts_for
 from bidding.tender.projects import get_project
 from expert_pool.committees import expert_of_user
 from trading.accounts import User
@@ -53,7 +53,7 @@ async def _expert_id(session: AsyncSession, user: User) -> int:
 
 async def _serving(session: AsyncSession, code: str, user: User) -> bool:
     """The center, the project's tendering party or the agency serving it."""
-    return await may_publish(session, await get_project(session, code), user.role, user.organisation_id)
+    return await acts_for(session, await get_project(session, code), user.role, user.organisation_id)
 
 
 class EvaluationController(Controller):
@@ -70,8 +70,7 @@ class EvaluationController(Controller):
     @put("/scheme", guards=[requires_role(UserRole.ADMIN, *PARTIES)],
          summary="Fix the evaluation scheme (tendering party, its agency or the center; before bidding)")
     async def set_scheme(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
-        if not await _serving(session, code, user):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以规定评标办法")
+        await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id, "规定评标办法")
         record = await set_evaluation_scheme(session, actor=actor_of(user), project_code=code, scheme=json_object(data))
         await session.commit()
         return record.scheme

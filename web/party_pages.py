@@ -1,7 +1,7 @@
 """The tendering party's and the agency's pages (招标人/代理机构工作台), under ``/party``.
 
 Both act for the projects they are party to: the tendering party for its own, the agency
-for those it was drawn to serve (:func:`bidding.notice.clarifications.may_publish`, the same check
+for those it was drawn to serve (:func:`bidding.tender.party_projects.acts_for`, the same check
 the JSON API makes); any other project is refused. Every act calls the same service
 function as the API: registration (进场登记), the announcement with the tender documents,
 later versions, clarifications, answers to objections, room bookings (the agency, as in
@@ -35,7 +35,6 @@ from bidding.evaluation.candidates import ranked_candidates
 from bidding.notice.clarifications import (
     OPEN_STATES as QUESTION_STATES,
     Clarification,
-    may_publish,
     publish_clarification,
     questions_for,
 )
@@ -48,10 +47,13 @@ from bidding.opening.proceedings import opening_record
 from bidding.opening.visibility import SEALED_MESSAGE, may_read_opening_record
 from bidding.tender.party_projects import (
     AGENCY_MODES,
+    acts_for,
     agency_mode_of,
+    check_acts_for,
     choose_agency_mode,
     projects_of,
     registering_party,
+    registrable_parties,
 )
 from bidding.draws.project_draws import ask_supervisor_for_agency_draw, witness_draw
 from bidding.reading.step_offers import may_publish_candidates, may_record_contract
@@ -67,7 +69,7 @@ from trading.draws import COMMITTED, WITNESS_TENDERING_PARTY, get_draw
 from trading.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from trading.money import fen_of_yuan, yuan
 from trading.organisations import Organisation, Region
-from trading.roles import OrgRole, UserRole
+from trading.roles import UserRole
 from trading.rooms import ROOM_KIND_NAMES, Room, RoomBooking, book_room, describe_period, list_rooms
 from trading.rules.catalogue import METHODS
 from trading.rules.store import TRADING_CATEGORIES, RuleSetRecord
@@ -157,10 +159,7 @@ def scheme_form_of(scheme: Any) -> FormState:
 
 async def acting_project(session: AsyncSession, code: str, user: User) -> Project:
     """The project, when ``user`` is its tendering party or the agency serving it."""
-    project = await get_project(session, code)
-    if not await may_publish(session, project, user.role, user.organisation_id):
-        raise PermissionDenied(f"项目 {code} 不是本单位招标或代理的项目，无权查看或办理", project=code)
-    return project
+    return await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id)
 
 
 def method_names() -> dict[str, dict[str, str]]:
@@ -331,13 +330,9 @@ class PartyPageController(Controller):
             **await party_workspace(session, user), "registered": registered})
 
     async def _register_choices(self, session: AsyncSession, user: User) -> dict[str, Any]:
-        parties_query = select(Organisation).where(Organisation.roles.contains([OrgRole.TENDERING_PARTY.value]))
-        if user.role == UserRole.TENDERING_PARTY.value:
-            parties_query = parties_query.where(Organisation.id == user.organisation_id)
         regions = (await session.scalars(select(Region).order_by(Region.code))).all()
         return {"categories": TRADING_CATEGORIES, "methods": method_names(), "agency_modes": AGENCY_MODES,
-                "parties": (await session.scalars(parties_query.order_by(Organisation.name))).all(),
-                "regions": regions}
+                "parties": await registrable_parties(session, user.role, user.organisation_id), "regions": regions}
 
     @get("/projects/new", name="party.register_form")
     async def register_form(self, user: User, session: AsyncSession) -> Template:
@@ -392,7 +387,7 @@ class PartyPageController(Controller):
             return Template("party/register.html", status_code=400,
                             context={**await self._register_choices(session, user), "form": form})
         await session.commit()
-        if await may_publish(session, project, user.role, user.organisation_id):
+        if await acts_for(session, project, user.role, user.organisation_id):
             return Redirect(f"/party/projects/{quote(project.code)}")
         # An agency acts for a project only once the center's draw names it.
         return Redirect(f"/party/projects?registered={quote(project.code)}")

@@ -159,25 +159,6 @@ async def questions_for(session: AsyncSession, project_code: str, viewer_role: s
     return views
 
 
-async def may_publish(session: AsyncSession, project: Project, role: str, organisation_id: int | None) -> bool:
-    """The center, the project's tendering party, or the agency serving it."""
-    if role == UserRole.ADMIN.value:
-        return True
-    if organisation_id is None:
-        return False
-    if role == UserRole.TENDERING_PARTY.value:
-        return organisation_id == project.tendering_party_id
-    if role == UserRole.AGENCY.value:
-        from agency_pool.draws import agency_assignment
-
-        try:
-            assignment = await agency_assignment(session, project.code)
-        except NotFound:
-            return False
-        return assignment.agency is not None and assignment.agency.organisation_id == organisation_id
-    return False
-
-
 async def publish_clarification(session: AsyncSession, *, actor: str, project_code: str, title: str, body: str,
                                 answers: list[int] | None = None, document: DocumentFile | None = None
                                 ) -> Clarification:
