@@ -31,6 +31,7 @@ from bidding.evaluation.sessions import (
     start_evaluation_session,
     vote_for_chair,
 )
+from bidding.evaluation.readers import evaluation_for
 from bidding.tender.party_projects import acts_for, check_acts_for
 from bidding.tender.projects import get_project
 from expert_pool.committees import expert_of_user
@@ -90,14 +91,7 @@ class EvaluationController(Controller):
 
     @get("/", guards=[requires_login], summary="The evaluation as the caller's role may see it")
     async def view(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
-        role = user.role
-        if role == UserRole.EXPERT:
-            return await evaluation_view(session, code, role=role, expert_id=await _expert_id(session, user))
-        if role in PARTIES:
-            if not await _serving(session, code, user):
-                raise PermissionDenied("您无权查看本项目的评标情况")
-            return await evaluation_view(session, code, role=role, party=True)
-        return await evaluation_view(session, code, role=role, organisation_id=user.organisation_id)
+        return await evaluation_for(session, code, user)
 
     @get("/rounds", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
          summary="Every evaluation round on record")

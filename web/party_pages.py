@@ -41,7 +41,8 @@ from bidding.notice.clarifications import (
 from bidding.award.contracts import contract_of, record_contract
 from bidding.tender.deadlines import DEADLINE_KINDS, Deadline
 from bidding.notice.objections import answer_doc_objection, doc_objections_for
-from bidding.evaluation.sessions import SCHEME_OPEN_STATES, evaluation_scheme, evaluation_view, set_evaluation_scheme
+from bidding.evaluation.readers import evaluation_for
+from bidding.evaluation.sessions import SCHEME_OPEN_STATES, evaluation_scheme, set_evaluation_scheme
 from bidding.evaluation.scoring import COMPREHENSIVE, FORMULA_NAMES, LOWEST_RATIO, MEAN_DEVIATION, METHOD_NAMES
 from bidding.opening.proceedings import opening_record
 from bidding.opening.visibility import SEALED_MESSAGE, may_read_opening_record
@@ -693,7 +694,7 @@ class PartyPageController(Controller):
         code = project.code
         evaluation = None
         try:
-            evaluation = await evaluation_view(session, code, role=user.role, party=True)
+            evaluation = await evaluation_for(session, code, user)
         except (NotFound, PermissionDenied):
             evaluation = None
         publicity = None
