@@ -34,12 +34,12 @@ from bidding.award.award_notice import (
 from bidding.evaluation.candidates import ranked_candidates
 from bidding.notice.clarifications import (
     OPEN_STATES as QUESTION_STATES,
-    Clarification,
+    clarifications_of,
     publish_clarification,
     questions_for,
 )
 from bidding.award.contracts import contract_of, record_contract
-from bidding.tender.deadlines import DEADLINE_KINDS, Deadline
+from bidding.tender.deadlines import DEADLINE_KINDS, deadlines_of as project_deadlines
 from bidding.notice.objections import answer_doc_objection, doc_objections_for
 from bidding.evaluation.readers import evaluation_for
 from bidding.evaluation.sessions import SCHEME_OPEN_STATES, evaluation_scheme, set_evaluation_scheme
@@ -258,8 +258,7 @@ async def timeline(session: AsyncSession, project: Project) -> list[dict[str, An
 
 
 async def deadlines_of(session: AsyncSession, project: Project) -> list[dict[str, Any]]:
-    rows = (await session.scalars(select(Deadline).where(Deadline.project_id == project.id)
-                                  .order_by(Deadline.due_at))).all()
+    rows = await project_deadlines(session, project)
     return [{"kind_name": DEADLINE_KINDS.get(d.kind, d.kind), "due_at": local_time(d.due_at),
              "provisional": d.provisional and d.met_at is None, "met_at": local_time(d.met_at), "card": d.card,
              "card_name": {"yellow": "黄牌", "red": "红牌"}.get(d.card, "")} for d in rows]
@@ -574,8 +573,7 @@ class PartyPageController(Controller):
 
     async def _questions_page(self, session: AsyncSession, project: Project, user: User, form: FormState,
                               status: int = 200) -> Template:
-        clarifications = (await session.scalars(select(Clarification).where(Clarification.project_id == project.id)
-                                                .order_by(Clarification.id))).all()
+        clarifications = await clarifications_of(session, project)
         return Template("party/questions.html", status_code=status, context={
             **await self._project_context(session, project, user), "form": form,
             # The tendering party and agency see every question, never who asked.

@@ -15,13 +15,12 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.notice.announce import announce_tender
 from bidding.tender.lifecycle import apply_transition
 from bidding.tender.party_projects import check_acts_for, registering_party
-from bidding.tender.projects import Project, get_project, register_project, retender_project
+from bidding.tender.projects import Project, get_project, recent_projects, register_project, retender_project
 from bidding.tender.states import STATE_NAMES
 from bidding.notice.documents import MAX_DOCUMENT_SIZE, DocumentFile
 from trading.accounts import User
@@ -98,10 +97,8 @@ class ProjectController(Controller):
         self, session: AsyncSession, tender_state: Annotated[str | None, Parameter(query="state")] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> list[dict[str, Any]]:
-        query = select(Project).order_by(Project.id.desc()).limit(limit)
-        if tender_state:
-            query = query.where(Project.state == tender_state)
-        return [await project_view(session, project) for project in (await session.scalars(query)).all()]
+        return [await project_view(session, project)
+                for project in await recent_projects(session, state=tender_state, limit=limit)]
 
     @get("/{code:str}", summary="One project: its state, dates and pinned rule set (public)")
     async def show(self, code: str, session: AsyncSession) -> dict[str, Any]:

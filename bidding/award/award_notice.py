@@ -42,7 +42,7 @@ from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.keys import SIGNATURE_ALGORITHM, CenterKeys
 from trading.money import yuan
-from trading.notifications import enqueue
+from trading.notifications import OutboxMessage, enqueue
 from trading.organisations import Organisation
 from trading.rules.store import RuleSetRecord
 from trading.timefmt import CENTER_ZONE
@@ -275,3 +275,14 @@ def award_notice_bundle(notice: AwardNotice) -> dict[str, Any]:
     """What anyone needs to check the PDF offline (with the center's public key)."""
     return {"record": notice.record, "signature": notice.signature, "algorithm": SIGNATURE_ALGORITHM,
             "key_id": notice.key_id}
+
+
+async def result_notices(session: AsyncSession, notice: AwardNotice) -> list[dict[str, Any]]:
+    """The award notice's messages: the winner's and the result notices (中标结果通知) to every other bidder."""
+    messages = (await session.scalars(select(OutboxMessage).where(OutboxMessage.subject == f"award-notice:{notice.number}")
+                                      .order_by(OutboxMessage.id))).all()
+    codes = [m.recipient.removeprefix("organisation:") for m in messages]
+    names = dict((await session.execute(select(Organisation.credit_code, Organisation.name)
+                                        .where(Organisation.credit_code.in_(codes)))).all())
+    return [{"recipient": names.get(code, code), "credit_code": code, "body": m.body, "status": m.status,
+             "winner": m.body.startswith("中标通知书")} for m, code in zip(messages, codes, strict=True)]

@@ -262,3 +262,9 @@ def clarification_view(clarification: Clarification, project: Project) -> dict[s
             "deadline_moved": clarification.deadline_after is not None,
             "bid_deadline": project.bid_deadline.isoformat() if project.bid_deadline else None,
             "previous_bid_deadline": clarification.deadline_before.isoformat() if clarification.deadline_before else None}
+
+
+async def clarifications_of(session: AsyncSession, project: Project) -> list[Clarification]:
+    """The project's published clarifications and changes, oldest first."""
+    return list((await session.scalars(select(Clarification).where(Clarification.project_id == project.id)
+                                       .order_by(Clarification.id))).all())
