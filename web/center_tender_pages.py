@@ -20,6 +20,7 @@ from bidding.award.contracts import contract_of
 from bidding.evaluation.sessions import start_evaluation_session
 from bidding.opening.proceedings import finish_opening
 from bidding.reading.step_offers import center_offers
+from bidding.reading.timeline import timeline
 from bidding.tender.party_projects import DRAW, agency_mode_of
 from bidding.draws.project_draws import draw_project_agency, request_project_committee
 from bidding.tender.projects import get_project, recent_projects
@@ -35,7 +36,7 @@ from trading.timefmt import local_time
 from web.auth import requires_role
 from web.errors import status_of
 from web.forms import FormState, form_values, local_moment
-from web.party_pages import agency_of, local_iso, book_from_form, notice_pdf, project_row, room_page, timeline
+from web.party_pages import agency_of, local_iso, book_from_form, notice_pdf, project_row, room_page
 from web.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)

@@ -58,6 +58,7 @@ from bidding.tender.party_projects import (
 )
 from bidding.draws.project_draws import ask_supervisor_for_agency_draw, witness_draw
 from bidding.reading.step_offers import may_publish_candidates, may_record_contract
+from bidding.reading.timeline import timeline
 from bidding.tender.offers import offered_actions
 from bidding.tender.projects import Project, get_project, register_project
 from bidding.award.publicity import answer_candidate_objection, objections_of, publicity_of, publish_candidates
@@ -65,13 +66,13 @@ from bidding.tender.periods import rule_flag
 from bidding.tender.states import STATE_NAMES, TenderState
 from bidding.notice.documents import MAX_DOCUMENT_SIZE, DocumentFile, document_version, document_versions
 from trading.accounts import User
-from trading.audit import AuditEntry, actor_of
+from trading.audit import actor_of
 from trading.draws import COMMITTED, WITNESS_TENDERING_PARTY, get_draw
 from trading.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from trading.money import fen_of_yuan, yuan
 from trading.organisations import Organisation, Region
 from trading.roles import UserRole
-from trading.rooms import ROOM_KIND_NAMES, Room, RoomBooking, book_room, describe_period, list_rooms
+from trading.rooms import ROOM_KIND_NAMES, book_room, bookings_of_project as project_bookings, describe_period, list_rooms
 from trading.rules.catalogue import METHODS
 from trading.rules.store import TRADING_CATEGORIES, RuleSetRecord
 from trading.timefmt import local_time
@@ -85,18 +86,6 @@ from web.tender_documents import attachment
 parties = requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY)
 # The documents' limit plus room for the other fields and the multipart framing.
 UPLOAD_LIMIT = MAX_DOCUMENT_SIZE + 1024 * 1024
-# The tender's own steps, as the timeline names them (audit actions on project:{code}).
-TIMELINE_ACTIONS = {
-    "project.registered": "进场登记", "project.agency_mode": "确定代理方式", "tender.announce": "发布招标公告",
-    "tender_documents.published": "发布招标文件", "clarification.published": "发布澄清/修改",
-    "tender.open_bidding": "开始投标", "tender.start_opening": "开标", "tender.start_evaluation": "开始评标",
-    "tender.fail": "流标", "tender.publish_candidates": "公示中标候选人", "tender.suspend": "暂停招标投标活动",
-    "tender.resume": "恢复招标投标活动", "tender.reevaluate": "重新评审", "tender.award": "定标",
-    "award.winner_chosen": "招标人确定中标人", "award.notice_issued": "发出中标通知书",
-    "tender.record_contract": "登记合同", "tender.close": "结束项目", "tender.terminate": "终止招标",
-    "tender.deadline_extended": "投标截止时间顺延", "docs_objection.raised": "收到对招标文件的异议",
-    "docs_objection.answered": "答复对招标文件的异议",
-}
 
 
 SCHEME_FIELDS = ("method", "price_points", "price_formula", "k", "deduct_above", "deduct_below", "items")
@@ -247,16 +236,6 @@ async def party_workspace(session: AsyncSession, user: User) -> dict[str, Any]:
     return {"projects": [project_row(p) for p in await projects_of(session, user.role, user.organisation_id)]}
 
 
-async def timeline(session: AsyncSession, project: Project) -> list[dict[str, Any]]:
-    entries = (await session.scalars(select(AuditEntry).where(
-        AuditEntry.subject == f"project:{project.code}", AuditEntry.action.in_(list(TIMELINE_ACTIONS)))
-        .order_by(AuditEntry.seq))).all()
-    return [{"at": local_time(e.at, "%Y-%m-%d %H:%M:%S"), "name": TIMELINE_ACTIONS[e.action],
-             "to": STATE_NAMES.get(e.data.get("to"), "") if e.action.startswith("tender.") else "",
-             "reason": (e.data.get("facts") or {}).get("reason") if isinstance(e.data.get("facts"), dict) else None}
-            for e in entries]
-
-
 async def deadlines_of(session: AsyncSession, project: Project) -> list[dict[str, Any]]:
     rows = await project_deadlines(session, project)
     return [{"kind_name": DEADLINE_KINDS.get(d.kind, d.kind), "due_at": local_time(d.due_at),
@@ -265,11 +244,9 @@ async def deadlines_of(session: AsyncSession, project: Project) -> list[dict[str
 
 
 async def bookings_of_project(session: AsyncSession, code: str) -> list[dict[str, Any]]:
-    rows = (await session.execute(select(RoomBooking, Room).join(Room, Room.id == RoomBooking.room_id)
-                                  .where(RoomBooking.project_code == code, RoomBooking.cancelled_at.is_(None))
-                                  .order_by(RoomBooking.during))).all()
     return [{"id": b.id, "room": r.code, "room_name": r.name, "kind_name": r.kind_name, "location": r.location,
-             "purpose": b.purpose, "period": describe_period(b.starts_at, b.ends_at)} for b, r in rows]
+             "purpose": b.purpose, "period": describe_period(b.starts_at, b.ends_at)}
+            for b, r in ((row.booking, row.room) for row in await project_bookings(session, code))]
 
 
 async def agency_of(session: AsyncSession, code: str) -> dict[str, Any]:
