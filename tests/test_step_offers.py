@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, strategies as st
 
+from bidding.reading.bidder_desk import TenderDesk
 from bidding.reading.step_offers import may_publish_candidates, may_record_contract
 from bidding.tender.offers import TAKEN_BY, offered_actions
 from bidding.tender.states import TERMINAL_STATES, TRANSITIONS, TenderState
@@ -86,3 +87,16 @@ def test_the_contract_is_offered_after_the_award_notice():
     assert may_record_contract(tender(S.AWARDED), PARTY, notice)
     assert not may_record_contract(tender(S.AWARDED), PARTY, None)
     assert not may_record_contract(tender(S.PUBLICITY), PARTY, notice)
+
+
+@pytest.mark.parametrize(("state", "registers", "bids", "opening"), [
+    (S.REGISTERED, False, False, False),
+    (S.ANNOUNCED, True, False, False),
+    (S.BIDDING, True, True, False),
+    (S.OPENING, False, False, True),
+    (S.EVALUATING, False, False, True),
+    (S.FAILED, False, False, True),
+])
+def test_what_a_bidders_tender_page_offers(state, registers, bids, opening):
+    desk = TenderDesk(tender(state), None, None, [])
+    assert (desk.registration_open, desk.bidding_open, desk.opening_reached) == (registers, bids, opening)

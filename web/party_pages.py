@@ -377,7 +377,8 @@ class PartyPageController(Controller):
         return {"project": project, "row": project_row(project), "party": party,
                 "rule_set": f"{rule_set.code}@{rule_set.version}", "rule_set_title": rule_set.title,
                 "agency": await agency_of(session, project.code), "is_agency": user.role == UserRole.AGENCY.value,
-                "offered": offered_actions(project, user.role), "local": local_iso}
+                "offered": offered_actions(project, user.role), "documents_open": project.state in QUESTION_STATES,
+                "local": local_iso}
 
     @get("/projects/{code:str}", name="party.project")
     async def project(self, code: str, user: User, session: AsyncSession) -> Template:
@@ -688,7 +689,8 @@ class PartyPageController(Controller):
         return Template("party/result.html", status_code=status, context={
             **await self._project_context(session, project, user), "evaluation": evaluation,
             "publicity": publicity, "choice": choice, "chosen_rank": chosen_rank,
-            "choice_needed": await winner_choice_needed(session, project),
+            "choice_needed": await winner_choice_needed(session, project), "may_choose": project.state in CHOICE_STATES,
+            "may_record_contract": may_record_contract(project, user.role, notice),
             "objections": await objections_of(session, code), "notice": notice, "contract": contract,
             "forms": forms, "empty_form": FormState(),
             "candidate_options": [(str(c["rank"]), f"第{c['rank']}名 {c['name']}（报价 {yuan(c['price_fen'])} 元）")

@@ -40,7 +40,7 @@ from trading.rules.store import RuleSetRecord
 
 CLARIFICATION_RULE = "clarification_min_days_before_deadline"
 # States in which the tender documents are out and bids are not yet opened.
-OPEN_STATES = ("announced", "bidding")
+OPEN_STATES = ("announced", "bidding")  # the documents are out for bids: questions, clarifications, new versions
 # Who may see the asker of a question.
 IDENTITY_ROLES = {UserRole.ADMIN.value, UserRole.SUPERVISOR.value}
 MAX_QUESTION_CHARS = 5000
