@@ -11,8 +11,9 @@ from hypothesis import given, strategies as st
 
 from bidding.reading.bidder_desk import TenderDesk
 from bidding.reading.step_offers import may_publish_candidates, may_record_contract
-from bidding.tender.offers import TAKEN_BY, offered_actions
+from bidding.tender.offers import TAKEN_BY, check_takes, offered_actions
 from bidding.tender.states import TERMINAL_STATES, TRANSITIONS, TenderState
+from trading.errors import PermissionDenied
 from trading.roles import UserRole
 
 S = TenderState
@@ -100,3 +101,10 @@ def test_the_contract_is_offered_after_the_award_notice():
 def test_what_a_bidders_tender_page_offers(state, registers, bids, opening):
     desk = TenderDesk(tender(state), None, None, [])
     assert (desk.registration_open, desk.bidding_open, desk.opening_reached) == (registers, bids, opening)
+
+
+def test_a_tendering_party_is_refused_the_agencys_publicity_step():
+    check_takes("publish_candidates", AGENCY, "中标候选人由交易中心或项目的代理机构公示")
+    with pytest.raises(PermissionDenied) as refused:
+        check_takes("publish_candidates", PARTY, "中标候选人由交易中心或项目的代理机构公示")
+    assert (refused.value.code, refused.value.message) == ("permission_denied", "中标候选人由交易中心或项目的代理机构公示")

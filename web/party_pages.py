@@ -59,7 +59,7 @@ from bidding.tender.party_projects import (
 from bidding.draws.project_draws import ask_supervisor_for_agency_draw, witness_draw
 from bidding.reading.step_offers import may_publish_candidates, may_record_contract
 from bidding.reading.timeline import timeline
-from bidding.tender.offers import offered_actions
+from bidding.tender.offers import check_takes, offered_actions
 from bidding.tender.projects import Project, get_project, register_project
 from bidding.award.publicity import answer_candidate_objection, objections_of, publicity_of, publish_candidates
 from bidding.tender.periods import rule_flag
@@ -709,9 +709,7 @@ class PartyPageController(Controller):
     @post("/projects/{code:str}/publicity", name="party.publish_candidates")
     async def publish(self, code: str, user: User, session: AsyncSession) -> Template | Redirect:
         await acting_project(session, code, user)  # its own project, or refused
-        if user.role != UserRole.AGENCY.value:
-            # As in the API: the center or the agency publishes the candidates.
-            raise PermissionDenied("中标候选人由交易中心或项目的代理机构公示")
+        check_takes("publish_candidates", user.role, "中标候选人由交易中心或项目的代理机构公示")
         try:
             await publish_candidates(session, actor=actor_of(user), project_code=code)
         except DomainError as exc:

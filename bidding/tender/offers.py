@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from bidding.tender.states import TRANSITIONS
+from trading.errors import PermissionDenied
 from trading.roles import UserRole
 
 ADMIN, PARTY, AGENCY, SUPERVISOR = (UserRole.ADMIN.value, UserRole.TENDERING_PARTY.value, UserRole.AGENCY.value,
@@ -44,3 +45,9 @@ def offered_actions(project: HasState, role: str | None) -> tuple[str, ...]:
     """The steps (transition actions, in the table's order) someone in ``role`` may take from the project's state."""
     return tuple(action for action, transition in TRANSITIONS.items()
                  if project.state in transition.sources and role in TAKEN_BY.get(action, ()))
+
+
+def check_takes(action: str, role: str | None, refusal: str) -> None:
+    """Refuse (with ``refusal``) someone whose role does not take the step ``action`` by hand."""
+    if role not in TAKEN_BY.get(action, ()):
+        raise PermissionDenied(refusal)
