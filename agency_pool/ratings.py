@@ -14,7 +14,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Uni
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from agency_pool.agencies import get_agency
+from agency_pool.agencies import Agency, get_agency
 from trading.audit import record_event
 from trading.columns import created_at_column
 from trading.errors import Conflict, InvalidInput
@@ -115,3 +115,24 @@ async def rating_summary(session: AsyncSession, code: str) -> RatingSummary | No
     """The recent-ratings average of agency ``code``; None when it was never rated."""
     agency = await get_agency(session, code)
     return (await rating_summaries(session, [agency.id])).get(agency.id)
+
+
+async def agencies_with_ratings(session: AsyncSession, *, q: str = "") -> tuple[list[Agency], list[tuple]]:
+    """The agencies matching ``q`` (code or name; all when empty) and every rating they have, newest
+    first, as rows (agency code, score, comment, rater role, rated at, project code)."""
+    agencies = select(Agency)
+    if q.strip():
+        agencies = agencies.where(Agency.code.ilike(f"%{q.strip()}%") | Agency.name.ilike(f"%{q.strip()}%"))
+    found = list((await session.scalars(agencies)).all())
+    rows = (await session.execute(
+        select(Agency.code, AgencyRating.score, AgencyRating.comment, AgencyRating.rater_role,
+               AgencyRating.rated_at, AgencyRating.project_code)
+        .join(Agency, Agency.id == AgencyRating.agency_id).where(Agency.code.in_([a.code for a in found]))
+        .order_by(AgencyRating.rated_at.desc(), AgencyRating.id.desc()))).all()
+    return found, list(rows)
+
+
+async def score_given(session: AsyncSession, *, agency_id: int, project_code: str, rater: str) -> int | None:
+    """The score a rater (by audit name) gave the agency for the project, None when not yet rated."""
+    return await session.scalar(select(AgencyRating.score).where(
+        AgencyRating.agency_id == agency_id, AgencyRating.project_code == project_code, AgencyRating.rater == rater))

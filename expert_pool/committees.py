@@ -487,6 +487,37 @@ async def unseal_due_committees(session: AsyncSession, keys: CenterKeys) -> int:
     return len(due)
 
 
+async def current_committee_request(session: AsyncSession, project_code: str) -> CommitteeRequest | None:
+    """The project's current committee request: the latest not cancelled."""
+    return await session.scalar(select(CommitteeRequest).where(
+        CommitteeRequest.project_code == project_code, CommitteeRequest.status != CANCELLED)
+        .order_by(CommitteeRequest.id.desc()).limit(1))
+
+
+async def confirmed_members(session: AsyncSession, request_id: int) -> list[tuple[CommitteeMember, Expert]]:
+    """The members of a committee who confirmed, with their experts, by group and in the order called."""
+    return list((await session.execute(
+        select(CommitteeMember, Expert).join(Expert, Expert.id == CommitteeMember.expert_id)
+        .where(CommitteeMember.request_id == request_id, CommitteeMember.status == CONFIRMED)
+        .order_by(CommitteeMember.group_id, CommitteeMember.id))).all())
+
+
+async def confirmed_experts_of_project(session: AsyncSession, project_code: str) -> list[Expert]:
+    """Every expert who confirmed a seat on any committee of the project, by expert code."""
+    seated = (select(CommitteeMember.expert_id)
+              .join(CommitteeRequest, CommitteeRequest.id == CommitteeMember.request_id)
+              .where(CommitteeRequest.project_code == project_code, CommitteeMember.status == CONFIRMED))
+    return list((await session.scalars(select(Expert).where(Expert.id.in_(seated)).order_by(Expert.code))).all())
+
+
+async def sat_on_project(session: AsyncSession, project_code: str, expert_id: int) -> bool:
+    """Whether the expert confirmed a seat on a committee of the project."""
+    return await session.scalar(
+        select(CommitteeMember.id).join(CommitteeRequest, CommitteeRequest.id == CommitteeMember.request_id)
+        .where(CommitteeRequest.project_code == project_code, CommitteeMember.expert_id == expert_id,
+               CommitteeMember.status == CONFIRMED).limit(1)) is not None
+
+
 async def committee_view(session: AsyncSession, request_id: int) -> dict[str, Any]:
     """What may be shown of a committee: counts while sealed, names once unsealed."""
     request = await session.get(CommitteeRequest, request_id)

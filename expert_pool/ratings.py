@@ -22,6 +22,7 @@ from sqlmodel import Field, SQLModel
 
 from expert_pool.experts import get_expert, set_expert_status, subject_of
 from expert_pool.fields import ExpertStatus
+from expert_pool.models import Expert
 from trading.accounts import User
 from trading.audit import record_event
 from trading.columns import created_at_column
@@ -152,3 +153,25 @@ async def ratings_of(session: AsyncSession, expert_code: str) -> list[ExpertRati
     expert = await get_expert(session, expert_code)
     return list((await session.scalars(select(ExpertRating).where(ExpertRating.expert_id == expert.id)
                                        .order_by(ExpertRating.created_at, ExpertRating.id))).all())
+
+
+async def experts_with_ratings(session: AsyncSession, *, q: str = "") -> tuple[list[Expert], list[tuple]]:
+    """The experts matching ``q`` (code or name; all when empty) and every rating they have, newest
+    first, as rows (expert code, score, comment, rater role, rated at, project code)."""
+    experts = select(Expert)
+    if q.strip():
+        experts = experts.where(Expert.code.ilike(f"%{q.strip()}%") | Expert.name.ilike(f"%{q.strip()}%"))
+    found = list((await session.scalars(experts)).all())
+    rows = (await session.execute(
+        select(Expert.code, ExpertRating.score, ExpertRating.comment, ExpertRating.rater_role,
+               ExpertRating.created_at, ExpertRating.project_code)
+        .join(Expert, Expert.id == ExpertRating.expert_id).where(Expert.code.in_([e.code for e in found]))
+        .order_by(ExpertRating.created_at.desc(), ExpertRating.id.desc()))).all()
+    return found, list(rows)
+
+
+async def scores_given(session: AsyncSession, *, project_code: str, rater_user_id: int) -> dict[int, int]:
+    """The scores a rater gave the experts of a project, by expert id."""
+    return dict((await session.execute(
+        select(ExpertRating.expert_id, ExpertRating.score)
+        .where(ExpertRating.project_code == project_code, ExpertRating.rater_user_id == rater_user_id))).all())

@@ -251,6 +251,14 @@ async def get_booking(session: AsyncSession, booking_id: int) -> BookingWithRoom
     return BookingWithRoom(*row)
 
 
+async def bookings_of_project(session: AsyncSession, project_code: str) -> list[BookingWithRoom]:
+    """The project's live bookings with their rooms, in time order."""
+    rows = (await session.execute(select(RoomBooking, Room).join(Room, Room.id == RoomBooking.room_id)
+                                  .where(RoomBooking.project_code == project_code, RoomBooking.cancelled_at.is_(None))
+                                  .order_by(RoomBooking.during))).all()
+    return [BookingWithRoom(*row) for row in rows]
+
+
 async def cancel_booking(session: AsyncSession, *, actor: str, booking_id: int, reason: str) -> RoomBooking:
     """Cancel a live booking, with a reason; its time becomes free at once."""
     reason = reason.strip()

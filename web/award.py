@@ -33,7 +33,6 @@ from bidding.award.award_notice import (
 )
 from bidding.award.notice_pdf import BASIS_NAMES
 from bidding.award.verification import verify_award_notice
-from bidding.notice.clarifications import may_publish
 from bidding.award.complaints import (
     accept_complaint,
     complaint_view,
@@ -43,6 +42,8 @@ from bidding.award.complaints import (
     reject_complaint,
 )
 from bidding.award.contracts import contract_of, contract_view, record_contract
+from bidding.award.readers import check_notice_reader, reading_scope
+from bidding.tender.party_projects import check_acts_for
 from bidding.tender.projects import Project, get_project
 from bidding.award.publicity import (
     answer_candidate_objection,
@@ -53,7 +54,7 @@ from bidding.award.publicity import (
 )
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.errors import NotAuthenticated, NotFound, PermissionDenied
+from trading.errors import NotFound
 from trading.money import yuan
 from trading.organisations import Organisation
 from trading.roles import UserRole
@@ -72,30 +73,13 @@ bidders = requires_role(UserRole.BIDDER)
 parties = requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY)
 supervisors = requires_role(UserRole.SUPERVISOR)
 # Who sees every objection and complaint of a project (the parties only of their own projects).
-WATCHERS = (UserRole.ADMIN, UserRole.SUPERVISOR)
 MAX_PDF_BYTES = 20 * 1024 * 1024
 
 
 async def _project_party(session: AsyncSession, code: str, user: User) -> Project:
     """The project, when ``user`` is the center or the project's tendering party or agency."""
-    project = await get_project(session, code)
-    if not await may_publish(session, project, user.role, user.organisation_id):
-        raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以办理此事项", project=code)
-    return project
-
-
-async def _viewer_scope(session: AsyncSession, code: str, user: User | None) -> int | None:
-    """None: the viewer sees everything; an organisation id: only that bidder's own."""
-    if user is None:
-        raise NotAuthenticated("请先登录")
-    if user.role in WATCHERS:
-        return None
-    if user.role in (UserRole.TENDERING_PARTY, UserRole.AGENCY):
-        await _project_party(session, code, user)
-        return None
-    if user.role == UserRole.BIDDER:
-        return (await own_organisation(session, user)).id
-    raise PermissionDenied("您的角色无权查看")
+    return await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id,
+                                "办理此事项")
 
 
 def notice_summary(notice: AwardNotice) -> dict[str, Any]:
@@ -145,7 +129,7 @@ class PublicityController(Controller):
     @get("/publicity/objections", responses=error_responses(None, 401, 403),
          summary="Objections with answers (a bidder sees its own)")
     async def objections(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
-        scope = await _viewer_scope(session, code, user)
+        scope = await reading_scope(session, code, user)
         return await objections_of(session, code, organisation_id=scope)
 
     # ------------------------------------------------------------------ complaints
@@ -161,7 +145,7 @@ class PublicityController(Controller):
     @get("/complaints", responses=error_responses(None, 401, 403),
          summary="Complaints and their handling (a bidder sees its own)")
     async def complaints(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
-        scope = await _viewer_scope(session, code, user)
+        scope = await reading_scope(session, code, user)
         return await complaints_of(session, code, organisation_id=scope)
 
     @post("/complaints/{complaint_id:int}/accept", guards=[supervisors],
@@ -251,15 +235,7 @@ class AwardNoticeController(Controller):
          summary="The award notice PDF (the center, supervisors, the project's parties, the winner)")
     async def pdf(self, number: str, user: User | None, session: AsyncSession) -> Response[bytes]:
         notice = await get_award_notice(session, number)
-        if user is None:
-            raise NotAuthenticated("请先登录")
-        project = await session.get(Project, notice.project_id)
-        allowed = user.role in WATCHERS or (
-            user.role == UserRole.BIDDER and user.organisation_id == notice.organisation_id) or (
-            user.role in (UserRole.TENDERING_PARTY, UserRole.AGENCY)
-            and await may_publish(session, project, user.role, user.organisation_id))
-        if not allowed:
-            raise PermissionDenied("只有交易中心、监督人员、招标人及其代理机构和中标人可以下载中标通知书")
+        await check_notice_reader(session, notice, user)
         return Response(notice.pdf, media_type=PDF,
                         headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 

@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.reading.bidder_desk import my_key, my_receipts, my_tenders, open_tenders, tender_desk
 from bidding.award.complaints import complaints_of, file_complaint
+from bidding.settlement.due_receipts import held_receipt
 from bidding.tender.registrations import register_bidder
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.errors import DomainError, PermissionDenied, RuleViolation
-from trading.receipts import get_receipt
+from trading.errors import DomainError, RuleViolation
 from trading.roles import UserRole
 from trading.timefmt import local_time
 from web.auth import requires_role
@@ -113,10 +113,8 @@ class BidderPageController(Controller):
 
     @get("/receipts/{number:str}/pdf", name="bidder.receipt_pdf")
     async def receipt_pdf(self, number: str, session: AsyncSession, user: User) -> Response[bytes]:
-        organisation = await own_organisation(session, user)
-        receipt = await get_receipt(session, number)
-        if receipt.party_credit_code != organisation.credit_code:
-            raise PermissionDenied("只有缴款（收款）单位和交易中心可以下载该票据")
+        await own_organisation(session, user)  # a bidder's account names its organisation, or is refused
+        receipt = await held_receipt(session, number, user)
         return Response(receipt.pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{receipt.number}.pdf"'})
 

@@ -7,39 +7,36 @@ notices sent to the other bidders. Administrators only, as in the JSON API.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.notice.announcements import Announcement
-from bidding.award.award_notice import award_notice_of, issue_award_notice
+from bidding.notice.announcements import latest_announcement
+from bidding.award.award_notice import award_notice_of, issue_award_notice, result_notices
 from bidding.award.notice_pdf import BASIS_NAMES
 from bidding.award.contracts import contract_of
-from bidding.evaluation.records import EvaluationSession
 from bidding.evaluation.sitting import start_evaluation_session
-from bidding.opening.proceedings import finish_opening, window_closed
+from bidding.opening.proceedings import finish_opening
+from bidding.reading.step_offers import center_offers
+from bidding.reading.timeline import timeline
 from bidding.tender.party_projects import DRAW, agency_mode_of
 from bidding.draws.project_draws import draw_project_agency, request_project_committee
-from bidding.tender.projects import Project, get_project
+from bidding.tender.projects import get_project, recent_projects
 from bidding.award.publicity import publicity_of, publish_candidates
-from bidding.tender.states import TenderState
-from expert_pool.committees import CommitteeRequest, GroupSpec
+from expert_pool.committees import GroupSpec, current_committee_request
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import Conflict, DomainError, NotFound
 from trading.money import yuan
-from trading.notifications import OutboxMessage
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from trading.timefmt import local_time
 from web.auth import requires_role
 from web.errors import status_of
 from web.forms import FormState, form_values, local_moment
-from web.party_pages import agency_of, local_iso, book_from_form, notice_pdf, project_row, room_page, timeline
+from web.party_pages import agency_of, local_iso, book_from_form, notice_pdf, project_row, room_page
 from web.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)
@@ -58,24 +55,6 @@ def _committee_guess(exc: DomainError) -> str | None:
     return "specialty" if "专业" in exc.message else None
 
 
-async def _committee_of(session: AsyncSession, code: str) -> CommitteeRequest | None:
-    """The project's current committee request (the latest not cancelled)."""
-    return await session.scalar(select(CommitteeRequest).where(
-        CommitteeRequest.project_code == code, CommitteeRequest.status != "cancelled")
-        .order_by(CommitteeRequest.id.desc()).limit(1))
-
-
-async def _result_notices(session: AsyncSession, number: str) -> list[dict[str, Any]]:
-    """The award notice's messages: the winner's and the result notices (中标结果通知) to every other bidder."""
-    messages = (await session.scalars(select(OutboxMessage).where(OutboxMessage.subject == f"award-notice:{number}")
-                                      .order_by(OutboxMessage.id))).all()
-    codes = [m.recipient.removeprefix("organisation:") for m in messages]
-    names = dict((await session.execute(select(Organisation.credit_code, Organisation.name)
-                                        .where(Organisation.credit_code.in_(codes)))).all())
-    return [{"recipient": names.get(code, code), "credit_code": code, "body": m.body, "status": m.status,
-             "winner": m.body.startswith("中标通知书")} for m, code in zip(messages, codes, strict=True)]
-
-
 class CenterTenderController(Controller):
     path = "/center/tenders"
     include_in_schema = False
@@ -83,7 +62,7 @@ class CenterTenderController(Controller):
 
     @get("/", name="center_tender.tenders")
     async def index(self, session: AsyncSession) -> Template:
-        projects = (await session.scalars(select(Project).order_by(Project.id.desc()).limit(200))).all()
+        projects = await recent_projects(session, limit=200)
         return Template("center_tender/index.html", context={"projects": [project_row(p) for p in projects]})
 
     async def _page(self, session: AsyncSession, code: str, user: User, forms: dict[str, FormState] | None = None,
@@ -97,12 +76,10 @@ class CenterTenderController(Controller):
             publicity = None
         result = None
         if notice is not None:
-            result = await session.scalar(select(Announcement).where(
-                Announcement.project_id == project.id, Announcement.kind == "result").order_by(Announcement.id.desc()))
+            result = await latest_announcement(session, project, "result")
         forms = forms or {}
-        committee = await _committee_of(session, code)
-        running = await session.scalar(select(EvaluationSession.id).where(
-            EvaluationSession.project_id == project.id, EvaluationSession.completed_at.is_(None)).limit(1))
+        committee = await current_committee_request(session, code)
+        offers = await center_offers(session, project, user.role, committee=committee, notice=notice)
         context = await room_page(session, "center_tender/tender.html", project, user,
                                   forms.get("room") or FormState.of({"purpose": "开标"}), status=status)
         context.context.update({
@@ -112,18 +89,14 @@ class CenterTenderController(Controller):
             "notice": notice, "notice_basis": BASIS_NAMES.get(notice.record["basis"]) if notice else None,
             "notice_price": yuan(notice.price_fen) if notice else None,
             "notice_issued": local_time(notice.issued_at) if notice else None,
-            "result_notices": await _result_notices(session, notice.number) if notice else [],
+            "result_notices": await result_notices(session, notice) if notice else [],
             "result_announcement": result, "contract": await contract_of(session, code), "forms": forms, "local": local_iso,
-            "may_issue": notice is None and project.state in (TenderState.PUBLICITY, TenderState.AWARDED),
-            "may_publish": project.state == TenderState.EVALUATING,
+            "may_issue": offers.issue_award_notice, "may_publish": offers.publish_candidates,
             "committee": committee, "committee_form": forms.get("committee") or FormState.of({"count": "5",
                                                                                             "reserve_count": "1",
                                                                                             "representatives": "0"}),
-            "may_request_committee": committee is None and project.state in (
-                TenderState.ANNOUNCED, TenderState.BIDDING, TenderState.OPENING, TenderState.EVALUATING),
-            "may_finish_opening": project.state == TenderState.OPENING and await window_closed(session, code),
-            "may_start_evaluation": project.state == TenderState.EVALUATING and committee is not None
-            and running is None, "evaluation_running": running is not None})
+            "may_request_committee": offers.request_committee, "may_finish_opening": offers.finish_opening,
+            "may_start_evaluation": offers.start_evaluation, "evaluation_running": offers.evaluation_running})
         return context
 
     @get("/{code:str}", name="center_tender.tender")

@@ -8,21 +8,20 @@ from typing import Any
 
 from litestar import Controller, get, post
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.notice.clarifications import (
     MAX_QUESTION_CHARS,
     ask_question,
     clarification_view,
-    may_publish,
     publish_clarification,
     questions_for,
 )
-from bidding.tender.projects import Project
+from bidding.tender.party_projects import check_acts_for, viewer_role
+from bidding.tender.projects import get_project
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.errors import NotFound, PermissionDenied
+from trading.errors import PermissionDenied
 from trading.roles import UserRole
 from web.auth import requires_role
 
@@ -56,27 +55,19 @@ class ClarificationController(Controller):
     @get("/{code:str}/questions",
          summary="The project's questions: the asker only for the center and supervisors; the public sees answered ones")
     async def questions(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
-        role = user.role if user else None
-        if role in (UserRole.TENDERING_PARTY, UserRole.AGENCY):
-            project = await session.scalar(select(Project).where(Project.code == code))
-            if project is None:
-                raise NotFound(f"未找到项目 {code}", project_code=code)
-            if not await may_publish(session, project, role, user.organisation_id):
-                role = None  # another project's party sees what the public sees
-        return await questions_for(session, code, role, user.organisation_id if user else None)
+        organisation_id = user.organisation_id if user else None
+        role = await viewer_role(session, await get_project(session, code), user.role if user else None, organisation_id)
+        return await questions_for(session, code, role, organisation_id)
 
     @post("/{code:str}/clarifications",
           guards=[requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY, UserRole.ADMIN)],
           summary="Publish a clarification or change (the project's tendering party or agency, or the center)")
     async def publish(self, code: str, data: ClarificationBody, user: User, session: AsyncSession) -> dict[str, Any]:
-        project = await session.scalar(select(Project).where(Project.code == code))
-        if project is None:
-            raise NotFound(f"未找到项目 {code}", project_code=code)
-        if not await may_publish(session, project, user.role, user.organisation_id):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布澄清或修改")
+        await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id,
+                             "发布澄清或修改")
         clarification = await publish_clarification(session, actor=actor_of(user), project_code=code,
                                                     title=data.title, body=data.body, answers=data.answers)
         await session.commit()
-        project = await session.scalar(select(Project).where(Project.code == code)
-                                       .execution_options(populate_existing=True))
+        project = await get_project(session, code)
+        await session.refresh(project)  # the deadline the clarification may have moved
         return clarification_view(clarification, project)

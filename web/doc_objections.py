@@ -10,8 +10,8 @@ from litestar import Controller, get, post
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.notice.clarifications import may_publish
 from bidding.notice.objections import MAX_OBJECTION_CHARS, answer_doc_objection, doc_objections_for, raise_doc_objection
+from bidding.tender.party_projects import check_acts_for, viewer_role
 from bidding.tender.projects import get_project
 from trading.accounts import User
 from trading.audit import actor_of
@@ -56,21 +56,17 @@ class DocObjectionController(Controller):
 
     @get("/", summary="The project's objections: the objector only for the center and supervisors")
     async def index(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
-        role = user.role if user else None
-        if role in (UserRole.TENDERING_PARTY, UserRole.AGENCY):
-            project = await get_project(session, code)
-            if not await may_publish(session, project, role, user.organisation_id):
-                role = None  # another project's party sees what the public sees
-        return await doc_objections_for(session, code, role, user.organisation_id if user else None)
+        organisation_id = user.organisation_id if user else None
+        role = await viewer_role(session, await get_project(session, code), user.role if user else None, organisation_id)
+        return await doc_objections_for(session, code, role, organisation_id)
 
     @post("/{objection_id:int}/answer",
           guards=[requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY, UserRole.ADMIN)],
           summary="Answer an objection (the project's tendering party, agency or the center); the last answer resumes")
     async def answer(self, code: str, objection_id: RowId, data: AnswerBody, user: User,
                      session: AsyncSession) -> dict[str, Any]:
-        project = await get_project(session, code)
-        if not await may_publish(session, project, user.role, user.organisation_id):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以答复异议")
+        project = await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id,
+                                       "答复异议")
         objection = await answer_doc_objection(
             session, actor=actor_of(user), project_code=code, objection_id=objection_id, answer=data.answer,
             change_title=data.change.title if data.change else None,

@@ -15,7 +15,6 @@ from typing import Any
 from litestar import Controller, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.notice.clarifications import may_publish
 from bidding.evaluation.expert_keys import register_expert_key
 from bidding.evaluation.grounds import rejection_grounds
 from bidding.evaluation.report import complete_report, record_dissent, sign_report
@@ -23,6 +22,8 @@ from bidding.evaluation.review import close_stage, record_review, record_scores
 from bidding.evaluation.scheme import evaluation_scheme, set_evaluation_scheme
 from bidding.evaluation.sitting import start_evaluation_session, vote_for_chair
 from bidding.evaluation.views import evaluation_rounds, evaluation_view
+from bidding.evaluation.readers import evaluation_for
+from bidding.tender.party_projects import acts_for, check_acts_for
 from bidding.tender.projects import get_project
 from expert_pool.committees import expert_of_user
 from trading.accounts import User
@@ -44,7 +45,7 @@ async def _expert_id(session: AsyncSession, user: User) -> int:
 
 async def _serving(session: AsyncSession, code: str, user: User) -> bool:
     """The center, the project's tendering party or the agency serving it."""
-    return await may_publish(session, await get_project(session, code), user.role, user.organisation_id)
+    return await acts_for(session, await get_project(session, code), user.role, user.organisation_id)
 
 
 class EvaluationController(Controller):
@@ -61,8 +62,7 @@ class EvaluationController(Controller):
     @put("/scheme", guards=[requires_role(UserRole.ADMIN, *PARTIES)],
          summary="Fix the evaluation scheme (tendering party, its agency or the center; before bidding)")
     async def set_scheme(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
-        if not await _serving(session, code, user):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以规定评标办法")
+        await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id, "规定评标办法")
         record = await set_evaluation_scheme(session, actor=actor_of(user), project_code=code, scheme=json_object(data))
         await session.commit()
         return record.scheme
@@ -82,14 +82,7 @@ class EvaluationController(Controller):
 
     @get("/", guards=[requires_login], summary="The evaluation as the caller's role may see it")
     async def view(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
-        role = user.role
-        if role == UserRole.EXPERT:
-            return await evaluation_view(session, code, role=role, expert_id=await _expert_id(session, user))
-        if role in PARTIES:
-            if not await _serving(session, code, user):
-                raise PermissionDenied("您无权查看本项目的评标情况")
-            return await evaluation_view(session, code, role=role, party=True)
-        return await evaluation_view(session, code, role=role, organisation_id=user.organisation_id)
+        return await evaluation_for(session, code, user)
 
     @get("/rounds", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
          summary="Every evaluation round on record")

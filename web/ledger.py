@@ -21,16 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.settlement.deposits import confirm_deposit, import_statement
 from bidding.settlement.service_fee import charge_service_fee, confirm_fee_paid
-from bidding.settlement.due_receipts import issue_due_receipts, receipts_of
+from bidding.settlement.due_receipts import held_receipt, issue_due_receipts, receipts_held_by
 from bidding.settlement.refunds import confirm_refund_paid, instruct_refunds_for, refund_view
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.database import database_now
-from trading.errors import PermissionDenied
 from trading.fees import load_schedule
 from trading.ledger import collusion_flags, dismiss_collusion_flag, fees_of, refunds_of
-from trading.organisations import Organisation
-from trading.receipts import Receipt, get_receipt, verify_receipt
+from trading.receipts import get_receipt, verify_receipt
 from trading.roles import UserRole
 from web.api_docs import PDF
 from web.auth import requires_role
@@ -42,7 +40,6 @@ supervisors_and_admins = requires_role(UserRole.SUPERVISOR, UserRole.ADMIN)
 supervisors_only = requires_role(UserRole.SUPERVISOR)
 finance_and_admins = requires_role(UserRole.FINANCE, UserRole.ADMIN)
 center_staff = requires_role(UserRole.FINANCE, UserRole.ADMIN, UserRole.SUPERVISOR)
-CENTER_ROLES = (UserRole.FINANCE, UserRole.ADMIN, UserRole.SUPERVISOR)
 # Those who may hold a receipt: the center, and the organisation that paid or is refunded.
 receipt_holders = requires_role(UserRole.FINANCE, UserRole.ADMIN, UserRole.SUPERVISOR, UserRole.BIDDER)
 
@@ -91,14 +88,6 @@ class DismissalBody(BaseModel):
 
 async def _issue_receipts(session: AsyncSession, context: AppContext, project_code: str | None = None) -> None:
     await issue_due_receipts(session, context.keys, public_url=context.settings.public_url, project_code=project_code)
-
-
-async def _may_hold(session: AsyncSession, user: User, receipt: Receipt) -> None:
-    if user.role in CENTER_ROLES:
-        return
-    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
-    if organisation is None or organisation.credit_code != receipt.party_credit_code:
-        raise PermissionDenied("只有缴款（收款）单位和交易中心可以下载该票据")
 
 
 class LedgerController(Controller):
@@ -207,19 +196,11 @@ class LedgerController(Controller):
          summary="Receipts: every one for the center's staff, a bidder's own for a bidder")
     async def receipts(self, user: User, session: AsyncSession,
                        project_code: Annotated[str | None, Parameter(query="project")] = None) -> list[dict[str, Any]]:
-        party = None
-        if user.role not in CENTER_ROLES:
-            organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
-            if organisation is None:
-                return []
-            party = organisation.credit_code
-        return [receipt.as_dict() for receipt in
-                await receipts_of(session, project_code=project_code, party_credit_code=party)]
+        return [receipt.as_dict() for receipt in await receipts_held_by(session, user, project_code=project_code)]
 
     @get("/receipts/{number:str}/pdf", guards=[receipt_holders], opt={"media_types": (PDF,)}, summary="The receipt's signed PDF (payer or center)")
     async def receipt_pdf(self, number: str, user: User, session: AsyncSession) -> Response[bytes]:
-        receipt = await get_receipt(session, number)
-        await _may_hold(session, user, receipt)
+        receipt = await held_receipt(session, number, user)
         return Response(receipt.pdf, media_type=PDF,
                         headers={"Content-Disposition": f'inline; filename="{receipt.number}.pdf"'})
 

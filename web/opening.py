@@ -24,12 +24,12 @@ from bidding.opening.proceedings import (
     record_other_failure,
     sign_in,
     start_opening,
-    window_closed,
 )
 from bidding.opening.view import bidder_opening_view
+from bidding.opening.visibility import readable_opening_record
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.errors import NotAuthenticated, NotFound, PermissionDenied
+from trading.errors import NotFound
 from trading.roles import UserRole
 from web.auth import requires_role
 from web.bodies import json_object
@@ -42,7 +42,6 @@ from web.state import AppContext
 admin_only = requires_role(UserRole.ADMIN)
 bidders = requires_role(UserRole.BIDDER)
 admin_or_agency = requires_role(UserRole.ADMIN, UserRole.AGENCY)
-WATCHERS = (UserRole.SUPERVISOR, UserRole.ADMIN)
 
 
 class OpeningController(Controller):
@@ -135,12 +134,7 @@ class OpeningController(Controller):
 
     @get("/", summary="The opening record: public after the decryption window; supervisors at any time")
     async def record(self, code: str, session: AsyncSession, user: User | None) -> dict[str, Any]:
-        if user is None or user.role not in WATCHERS:
-            if not await window_closed(session, code):
-                if user is None:
-                    raise NotAuthenticated("解密时限结束前，开标记录仅供监督人员查看")
-                raise PermissionDenied("解密时限结束前，开标记录仅供监督人员查看")
-        return await opening_record(session, code)
+        return await readable_opening_record(session, code, user)
 
     @post("/finish", guards=[admin_only], summary="Finish the opening: evaluation, or 流标 when too few valid bids")
     async def finish(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:

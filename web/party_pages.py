@@ -1,7 +1,7 @@
 """The tendering party's and the agency's pages (招标人/代理机构工作台), under ``/party``.
 
 Both act for the projects they are party to: the tendering party for its own, the agency
-for those it was drawn to serve (:func:`bidding.notice.clarifications.may_publish`, the same check
+for those it was drawn to serve (:func:`bidding.tender.party_projects.acts_for`, the same check
 the JSON API makes); any other project is refused. Every act calls the same service
 function as the API: registration (进场登记), the announcement with the tender documents,
 later versions, clarifications, answers to objections, room bookings (the agency, as in
@@ -24,31 +24,55 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.draws import agency_assignment, decline_agency
 from bidding.notice.announce import announce_tender, publish_documents
-from bidding.award.award_notice import FIRST_CANDIDATE_RULE, WinnerChoice, award_notice_of, choose_winner
+from bidding.award.award_notice import (
+    CHOICE_STATES,
+    FIRST_CANDIDATE_RULE,
+    award_notice_of,
+    choose_winner,
+    winner_choice_of,
+)
 from bidding.evaluation.candidates import ranked_candidates
-from bidding.notice.clarifications import Clarification, may_publish, publish_clarification, questions_for
+from bidding.notice.clarifications import (
+    OPEN_STATES as QUESTION_STATES,
+    clarifications_of,
+    publish_clarification,
+    questions_for,
+)
 from bidding.award.contracts import contract_of, record_contract
-from bidding.tender.deadlines import DEADLINE_KINDS, Deadline
+from bidding.tender.deadlines import DEADLINE_KINDS, deadlines_of as project_deadlines
 from bidding.notice.objections import answer_doc_objection, doc_objections_for
+from bidding.evaluation.readers import evaluation_for
 from bidding.evaluation.scheme import SCHEME_OPEN_STATES, evaluation_scheme, set_evaluation_scheme
-from bidding.evaluation.views import evaluation_view
 from bidding.evaluation.scoring import COMPREHENSIVE, FORMULA_NAMES, LOWEST_RATIO, MEAN_DEVIATION, METHOD_NAMES
-from bidding.opening.proceedings import opening_record, window_closed
-from bidding.tender.party_projects import AGENCY_MODES, agency_mode_of, choose_agency_mode, projects_of
+from bidding.opening.proceedings import opening_record
+from bidding.opening.visibility import SEALED_MESSAGE, may_read_opening_record
+from bidding.tender.party_projects import (
+    AGENCY_MODES,
+    acts_for,
+    agency_mode_of,
+    check_acts_for,
+    choose_agency_mode,
+    projects_of,
+    registering_party,
+    registrable_parties,
+)
 from bidding.draws.project_draws import ask_supervisor_for_agency_draw, witness_draw
+from bidding.reading.step_offers import may_publish_candidates, may_record_contract
+from bidding.reading.timeline import timeline
+from bidding.tender.offers import check_takes, offered_actions
 from bidding.tender.projects import Project, get_project, register_project
 from bidding.award.publicity import answer_candidate_objection, objections_of, publicity_of, publish_candidates
 from bidding.tender.periods import rule_flag
 from bidding.tender.states import STATE_NAMES, TenderState
 from bidding.notice.documents import MAX_DOCUMENT_SIZE, DocumentFile, document_version, document_versions
 from trading.accounts import User
-from trading.audit import AuditEntry, actor_of
+from trading.audit import actor_of
 from trading.draws import COMMITTED, WITNESS_TENDERING_PARTY, get_draw
 from trading.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from trading.money import fen_of_yuan, yuan
 from trading.organisations import Organisation, Region
-from trading.roles import OrgRole, UserRole
-from trading.rooms import ROOM_KIND_NAMES, Room, RoomBooking, book_room, describe_period, list_rooms
+from trading.roles import UserRole
+from trading.rooms import ROOM_KIND_NAMES, book_room, bookings_of_project as project_bookings, describe_period, list_rooms
 from trading.rules.catalogue import METHODS
 from trading.rules.store import TRADING_CATEGORIES, RuleSetRecord
 from trading.timefmt import local_time
@@ -62,18 +86,6 @@ from web.tender_documents import attachment
 parties = requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY)
 # The documents' limit plus room for the other fields and the multipart framing.
 UPLOAD_LIMIT = MAX_DOCUMENT_SIZE + 1024 * 1024
-# The tender's own steps, as the timeline names them (audit actions on project:{code}).
-TIMELINE_ACTIONS = {
-    "project.registered": "进场登记", "project.agency_mode": "确定代理方式", "tender.announce": "发布招标公告",
-    "tender_documents.published": "发布招标文件", "clarification.published": "发布澄清/修改",
-    "tender.open_bidding": "开始投标", "tender.start_opening": "开标", "tender.start_evaluation": "开始评标",
-    "tender.fail": "流标", "tender.publish_candidates": "公示中标候选人", "tender.suspend": "暂停招标投标活动",
-    "tender.resume": "恢复招标投标活动", "tender.reevaluate": "重新评审", "tender.award": "定标",
-    "award.winner_chosen": "招标人确定中标人", "award.notice_issued": "发出中标通知书",
-    "tender.record_contract": "登记合同", "tender.close": "结束项目", "tender.terminate": "终止招标",
-    "tender.deadline_extended": "投标截止时间顺延", "docs_objection.raised": "收到对招标文件的异议",
-    "docs_objection.answered": "答复对招标文件的异议",
-}
 
 
 SCHEME_FIELDS = ("method", "price_points", "price_formula", "k", "deduct_above", "deduct_below", "items")
@@ -137,10 +149,7 @@ def scheme_form_of(scheme: Any) -> FormState:
 
 async def acting_project(session: AsyncSession, code: str, user: User) -> Project:
     """The project, when ``user`` is its tendering party or the agency serving it."""
-    project = await get_project(session, code)
-    if not await may_publish(session, project, user.role, user.organisation_id):
-        raise PermissionDenied(f"项目 {code} 不是本单位招标或代理的项目，无权查看或办理", project=code)
-    return project
+    return await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id)
 
 
 def method_names() -> dict[str, dict[str, str]]:
@@ -191,7 +200,7 @@ async def to_do(session: AsyncSession, project: Project, user: User) -> list[tup
     items = []
     open_questions = [q for q in await questions_for(session, code, user.role, user.organisation_id)
                       if q["answered_by"] is None]
-    if open_questions and project.state in (TenderState.ANNOUNCED, TenderState.BIDDING):
+    if open_questions and project.state in QUESTION_STATES:
         items.append((f"{len(open_questions)} 个投标人提问待澄清", f"{base}/questions"))
     open_objections = [o for o in await doc_objections_for(session, code, user.role, user.organisation_id)
                        if o["answer"] is None]
@@ -200,10 +209,10 @@ async def to_do(session: AsyncSession, project: Project, user: User) -> list[tup
     result_objections = [o for o in await objections_of(session, code) if o["answer"] is None]
     if result_objections:
         items.append((f"{len(result_objections)} 个对评标结果的异议待答复", f"{base}/result"))
-    if (project.state in (TenderState.PUBLICITY, TenderState.AWARDED) and await winner_choice_needed(session, project)
-            and await session.scalar(select(WinnerChoice.id).where(WinnerChoice.project_id == project.id)) is None):
+    if (project.state in CHOICE_STATES and await winner_choice_needed(session, project)
+            and await winner_choice_of(session, project) is None):
         items.append(("在中标候选人中确定中标人", f"{base}/result"))
-    if project.state == TenderState.AWARDED and await award_notice_of(session, project) is not None:
+    if may_record_contract(project, user.role, await award_notice_of(session, project)):
         items.append(("登记书面合同", f"{base}/result"))
     if user.role == UserRole.TENDERING_PARTY.value:
         agency = await agency_of(session, code)
@@ -227,30 +236,17 @@ async def party_workspace(session: AsyncSession, user: User) -> dict[str, Any]:
     return {"projects": [project_row(p) for p in await projects_of(session, user.role, user.organisation_id)]}
 
 
-async def timeline(session: AsyncSession, project: Project) -> list[dict[str, Any]]:
-    entries = (await session.scalars(select(AuditEntry).where(
-        AuditEntry.subject == f"project:{project.code}", AuditEntry.action.in_(list(TIMELINE_ACTIONS)))
-        .order_by(AuditEntry.seq))).all()
-    return [{"at": local_time(e.at, "%Y-%m-%d %H:%M:%S"), "name": TIMELINE_ACTIONS[e.action],
-             "to": STATE_NAMES.get(e.data.get("to"), "") if e.action.startswith("tender.") else "",
-             "reason": (e.data.get("facts") or {}).get("reason") if isinstance(e.data.get("facts"), dict) else None}
-            for e in entries]
-
-
 async def deadlines_of(session: AsyncSession, project: Project) -> list[dict[str, Any]]:
-    rows = (await session.scalars(select(Deadline).where(Deadline.project_id == project.id)
-                                  .order_by(Deadline.due_at))).all()
+    rows = await project_deadlines(session, project)
     return [{"kind_name": DEADLINE_KINDS.get(d.kind, d.kind), "due_at": local_time(d.due_at),
              "provisional": d.provisional and d.met_at is None, "met_at": local_time(d.met_at), "card": d.card,
              "card_name": {"yellow": "黄牌", "red": "红牌"}.get(d.card, "")} for d in rows]
 
 
 async def bookings_of_project(session: AsyncSession, code: str) -> list[dict[str, Any]]:
-    rows = (await session.execute(select(RoomBooking, Room).join(Room, Room.id == RoomBooking.room_id)
-                                  .where(RoomBooking.project_code == code, RoomBooking.cancelled_at.is_(None))
-                                  .order_by(RoomBooking.during))).all()
     return [{"id": b.id, "room": r.code, "room_name": r.name, "kind_name": r.kind_name, "location": r.location,
-             "purpose": b.purpose, "period": describe_period(b.starts_at, b.ends_at)} for b, r in rows]
+             "purpose": b.purpose, "period": describe_period(b.starts_at, b.ends_at)}
+            for b, r in ((row.booking, row.room) for row in await project_bookings(session, code))]
 
 
 async def agency_of(session: AsyncSession, code: str) -> dict[str, Any]:
@@ -311,13 +307,9 @@ class PartyPageController(Controller):
             **await party_workspace(session, user), "registered": registered})
 
     async def _register_choices(self, session: AsyncSession, user: User) -> dict[str, Any]:
-        parties_query = select(Organisation).where(Organisation.roles.contains([OrgRole.TENDERING_PARTY.value]))
-        if user.role == UserRole.TENDERING_PARTY.value:
-            parties_query = parties_query.where(Organisation.id == user.organisation_id)
         regions = (await session.scalars(select(Region).order_by(Region.code))).all()
         return {"categories": TRADING_CATEGORIES, "methods": method_names(), "agency_modes": AGENCY_MODES,
-                "parties": (await session.scalars(parties_query.order_by(Organisation.name))).all(),
-                "regions": regions}
+                "parties": await registrable_parties(session, user.role, user.organisation_id), "regions": regions}
 
     @get("/projects/new", name="party.register_form")
     async def register_form(self, user: User, session: AsyncSession) -> Template:
@@ -346,12 +338,11 @@ class PartyPageController(Controller):
                 form.refuse(exc)
         party = None
         if form.value("tendering_party"):
-            party = await session.scalar(select(Organisation).where(
-                Organisation.credit_code == form.value("tendering_party")))
-            if party is None:
-                form.error("tendering_party", f"未找到招标人 {form.value('tendering_party')}")
-            elif user.role == UserRole.TENDERING_PARTY.value and party.id != user.organisation_id:
-                form.error("tendering_party", "招标人只能为本单位登记项目")
+            try:
+                party = await registering_party(session, form.value("tendering_party"), role=user.role,
+                                                organisation_id=user.organisation_id)
+            except DomainError as exc:
+                form.refuse(exc, aliases={"tendering_party_credit_code": "tendering_party"})
         if form.ok:
             try:
                 project = await register_project(
@@ -373,7 +364,7 @@ class PartyPageController(Controller):
             return Template("party/register.html", status_code=400,
                             context={**await self._register_choices(session, user), "form": form})
         await session.commit()
-        if await may_publish(session, project, user.role, user.organisation_id):
+        if await acts_for(session, project, user.role, user.organisation_id):
             return Redirect(f"/party/projects/{quote(project.code)}")
         # An agency acts for a project only once the center's draw names it.
         return Redirect(f"/party/projects?registered={quote(project.code)}")
@@ -386,6 +377,7 @@ class PartyPageController(Controller):
         return {"project": project, "row": project_row(project), "party": party,
                 "rule_set": f"{rule_set.code}@{rule_set.version}", "rule_set_title": rule_set.title,
                 "agency": await agency_of(session, project.code), "is_agency": user.role == UserRole.AGENCY.value,
+                "offered": offered_actions(project, user.role), "documents_open": project.state in QUESTION_STATES,
                 "local": local_iso}
 
     @get("/projects/{code:str}", name="party.project")
@@ -406,7 +398,7 @@ class PartyPageController(Controller):
             **await self._project_context(session, project, user), "forms": forms, "empty_form": FormState(),
             "timeline": await timeline(session, project), "deadlines": await deadlines_of(session, project),
             "versions": await document_versions(session, code), "bookings": await bookings_of_project(session, code),
-            "notice": notice, "opening_public": await window_closed(session, code)})
+            "notice": notice, "opening_public": await may_read_opening_record(session, code, None)})
 
     @post("/projects/{code:str}/agency/decline", name="party.decline_agency")
     async def decline_agency(self, code: str, request: Request, user: User, session: AsyncSession,
@@ -559,8 +551,7 @@ class PartyPageController(Controller):
 
     async def _questions_page(self, session: AsyncSession, project: Project, user: User, form: FormState,
                               status: int = 200) -> Template:
-        clarifications = (await session.scalars(select(Clarification).where(Clarification.project_id == project.id)
-                                                .order_by(Clarification.id))).all()
+        clarifications = await clarifications_of(session, project)
         return Template("party/questions.html", status_code=status, context={
             **await self._project_context(session, project, user), "form": form,
             # The tendering party and agency see every question, never who asked.
@@ -669,9 +660,8 @@ class PartyPageController(Controller):
             record = await opening_record(session, code)
         except NotFound:
             message = "尚未开标。"
-        if record is not None and not await window_closed(session, code):
-            # As in the API: before the decryption window ends only supervisors see the record.
-            record, message = None, "解密时限结束前，开标记录仅供监督人员查看；时限结束后在此公开。"
+        if record is not None and not await may_read_opening_record(session, code, user.role):
+            record, message = None, f"{SEALED_MESSAGE}；时限结束后在此公开。"
         return Template("party/opening.html", context={
             **await self._project_context(session, project, user), "record": record, "message": message})
 
@@ -680,7 +670,7 @@ class PartyPageController(Controller):
         code = project.code
         evaluation = None
         try:
-            evaluation = await evaluation_view(session, code, role=user.role, party=True)
+            evaluation = await evaluation_for(session, code, user)
         except (NotFound, PermissionDenied):
             evaluation = None
         publicity = None
@@ -688,7 +678,7 @@ class PartyPageController(Controller):
             publicity = await publicity_of(session, code)
         except Conflict:
             publicity = None
-        choice = await session.scalar(select(WinnerChoice).where(WinnerChoice.project_id == project.id))
+        choice = await winner_choice_of(session, project)
         candidates = await ranked_candidates(session, project.id)
         chosen_rank = next((c.rank for c in candidates if choice is not None and c.id == choice.candidate_id), None)
         contract = await contract_of(session, code)
@@ -699,13 +689,14 @@ class PartyPageController(Controller):
         return Template("party/result.html", status_code=status, context={
             **await self._project_context(session, project, user), "evaluation": evaluation,
             "publicity": publicity, "choice": choice, "chosen_rank": chosen_rank,
-            "choice_needed": await winner_choice_needed(session, project),
+            "choice_needed": await winner_choice_needed(session, project), "may_choose": project.state in CHOICE_STATES,
+            "may_record_contract": may_record_contract(project, user.role, notice),
             "objections": await objections_of(session, code), "notice": notice, "contract": contract,
             "forms": forms, "empty_form": FormState(),
             "candidate_options": [(str(c["rank"]), f"第{c['rank']}名 {c['name']}（报价 {yuan(c['price_fen'])} 元）")
                                   for c in (publicity or {}).get("candidates", [])],
-            "can_publish": user.role == UserRole.AGENCY.value and project.state == TenderState.EVALUATING
-            and evaluation is not None and evaluation.get("report") is not None,
+            "can_publish": may_publish_candidates(
+                project, user.role, report_signed=evaluation is not None and evaluation.get("report") is not None),
             })
 
     @get("/projects/{code:str}/result", name="party.result")
@@ -718,9 +709,7 @@ class PartyPageController(Controller):
     @post("/projects/{code:str}/publicity", name="party.publish_candidates")
     async def publish(self, code: str, user: User, session: AsyncSession) -> Template | Redirect:
         await acting_project(session, code, user)  # its own project, or refused
-        if user.role != UserRole.AGENCY.value:
-            # As in the API: the center or the agency publishes the candidates.
-            raise PermissionDenied("中标候选人由交易中心或项目的代理机构公示")
+        check_takes("publish_candidates", user.role, "中标候选人由交易中心或项目的代理机构公示")
         try:
             await publish_candidates(session, actor=actor_of(user), project_code=code)
         except DomainError as exc:

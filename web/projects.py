@@ -4,7 +4,7 @@ the tender documents in the same transaction), termination and closing.
 
 Registration is by the center, the tendering party for itself, or an agency; the
 announcement by the center or the project's own party or agency (bidding.notice.clarifications.
-may_publish); termination and closing only by the center."""
+check_acts_for); termination and closing only by the center."""
 
 from __future__ import annotations
 
@@ -15,18 +15,17 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.notice.announce import announce_tender
-from bidding.notice.clarifications import may_publish
 from bidding.tender.lifecycle import apply_transition
-from bidding.tender.projects import Project, get_project, register_project, retender_project
+from bidding.tender.party_projects import check_acts_for, registering_party
+from bidding.tender.projects import Project, get_project, recent_projects, register_project, retender_project
 from bidding.tender.states import STATE_NAMES
 from bidding.notice.documents import MAX_DOCUMENT_SIZE, DocumentFile
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.errors import InvalidInput, PermissionDenied
+from trading.errors import InvalidInput
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from trading.rules.store import RuleSetRecord
@@ -85,12 +84,8 @@ class ProjectController(Controller):
     @post("/", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
           summary="Register a project (进场登记); the rule set in force today is pinned")
     async def register(self, data: ProjectBody, user: User, session: AsyncSession) -> dict[str, Any]:
-        party = await session.scalar(select(Organisation).where(
-            Organisation.credit_code == data.tendering_party_credit_code))
-        if party is None:
-            raise InvalidInput(f"未找到招标人 {data.tendering_party_credit_code}", field="tendering_party_credit_code")
-        if user.role == UserRole.TENDERING_PARTY and user.organisation_id != party.id:
-            raise PermissionDenied("招标人只能为本单位登记项目")
+        party = await registering_party(session, data.tendering_party_credit_code, role=user.role,
+                                        organisation_id=user.organisation_id)
         project = await register_project(session, actor=actor_of(user), code=data.code.strip(), title=data.title,
                                          category=data.category, method=data.method, region_code=data.region_code,
                                          tendering_party_id=party.id, estimate_fen=data.estimate_fen)
@@ -102,10 +97,8 @@ class ProjectController(Controller):
         self, session: AsyncSession, tender_state: Annotated[str | None, Parameter(query="state")] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> list[dict[str, Any]]:
-        query = select(Project).order_by(Project.id.desc()).limit(limit)
-        if tender_state:
-            query = query.where(Project.state == tender_state)
-        return [await project_view(session, project) for project in (await session.scalars(query)).all()]
+        return [await project_view(session, project)
+                for project in await recent_projects(session, state=tender_state, limit=limit)]
 
     @get("/{code:str}", summary="One project: its state, dates and pinned rule set (public)")
     async def show(self, code: str, session: AsyncSession) -> dict[str, Any]:
@@ -118,9 +111,7 @@ class ProjectController(Controller):
                   "body, bid_deadline): the announcement and version 1 of the documents go out together")
     async def announce(self, code: str, request: Request, user: User, session: AsyncSession,
                        context: AppContext) -> dict[str, Any]:
-        project = await get_project(session, code)
-        if not await may_publish(session, project, user.role, user.organisation_id):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布招标公告")
+        await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id, "发布招标公告")
         document, title, body = None, None, ""
         if request.content_type[0] == "multipart/form-data":
             form = await request.form()
@@ -171,8 +162,7 @@ class ProjectController(Controller):
     @post("/{code:str}/retender", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
           summary="Re-tender a failed or terminated project as a new project (重新招标)")
     async def retender(self, code: str, data: RetenderBody, user: User, session: AsyncSession) -> dict[str, Any]:
-        if not await may_publish(session, await get_project(session, code), user.role, user.organisation_id):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以重新招标")
+        await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id, "重新招标")
         project = await retender_project(session, actor=actor_of(user), project_code=code, new_code=data.code.strip())
         await session.commit()
         return await project_view(session, project)

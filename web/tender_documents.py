@@ -13,12 +13,12 @@ from litestar.datastructures import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.notice.announce import publish_documents
-from bidding.notice.clarifications import may_publish
+from bidding.tender.party_projects import check_acts_for
 from bidding.tender.projects import get_project
 from bidding.notice.documents import MAX_DOCUMENT_SIZE, DocumentFile, document_version, document_versions
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.errors import InvalidInput, PermissionDenied
+from trading.errors import InvalidInput
 from trading.roles import UserRole
 from web.auth import requires_login, requires_role
 from web.parameters import RowId
@@ -60,9 +60,7 @@ class TenderDocumentController(Controller):
           summary="Publish a version (multipart: file, title, body): version 1 with the tender announcement, "
                   "later ones as a change (the deadline moves when the rules ask)")
     async def publish(self, code: str, request: Request, user: User, session: AsyncSession) -> dict[str, Any]:
-        project = await get_project(session, code)
-        if not await may_publish(session, project, user.role, user.organisation_id):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布招标文件")
+        await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id, "发布招标文件")
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):

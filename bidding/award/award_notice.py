@@ -42,7 +42,7 @@ from trading.database import database_now
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.keys import SIGNATURE_ALGORITHM, CenterKeys
 from trading.money import yuan
-from trading.notifications import enqueue
+from trading.notifications import OutboxMessage, enqueue
 from trading.organisations import Organisation
 from trading.rules.store import RuleSetRecord
 from trading.timefmt import CENTER_ZONE
@@ -112,6 +112,15 @@ async def award_if_due(session: AsyncSession, project: Project, *, actor: str) -
     return await apply_transition(session, actor=actor, project_code=project.code, action="award")
 
 
+# The tendering party chooses (or changes) the winner during the publicity and after the award.
+CHOICE_STATES = frozenset({TenderState.PUBLICITY, TenderState.AWARDED})
+
+
+async def winner_choice_of(session: AsyncSession, project: Project) -> WinnerChoice | None:
+    """The tendering party's choice of winner so far, None before it chooses."""
+    return await session.scalar(select(WinnerChoice).where(WinnerChoice.project_id == project.id))
+
+
 async def choose_winner(session: AsyncSession, *, actor: str, project_code: str, rank: int,
                         reason: str) -> WinnerChoice:
     """The tendering party's choice of winner among the current candidates, with its reason."""
@@ -119,7 +128,7 @@ async def choose_winner(session: AsyncSession, *, actor: str, project_code: str,
         raise InvalidInput("中标候选人排名应为正整数", field="rank")
     reason = clean_text(reason, "确定中标人的理由", "reason")
     project = await get_project(session, project_code, lock=True)
-    if project.state not in (TenderState.PUBLICITY, TenderState.AWARDED):
+    if project.state not in CHOICE_STATES:
         name = STATE_NAMES.get(project.state, project.state)
         raise Conflict(f"项目 {project.code} 当前状态为「{name}」，不能确定中标人", code="state_conflict",
                        project=project.code, state=project.state)
@@ -155,7 +164,7 @@ async def _winner(session: AsyncSession, project: Project, rule_set: RuleSetReco
         raise Conflict(f"项目 {project.code} 没有中标候选人", code="no_candidates", project=project.code)
     if rule_flag(rule_set, FIRST_CANDIDATE_RULE):
         return candidates[0], FIRST_CANDIDATE, None
-    choice = await session.scalar(select(WinnerChoice).where(WinnerChoice.project_id == project.id))
+    choice = await winner_choice_of(session, project)
     chosen = next((c for c in candidates if choice is not None and c.id == choice.candidate_id), None)
     if chosen is None:
         raise Conflict(f"招标人尚未在中标候选人中确定项目 {project.code} 的中标人", code="winner_not_chosen",
@@ -265,3 +274,14 @@ def award_notice_bundle(notice: AwardNotice) -> dict[str, Any]:
     """What anyone needs to check the PDF offline (with the center's public key)."""
     return {"record": notice.record, "signature": notice.signature, "algorithm": SIGNATURE_ALGORITHM,
             "key_id": notice.key_id}
+
+
+async def result_notices(session: AsyncSession, notice: AwardNotice) -> list[dict[str, Any]]:
+    """The award notice's messages: the winner's and the result notices (中标结果通知) to every other bidder."""
+    messages = (await session.scalars(select(OutboxMessage).where(OutboxMessage.subject == f"award-notice:{notice.number}")
+                                      .order_by(OutboxMessage.id))).all()
+    codes = [m.recipient.removeprefix("organisation:") for m in messages]
+    names = dict((await session.execute(select(Organisation.credit_code, Organisation.name)
+                                        .where(Organisation.credit_code.in_(codes)))).all())
+    return [{"recipient": names.get(code, code), "credit_code": code, "body": m.body, "status": m.status,
+             "winner": m.body.startswith("中标通知书")} for m, code in zip(messages, codes, strict=True)]

@@ -16,6 +16,7 @@ from agency_pool.draws import agency_assignment, draw_agency
 from bidding.tender.projects import Project, project_by_code
 from bidding.tender.registrations import Registration
 from bidding.tender.periods import rule_flag
+from bidding.tender.states import TenderState
 from expert_pool.committees import CommitteeRequest, GroupSpec, request_committee, witness_committee_draw
 from trading.audit import actor_of
 from trading.draws import (
@@ -31,6 +32,11 @@ from trading.identifiers import validate_credit_code
 from trading.keys import CenterKeys
 from trading.organisations import Organisation
 from trading.roles import UserRole
+
+
+# The center's page offers a committee request from the announcement until the evaluation
+# (the request itself is not refused in other states: the API may still ask).
+COMMITTEE_STATES = frozenset({TenderState.ANNOUNCED, TenderState.BIDDING, TenderState.OPENING, TenderState.EVALUATING})
 
 
 async def serving_agency_code(session: AsyncSession, project_code: str) -> str | None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.notice.announcements import publish_announcement
-from bidding.notice.clarifications import publish_clarification
+from bidding.notice.clarifications import OPEN_STATES, publish_clarification
 from bidding.tender.lifecycle import apply_transition
 from bidding.bids.opening_keys import TenderOpeningKey, make_opening_key
 from bidding.tender.projects import Project, get_project
@@ -78,7 +78,7 @@ async def publish_documents(session: AsyncSession, *, actor: str, project_code: 
             body=(body or "").strip() or "招标文件已变更，请以最新版本为准。", document=document)
         return await session.scalar(select(TenderDocumentVersion)
                                     .where(TenderDocumentVersion.clarification_id == clarification.id))
-    if project.state not in (TenderState.ANNOUNCED, TenderState.BIDDING):
+    if project.state not in OPEN_STATES:
         state = STATE_NAMES.get(project.state, project.state)
         raise Conflict(f"项目 {project.code} 当前状态为「{state}」，不能发布招标文件", code="state_conflict",
                        project=project.code, state=project.state)

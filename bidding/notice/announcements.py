@@ -97,3 +97,9 @@ async def latest_announcements(session: AsyncSession, *, per_category: int = 5) 
     for announcement, project in rows:
         grouped.setdefault(project.category, []).append((announcement, project))
     return grouped
+
+
+async def latest_announcement(session: AsyncSession, project: Project, kind: str) -> Announcement | None:
+    """The project's newest announcement of ``kind`` (e.g. the result announcement), None when there is none."""
+    return await session.scalar(select(Announcement).where(
+        Announcement.project_id == project.id, Announcement.kind == kind).order_by(Announcement.id.desc()).limit(1))

@@ -24,7 +24,6 @@ from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstrai
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from agency_pool.draws import agency_assignment
 from bidding.notice.announcements import Announcement, publish_announcement
 from bidding.tender.projects import Project, get_project
 from bidding.tender.registrations import ADMITTED, Registration
@@ -41,7 +40,7 @@ from trading.rules.store import RuleSetRecord
 
 CLARIFICATION_RULE = "clarification_min_days_before_deadline"
 # States in which the tender documents are out and bids are not yet opened.
-OPEN_STATES = ("announced", "bidding")
+OPEN_STATES = ("announced", "bidding")  # the documents are out for bids: questions, clarifications, new versions
 # Who may see the asker of a question.
 IDENTITY_ROLES = {UserRole.ADMIN.value, UserRole.SUPERVISOR.value}
 MAX_QUESTION_CHARS = 5000
@@ -160,23 +159,6 @@ async def questions_for(session: AsyncSession, project_code: str, viewer_role: s
     return views
 
 
-async def may_publish(session: AsyncSession, project: Project, role: str, organisation_id: int | None) -> bool:
-    """The center, the project's tendering party, or the agency serving it."""
-    if role == UserRole.ADMIN.value:
-        return True
-    if organisation_id is None:
-        return False
-    if role == UserRole.TENDERING_PARTY.value:
-        return organisation_id == project.tendering_party_id
-    if role == UserRole.AGENCY.value:
-        try:
-            assignment = await agency_assignment(session, project.code)
-        except NotFound:
-            return False
-        return assignment.agency is not None and assignment.agency.organisation_id == organisation_id
-    return False
-
-
 async def publish_clarification(session: AsyncSession, *, actor: str, project_code: str, title: str, body: str,
                                 answers: list[int] | None = None, document: DocumentFile | None = None
                                 ) -> Clarification:
@@ -280,3 +262,9 @@ def clarification_view(clarification: Clarification, project: Project) -> dict[s
             "deadline_moved": clarification.deadline_after is not None,
             "bid_deadline": project.bid_deadline.isoformat() if project.bid_deadline else None,
             "previous_bid_deadline": clarification.deadline_before.isoformat() if clarification.deadline_before else None}
+
+
+async def clarifications_of(session: AsyncSession, project: Project) -> list[Clarification]:
+    """The project's published clarifications and changes, oldest first."""
+    return list((await session.scalars(select(Clarification).where(Clarification.project_id == project.id)
+                                       .order_by(Clarification.id))).all())

@@ -324,7 +324,7 @@ async def hand_in_bidder_half(session: AsyncSession, keys: CenterKeys, *, actor:
     opening = await _opening(session, project, share=True)
     _not_finished(project, opening)
     now = await database_now(session)
-    if opening.closed_at is not None or now >= opening.window_ends_at:
+    if window_over(opening, now):
         raise RuleViolation(f"解密时限已于 {local_time(opening.window_ends_at)} 结束，不再接受解密",
                             code="after_decryption_window", rule="decryption_window_minutes",
                             project=project.code, window_ends_at=opening.window_ends_at.isoformat())
@@ -639,12 +639,20 @@ async def finish_opening(session: AsyncSession, *, actor: str, project_code: str
 # --------------------------------------------------------------------------- the record
 
 
-async def window_closed(session: AsyncSession, project_code: str) -> bool:
+def window_over(opening: OpeningSession, now: datetime) -> bool:
+    """Whether the decryption window is over at ``now``: closed, or its end has come."""
+    return opening.closed_at is not None or now >= opening.window_ends_at
+
+
+async def opening_of(session: AsyncSession, project_code: str) -> OpeningSession | None:
+    """The project's opening session, None before the opening starts."""
     project = await get_project(session, project_code)
-    opening = await session.scalar(select(OpeningSession).where(OpeningSession.project_id == project.id))
-    if opening is None:
-        return False
-    return opening.closed_at is not None or await database_now(session) >= opening.window_ends_at
+    return await session.scalar(select(OpeningSession).where(OpeningSession.project_id == project.id))
+
+
+async def window_closed(session: AsyncSession, project_code: str) -> bool:
+    opening = await opening_of(session, project_code)
+    return opening is not None and window_over(opening, await database_now(session))
 
 
 async def opening_record(session: AsyncSession, project_code: str) -> dict[str, Any]:

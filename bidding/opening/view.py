@@ -3,8 +3,8 @@
 During the decryption window a bidder sees its own entry and how many bidders have handed
 in their key halves, never a rival's name, price or objection: a bidder who could see
 rivals' prices before handing in ``K_b`` could choose whether to let its own bid open. Once
-the window has closed (:func:`bidding.opening.proceedings.window_closed`) the whole opening record is
-shown to every bidder, as it is published. The API (``/opening/mine``) and the bidder's
+the window has closed (:func:`bidding.opening.visibility.opening_record_visible_to`) the whole opening
+record is shown to every bidder, as it is published. The API (``/opening/mine``) and the bidder's
 opening page both ask here.
 """
 
@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.opening.proceedings import opening_record, window_closed
+from bidding.opening.visibility import may_read_opening_record
+from trading.roles import UserRole
 
 
 async def bidder_opening_view(session: AsyncSession, project_code: str, credit_code: str) -> dict[str, Any]:
@@ -30,5 +32,5 @@ async def bidder_opening_view(session: AsyncSession, project_code: str, credit_c
         "entry": next((entry for entry in record["entries"] if entry["bidder_credit_code"] == credit_code), None),
         "objections": [objection for objection in record["objections"]
                        if closed or objection["bidder_credit_code"] == credit_code],
-        "record": record if closed else None,
+        "record": record if await may_read_opening_record(session, project_code, UserRole.BIDDER.value) else None,
     }

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from bidding.notice.clarifications import may_publish
+from bidding.tender.party_projects import acts_for
 from bidding.tender.projects import Project, get_project
 from bidding.tender.registrations import Registration
 from bidding.tender.states import TenderState
@@ -76,7 +76,7 @@ def _reached(project: Project, state: TenderState) -> bool:
 async def _roles_in(session: AsyncSession, project: Project, user: User) -> set[str]:
     """How the user's organisation took part in the tender (PARTY, BIDDER)."""
     roles: set[str] = set()
-    if user.role in (UserRole.TENDERING_PARTY, UserRole.AGENCY) and await may_publish(
+    if user.role in (UserRole.TENDERING_PARTY, UserRole.AGENCY) and await acts_for(
             session, project, user.role, user.organisation_id):
         roles.add(PARTY)
     if user.role == UserRole.BIDDER and user.organisation_id is not None and await session.scalar(

@@ -11,19 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agency_pool.agencies import Agency, AgencyStatus
+from agency_pool.agencies import AgencyStatus
 from agency_pool.draws import agency_assignment
-from agency_pool.ratings import AgencyRating
+from agency_pool.ratings import agencies_with_ratings, score_given
 from bidding.tender.projects import get_project
 from bidding.ratings.tender_ratings import AFTER_AGENCY_WORK, AFTER_EVALUATION
 from bidding.reading.statistics import decimal_text
-from expert_pool.committees import CONFIRMED, CommitteeMember, CommitteeRequest
+from expert_pool.committees import confirmed_experts_of_project
 from expert_pool.fields import ExpertStatus
-from expert_pool.models import Expert
-from expert_pool.ratings import ExpertRating
+from expert_pool.ratings import experts_with_ratings, scores_given
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import NotFound
@@ -102,33 +100,17 @@ def _collect(rows, summaries: dict[str, RatingSummary]) -> list[RatingSummary]:
 async def expert_rating_summaries(session: AsyncSession, *, q: str = "") -> list[RatingSummary]:
     """Every rated expert (optionally matching ``q`` in code or name), lowest average first:
     the center looks first at those the parties were least satisfied with."""
-    experts = select(Expert)
-    if q.strip():
-        experts = experts.where(Expert.code.ilike(f"%{q.strip()}%") | Expert.name.ilike(f"%{q.strip()}%"))
+    experts, rows = await experts_with_ratings(session, q=q)
     summaries = {expert.code: RatingSummary(expert.code, expert.name, expert.status,
-                                            ExpertStatus(expert.status).label)
-                 for expert in (await session.scalars(experts)).all()}
-    rows = (await session.execute(
-        select(Expert.code, ExpertRating.score, ExpertRating.comment, ExpertRating.rater_role,
-               ExpertRating.created_at, ExpertRating.project_code)
-        .join(Expert, Expert.id == ExpertRating.expert_id).where(Expert.code.in_(list(summaries)))
-        .order_by(ExpertRating.created_at.desc(), ExpertRating.id.desc()))).all()
+                                            ExpertStatus(expert.status).label) for expert in experts}
     return sorted(_collect(rows, summaries), key=lambda s: (s.average, s.code))
 
 
 async def agency_rating_summaries(session: AsyncSession, *, q: str = "") -> list[RatingSummary]:
     """Every rated agency (optionally matching ``q``), lowest average first."""
-    agencies = select(Agency)
-    if q.strip():
-        agencies = agencies.where(Agency.code.ilike(f"%{q.strip()}%") | Agency.name.ilike(f"%{q.strip()}%"))
+    agencies, rows = await agencies_with_ratings(session, q=q)
     summaries = {agency.code: RatingSummary(agency.code, agency.name, agency.status,
-                                            AgencyStatus(agency.status).label)
-                 for agency in (await session.scalars(agencies)).all()}
-    rows = (await session.execute(
-        select(Agency.code, AgencyRating.score, AgencyRating.comment, AgencyRating.rater_role,
-               AgencyRating.rated_at, AgencyRating.project_code)
-        .join(Agency, Agency.id == AgencyRating.agency_id).where(Agency.code.in_(list(summaries)))
-        .order_by(AgencyRating.rated_at.desc(), AgencyRating.id.desc()))).all()
+                                            AgencyStatus(agency.status).label) for agency in agencies}
     return sorted(_collect(rows, summaries), key=lambda s: (s.average, s.code))
 
 
@@ -157,26 +139,16 @@ async def rating_targets(session: AsyncSession, *, project_code: str, user: User
 
     Who may rate and when is checked again by :mod:`bidding.ratings.tender_ratings` when the rating is given."""
     project = await get_project(session, project_code.strip())
-    experts = (await session.execute(
-        select(Expert.id, Expert.code, Expert.name)
-        .join(CommitteeMember, CommitteeMember.expert_id == Expert.id)
-        .join(CommitteeRequest, CommitteeRequest.id == CommitteeMember.request_id)
-        .where(CommitteeRequest.project_code == project.code, CommitteeMember.status == CONFIRMED)
-        .distinct().order_by(Expert.code))).all()
-    given = dict((await session.execute(
-        select(ExpertRating.expert_id, ExpertRating.score)
-        .where(ExpertRating.project_code == project.code, ExpertRating.rater_user_id == user.id))).all())
-    targets = [RatingTarget("expert", code, name, given.get(expert_id), project.state in AFTER_EVALUATION)
-               for expert_id, code, name in experts]
+    given = await scores_given(session, project_code=project.code, rater_user_id=user.id)
+    targets = [RatingTarget("expert", expert.code, expert.name, given.get(expert.id), project.state in AFTER_EVALUATION)
+               for expert in await confirmed_experts_of_project(session, project.code)]
     try:
         agency = (await agency_assignment(session, project.code)).agency
     except NotFound:
         agency = None
     if agency is not None:
         # The agency rating remembers its rater by audit name.
-        score = await session.scalar(select(AgencyRating.score).where(
-            AgencyRating.agency_id == agency.id, AgencyRating.project_code == project.code,
-            AgencyRating.rater == actor_of(user)))
+        score = await score_given(session, agency_id=agency.id, project_code=project.code, rater=actor_of(user))
         targets.append(RatingTarget("agency", agency.code, agency.name, score, project.state in AFTER_AGENCY_WORK))
     return ProjectToRate(project.code, project.title, project.state, targets)
 

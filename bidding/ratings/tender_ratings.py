@@ -9,14 +9,13 @@ and that the work being rated is over.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_pool.draws import agency_assignment
 from agency_pool.ratings import AgencyRating, rate_agency
 from bidding.tender.projects import Project, get_project
 from bidding.tender.states import STATE_NAMES, TenderState
-from expert_pool.committees import CONFIRMED, CommitteeMember, CommitteeRequest
+from expert_pool.committees import sat_on_project
 from expert_pool.experts import get_expert
 from expert_pool.ratings import RatingOutcome, rate_expert
 from trading.accounts import User
@@ -52,11 +51,7 @@ async def rate_committee_expert(session: AsyncSession, *, user: User, project_co
     _check_rater(project, user)
     _check_state(project, AFTER_EVALUATION, "评标")
     expert = await get_expert(session, expert_code)
-    sat = await session.scalar(
-        select(CommitteeMember.id).join(CommitteeRequest, CommitteeRequest.id == CommitteeMember.request_id)
-        .where(CommitteeRequest.project_code == project.code, CommitteeMember.expert_id == expert.id,
-               CommitteeMember.status == CONFIRMED).limit(1))
-    if sat is None:
+    if not await sat_on_project(session, project.code, expert.id):
         raise NotFound(f"专家 {expert.code} 不是项目 {project.code} 评标委员会的成员", project=project.code)
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
     return await rate_expert(session, actor=actor_of(user), rule_set=rule_set, expert_code=expert.code,

@@ -27,6 +27,7 @@ from trading.receipts import Receipt
 
 # Tenders a bidder can still register for and bid on.
 REGISTRABLE_STATES = (TenderState.ANNOUNCED, TenderState.BIDDING)
+PRE_OPENING_STATES = frozenset({TenderState.REGISTERED, TenderState.ANNOUNCED, TenderState.BIDDING})
 
 NO_DEPOSIT, UNPAID, PAID, REFUNDING, REFUNDED, KEPT = "none", "unpaid", "paid", "refunding", "refunded", "kept"
 DEPOSIT_STATUS_NAMES = {NO_DEPOSIT: "无需交纳", UNPAID: "未到账", PAID: "已到账", REFUNDING: "退还中",
@@ -76,6 +77,21 @@ class TenderDesk:
     @property
     def registration_status_name(self) -> str:
         return REGISTRATION_STATUS_NAMES[self.registration.status] if self.registration else "未报名"
+
+    @property
+    def registration_open(self) -> bool:
+        """The tender takes registrations (the page offers the form)."""
+        return self.project.state in REGISTRABLE_STATES
+
+    @property
+    def bidding_open(self) -> bool:
+        """The tender takes bids (:mod:`bidding.bids.submission` refuses them in any other state)."""
+        return self.project.state == TenderState.BIDDING
+
+    @property
+    def opening_reached(self) -> bool:
+        """The bid deadline has passed and the opening begun (or is over): the opening hall is open."""
+        return self.project.state not in PRE_OPENING_STATES
 
     @property
     def current_bid(self) -> Bid | None:

@@ -6,7 +6,7 @@ built from the services that already decide what is public.
   answered questions with their askers anonymous (:func:`bidding.notice.clarifications.questions_for`
   with no viewer);
 - the opening: its time and decryption window; the opening record only once the window
-  has closed (:func:`bidding.opening.proceedings.window_closed`, the API's rule). Before then nothing
+  has closed (:func:`bidding.opening.visibility.opening_record_visible_to`, the API's rule). Before then nothing
   about bids or bidders;
 - candidates under publicity (:func:`bidding.award.publicity.publicity_of`), the award notice's
   public data with its verification page, the contract;
@@ -29,7 +29,8 @@ from bidding.notice.announcements import ANNOUNCEMENT_KINDS, Announcement
 from bidding.award.award_notice import award_notice_of
 from bidding.notice.clarifications import Clarification, questions_for
 from bidding.award.contracts import contract_of
-from bidding.opening.proceedings import OpeningSession, opening_record, window_closed
+from bidding.opening.proceedings import OpeningSession, opening_record
+from bidding.opening.visibility import opening_record_visible_to
 from bidding.tender.projects import Project, project_by_code
 from bidding.award.publicity import publicity_of
 from bidding.tender.states import STATE_NAMES, TenderState
@@ -73,8 +74,7 @@ async def public_tender(session: AsyncSession, code: str) -> dict[str, Any]:
         .order_by(Clarification.published_at, Clarification.id))).all()
     questions = await questions_for(session, code, None)
     opening = await session.scalar(select(OpeningSession).where(OpeningSession.project_id == project.id))
-    record = await opening_record(session, code) if opening is not None and await window_closed(session, code) \
-        else None
+    record = await opening_record(session, code) if opening_record_visible_to(None, opening, now) else None
     publicity = await publicity_of(session, code) if project.publicity_started_at is not None else None
     if publicity is not None:
         ends = publicity["publicity_ends_at"]

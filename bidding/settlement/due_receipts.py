@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.tender.projects import Project
 from trading import ledger
+from trading.accounts import User
+from trading.errors import PermissionDenied
 from trading.keys import CenterKeys
 from trading.money import yuan
 from trading.organisations import Organisation
-from trading.receipts import DEPOSIT, FEE, REFUND, Receipt, issue_receipt
+from trading.receipts import DEPOSIT, FEE, REFUND, Receipt, get_receipt, issue_receipt
+from trading.roles import UserRole
 
 SOURCE_NAMES = {ledger.STATEMENT: "银行流水导入", ledger.MANUAL: "财务人工确认"}
 
@@ -94,3 +97,28 @@ async def receipts_of(session: AsyncSession, *, project_code: str | None = None,
     if party_credit_code is not None:
         query = query.where(Receipt.party_credit_code == party_credit_code)
     return list((await session.scalars(query.order_by(Receipt.id))).all())
+
+
+# The center's staff hold every receipt; anyone else only those of its own organisation (the payer or payee).
+CENTER_ROLES = frozenset({UserRole.FINANCE.value, UserRole.ADMIN.value, UserRole.SUPERVISOR.value})
+
+
+async def _holder_code(session: AsyncSession, user: User) -> str | None:
+    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    return organisation.credit_code if organisation is not None else None
+
+
+async def receipts_held_by(session: AsyncSession, user: User, *, project_code: str | None = None) -> list[Receipt]:
+    """The receipts ``user`` may hold: every one for the center's staff, its organisation's own otherwise."""
+    if user.role in CENTER_ROLES:
+        return await receipts_of(session, project_code=project_code)
+    code = await _holder_code(session, user)
+    return [] if code is None else await receipts_of(session, project_code=project_code, party_credit_code=code)
+
+
+async def held_receipt(session: AsyncSession, number: str, user: User) -> Receipt:
+    """The receipt ``number``, when ``user`` may hold it (the center's staff, or the organisation on it)."""
+    receipt = await get_receipt(session, number)
+    if user.role not in CENTER_ROLES and await _holder_code(session, user) != receipt.party_credit_code:
+        raise PermissionDenied("只有缴款（收款）单位和交易中心可以下载该票据")
+    return receipt

@@ -95,3 +95,9 @@ async def meet_deadline(session: AsyncSession, *, kind: str, subject: str, actor
     await record_event(session, actor=actor, action="deadline.met", subject=subject,
                        data={"kind": kind, "due_at": deadline.due_at.isoformat(), "late": deadline.met_at > deadline.due_at})
     return deadline
+
+
+async def deadlines_of(session: AsyncSession, project: Project) -> list[Deadline]:
+    """The project's deadlines, soonest first."""
+    return list((await session.scalars(select(Deadline).where(Deadline.project_id == project.id)
+                                       .order_by(Deadline.due_at))).all())

@@ -132,3 +132,11 @@ async def project_by_code(session: AsyncSession, code: str) -> tuple[Project, Or
     if row is None:
         raise NotFound(f"未找到项目 {code}", project_code=code)
     return row[0], row[1], row[2]
+
+
+async def recent_projects(session: AsyncSession, *, state: str | None = None, limit: int = 200) -> list[Project]:
+    """The newest projects (in ``state`` when given), newest first."""
+    query = select(Project).order_by(Project.id.desc()).limit(limit)
+    if state:
+        query = query.where(Project.state == state)
+    return list((await session.scalars(query)).all())
