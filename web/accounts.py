@@ -56,7 +56,8 @@ class AccountController(Controller):
             organisation_id = await session.scalar(select(Organisation.id).where(
                 Organisation.credit_code == data.organisation_credit_code.strip().upper()))
             if organisation_id is None:
-                raise InvalidInput(f"未找到单位 {data.organisation_credit_code}", field="organisation_credit_code")
+                raise InvalidInput(f"未找到单位 {data.organisation_credit_code}",
+                                   code="unknown_organisation", field="organisation_credit_code")
         created = await create_user(session, actor=actor_of(user), username=data.username,
                                     display_name=data.display_name.strip(), role=data.role, password=data.password,
                                     organisation_id=organisation_id, id_number=data.id_number or None)

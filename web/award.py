@@ -80,7 +80,7 @@ async def _project_party(session: AsyncSession, code: str, user: User) -> Projec
     """The project, when ``user`` is the center or the project's tendering party or agency."""
     project = await get_project(session, code)
     if not await may_publish(session, project, user.role, user.organisation_id):
-        raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以办理此事项", project=code)
+        raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以办理此事项", code="not_project_party", project=code)
     return project
 
 
@@ -95,7 +95,7 @@ async def _viewer_scope(session: AsyncSession, code: str, user: User | None) -> 
         return None
     if user.role == UserRole.BIDDER:
         return (await own_organisation(session, user)).id
-    raise PermissionDenied("您的角色无权查看")
+    raise PermissionDenied("您的角色无权查看", code="may_not_view")
 
 
 def notice_summary(notice: AwardNotice) -> dict[str, Any]:
@@ -259,7 +259,7 @@ class AwardNoticeController(Controller):
             user.role in (UserRole.TENDERING_PARTY, UserRole.AGENCY)
             and await may_publish(session, project, user.role, user.organisation_id))
         if not allowed:
-            raise PermissionDenied("只有交易中心、监督人员、招标人及其代理机构和中标人可以下载中标通知书")
+            raise PermissionDenied("只有交易中心、监督人员、招标人及其代理机构和中标人可以下载中标通知书", code="may_not_download")
         return Response(notice.pdf, media_type=PDF,
                         headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 

@@ -115,7 +115,7 @@ class BidderPageController(Controller):
         organisation = await own_organisation(session, user)
         receipt = await get_receipt(session, number)
         if receipt.party_credit_code != organisation.credit_code:
-            raise PermissionDenied("只有缴款（收款）单位和交易中心可以下载该票据")
+            raise PermissionDenied("只有缴款（收款）单位和交易中心可以下载该票据", code="may_not_download")
         return Response(receipt.pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{receipt.number}.pdf"'})
 

@@ -50,7 +50,7 @@ MAX_REQUEST_SIZE = MAX_CIPHERTEXT_SIZE + 1024 * 1024
 async def own_organisation(session: AsyncSession, user: User) -> Organisation:
     organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
     if organisation is None:
-        raise PermissionDenied("投标人账号未关联单位，不能投标")
+        raise PermissionDenied("投标人账号未关联单位，不能投标", code="no_organisation")
     return organisation
 
 
@@ -111,7 +111,7 @@ class BidController(Controller):
                          description="Exactly two parts: envelope (text) and ciphertext (file).")],
                      request: Request, user: User, context: AppContext) -> ReceiptAnswer:
         if user.organisation_id is None:
-            raise PermissionDenied("投标人账号未关联单位，不能投标")
+            raise PermissionDenied("投标人账号未关联单位，不能投标", code="no_organisation")
         # The whole upload is read before the bid joins its tender's lane: no connection of the
         # pool waits on a bidder's package trickling in (in a deadline rush, most are uploading).
         if set((await request.form()).keys()) != {"envelope", "ciphertext"}:

@@ -45,7 +45,7 @@ class ClarificationController(Controller):
           summary="Ask a question on the tender documents (a bidder admitted for the project)")
     async def ask(self, code: str, data: QuestionBody, user: User, session: AsyncSession) -> dict[str, Any]:
         if user.organisation_id is None:
-            raise PermissionDenied("投标人账号未关联单位，不能提问")
+            raise PermissionDenied("投标人账号未关联单位，不能提问", code="no_organisation")
         question = await ask_question(session, actor=actor_of(user), project_code=code,
                                       bidder_organisation_id=user.organisation_id, text=data.text)
         await session.commit()
@@ -73,7 +73,7 @@ class ClarificationController(Controller):
         if project is None:
             raise NotFound(f"未找到项目 {code}", project_code=code)
         if not await may_publish(session, project, user.role, user.organisation_id):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布澄清或修改")
+            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布澄清或修改", code="not_project_party")
         clarification = await publish_clarification(session, actor=actor_of(user), project_code=code,
                                                     title=data.title, body=data.body, answers=data.answers)
         await session.commit()

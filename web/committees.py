@@ -142,7 +142,7 @@ class AgencyDrawController(Controller):
     async def decline(self, project_code: str, data: DeclineBody, user: User, session: AsyncSession) -> dict[str, Any]:
         _, party, _ = await project_by_code(session, project_code)
         if user.organisation_id != party.id:
-            raise PermissionDenied("只有本项目的招标人可以拒绝抽中的代理机构")
+            raise PermissionDenied("只有本项目的招标人可以拒绝抽中的代理机构", code="not_tendering_party")
         assignment = await decline_agency(session, actor=actor_of(user), project_code=project_code, reason=data.reason)
         await session.commit()
         return {"draw_id": assignment.draw_id, "declined": assignment.declined,

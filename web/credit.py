@@ -228,7 +228,7 @@ class CreditPageController(Controller):
                                    "filename": data.file.filename if data.file else None}
         try:
             if data.file is None:
-                raise InvalidInput("请选择要导入的 .csv 或 .xlsx 文件", field="file")
+                raise InvalidInput("请选择要导入的 .csv 或 .xlsx 文件", code="file_required", field="file")
             summary = await import_records(session, actor=actor_of(user), filename=data.file.filename or "",
                                            data=await data.file.read(), dry_run=bool(data.dry_run))
         except ImportRejected as rejected:
@@ -342,7 +342,7 @@ class CreditApiController(Controller):
         await get_record(session, record_id)
         files = await _files(data.file)
         if not files:
-            raise InvalidInput("请选择证明材料文件", field="file")
+            raise InvalidInput("请选择证明材料文件", code="file_required", field="file")
         evidence = await store_evidence(session, actor=actor_of(user), file=files[0], record_id=record_id)
         await session.commit()
         return {"id": evidence.id, "filename": evidence.filename, "sha256": evidence.sha256,

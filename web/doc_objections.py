@@ -44,7 +44,7 @@ class DocObjectionController(Controller):
           summary="Object to the tender documents (an admitted bidder; refused too close to the deadline)")
     async def raise_(self, code: str, data: ObjectionBody, user: User, session: AsyncSession) -> dict[str, Any]:
         if user.organisation_id is None:
-            raise PermissionDenied("投标人账号未关联单位，不能提出异议")
+            raise PermissionDenied("投标人账号未关联单位，不能提出异议", code="no_organisation")
         objection = await raise_doc_objection(session, actor=actor_of(user), project_code=code,
                                               bidder_organisation_id=user.organisation_id, text=data.text)
         await session.commit()
@@ -70,7 +70,7 @@ class DocObjectionController(Controller):
                      session: AsyncSession) -> dict[str, Any]:
         project = await get_project(session, code)
         if not await may_publish(session, project, user.role, user.organisation_id):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以答复异议")
+            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以答复异议", code="not_project_party")
         objection = await answer_doc_objection(
             session, actor=actor_of(user), project_code=code, objection_id=objection_id, answer=data.answer,
             change_title=data.change.title if data.change else None,

@@ -89,7 +89,7 @@ class DrawApiController(Controller):
         draw = await get_draw(session, draw_id)
         approval = actor_of(user) if user.role == UserRole.SUPERVISOR else None
         if draw.status != COMMITTED and approval is None:
-            raise PermissionDenied("见证值提交后作废抽取须经监督人员批准")
+            raise PermissionDenied("见证值提交后作废抽取须经监督人员批准", code="void_needs_supervisor")
         draw = await void_draw(session, context.keys, draw_id, reason=data.reason, actor=actor_of(user),
                                approved_by_supervisor=approval)
         await session.commit()

@@ -71,7 +71,7 @@ class EvaluationController(Controller):
          summary="Fix the evaluation scheme (tendering party, its agency or the center; before bidding)")
     async def set_scheme(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
         if not await _serving(session, code, user):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以规定评标办法")
+            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以规定评标办法", code="not_project_party")
         record = await set_evaluation_scheme(session, actor=actor_of(user), project_code=code, scheme=json_object(data))
         await session.commit()
         return record.scheme
@@ -84,7 +84,7 @@ class EvaluationController(Controller):
           summary="Start the evaluation round: committee unsealed, members seated, opened bids listed")
     async def start(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         if not await _serving(session, code, user):
-            raise PermissionDenied(f"只有交易中心或项目 {code} 的代理机构可以组织评标")
+            raise PermissionDenied(f"只有交易中心或项目 {code} 的代理机构可以组织评标", code="may_not_organise_evaluation")
         await start_evaluation_session(session, context.keys, actor=actor_of(user), project_code=code)
         await session.commit()
         return await evaluation_view(session, code, role=UserRole.ADMIN.value)
@@ -96,7 +96,7 @@ class EvaluationController(Controller):
             return await evaluation_view(session, code, role=role, expert_id=await _expert_id(session, user))
         if role in PARTIES:
             if not await _serving(session, code, user):
-                raise PermissionDenied("您无权查看本项目的评标情况")
+                raise PermissionDenied("您无权查看本项目的评标情况", code="may_not_view_evaluation")
             return await evaluation_view(session, code, role=role, party=True)
         return await evaluation_view(session, code, role=role, organisation_id=user.organisation_id)
 
@@ -145,7 +145,7 @@ class EvaluationController(Controller):
         data = json_object(data)
         signature = data.get("signature")
         if signature is None and data.get("confirm") is not True:
-            raise InvalidInput("请提供对评标报告的签名，或以 confirm: true 确认签署", field="signature")
+            raise InvalidInput("请提供对评标报告的签名，或以 confirm: true 确认签署", code="signature_required", field="signature")
         member = await sign_report(session, actor=actor_of(user), project_code=code,
                                    expert_id=await _expert_id(session, user), signature=signature)
         await session.commit()

@@ -77,7 +77,7 @@ class ExpertController(Controller):
         masked: Annotated[bool, Parameter(query="masked")] = False,
     ) -> Response[bytes]:
         if file_format not in SPREADSHEETS:
-            raise InvalidInput(f"不支持的导出格式「{file_format}」：请使用 csv 或 xlsx", field="format")
+            raise InvalidInput(f"不支持的导出格式「{file_format}」：请使用 csv 或 xlsx", code="unsupported_file_type", field="format")
         content = await export_experts(session, actor=actor_of(user), filename=f"experts.{file_format}",
                                        masked=masked)
         await session.commit()  # the export is audited

@@ -98,7 +98,7 @@ async def _may_hold(session: AsyncSession, user: User, receipt: Receipt) -> None
         return
     organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
     if organisation is None or organisation.credit_code != receipt.party_credit_code:
-        raise PermissionDenied("只有缴款（收款）单位和交易中心可以下载该票据")
+        raise PermissionDenied("只有缴款（收款）单位和交易中心可以下载该票据", code="may_not_download")
 
 
 class LedgerController(Controller):

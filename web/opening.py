@@ -139,7 +139,7 @@ class OpeningController(Controller):
             if not await window_closed(session, code):
                 if user is None:
                     raise NotAuthenticated("解密时限结束前，开标记录仅供监督人员查看")
-                raise PermissionDenied("解密时限结束前，开标记录仅供监督人员查看")
+                raise PermissionDenied("解密时限结束前，开标记录仅供监督人员查看", code="opening_record_sealed")
         return await opening_record(session, code)
 
     @post("/finish", guards=[admin_only], summary="Finish the opening: evaluation, or 流标 when too few valid bids")

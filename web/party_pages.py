@@ -138,7 +138,7 @@ async def acting_project(session: AsyncSession, code: str, user: User) -> Projec
     """The project, when ``user`` is its tendering party or the agency serving it."""
     project = await get_project(session, code)
     if not await may_publish(session, project, user.role, user.organisation_id):
-        raise PermissionDenied(f"项目 {code} 不是本单位招标或代理的项目，无权查看或办理", project=code)
+        raise PermissionDenied(f"项目 {code} 不是本单位招标或代理的项目，无权查看或办理", code="not_project_party", project=code)
     return project
 
 
@@ -412,7 +412,7 @@ class PartyPageController(Controller):
                              ) -> Template | Redirect:
         await acting_project(session, code, user)  # its own project, or refused
         if user.role != UserRole.TENDERING_PARTY.value:
-            raise PermissionDenied("只有本项目的招标人可以拒绝抽中的代理机构")
+            raise PermissionDenied("只有本项目的招标人可以拒绝抽中的代理机构", code="not_tendering_party")
         form = FormState.of({"reason": _text(await request.form(), "reason")})
         form.required(("reason", "拒绝理由"))
         await form.attempt(session, lambda: decline_agency(
@@ -648,7 +648,7 @@ class PartyPageController(Controller):
         project = await acting_project(session, code, user)
         if user.role != UserRole.AGENCY.value:
             # As in the API: the center and agencies book rooms (统一设施配备).
-            raise PermissionDenied("场地由交易中心或项目的代理机构预约；自行招标的项目请联系交易中心预约")
+            raise PermissionDenied("场地由交易中心或项目的代理机构预约；自行招标的项目请联系交易中心预约", code="may_not_book_room")
         form = await book_from_form(session, await request.form(), project, user)
         if not form.ok:
             project = await get_project(session, code)  # read again after the rollback
@@ -719,7 +719,7 @@ class PartyPageController(Controller):
         await acting_project(session, code, user)  # its own project, or refused
         if user.role != UserRole.AGENCY.value:
             # As in the API: the center or the agency publishes the candidates.
-            raise PermissionDenied("中标候选人由交易中心或项目的代理机构公示")
+            raise PermissionDenied("中标候选人由交易中心或项目的代理机构公示", code="may_not_publish_candidates")
         try:
             await publish_candidates(session, actor=actor_of(user), project_code=code)
         except DomainError as exc:

@@ -88,9 +88,10 @@ class ProjectController(Controller):
         party = await session.scalar(select(Organisation).where(
             Organisation.credit_code == data.tendering_party_credit_code))
         if party is None:
-            raise InvalidInput(f"未找到招标人 {data.tendering_party_credit_code}", field="tendering_party_credit_code")
+            raise InvalidInput(f"未找到招标人 {data.tendering_party_credit_code}",
+                               code="unknown_tendering_party", field="tendering_party_credit_code")
         if user.role == UserRole.TENDERING_PARTY and user.organisation_id != party.id:
-            raise PermissionDenied("招标人只能为本单位登记项目")
+            raise PermissionDenied("招标人只能为本单位登记项目", code="not_own_organisation")
         project = await register_project(session, actor=actor_of(user), code=data.code.strip(), title=data.title,
                                          category=data.category, method=data.method, region_code=data.region_code,
                                          tendering_party_id=party.id, estimate_fen=data.estimate_fen)
@@ -120,7 +121,7 @@ class ProjectController(Controller):
                        context: AppContext) -> dict[str, Any]:
         project = await get_project(session, code)
         if not await may_publish(session, project, user.role, user.organisation_id):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布招标公告")
+            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布招标公告", code="not_project_party")
         document, title, body = None, None, ""
         if request.content_type[0] == "multipart/form-data":
             form = await request.form()
@@ -135,19 +136,21 @@ class ProjectController(Controller):
             try:
                 fields = await request.json()
             except ValueError:
-                raise InvalidInput("请求应为 JSON 对象：bid_deadline（投标截止时间）") from None
+                raise InvalidInput("请求应为 JSON 对象：bid_deadline（投标截止时间）", code="invalid_request_body") from None
         try:
             data = AnnounceBody.model_validate(fields)
         except ValidationError as invalid:
             problem = invalid.errors()[0]
             field = str(problem["loc"][0]) if problem.get("loc") else None
             if problem["type"] == "missing":
-                raise InvalidInput(f"请填写 {field}（例如 2026-12-20T09:30:00+08:00）", field=field) from None
-            raise InvalidInput(f"{field or '请求'} 格式不正确：时间应形如 2026-12-20T09:30:00+08:00", field=field) from None
+                raise InvalidInput(f"请填写 {field}（例如 2026-12-20T09:30:00+08:00）",
+                                   code="time_required", field=field) from None
+            raise InvalidInput(f"{field or '请求'} 格式不正确：时间应形如 2026-12-20T09:30:00+08:00",
+                               code="invalid_time", field=field) from None
         for name in ("bid_deadline", "documents_issued_at"):
             value = getattr(data, name)
             if value is not None and value.tzinfo is None:
-                raise InvalidInput("时间须带时区，例如 2026-12-20T09:30:00+08:00", field=name)
+                raise InvalidInput("时间须带时区，例如 2026-12-20T09:30:00+08:00", code="naive_time", field=name)
         project, key = await announce_tender(session, context.keys, actor=actor_of(user), project_code=code,
                                              bid_deadline=data.bid_deadline,
                                              documents_issued_at=data.documents_issued_at,
@@ -172,7 +175,7 @@ class ProjectController(Controller):
           summary="Re-tender a failed or terminated project as a new project (重新招标)")
     async def retender(self, code: str, data: RetenderBody, user: User, session: AsyncSession) -> dict[str, Any]:
         if not await may_publish(session, await get_project(session, code), user.role, user.organisation_id):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以重新招标")
+            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以重新招标", code="not_project_party")
         project = await retender_project(session, actor=actor_of(user), project_code=code, new_code=data.code.strip())
         await session.commit()
         return await project_view(session, project)

@@ -25,7 +25,7 @@ class RegistrationController(Controller):
     async def register(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
         organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
         if organisation is None:
-            raise PermissionDenied("投标人账号未关联单位，不能报名")
+            raise PermissionDenied("投标人账号未关联单位，不能报名", code="no_organisation")
         try:
             registration = await register_bidder(session, actor=actor_of(user), project_code=code,
                                                  bidder_credit_code=organisation.credit_code)

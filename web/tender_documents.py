@@ -62,11 +62,11 @@ class TenderDocumentController(Controller):
     async def publish(self, code: str, request: Request, user: User, session: AsyncSession) -> dict[str, Any]:
         project = await get_project(session, code)
         if not await may_publish(session, project, user.role, user.organisation_id):
-            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布招标文件")
+            raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布招标文件", code="not_project_party")
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise InvalidInput("请以 multipart/form-data 提交招标文件：file（文件）、title（公告标题）、body（说明）",
+            raise InvalidInput("请以 multipart/form-data 提交招标文件：file（文件）、title（公告标题）、body（说明）", code="invalid_upload",
                                field="file")
         title, body = form.get("title"), form.get("body")
         document = DocumentFile(filename=upload.filename or "", content=await upload.read(),

@@ -290,10 +290,10 @@ async def _announce(session: AsyncSession, project: Project, kind: str, evaluati
 def _text(value: Any, field: str, what: str, *, required: bool = True) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise InvalidInput(f"须填写{what}", field=field)
+            raise InvalidInput(f"须填写{what}", code="text_required", field=field)
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{what}应为文本", field=field)
+        raise InvalidInput(f"{what}应为文本", code="text_required", field=field)
     return value.strip()
 
 
@@ -328,7 +328,7 @@ async def _bids(session: AsyncSession, evaluation: EvaluationSession) -> list[Ev
 def _member_of(members: list[EvaluationMember], expert_id: int) -> EvaluationMember:
     member = next((m for m in members if m.expert_id == expert_id), None)
     if member is None:
-        raise PermissionDenied("您不是本项目本轮评标委员会的成员")
+        raise PermissionDenied("您不是本项目本轮评标委员会的成员", code="not_a_committee_member")
     return member
 
 
@@ -352,7 +352,7 @@ async def _acting_member(session: AsyncSession, project_code: str, expert_id: in
 
 async def _bid_of(session: AsyncSession, evaluation: EvaluationSession, bidder_credit_code: Any) -> EvaluationBid:
     if not isinstance(bidder_credit_code, str):
-        raise InvalidInput("请填写投标人的统一社会信用代码", field="bidder_credit_code")
+        raise InvalidInput("请填写投标人的统一社会信用代码", code="bidder_code_required", field="bidder_credit_code")
     bid = await session.scalar(select(EvaluationBid).where(
         EvaluationBid.session_id == evaluation.id, EvaluationBid.bidder_credit_code == bidder_credit_code)
         .execution_options(populate_existing=True))
@@ -526,7 +526,7 @@ async def vote_for_chair(session: AsyncSession, *, actor: str, project_code: str
     project, evaluation, members, member = await _acting_member(session, project_code, expert_id, CHAIR)
     candidate = next((m for m in members if m.expert_code == candidate_code), None)
     if candidate is None:
-        raise InvalidInput("只能推选本评标委员会的成员为组长", field="candidate")
+        raise InvalidInput("只能推选本评标委员会的成员为组长", code="chair_not_a_member", field="candidate")
     if member.chair_vote is not None:
         raise Conflict("您已投票，不能重复投票", code="already_voted")
     member.chair_vote = candidate.id
@@ -566,14 +566,15 @@ async def record_review(session: AsyncSession, *, actor: str, project_code: str,
     """A member's pass or reject of one bid in the current review stage (revisable until closed)."""
     project, evaluation, _, member = await _acting_member(session, project_code, expert_id, *REVIEW_STAGES)
     if verdict not in (PASS, REJECT):
-        raise InvalidInput("评审结论应为 pass（通过）或 reject（否决）", field="verdict")
+        raise InvalidInput("评审结论应为 pass（通过）或 reject（否决）", code="unknown_review_verdict", field="verdict")
     if verdict == REJECT:
         if isinstance(ground, bool) or not isinstance(ground, int) or ground not in REJECTION_GROUNDS:
-            raise InvalidInput(f"否决投标须选择{REJECTION_SOURCE}规定的否决情形（1–7）", field="ground")
+            raise InvalidInput(f"否决投标须选择{REJECTION_SOURCE}规定的否决情形（1–7）",
+                               code="rejection_ground_required", field="ground")
         reason_text = _text(reason, "reason", "否决理由")
     else:
         if ground is not None:
-            raise InvalidInput("通过评审时不应选择否决情形", field="ground")
+            raise InvalidInput("通过评审时不应选择否决情形", code="rejection_ground_on_pass", field="ground")
         reason_text = _text(reason, "reason", "评审意见", required=False) or None
     bid = await _bid_of(session, evaluation, bidder_credit_code)
     if bid.status != VALID:
@@ -642,7 +643,7 @@ async def close_stage(session: AsyncSession, *, actor: str, project_code: str, e
     """The chair closes the current review stage once every member has reviewed every bid."""
     project, evaluation, members, member = await _acting_member(session, project_code, expert_id, *REVIEW_STAGES)
     if evaluation.chair_member_id != member.id:
-        raise PermissionDenied("只有评标委员会组长可以结束评审阶段")
+        raise PermissionDenied("只有评标委员会组长可以结束评审阶段", code="chair_only")
     stage = evaluation.stage
     bids = [b for b in await _bids(session, evaluation) if b.status == VALID]
     reviews = (await session.scalars(select(EvaluationReview).where(
@@ -783,7 +784,7 @@ async def sign_report(session: AsyncSession, *, actor: str, project_code: str, e
         if key is None:
             raise Conflict("您尚未登记签名公钥，请先登记或改为确认签署", code="no_signing_key")
         if not isinstance(signature, str) or not verify_signature(evaluation.report, signature, key.verify_key):
-            raise InvalidInput("签名无法用您登记的公钥验证（应为对评标报告规范化 JSON 的 Ed25519 签名）",
+            raise InvalidInput("签名无法用您登记的公钥验证（应为对评标报告规范化 JSON 的 Ed25519 签名）", code="report_signature_invalid",
                                field="signature")
         member.signature, member.signature_key_id = signature.lower(), key_id(key.verify_key)
     member.signed_at = await database_now(session)
@@ -829,7 +830,7 @@ async def complete_report(session: AsyncSession, *, actor: str, project_code: st
     _stage_is(evaluation, REPORT)
     members = await _members(session, evaluation)
     if expert_id is not None and evaluation.chair_member_id != _member_of(members, expert_id).id:
-        raise PermissionDenied("只有评标委员会组长可以结束评标报告签署")
+        raise PermissionDenied("只有评标委员会组长可以结束评标报告签署", code="chair_only")
     await _complete(session, project, evaluation, members, actor)
     return evaluation
 
@@ -873,7 +874,7 @@ async def evaluation_view(session: AsyncSession, project_code: str, *, role: str
     own bid's outcome.
     """
     if role not in ("bidder", "expert", "admin", "supervisor") and not party:
-        raise PermissionDenied("您无权查看本项目的评标情况")
+        raise PermissionDenied("您无权查看本项目的评标情况", code="may_not_view_evaluation")
     project = await get_project(session, project_code)
     evaluation = await current_session(session, project)
     members = await _members(session, evaluation)
@@ -885,7 +886,7 @@ async def evaluation_view(session: AsyncSession, project_code: str, *, role: str
             "outcome": evaluation.outcome}
     if role == "bidder":
         if project.state not in PUBLISHED_STATES:
-            raise PermissionDenied("中标候选人公示前，投标人不能查看评标情况")
+            raise PermissionDenied("中标候选人公示前，投标人不能查看评标情况", code="evaluation_before_publicity")
         own = next((b for b in bids if b.organisation_id == organisation_id), None)
         report = evaluation.report or {}
         return base | {"candidates": report.get("candidates", []),

@@ -120,7 +120,7 @@ async def instruct_refunds(session: AsyncSession, project: Project, *, event: st
 
     ``winner`` (credit code) is the award notice's winner; without it, the rank-1 candidate."""
     if event not in EVENTS:
-        raise InvalidInput(f"未知的退还事由「{event}」，应为 {'、'.join(EVENTS)}", field="event")
+        raise InvalidInput(f"未知的退还事由「{event}」，应为 {'、'.join(EVENTS)}", code="unknown_refund_event", field="event")
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
     await record_opening_outcomes(session, project, actor=actor)
     deposits = await ledger.open_deposits(session, project_code=project.code)

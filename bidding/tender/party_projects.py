@@ -28,7 +28,7 @@ MODE_ACTION = "project.agency_mode"
 async def choose_agency_mode(session: AsyncSession, *, actor: str, project: Project, mode: str) -> None:
     """Record how the tender is to be run; ``draw`` asks the center for an agency draw."""
     if mode not in AGENCY_MODES:
-        raise InvalidInput("请选择代理方式：抽取代理机构或自行招标", field="agency_mode")
+        raise InvalidInput("请选择代理方式：抽取代理机构或自行招标", code="agency_mode_required", field="agency_mode")
     await record_event(session, actor=actor, action=MODE_ACTION, subject=f"project:{project.code}",
                        data={"mode": mode, "mode_name": AGENCY_MODES[mode]})
     await publish_event(session, f"project:{project.code}", MODE_ACTION, {"mode": mode})
