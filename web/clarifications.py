@@ -4,8 +4,6 @@ everyone but the center and supervisors."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get, post
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -25,6 +23,7 @@ from trading.audit import actor_of
 from trading.errors import NotFound, PermissionDenied
 from trading.roles import UserRole
 from web.auth import requires_role
+from web.schemas.notice import AskedQuestion, ClarificationView, QuestionView
 
 
 class QuestionBody(BaseModel):
@@ -43,7 +42,7 @@ class ClarificationController(Controller):
 
     @post("/{code:str}/questions", guards=[requires_role(UserRole.BIDDER)],
           summary="Ask a question on the tender documents (a bidder admitted for the project)")
-    async def ask(self, code: str, data: QuestionBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def ask(self, code: str, data: QuestionBody, user: User, session: AsyncSession) -> AskedQuestion:
         if user.organisation_id is None:
             raise PermissionDenied("投标人账号未关联单位，不能提问", code="no_organisation")
         question = await ask_question(session, actor=actor_of(user), project_code=code,
@@ -55,7 +54,7 @@ class ClarificationController(Controller):
 
     @get("/{code:str}/questions",
          summary="The project's questions: the asker only for the center and supervisors; the public sees answered ones")
-    async def questions(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
+    async def questions(self, code: str, user: User | None, session: AsyncSession) -> list[QuestionView]:
         role = user.role if user else None
         if role in (UserRole.TENDERING_PARTY, UserRole.AGENCY):
             project = await session.scalar(select(Project).where(Project.code == code))
@@ -68,7 +67,7 @@ class ClarificationController(Controller):
     @post("/{code:str}/clarifications",
           guards=[requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY, UserRole.ADMIN)],
           summary="Publish a clarification or change (the project's tendering party or agency, or the center)")
-    async def publish(self, code: str, data: ClarificationBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def publish(self, code: str, data: ClarificationBody, user: User, session: AsyncSession) -> ClarificationView:
         project = await session.scalar(select(Project).where(Project.code == code))
         if project is None:
             raise NotFound(f"未找到项目 {code}", project_code=code)

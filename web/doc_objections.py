@@ -4,8 +4,6 @@ anonymous to everyone but the center and supervisors."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get, post
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +16,7 @@ from trading.audit import actor_of
 from trading.errors import PermissionDenied
 from trading.roles import UserRole
 from web.auth import requires_role
+from web.schemas.notice import AnsweredDocObjection, DocObjectionView, RaisedDocObjection
 from web.parameters import RowId
 
 
@@ -42,7 +41,7 @@ class DocObjectionController(Controller):
 
     @post("/", guards=[requires_role(UserRole.BIDDER)],
           summary="Object to the tender documents (an admitted bidder; refused too close to the deadline)")
-    async def raise_(self, code: str, data: ObjectionBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def raise_(self, code: str, data: ObjectionBody, user: User, session: AsyncSession) -> RaisedDocObjection:
         if user.organisation_id is None:
             raise PermissionDenied("投标人账号未关联单位，不能提出异议", code="no_organisation")
         objection = await raise_doc_objection(session, actor=actor_of(user), project_code=code,
@@ -55,7 +54,7 @@ class DocObjectionController(Controller):
                 "answer_due_provisional": objection.answer_due_provisional, "state": project.state}
 
     @get("/", summary="The project's objections: the objector only for the center and supervisors")
-    async def index(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
+    async def index(self, code: str, user: User | None, session: AsyncSession) -> list[DocObjectionView]:
         role = user.role if user else None
         if role in (UserRole.TENDERING_PARTY, UserRole.AGENCY):
             project = await get_project(session, code)
@@ -67,7 +66,7 @@ class DocObjectionController(Controller):
           guards=[requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY, UserRole.ADMIN)],
           summary="Answer an objection (the project's tendering party, agency or the center); the last answer resumes")
     async def answer(self, code: str, objection_id: RowId, data: AnswerBody, user: User,
-                     session: AsyncSession) -> dict[str, Any]:
+                     session: AsyncSession) -> AnsweredDocObjection:
         project = await get_project(session, code)
         if not await may_publish(session, project, user.role, user.organisation_id):
             raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以答复异议", code="not_project_party")

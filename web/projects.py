@@ -9,7 +9,7 @@ may_publish); termination and closing only by the center."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
@@ -31,6 +31,7 @@ from trading.organisations import Organisation
 from trading.roles import UserRole
 from trading.rules.store import RuleSetRecord
 from web.auth import requires_role
+from web.schemas.projects import AnnounceJson, AnnouncedProject, ProjectView
 from web.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)
@@ -61,7 +62,7 @@ class ReasonBody(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-async def project_view(session: AsyncSession, project: Project) -> dict[str, Any]:
+async def project_view(session: AsyncSession, project: Project) -> ProjectView:
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
     party = await session.get(Organisation, project.tendering_party_id)
 
@@ -84,7 +85,7 @@ class ProjectController(Controller):
 
     @post("/", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
           summary="Register a project (进场登记); the rule set in force today is pinned")
-    async def register(self, data: ProjectBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def register(self, data: ProjectBody, user: User, session: AsyncSession) -> ProjectView:
         party = await session.scalar(select(Organisation).where(
             Organisation.credit_code == data.tendering_party_credit_code))
         if party is None:
@@ -102,23 +103,24 @@ class ProjectController(Controller):
     async def index(
         self, session: AsyncSession, tender_state: Annotated[str | None, Parameter(query="state")] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ProjectView]:
         query = select(Project).order_by(Project.id.desc()).limit(limit)
         if tender_state:
             query = query.where(Project.state == tender_state)
         return [await project_view(session, project) for project in (await session.scalars(query)).all()]
 
     @get("/{code:str}", summary="One project: its state, dates and pinned rule set (public)")
-    async def show(self, code: str, session: AsyncSession) -> dict[str, Any]:
+    async def show(self, code: str, session: AsyncSession) -> ProjectView:
         return await project_view(session, await get_project(session, code))
 
     @post("/{code:str}/announce", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
           request_max_body_size=MAX_DOCUMENTS_REQUEST_SIZE,
           summary="Announce the tender (rule-checked deadline) and publish its opening public key; as JSON "
                   "{bid_deadline, documents_issued_at?}, or multipart with the tender documents (file, title, "
-                  "body, bid_deadline): the announcement and version 1 of the documents go out together")
+                  "body, bid_deadline): the announcement and version 1 of the documents go out together",
+          body=AnnounceJson)
     async def announce(self, code: str, request: Request, user: User, session: AsyncSession,
-                       context: AppContext) -> dict[str, Any]:
+                       context: AppContext) -> AnnouncedProject:
         project = await get_project(session, code)
         if not await may_publish(session, project, user.role, user.organisation_id):
             raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以发布招标公告", code="not_project_party")
@@ -159,21 +161,21 @@ class ProjectController(Controller):
         return {**await project_view(session, project), "opening_public_key": key.public_key}
 
     @post("/{code:str}/terminate", guards=[center_only], summary="Terminate the tender (终止招标) with a reason")
-    async def terminate(self, code: str, data: ReasonBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def terminate(self, code: str, data: ReasonBody, user: User, session: AsyncSession) -> ProjectView:
         project = await apply_transition(session, actor=actor_of(user), project_code=code, action="terminate",
                                          facts={"reason": data.reason})
         await session.commit()
         return await project_view(session, project)
 
     @post("/{code:str}/close", guards=[center_only], summary="Close a contracted tender (结束项目)")
-    async def close(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def close(self, code: str, user: User, session: AsyncSession) -> ProjectView:
         project = await apply_transition(session, actor=actor_of(user), project_code=code, action="close")
         await session.commit()
         return await project_view(session, project)
 
     @post("/{code:str}/retender", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
           summary="Re-tender a failed or terminated project as a new project (重新招标)")
-    async def retender(self, code: str, data: RetenderBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def retender(self, code: str, data: RetenderBody, user: User, session: AsyncSession) -> ProjectView:
         if not await may_publish(session, await get_project(session, code), user.role, user.organisation_id):
             raise PermissionDenied(f"只有项目 {code} 的招标人、其代理机构或交易中心可以重新招标", code="not_project_party")
         project = await retender_project(session, actor=actor_of(user), project_code=code, new_code=data.code.strip())
