@@ -7,8 +7,6 @@ administrators) may watch it at any time."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +35,19 @@ from web.bid_wire import HandIn, HandInAnswer, SignInAnswer
 from web.bids import own_organisation
 from web.errors import error_responses
 from web.parameters import RowId
+from web.schemas.opening import (
+    MaxPrice,
+    MaxPriceAnnounced,
+    MyOpening,
+    ObjectionAnswer,
+    ObjectionAnswered,
+    ObjectionRaised,
+    ObjectionText,
+    OpeningFinished,
+    OpeningRecordView,
+    OtherFailure,
+    OtherFailureRecorded,
+)
 from web.state import AppContext
 
 admin_only = requires_role(UserRole.ADMIN)
@@ -50,7 +61,7 @@ class OpeningController(Controller):
     tags = ["opening"]
 
     @post("/", guards=[admin_only], summary="Start the opening: center halves opened, decryption window set")
-    async def start(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def start(self, code: str, user: User, session: AsyncSession, context: AppContext) -> OpeningRecordView:
         await start_opening(session, context.keys, actor=actor_of(user), project_code=code)
         await session.commit()
         return await opening_record(session, code)
@@ -84,14 +95,15 @@ class OpeningController(Controller):
                 "signed_in_at": entry.signed_in_at.isoformat(), "handed_in_at": entry.handed_in_at.isoformat()}
 
     @post("/close-window", guards=[admin_only], summary="Close the decryption window once it has ended")
-    async def close(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def close(self, code: str, user: User, session: AsyncSession, context: AppContext) -> OpeningRecordView:
         await close_window(session, actor=actor_of(user), project_code=code, keys=context.keys)
         await session.commit()
         return await opening_record(session, code)
 
     @post("/other-failures", guards=[admin_only],
           summary="Record a bid not decrypted for a cause not the bidder's (deemed withdrawn)")
-    async def other_failure(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+    async def other_failure(self, code: str, data: OtherFailure, user: User,
+                            session: AsyncSession) -> OtherFailureRecorded:
         data = json_object(data)
         entry = await record_other_failure(session, actor=actor_of(user), project_code=code,
                                            bidder_credit_code=data.get("bidder_credit_code"), reason=data.get("reason"))
@@ -99,7 +111,7 @@ class OpeningController(Controller):
         return {"bidder_credit_code": entry.bidder_credit_code, "state": entry.state, "cause": entry.cause}
 
     @post("/max-price", guards=[admin_or_agency], summary="Announce the maximum bid price (最高投标限价, fen)")
-    async def max_price(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+    async def max_price(self, code: str, data: MaxPrice, user: User, session: AsyncSession) -> MaxPriceAnnounced:
         opening = await announce_max_price(session, actor=actor_of(user), project_code=code,
                                            max_price_fen=json_object(data).get("max_price_fen"))
         await session.commit()
@@ -107,7 +119,7 @@ class OpeningController(Controller):
                 "max_price_announced_at": opening.max_price_announced_at.isoformat()}
 
     @post("/objections", guards=[bidders], summary="Raise an objection at the opening (异议)")
-    async def objection(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+    async def objection(self, code: str, data: ObjectionText, user: User, session: AsyncSession) -> ObjectionRaised:
         organisation = await own_organisation(session, user)
         objection = await raise_objection(session, actor=actor_of(user), project_code=code,
                                           text=json_object(data).get("text"), bidder_credit_code=organisation.credit_code)
@@ -115,8 +127,8 @@ class OpeningController(Controller):
         return {"id": objection.id, "text": objection.text, "raised_at": objection.raised_at.isoformat()}
 
     @post("/objections/{objection_id:int}/answer", guards=[admin_or_agency], summary="Answer an objection")
-    async def answer(self, code: str, objection_id: RowId, data: dict[str, Any], user: User,
-                     session: AsyncSession) -> dict[str, Any]:
+    async def answer(self, code: str, objection_id: RowId, data: ObjectionAnswer, user: User,
+                     session: AsyncSession) -> ObjectionAnswered:
         objection = await answer_objection(session, actor=actor_of(user), project_code=code,
                                            objection_id=objection_id, answer=json_object(data).get("answer"))
         await session.commit()
@@ -124,7 +136,7 @@ class OpeningController(Controller):
 
     @get("/mine", guards=[bidders], summary="The bidder's own entry and how many bidders have handed in "
          "(during the window too; never a rival's entry)")
-    async def mine(self, code: str, session: AsyncSession, user: User) -> dict[str, Any]:
+    async def mine(self, code: str, session: AsyncSession, user: User) -> MyOpening:
         # A bidder follows its own decryption live; the others' entries wait for the window's end.
         organisation = await own_organisation(session, user)
         view = await bidder_opening_view(session, code, organisation.credit_code)
@@ -134,7 +146,7 @@ class OpeningController(Controller):
                 ("project", "window_ends_at", "window_closed", "max_price_fen", "handed_in", "entry")}
 
     @get("/", summary="The opening record: public after the decryption window; supervisors at any time")
-    async def record(self, code: str, session: AsyncSession, user: User | None) -> dict[str, Any]:
+    async def record(self, code: str, session: AsyncSession, user: User | None) -> OpeningRecordView:
         if user is None or user.role not in WATCHERS:
             if not await window_closed(session, code):
                 if user is None:
@@ -143,7 +155,7 @@ class OpeningController(Controller):
         return await opening_record(session, code)
 
     @post("/finish", guards=[admin_only], summary="Finish the opening: evaluation, or 流标 when too few valid bids")
-    async def finish(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def finish(self, code: str, user: User, session: AsyncSession, context: AppContext) -> OpeningFinished:
         result = await finish_opening(session, actor=actor_of(user), project_code=code, keys=context.keys)
         await session.commit()
         return result
