@@ -93,7 +93,7 @@ class ImportSummary(TypedDict):
 class PushOutcome(TypedDict):
     record_id: Annotated[str, doc("The department's own record id.")]
     id: int | None
-    outcome: Annotated[str, doc("register, update or unchanged.")]
+    outcome: Annotated[str, doc("created, updated or unchanged.")]
 
 
 class Pushed(TypedDict):
