@@ -19,7 +19,7 @@ record: ``{"record": {"protocol": "sealed-bid-opening-key/1", "tender_code", "pu
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -41,6 +41,7 @@ from web.bid_wire import BidUpload, KeyAnswer, KeyRegistration, ReceiptAnswer, W
 from web.bodies import json_object
 from web.edge import json_text
 from web.errors import domain_error_handler, error_responses, http_error_handler
+from web.schemas.bids import SignedOpeningKey
 from web.state import AppContext
 
 # The ciphertext limit plus room for the envelope and the multipart framing.
@@ -91,7 +92,7 @@ class BidController(Controller):
 
     @get("/{code:str}/opening-key", summary="The tender's opening public key in its center-signed record "
          "(sealed-bid-opening-key/1): check it with the pinned center verify key before sealing")
-    async def opening_key(self, code: str, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def opening_key(self, code: str, session: AsyncSession, context: AppContext) -> SignedOpeningKey:
         return (await signed_opening_key(session, context.keys, code)).as_dict()
 
     @post("/{code:str}/bids", guards=[requires_role(UserRole.BIDDER)], request_max_body_size=MAX_REQUEST_SIZE,
