@@ -61,7 +61,7 @@ class RefundView(TypedDict):
 
 class StatementImported(TypedDict):
     imported: int
-    already_imported: Annotated[int, doc("Rows already imported earlier (the same bank reference).")]
+    already_imported: Annotated[list[str], doc("Bank references of rows imported before (skipped).")]
     deposits: list[DepositView]
     refunds_paid: list[RefundView]
 
