@@ -28,7 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     Boolean,
@@ -127,6 +127,39 @@ REFUND_EVENTS = {"award_notice": "中标通知书发出", "contract": "合同签
                  "terminated": "终止招标", "withdrawn": "投标截止前撤回投标"}
 
 
+class RefundPayment(TypedDict):
+    at: str
+    by: str | None
+    bank: str | None
+    bank_reference: str | None
+    value_date: str | None
+    source: str | None
+
+
+class RefundRecord(TypedDict):
+    """A refund instruction as the ledger shows it (``LedgerRefund.as_dict``)."""
+
+    id: int
+    number: str
+    deposit_id: int
+    project_code: str
+    bidder_credit_code: str
+    principal_fen: int
+    interest_fen: int
+    amount_fen: int
+    interest: dict[str, Any] | None
+    payee_account: str
+    payee_account_name: str
+    event: str
+    event_name: str
+    rule: str | None
+    rule_source: str | None
+    due_at: str
+    due_provisional: bool
+    instructed_by: str | None
+    paid: RefundPayment | None
+
+
 class LedgerRefund(SQLModel, table=True):
     """One refund instruction per deposit (never two), to the account the deposit came from."""
 
@@ -173,7 +206,7 @@ class LedgerRefund(SQLModel, table=True):
         """The refund's number, written in the bank transfer's remark (附言) to match it back."""
         return refund_number(self.id)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> RefundRecord:
         return {"id": self.id, "number": self.number, "deposit_id": self.deposit_id,
                 "project_code": self.project_code, "bidder_credit_code": self.bidder_credit_code,
                 "principal_fen": self.principal_fen, "interest_fen": self.interest_fen, "amount_fen": self.amount_fen,

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, LargeBinary, String, Text, select, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -262,7 +262,16 @@ async def award_notice_by_pdf(session: AsyncSession, pdf_sha256: str) -> AwardNo
     return await session.scalar(select(AwardNotice).where(AwardNotice.pdf_sha256 == pdf_sha256.lower()))
 
 
-def award_notice_bundle(notice: AwardNotice) -> dict[str, Any]:
+class AwardNoticeBundle(TypedDict):
+    """What anyone needs to check the PDF offline: the signed record as signed (canonical JSON)."""
+
+    record: dict[str, Any]
+    signature: str
+    algorithm: str
+    key_id: str
+
+
+def award_notice_bundle(notice: AwardNotice) -> AwardNoticeBundle:
     """What anyone needs to check the PDF offline (with the center's public key)."""
     return {"record": notice.record, "signature": notice.signature, "algorithm": SIGNATURE_ALGORITHM,
             "key_id": notice.key_id}

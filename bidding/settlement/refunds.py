@@ -27,7 +27,6 @@ deadline (``deposit:{id}``) that paying it meets. Never two refunds of one depos
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -191,8 +190,14 @@ async def confirm_refund_paid(session: AsyncSession, *, refund_id: int, actor: s
     return refund
 
 
-def refund_view(refund: ledger.LedgerRefund, now: datetime | None = None) -> dict[str, Any]:
-    view = refund.as_dict()
+class RefundView(ledger.RefundRecord, total=False):
+    """A refund as listed: ``overdue`` while unpaid, given the moment."""
+
+    overdue: bool
+
+
+def refund_view(refund: ledger.LedgerRefund, now: datetime | None = None) -> RefundView:
+    view: RefundView = {**refund.as_dict()}
     if now is not None and refund.paid_at is None:
         view["overdue"] = now >= refund.due_at
     return view

@@ -1,7 +1,9 @@
-"""Candidate publicity, complaints, the award notice and the contract (web/award.py)."""
+"""Candidate publicity, complaints, the award notice and the contract (web/award.py). The signed
+bundle is the service's own type (bidding.award.award_notice.AwardNoticeBundle)."""
 
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, TypedDict
 
+from bidding.award.award_notice import AwardNoticeBundle
 from web.bid_wire import HEX32, doc
 
 
@@ -103,13 +105,6 @@ class WinnerChosen(TypedDict):
 class Party(TypedDict):
     credit_code: str
     name: str
-
-
-class AwardNoticeBundle(TypedDict):
-    record: Annotated[dict[str, Any], doc("The signed award-notice record as signed: canonical JSON, not rebuilt.")]
-    signature: Annotated[str, doc("Ed25519 over canon(record), hex.")]
-    algorithm: str
-    key_id: str
 
 
 class AwardNoticeSummary(TypedDict):

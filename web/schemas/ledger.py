@@ -1,7 +1,9 @@
-"""The ledger (web/ledger.py): deposits, collusion flags, refunds, service fees, receipts."""
+"""The ledger (web/ledger.py): deposits, collusion flags, refunds, service fees, receipts. A refund is
+the service's own type (bidding.settlement.refunds.RefundView)."""
 
 from typing import Annotated, Any, NotRequired, TypedDict
 
+from bidding.settlement.refunds import RefundView
 from web.bid_wire import doc
 
 
@@ -25,38 +27,6 @@ class DepositView(TypedDict):
     source: Annotated[str, doc("How it was recorded: statement or manual.")]
     confirmed_by: str | None
     kept: Annotated[Kept | None, doc("Kept, not refunded, under a rule (null unless kept).")]
-
-
-class RefundPaid(TypedDict):
-    at: str
-    by: str | None
-    bank: str | None
-    bank_reference: str | None
-    value_date: str | None
-    source: str | None
-
-
-class RefundView(TypedDict):
-    id: int
-    number: Annotated[str, doc("TK and eight digits.")]
-    deposit_id: int
-    project_code: str
-    bidder_credit_code: str
-    principal_fen: int
-    interest_fen: int
-    amount_fen: int
-    interest: Annotated[dict[str, Any] | None, doc("How the interest was reckoned (rate, days, source).")]
-    payee_account: str
-    payee_account_name: str
-    event: Annotated[str, doc("award_notice, contract, failed, terminated or withdrawn.")]
-    event_name: str
-    rule: str | None
-    rule_source: str | None
-    due_at: str
-    due_provisional: bool
-    instructed_by: str | None
-    paid: RefundPaid | None
-    overdue: NotRequired[Annotated[bool, doc("Listed unpaid refunds: whether the due time has passed.")]]
 
 
 class StatementImported(TypedDict):
