@@ -84,7 +84,7 @@ class BidController(Controller):
           summary="Register the organisation's first identity key (same as POST /api/bidder-keys)",
           description="The key is the organisation's, not the tender's: the tender in the path only has to exist. "
                       "Replacing a key takes POST /api/bidder-keys/rotation or an approved reset.",
-          responses=error_responses({400: "invalid_input, invalid_request", 404: "not_found",
+          responses=error_responses({400: "invalid_input, invalid_request, invalid_verify_key", 404: "not_found",
                                      409: "bidder_key_exists, bidder_key_reused"}, 401, 403))
     async def register_key(self, code: str, data: KeyRegistration, user: User, session: AsyncSession) -> KeyAnswer:
         await project_by_code(session, code)
@@ -102,8 +102,8 @@ class BidController(Controller):
                       "current bid answers the stored receipt (safe to retry).",
           responses=error_responses({
               400: "invalid_upload, invalid_input, envelope_rejected (details.check: format, tender_code, "
-                   "bidder_code, signature, size, sha256), bidder_key_mismatch",
-              403: "permission_denied, http_403", 404: "not_found",
+                   "bidder_code, signature, size, sha256), bidder_key_mismatch, ciphertext_too_large",
+              403: "no_organisation, http_403", 404: "not_found",
               409: "state_conflict, envelope_reused",
               413: "http_413", 422: "after_bid_deadline, not_registered, registration_refused, deposit_unpaid, "
                                    "no_bidder_key"}, 401))
@@ -130,8 +130,8 @@ class BidController(Controller):
           description="Signed by the key the bid was submitted under: a key registered later (rotation, reset) "
                       "cannot withdraw it.",
           responses=error_responses({
-              400: "invalid_input, invalid_request, withdraw_mismatch, withdraw_signature",
-              403: "permission_denied, http_403", 404: "not_found", 409: "state_conflict, bid_not_current",
+              400: "invalid_input, invalid_request, withdraw_format, withdraw_mismatch, withdraw_signature",
+              403: "no_organisation, http_403", 404: "not_found", 409: "state_conflict, bid_not_current",
               422: "after_bid_deadline"}, 401))
     async def withdraw(self, code: str, data: Withdrawal, user: User, session: AsyncSession,
                        context: AppContext) -> WithdrawalAnswer:

@@ -67,7 +67,7 @@ class OpeningController(Controller):
         return await opening_record(session, code)
 
     @post("/sign-in", guards=[bidders], summary="A bidder signs in online for its own organisation",
-          responses=error_responses({403: "permission_denied, http_403", 404: "not_found, no_opening_entry",
+          responses=error_responses({403: "no_organisation, http_403", 404: "not_found, no_opening_entry",
                                      409: "opening_not_started, opening_finished, state_conflict"}, 400, 401))
     async def sign_in(self, code: str, user: User, session: AsyncSession) -> SignInAnswer:
         organisation = await own_organisation(session, user)
@@ -80,7 +80,7 @@ class OpeningController(Controller):
           description="Answered at once; the server opens the bid with K_c XOR K_b within about a second (its "
                       "outcome: GET .../opening/mine).",
           responses=error_responses({
-              400: "invalid_input, invalid_request", 403: "permission_denied, http_403",
+              400: "invalid_input, invalid_request, invalid_key_half", 403: "no_organisation, http_403",
               404: "not_found, no_opening_entry",
               409: "opening_not_started, opening_finished, state_conflict, already_settled, already_handed_in",
               422: "after_decryption_window"}, 401))
