@@ -64,6 +64,7 @@ from bidding.tender.lifecycle import apply_transition
 from bidding.bids.opening_keys import open_opening_key
 from bidding.tender.projects import Project, get_project
 from bidding.tender.states import STATE_NAMES, TenderState
+from bidding.opening.record import OpeningRecord
 from trading.audit import record_event
 from trading.columns import timestamp_column
 from trading.database import database_now
@@ -638,7 +639,7 @@ async def window_closed(session: AsyncSession, project_code: str) -> bool:
     return opening.closed_at is not None or await database_now(session) >= opening.window_ends_at
 
 
-async def opening_record(session: AsyncSession, project_code: str) -> dict[str, Any]:
+async def opening_record(session: AsyncSession, project_code: str) -> OpeningRecord:
     """The opening record (开标记录): bidder, price, duration, decryption state; prices only once decrypted."""
     project = await get_project(session, project_code)
     opening = await _opening(session, project)

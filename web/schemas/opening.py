@@ -1,53 +1,13 @@
-"""The opening (web/opening.py; the bidder's sign-in and hand-in are web.bid_wire)."""
+"""The opening (web/opening.py; the bidder's sign-in and hand-in are web.bid_wire). The record is
+the service's own type (bidding.opening.record)."""
 
 from typing import Annotated, TypedDict
 
+from bidding.opening.record import OpeningEntryView, OpeningRecord as OpeningRecordView
 from web.bid_wire import doc
 
-
-class OpeningEntryView(TypedDict):
-    bidder_credit_code: str
-    bidder_name: str | None
-    signed_in_at: str | None
-    center_half_opened: bool
-    state: Annotated[str, doc("pending, decrypted or not_decrypted.")]
-    state_name: str
-    handed_in_at: str | None
-    price_fen: Annotated[int | None, doc("Only once decrypted.")]
-    duration_days: Annotated[int | None, doc("Only once decrypted.")]
-    decrypted_at: str | None
-    reason: Annotated[str | None, doc("Why the bid was not decrypted (a code).")]
-    reason_text: str | None
-    cause: Annotated[str | None, doc("bidder or other: whose fault a failed decryption was.")]
-    outcome: str | None
-    outcome_name: str | None
-
-
-class OpeningObjectionView(TypedDict):
-    id: int
-    raised_by: str
-    bidder_credit_code: str | None
-    text: str
-    raised_at: str | None
-    answer: str | None
-    answered_by: str | None
-    answered_at: str | None
-
-
-class OpeningRecordView(TypedDict):
-    """The opening record (开标记录)."""
-
-    project: str
-    title: str
-    state: str
-    started_at: str | None
-    window_ends_at: Annotated[str | None, doc("The end of the decryption window.")]
-    closed_at: str | None
-    finished_at: str | None
-    max_price_fen: Annotated[int | None, doc("The maximum bid price (最高投标限价), fen.")]
-    max_price_announced_at: str | None
-    entries: list[OpeningEntryView]
-    objections: list[OpeningObjectionView]
+__all__ = ["MaxPrice", "MaxPriceAnnounced", "MyOpening", "ObjectionAnswer", "ObjectionAnswered", "ObjectionRaised",
+           "ObjectionText", "OpeningFinished", "OpeningRecordView", "OtherFailure", "OtherFailureRecorded"]
 
 
 class MyOpening(TypedDict):
