@@ -100,7 +100,7 @@ async def _agency_organisation(session: AsyncSession, *, actor: str, credit_code
         return await register_organisation(session, actor=actor, credit_code=credit_code, name=name,
                                            roles=[OrgRole.AGENCY.value], region_code=city)
     if OrgRole.AGENCY.value not in org.roles:
-        raise Conflict(f"统一社会信用代码 {credit_code} 的单位「{org.name}」已登记，但不具有招标代理机构角色",
+        raise Conflict(f"统一社会信用代码 {credit_code} 的单位「{org.name}」已登记，但不具有招标代理机构角色", code="not_an_agency_organisation",
                        credit_code=credit_code, roles=list(org.roles))
     existing = await session.scalar(select(Agency.code).where(Agency.organisation_id == org.id))
     if existing is not None:
@@ -192,7 +192,8 @@ async def set_agency_status(session: AsyncSession, *, actor: str, code: str, sta
         target = AgencyStatus(status)
     except ValueError:
         labels = "、".join(f"{known.value}（{known.label}）" for known in AgencyStatus)
-        raise InvalidInput(f"未知的代理机构状态「{status}」：应为{labels}之一", field="status", found=status) from None
+        raise InvalidInput(f"未知的代理机构状态「{status}」：应为{labels}之一",
+                           code="unknown_agency_status", field="status", found=status) from None
     reason = validate_reason(reason)
     agency = await get_agency(session, code, for_update=True)
     current = AgencyStatus(agency.status)

@@ -97,11 +97,11 @@ async def decline_agency(session: AsyncSession, *, actor: str, project_code: str
     """The tendering party declines the serving agency; the next reserve serves."""
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("拒绝抽中的代理机构必须说明理由", field="reason")
+        raise InvalidInput("拒绝抽中的代理机构必须说明理由", code="reason_required", field="reason")
     await get_draw(session, (await _latest_agency_draw(session, project_code)).draw_id, for_update=True)
     current = await agency_assignment(session, project_code)
     if current.agency is None:
-        raise Conflict(f"项目 {project_code} 目前没有可拒绝的代理机构")
+        raise Conflict(f"项目 {project_code} 目前没有可拒绝的代理机构", code="nothing_to_decline")
     session.add(AgencyDecline(draw_id=current.draw_id, agency_code=current.agency.code, reason=reason, declined_by=actor))
     await session.flush()
     after = await agency_assignment(session, project_code)

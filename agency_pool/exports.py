@@ -17,7 +17,8 @@ EXPORT_FORMATS = ("csv", "xlsx")
 async def export_agencies(session: AsyncSession, *, file_format: str) -> bytes:
     """Every agency of the pool, ordered by public code, as ``csv`` or ``xlsx`` bytes."""
     if file_format not in EXPORT_FORMATS:
-        raise InvalidInput(f"不支持的导出格式「{file_format}」：应为 csv 或 xlsx", field="format", found=file_format)
+        raise InvalidInput(f"不支持的导出格式「{file_format}」：应为 csv 或 xlsx",
+                           code="unsupported_file_type", field="format", found=file_format)
     rows = [
         (agency.code, agency.credit_code, agency.name, agency.qualification_level, "、".join(agency.category_names),
          agency.city, agency.status_name, agency.status_reason or "",

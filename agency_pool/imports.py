@@ -148,7 +148,7 @@ async def _plan_import(session: AsyncSession, filename: str, data: bytes) -> lis
     """Every row's planned action; raises :class:`ImportRejected` listing every bad cell."""
     rows = await read_rows_in_worker(filename, data, IMPORT_COLUMNS)
     if not rows:
-        raise InvalidInput("文件中没有数据行：第一行为表头，数据从第二行开始", field="file")
+        raise InvalidInput("文件中没有数据行：第一行为表头，数据从第二行开始", code="empty_file", field="file")
     texts = [row.values.get(COLUMNS["credit_code"], "") for row in rows]
     candidates = sorted({code for code in (_credit_or_none(text) for text in texts) if code})
     pool = await _pool_state(session, candidates)

@@ -29,8 +29,8 @@ def validate_qualification_level(value: str) -> str:
     level = (value or "").strip()
     levels = qualification_levels()
     if not level:
-        raise InvalidInput("资质等级不能为空", field="qualification_level")
+        raise InvalidInput("资质等级不能为空", code="qualification_required", field="qualification_level")
     if level not in levels:
-        raise InvalidInput(f"未知的资质等级「{level}」：应为{'、'.join(levels)}之一",
+        raise InvalidInput(f"未知的资质等级「{level}」：应为{'、'.join(levels)}之一", code="unknown_qualification",
                            field="qualification_level", found=level, expected=list(levels))
     return level

@@ -68,15 +68,16 @@ async def rate_agency(
     ``supervisor``. A rater rates an agency once per project.
     """
     if isinstance(score, bool) or not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
-        raise InvalidInput(f"评分应为{MIN_SCORE}–{MAX_SCORE}之间的整数", field="score", found=str(score))
+        raise InvalidInput(f"评分应为{MIN_SCORE}–{MAX_SCORE}之间的整数", code="invalid_score", field="score", found=str(score))
     if rater_role not in RATER_ROLES:
-        raise InvalidInput("只有招标人/采购人或监督人员可以评价代理机构", field="rater_role", found=rater_role)
+        raise InvalidInput("只有招标人/采购人或监督人员可以评价代理机构", code="unknown_rater_role", field="rater_role", found=rater_role)
     project_code = (project_code or "").strip()
     if not project_code or len(project_code) > PROJECT_CODE_MAX_LENGTH:
-        raise InvalidInput(f"项目编号不能为空，最长{PROJECT_CODE_MAX_LENGTH}个字符", field="project_code")
+        raise InvalidInput(f"项目编号不能为空，最长{PROJECT_CODE_MAX_LENGTH}个字符",
+                           code="invalid_project_code", field="project_code")
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX_LENGTH:
-        raise InvalidInput(f"评价意见最长{COMMENT_MAX_LENGTH}个字符，实为{len(comment)}个", field="comment")
+        raise InvalidInput(f"评价意见最长{COMMENT_MAX_LENGTH}个字符，实为{len(comment)}个", code="text_too_long", field="comment")
     agency = await get_agency(session, code)
     already = await session.scalar(select(AgencyRating.id).where(
         AgencyRating.agency_id == agency.id, AgencyRating.project_code == project_code, AgencyRating.rater == actor))

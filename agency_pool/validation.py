@@ -35,9 +35,9 @@ def normalise_agency_code(value: str) -> str:
 def validate_agency_name(value: str) -> str:
     name = (value or "").strip()
     if not name:
-        raise InvalidInput("机构名称不能为空", field="name")
+        raise InvalidInput("机构名称不能为空", code="name_required", field="name")
     if len(name) > NAME_MAX_LENGTH:
-        raise InvalidInput(f"机构名称最长{NAME_MAX_LENGTH}个字符，实为{len(name)}个", field="name")
+        raise InvalidInput(f"机构名称最长{NAME_MAX_LENGTH}个字符，实为{len(name)}个", code="name_too_long", field="name")
     return name
 
 
@@ -55,18 +55,18 @@ def validate_categories(values: Iterable[str]) -> list[str]:
         item = (value or "").strip()
         code = item if item in TRADING_CATEGORIES else _CATEGORY_BY_NAME.get(item)
         if code is None:
-            raise InvalidInput(f"未知的交易类别「{item}」：应为{'、'.join(TRADING_CATEGORIES.values())}之一",
+            raise InvalidInput(f"未知的交易类别「{item}」：应为{'、'.join(TRADING_CATEGORIES.values())}之一", code="unknown_category",
                                field="categories", found=item)
         codes.add(code)
     if not codes:
-        raise InvalidInput("服务类别不能为空：至少填写一个交易类别", field="categories")
+        raise InvalidInput("服务类别不能为空：至少填写一个交易类别", code="category_required", field="categories")
     return [code for code in TRADING_CATEGORIES if code in codes]
 
 
 def validate_category(value: str) -> str:
     """One trading category code (as a query asks for it)."""
     if value not in TRADING_CATEGORIES:
-        raise InvalidInput(f"未知的交易类别「{value}」：应为{'、'.join(TRADING_CATEGORIES)}之一",
+        raise InvalidInput(f"未知的交易类别「{value}」：应为{'、'.join(TRADING_CATEGORIES)}之一", code="unknown_category",
                            field="category", found=value)
     return value
 
@@ -75,16 +75,16 @@ def validate_city(value: str, known: Container[str]) -> str:
     """A region code (GB/T 2260, six digits) that ``known`` holds."""
     code = (value or "").strip()
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
-        raise InvalidInput(f"行政区划代码应为6位数字，实为「{code}」", field="city", found=code)
+        raise InvalidInput(f"行政区划代码应为6位数字，实为「{code}」", code="invalid_region_code", field="city", found=code)
     if code not in known:
-        raise InvalidInput(f"未知的行政区划代码「{code}」", field="city", found=code)
+        raise InvalidInput(f"未知的行政区划代码「{code}」", code="unknown_region", field="city", found=code)
     return code
 
 
 def validate_reason(value: str, field: str = "reason") -> str:
     reason = (value or "").strip()
     if not reason:
-        raise InvalidInput("必须填写原因", field=field)
+        raise InvalidInput("必须填写原因", code="reason_required", field=field)
     if len(reason) > REASON_MAX_LENGTH:
-        raise InvalidInput(f"原因最长{REASON_MAX_LENGTH}个字符，实为{len(reason)}个", field=field)
+        raise InvalidInput(f"原因最长{REASON_MAX_LENGTH}个字符，实为{len(reason)}个", code="reason_too_long", field=field)
     return reason

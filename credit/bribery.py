@@ -96,19 +96,19 @@ class ManualBriberyResult:
     def __init__(self, *, outcome: str, method: str, note: str, evidence: Sequence[EvidenceFile],
                  document_number: str | None = None, judgment_date: date | None = None) -> None:
         if method not in (COURT_JUDGMENT_LOOKUP, WRITTEN_PLEDGE):
-            raise InvalidInput(f"未知的核查方式「{method}」：应为裁判文书查询或书面承诺", field="method")
+            raise InvalidInput(f"未知的核查方式「{method}」：应为裁判文书查询或书面承诺", code="unknown_check_method", field="method")
         if outcome not in (CLEAR, FOUND):
-            raise InvalidInput(f"未知的核查结果「{outcome}」：应为 clear 或 found", field="outcome")
+            raise InvalidInput(f"未知的核查结果「{outcome}」：应为 clear 或 found", code="unknown_check_outcome", field="outcome")
         if method == WRITTEN_PLEDGE and outcome == FOUND:
-            raise InvalidInput("书面承诺只能作为未发现行贿犯罪记录的依据", field="outcome")
+            raise InvalidInput("书面承诺只能作为未发现行贿犯罪记录的依据", code="pledge_cannot_find", field="outcome")
         note = (note or "").strip()
         if not note or len(note) > NOTE_MAX_LENGTH:
-            raise InvalidInput(f"核查说明不能为空且不超过{NOTE_MAX_LENGTH}个字符", field="note")
+            raise InvalidInput(f"核查说明不能为空且不超过{NOTE_MAX_LENGTH}个字符", code="invalid_check_note", field="note")
         if not evidence:
-            raise InvalidInput("人工核查结果须附证明材料（裁判文书查询截图或书面承诺书）", field="evidence")
+            raise InvalidInput("人工核查结果须附证明材料（裁判文书查询截图或书面承诺书）", code="evidence_required", field="evidence")
         document_number = validate_document(document_number)
         if outcome == FOUND and (document_number is None or judgment_date is None):
-            raise InvalidInput("发现行贿犯罪记录时须填写判决书文号和生效日期", field="document_number")
+            raise InvalidInput("发现行贿犯罪记录时须填写判决书文号和生效日期", code="judgment_required", field="document_number")
         self.finding = BriberyFinding(outcome, method, note, (), document_number, judgment_date,
                                       tuple(check_evidence(file) for file in evidence))
 

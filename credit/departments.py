@@ -38,10 +38,12 @@ async def bind_department_account(session: AsyncSession, *, actor: str, username
     if user is None:
         raise NotFound(f"未找到用户「{username}」", username=username)
     if user.role != UserRole.DEPARTMENT.value:
-        raise InvalidInput(f"用户「{user.username}」不是{UserRole.DEPARTMENT.label}账号", field="username")
+        raise InvalidInput(f"用户「{user.username}」不是{UserRole.DEPARTMENT.label}账号",
+                           code="not_a_department_account", field="username")
     existing = await session.get(DepartmentAccount, user.id)
     if existing is not None:
-        raise Conflict(f"用户「{user.username}」已绑定部门「{existing.department_code}」", field="username")
+        raise Conflict(f"用户「{user.username}」已绑定部门「{existing.department_code}」",
+                       code="department_already_bound", field="username")
     account = DepartmentAccount(user_id=user.id, department_code=found.code, bound_by=actor)
     session.add(account)
     await session.flush()
@@ -54,5 +56,5 @@ async def department_of(session: AsyncSession, user: User) -> Department:
     """The department a ``department`` user pushes for; refused when it has none."""
     account = await session.get(DepartmentAccount, user.id) if user.role == UserRole.DEPARTMENT.value else None
     if account is None:
-        raise PermissionDenied("该账号未绑定行业主管部门，不能报送信用记录")
+        raise PermissionDenied("该账号未绑定行业主管部门，不能报送信用记录", code="no_department")
     return departments()[account.department_code]

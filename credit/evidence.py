@@ -48,10 +48,10 @@ def _clean_filename(name: str) -> str:
 def check_evidence(file: EvidenceFile) -> EvidenceFile:
     """Refuse an empty or oversized file; return it with a clean name and content type."""
     if not file.data:
-        raise InvalidInput(f"证明材料「{file.filename}」为空文件", field="evidence")
+        raise InvalidInput(f"证明材料「{file.filename}」为空文件", code="evidence_empty", field="evidence")
     if len(file.data) > MAX_EVIDENCE_BYTES:
         raise InvalidInput(f"证明材料「{_clean_filename(file.filename)}」超过 {MAX_EVIDENCE_BYTES // (1024 * 1024)} MiB",
-                           field="evidence", size=len(file.data), maximum=MAX_EVIDENCE_BYTES)
+                           code="evidence_too_large", field="evidence", size=len(file.data), maximum=MAX_EVIDENCE_BYTES)
     content_type = (file.content_type or DEFAULT_CONTENT_TYPE).split(";")[0].strip()[:100] or DEFAULT_CONTENT_TYPE
     return EvidenceFile(_clean_filename(file.filename), content_type, file.data)
 

@@ -122,9 +122,9 @@ def _check_item(index: int, item: Any, department: Department) -> tuple[dict[str
 
 async def _plan(session: AsyncSession, department: Department, items: Sequence[Any]) -> list[_Planned]:
     if not items:
-        raise InvalidInput("报送内容为空：records 至少包含一条记录", field="records")
+        raise InvalidInput("报送内容为空：records 至少包含一条记录", code="empty_push", field="records")
     if len(items) > MAX_ITEMS:
-        raise InvalidInput(f"一次最多报送 {MAX_ITEMS} 条记录", field="records")
+        raise InvalidInput(f"一次最多报送 {MAX_ITEMS} 条记录", code="push_too_large", field="records")
     errors: list[ItemError] = []
     planned: list[_Planned] = []
     first_of: dict[str, int] = {}

@@ -187,15 +187,16 @@ async def save_new_record(
     The same decision (department, decision number, subject, kind) is entered once.
     """
     if channel not in CHANNELS:
-        raise InvalidInput(f"未知的录入渠道「{channel}」", field="channel")
+        raise InvalidInput(f"未知的录入渠道「{channel}」", code="unknown_channel", field="channel")
     existing = await _same_decision(session, values)
     if existing is not None:
-        raise Conflict(f"该部门的决定文书 {values.decision_number} 对该主体的同类记录已登记（记录 {existing}）",
+        raise Conflict(f"该部门的决定文书 {values.decision_number} 对该主体的同类记录已登记（记录 {existing}）", code="duplicate_decision",
                        field="decision_number", record_id=existing)
     if values.department_record_id is not None and await session.scalar(select(CreditRecord.id).where(
             CreditRecord.department_code == values.department,
             CreditRecord.department_record_id == values.department_record_id)):
-        raise Conflict(f"部门记录编号「{values.department_record_id}」已登记", field="department_record_id")
+        raise Conflict(f"部门记录编号「{values.department_record_id}」已登记",
+                       code="duplicate_department_record", field="department_record_id")
     fields = asdict(values)
     fields["department_code"] = fields.pop("department")
     fields["categories"], fields["region_codes"] = list(values.categories), list(values.region_codes)
@@ -290,7 +291,8 @@ async def _change_status(
     record = await get_record(session, record_id, for_update=True)
     if record.status not in allowed_from:
         raise Conflict(f"信用记录 {record_id} 当前状态为「{SHOWN_STATUS_NAMES[record.status]}」，"
-                       f"不能{'信用修复' if status == REPAIRED else '撤销'}", record_id=record_id, status=record.status)
+                       f"不能{'信用修复' if status == REPAIRED else '撤销'}",
+                       code="record_state", record_id=record_id, status=record.status)
     previous = record.status
     record.status, record.status_reason, record.status_document = status, reason, document_number
     record.status_changed_at = await transaction_now(session)
@@ -355,7 +357,7 @@ async def list_records(
         conditions.append(CreditRecord.kind == find_kind(kind).code)
     if severity:
         if severity not in ("serious", "minor"):
-            raise InvalidInput(f"未知的失信等级「{severity}」：应为 serious 或 minor", field="severity")
+            raise InvalidInput(f"未知的失信等级「{severity}」：应为 serious 或 minor", code="unknown_severity", field="severity")
         conditions.append(CreditRecord.severity == severity)
     if status:
         in_period = (CreditRecord.effective_from <= moment) & (
@@ -368,7 +370,8 @@ async def list_records(
             REVOKED: CreditRecord.status == REVOKED,
         }
         if status not in by_status:
-            raise InvalidInput(f"未知的记录状态「{status}」：应为{'、'.join(by_status)}之一", field="status")
+            raise InvalidInput(f"未知的记录状态「{status}」：应为{'、'.join(by_status)}之一",
+                               code="unknown_record_status", field="status")
         conditions.append(by_status[status])
     return list((await session.scalars(select(CreditRecord).where(*conditions)
                                        .order_by(CreditRecord.id.desc()).limit(limit))).all())

@@ -166,9 +166,9 @@ def find_department(value: str) -> Department:
         if text in (department.code, department.short_name, department.name):
             return department
     if not text:
-        raise InvalidInput("认定部门不能为空", field="department")
+        raise InvalidInput("认定部门不能为空", code="department_required", field="department")
     names = "、".join(d.short_name for d in departments().values())
-    raise InvalidInput(f"未知的认定部门「{text}」：应为{names}之一", field="department", found=text)
+    raise InvalidInput(f"未知的认定部门「{text}」：应为{names}之一", code="unknown_department", field="department", found=text)
 
 
 def find_kind(value: str) -> RecordKind:
@@ -178,5 +178,5 @@ def find_kind(value: str) -> RecordKind:
         if text in (kind.code, kind.name):
             return kind
     if not text:
-        raise InvalidInput("失信类型不能为空", field="kind")
-    raise InvalidInput(f"未知的失信类型「{text}」：请使用信用数据文件中定义的类型名称或代码", field="kind", found=text)
+        raise InvalidInput("失信类型不能为空", code="credit_kind_required", field="kind")
+    raise InvalidInput(f"未知的失信类型「{text}」：请使用信用数据文件中定义的类型名称或代码", code="unknown_credit_kind", field="kind", found=text)

@@ -43,7 +43,7 @@ def validate_subject_type(value: str) -> str:
     for code, name in SUBJECT_TYPE_NAMES.items():
         if text in (code, name):
             return code
-    raise InvalidInput(f"主体类型「{text}」无效：应为单位或个人", field="subject_type", found=text)
+    raise InvalidInput(f"主体类型「{text}」无效：应为单位或个人", code="unknown_subject_type", field="subject_type", found=text)
 
 
 def validate_subject_key(subject_type: str, value: str) -> str:
@@ -58,9 +58,10 @@ def validate_subject_key(subject_type: str, value: str) -> str:
 def validate_subject_name(value: str) -> str:
     name = (value or "").strip()
     if not name:
-        raise InvalidInput("主体名称不能为空", field="subject_name")
+        raise InvalidInput("主体名称不能为空", code="subject_name_required", field="subject_name")
     if len(name) > NAME_MAX_LENGTH:
-        raise InvalidInput(f"主体名称最长{NAME_MAX_LENGTH}个字符，实为{len(name)}个", field="subject_name")
+        raise InvalidInput(f"主体名称最长{NAME_MAX_LENGTH}个字符，实为{len(name)}个",
+                           code="subject_name_too_long", field="subject_name")
     return name
 
 

@@ -33,9 +33,9 @@ def split_items(text: str) -> list[str]:
 def _required_text(value: str, field: str, label: str, maximum: int) -> str:
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(f"{label}不能为空", field=field)
+        raise InvalidInput(f"{label}不能为空", code="text_required", field=field)
     if len(text) > maximum:
-        raise InvalidInput(f"{label}最长{maximum}个字符，实为{len(text)}个", field=field)
+        raise InvalidInput(f"{label}最长{maximum}个字符，实为{len(text)}个", code="text_too_long", field=field)
     return text
 
 
@@ -52,7 +52,7 @@ def validate_department_record_id(value: str | None) -> str | None:
     if not text:
         return None
     if len(text) > DOCUMENT_MAX_LENGTH:
-        raise InvalidInput(f"部门记录编号最长{DOCUMENT_MAX_LENGTH}个字符", field="department_record_id")
+        raise InvalidInput(f"部门记录编号最长{DOCUMENT_MAX_LENGTH}个字符", code="text_too_long", field="department_record_id")
     return text
 
 
@@ -63,7 +63,7 @@ def validate_reason(value: str, field: str = "reason") -> str:
 def validate_document(value: str | None, field: str = "document_number") -> str | None:
     text = (value or "").strip()
     if len(text) > DOCUMENT_MAX_LENGTH:
-        raise InvalidInput(f"文书号最长{DOCUMENT_MAX_LENGTH}个字符", field=field)
+        raise InvalidInput(f"文书号最长{DOCUMENT_MAX_LENGTH}个字符", code="text_too_long", field=field)
     return text or None
 
 
@@ -77,7 +77,7 @@ def validate_scope_categories(values: Iterable[str] | str | None) -> list[str]:
         code = item if item in TRADING_CATEGORIES else _CATEGORY_BY_NAME.get(item)
         if code is None:
             raise InvalidInput(f"未知的交易类别「{item}」：应为{'、'.join(TRADING_CATEGORIES.values())}之一，"
-                               "或留空表示全部类别", field="categories", found=item)
+                               "或留空表示全部类别", code="unknown_category", field="categories", found=item)
         codes.add(code)
     return [code for code in TRADING_CATEGORIES if code in codes]
 
@@ -90,7 +90,7 @@ def validate_scope_regions(values: Iterable[str] | str | None) -> list[str]:
         return []
     for item in items:
         if not (len(item) == 6 and item.isascii() and item.isdigit()):
-            raise InvalidInput(f"行政区划代码应为6位数字，实为「{item}」", field="region_codes", found=item)
+            raise InvalidInput(f"行政区划代码应为6位数字，实为「{item}」", code="invalid_region_code", field="region_codes", found=item)
     return sorted(set(items))
 
 
@@ -103,7 +103,7 @@ def parse_day(value: str | date | datetime | None, field: str, label: str, *, re
     text = (value or "").strip()
     if not text:
         if required:
-            raise InvalidInput(f"{label}不能为空", field=field)
+            raise InvalidInput(f"{label}不能为空", code="date_required", field=field)
         return None
     match = _DATE.fullmatch(text)
     try:
@@ -111,7 +111,8 @@ def parse_day(value: str | date | datetime | None, field: str, label: str, *, re
             raise ValueError
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
-        raise InvalidInput(f"{label}「{text}」无效：应为日期，如 2026-03-01", field=field, found=text) from None
+        raise InvalidInput(f"{label}「{text}」无效：应为日期，如 2026-03-01",
+                           code="invalid_date", field=field, found=text) from None
 
 
 def parse_day_or_moment(value: str | date | datetime | None, field: str, label: str, *,
@@ -126,8 +127,8 @@ def validate_period(start: date | datetime, end: date | datetime | None) -> tupl
     """The half-open period in time: a start date from 00:00, an end date through its whole day."""
     for moment, field in ((start, "effective_from"), (end, "effective_to")):
         if isinstance(moment, datetime) and moment.tzinfo is None:
-            raise InvalidInput("时间须带时区", field=field)
+            raise InvalidInput("时间须带时区", code="naive_time", field=field)
     effective_from, effective_to = period_start(start), period_end(end)
     if effective_to is not None and effective_to <= effective_from:
-        raise InvalidInput("截止日期不得早于生效日期", field="effective_to")
+        raise InvalidInput("截止日期不得早于生效日期", code="invalid_date_range", field="effective_to")
     return effective_from, effective_to

@@ -56,9 +56,9 @@ async def _filter(session: AsyncSession, *, specialties: Sequence[str], window_s
                   exclude_credit_codes: Sequence[str] = (), **options) -> list[ColumnElement[bool]]:
     for moment, field in ((window_start, "window_start"), (window_end, "window_end")):
         if not isinstance(moment, datetime) or moment.tzinfo is None:
-            raise InvalidInput("评标时间须为带时区的时间", field=field)
+            raise InvalidInput("评标时间须为带时区的时间", code="naive_time", field=field)
     if window_end <= window_start:
-        raise InvalidInput("评标结束时间应晚于开始时间", field="window_end")
+        raise InvalidInput("评标结束时间应晚于开始时间", code="invalid_time_range", field="window_end")
     codes = await check_codes(session, specialties)
     excluded = sorted({validate_credit_code(code) for code in exclude_credit_codes})
     return _conditions(window_start=window_start, window_end=window_end, codes=codes, excluded=excluded, **options)

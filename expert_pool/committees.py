@@ -261,13 +261,13 @@ async def request_committee(
     only, so that no expert can be drawn twice for one committee.
     """
     if not groups:
-        raise InvalidInput("请至少填写一个专业组别")
+        raise InvalidInput("请至少填写一个专业组别", code="groups_required")
     if not place.strip():
-        raise InvalidInput("请填写评标地点", field="place")
+        raise InvalidInput("请填写评标地点", code="place_required", field="place")
     if ends_at <= starts_at:
-        raise InvalidInput("评标结束时间应晚于开始时间", field="ends_at")
+        raise InvalidInput("评标结束时间应晚于开始时间", code="invalid_time_range", field="ends_at")
     if starts_at <= await database_now(session):
-        raise RuleViolation("评标开始时间须晚于抽取时间：专家名单在评标开始前须保持密封")
+        raise RuleViolation("评标开始时间须晚于抽取时间：专家名单在评标开始前须保持密封", code="evaluation_before_draw")
     check_committee(rule_set.entries(), experts=sum(g.count for g in groups), representatives=representatives)
     request = CommitteeRequest(project_code=project_code, rule_set_id=rule_set.id, tendering_party_code=tendering_party_code,
                                agency_code=agency_code, bidder_codes=sorted(set(bidder_codes)),
@@ -431,16 +431,16 @@ async def answer_invitation(session: AsyncSession, keys: CenterKeys, *, member_i
         raise NotFound("没有这条评标邀请")
     step = MEMBER_STEPS["confirm" if accept else "decline"]
     if not step.allows(member.status):
-        raise Conflict(f"该邀请当前状态为「{MEMBER_STATUS_NAMES[member.status]}」，不能再答复")
+        raise Conflict(f"该邀请当前状态为「{MEMBER_STATUS_NAMES[member.status]}」，不能再答复", code="invitation_answered")
     request = await session.get(CommitteeRequest, member.request_id, with_for_update=True, populate_existing=True)
     if not REQUEST_STEPS["answer"].allows(request.status) or request.starts_at <= await database_now(session):
-        raise Conflict("评标已开始或已取消，不能再答复")
+        raise Conflict("评标已开始或已取消，不能再答复", code="evaluation_started")
     member.answered_at = await database_now(session)
     if accept:
         member.status = step.target
     else:
         if not reason.strip():
-            raise InvalidInput("谢绝参加评标必须说明理由", field="reason")
+            raise InvalidInput("谢绝参加评标必须说明理由", code="reason_required", field="reason")
         member.status, member.reason = step.target, reason.strip()
         booking = await session.scalar(select(ExpertBooking).where(ExpertBooking.member_id == member.id))
         if booking is not None:
@@ -461,9 +461,9 @@ async def unseal_committee(session: AsyncSession, keys: CenterKeys, request_id: 
         raise NotFound(f"未找到评标委员会抽取申请 {request_id}")
     step = REQUEST_STEPS["unseal"]
     if not step.allows(request.status):
-        raise Conflict("该评标委员会已揭晓或已取消")
+        raise Conflict("该评标委员会已揭晓或已取消", code="committee_unsealed")
     if await database_now(session) < request.starts_at:
-        raise RuleViolation("评标开始前不能揭晓专家名单")
+        raise RuleViolation("评标开始前不能揭晓专家名单", code="before_evaluation_start")
     draw_ids = (await session.scalars(select(CommitteeDraw.draw_id).join(CommitteeGroup)
                                       .where(CommitteeGroup.request_id == request.id).order_by(CommitteeDraw.id))).all()
     for draw_id in draw_ids:
@@ -561,5 +561,5 @@ async def expert_of_user(session: AsyncSession, user: Any) -> Expert:
     """The pool entry of an expert's account (matched by ID number)."""
     expert = await session.scalar(select(Expert).where(Expert.id_number == user.id_number)) if user.id_number else None
     if expert is None:
-        raise PermissionDenied("您的账号未关联专家库中的专家")
+        raise PermissionDenied("您的账号未关联专家库中的专家", code="not_an_expert")
     return expert

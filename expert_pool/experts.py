@@ -77,7 +77,8 @@ EMPLOYER_NAME_LENGTH = text_length(Expert.__table__.c.employer_name)
 def check_employer_name(value: str | None) -> str | None:
     name = (value or "").strip()
     if len(name) > EMPLOYER_NAME_LENGTH:
-        raise InvalidInput(f"工作单位名称过长：最多{EMPLOYER_NAME_LENGTH}个字符，实为{len(name)}个", field="employer_name")
+        raise InvalidInput(f"工作单位名称过长：最多{EMPLOYER_NAME_LENGTH}个字符，实为{len(name)}个",
+                           code="employer_name_too_long", field="employer_name")
     return name or None
 
 
@@ -200,7 +201,7 @@ async def register_expert(
                             else one_year_after(day)),
     }
     if await session.scalar(select(Expert.code).where(Expert.id_number == number)):
-        raise Conflict(f"身份证号码 {mask_id_number(number)} 的专家已在库中", field="id_number")
+        raise Conflict(f"身份证号码 {mask_id_number(number)} 的专家已在库中", code="expert_exists", field="id_number")
     [expert_id] = await next_expert_ids(session, 1)
     await insert_experts(session, actor=actor, experts=[NewExpert(expert_id, fields, codes)])
     return await session.get(Expert, expert_id)
@@ -267,9 +268,10 @@ async def set_expert_status(session: AsyncSession, *, actor: str, code: str, sta
     expert = await get_expert(session, code, for_update=True)
     old = ExpertStatus(expert.status)
     if new == old:
-        raise Conflict(f"专家 {expert.code} 已处于「{old.label}」状态", expert=expert.code, status=old.value)
+        raise Conflict(f"专家 {expert.code} 已处于「{old.label}」状态",
+                       code="expert_status_unchanged", expert=expert.code, status=old.value)
     if new not in ALLOWED_TRANSITIONS[old]:
-        raise Conflict(f"专家 {expert.code} 处于「{old.label}」状态，不能改为「{new.label}」",
+        raise Conflict(f"专家 {expert.code} 处于「{old.label}」状态，不能改为「{new.label}」", code="expert_status_change",
                        expert=expert.code, status=old.value, requested=new.value)
     expert.status = new.value
     expert.status_reason = why
@@ -285,9 +287,9 @@ async def add_leave(session: AsyncSession, *, actor: str, code: str, starts_at: 
     """Record a leave period: the expert is not available for any session overlapping it."""
     for moment, field in ((starts_at, "starts_at"), (ends_at, "ends_at")):
         if not isinstance(moment, datetime) or moment.tzinfo is None:
-            raise InvalidInput("请假起止时间须为带时区的时间", field=field)
+            raise InvalidInput("请假起止时间须为带时区的时间", code="naive_time", field=field)
     if ends_at <= starts_at:
-        raise InvalidInput("请假结束时间应晚于开始时间", field="ends_at")
+        raise InvalidInput("请假结束时间应晚于开始时间", code="invalid_time_range", field="ends_at")
     expert = await get_expert(session, code)
     leave = ExpertLeave(expert_id=expert.id, starts_at=starts_at, ends_at=ends_at, reason=(reason or "").strip()[:500])
     session.add(leave)
@@ -307,7 +309,8 @@ async def declare_conflict(session: AsyncSession, *, actor: str, code: str, cred
     exists = await session.scalar(select(ExpertConflict.id).where(
         ExpertConflict.expert_id == expert.id, ExpertConflict.credit_code == organisation_code))
     if exists:
-        raise Conflict(f"专家 {expert.code} 已申报与 {organisation_code} 的利害关系", credit_code=organisation_code)
+        raise Conflict(f"专家 {expert.code} 已申报与 {organisation_code} 的利害关系",
+                       code="conflict_declared", credit_code=organisation_code)
     conflict = ExpertConflict(expert_id=expert.id, credit_code=organisation_code, reason=why,
                               organisation_id=await organisation_id_for(session, organisation_code))
     session.add(conflict)

@@ -34,7 +34,7 @@ async def add_fallback_groups(session: AsyncSession, keys: CenterKeys, *, commit
     if request is None:
         raise NotFound(f"未找到评标委员会抽取申请 {committee_request_id}")
     if not REQUEST_STEPS["add_groups"].allows(request.status) or request.starts_at <= await database_now(session):
-        raise Conflict("评标已开始或已取消，不能再改抽本地专家")
+        raise Conflict("评标已开始或已取消，不能再改抽本地专家", code="evaluation_started")
     rule_set = await session.get(RuleSetRecord, request.rule_set_id)
     taken = await drawn_codes(session, keys, request)
     position = await session.scalar(select(func.coalesce(func.max(CommitteeGroup.position) + 1, 0))

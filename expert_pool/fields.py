@@ -55,42 +55,42 @@ _NAME = re.compile(r"[\u3400-\u9fff·•A-Za-z ]+")
 def check_name(value: str) -> str:
     name = (value or "").strip().replace("•", "·")
     if not name:
-        raise InvalidInput("姓名不能为空", field="name")
+        raise InvalidInput("姓名不能为空", code="name_required", field="name")
     if len(name) > 30:
-        raise InvalidInput(f"姓名过长：最多30个字符，实为{len(name)}个", field="name")
+        raise InvalidInput(f"姓名过长：最多30个字符，实为{len(name)}个", code="name_too_long", field="name")
     if not _NAME.fullmatch(name):
-        raise InvalidInput("姓名只能包含汉字、字母、间隔号「·」和空格", field="name")
+        raise InvalidInput("姓名只能包含汉字、字母、间隔号「·」和空格", code="invalid_name", field="name")
     return name
 
 
 def check_title(value: str) -> str:
     title = (value or "").strip()
     if title not in TITLES:
-        raise InvalidInput(f"职称「{title}」无效：应为{'、'.join(TITLES)}之一", field="title")
+        raise InvalidInput(f"职称「{title}」无效：应为{'、'.join(TITLES)}之一", code="unknown_title", field="title")
     return title
 
 
 def check_years(value: int | str) -> int:
     if isinstance(value, bool):
-        raise InvalidInput("从业年限应为整数", field="years_in_field")
+        raise InvalidInput("从业年限应为整数", code="invalid_years", field="years_in_field")
     if isinstance(value, str):
         text = value.strip()
         if not text.isdigit():
-            raise InvalidInput(f"从业年限「{text}」无效：应为不小于0的整数", field="years_in_field")
+            raise InvalidInput(f"从业年限「{text}」无效：应为不小于0的整数", code="invalid_years", field="years_in_field")
         value = int(text)
     if not isinstance(value, int) or value < 0:
-        raise InvalidInput("从业年限应为不小于0的整数", field="years_in_field")
+        raise InvalidInput("从业年限应为不小于0的整数", code="invalid_years", field="years_in_field")
     if value > MAX_YEARS_IN_FIELD:
-        raise InvalidInput(f"从业年限{value}年不合理：最多{MAX_YEARS_IN_FIELD}年", field="years_in_field")
+        raise InvalidInput(f"从业年限{value}年不合理：最多{MAX_YEARS_IN_FIELD}年", code="invalid_years", field="years_in_field")
     return value
 
 
 def check_city_code(value: str) -> str:
     code = (value or "").strip()
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
-        raise InvalidInput(f"所在城市「{code}」无效：应为6位行政区划代码，如 370800", field="city_code")
+        raise InvalidInput(f"所在城市「{code}」无效：应为6位行政区划代码，如 370800", code="invalid_city_code", field="city_code")
     if code[:2] not in PROVINCE_PREFIXES:
-        raise InvalidInput(f"所在城市「{code}」无效：前两位不是省级行政区划代码", field="city_code")
+        raise InvalidInput(f"所在城市「{code}」无效：前两位不是省级行政区划代码", code="invalid_city_code", field="city_code")
     return code
 
 
@@ -102,7 +102,7 @@ def check_phone(value: str) -> str:
     if _MOBILE.fullmatch(phone) or _LANDLINE.fullmatch(phone):
         return phone
     # Never echo the number itself: messages may be logged.
-    raise InvalidInput("联系电话格式错误：应为11位手机号或带区号的固定电话（如 0537-2345678）", field="phone")
+    raise InvalidInput("联系电话格式错误：应为11位手机号或带区号的固定电话（如 0537-2345678）", code="invalid_phone", field="phone")
 
 
 # A next review falls due about a year ahead (a few years where a center appoints for a
@@ -118,11 +118,13 @@ def check_review_date(value: str | date, today: date) -> date:
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            raise InvalidInput(f"下次审定日期「{text}」无效：应为 YYYY-MM-DD 格式的日期", field="next_review_due") from None
+            raise InvalidInput(f"下次审定日期「{text}」无效：应为 YYYY-MM-DD 格式的日期",
+                               code="invalid_review_date", field="next_review_due") from None
     earliest, latest = years_from(today, -REVIEW_YEARS_BACK), years_from(today, REVIEW_YEARS_AHEAD)
     if not earliest <= day <= latest:
         raise InvalidInput(f"下次审定日期「{text}」不合理：应在{chinese_date(earliest, weekday=False)}至"
-                           f"{chinese_date(latest, weekday=False)}之间", field="next_review_due")
+                           f"{chinese_date(latest, weekday=False)}之间",
+                           code="invalid_review_date", field="next_review_due")
     return day
 
 
@@ -139,13 +141,13 @@ def check_status(value: str) -> ExpertStatus:
         return ExpertStatus(value)
     except ValueError:
         allowed = "、".join(f"{status.value}（{status.label}）" for status in ExpertStatus)
-        raise InvalidInput(f"未知的专家状态「{value}」：应为{allowed}之一", field="status") from None
+        raise InvalidInput(f"未知的专家状态「{value}」：应为{allowed}之一", code="unknown_expert_status", field="status") from None
 
 
 def check_reason(value: str, field: str = "reason") -> str:
     reason = (value or "").strip()
     if not reason:
-        raise InvalidInput("必须填写原因", field=field)
+        raise InvalidInput("必须填写原因", code="reason_required", field=field)
     if len(reason) > 500:
-        raise InvalidInput("原因过长：最多500个字符", field=field)
+        raise InvalidInput("原因过长：最多500个字符", code="reason_too_long", field=field)
     return reason

@@ -160,7 +160,7 @@ async def import_experts(session: AsyncSession, *, actor: str, filename: str, da
     """
     rows = await read_rows_in_worker(filename, data, REQUIRED_COLUMNS)
     if not rows:
-        raise InvalidInput("文件中没有专家数据：表头下方至少应有一行", field="file")
+        raise InvalidInput("文件中没有专家数据：表头下方至少应有一行", code="empty_file", field="file")
     candidates, errors = await _validate(session, rows)
     if errors:
         raise ImportRejected(errors)
@@ -186,7 +186,7 @@ async def export_experts(session: AsyncSession, *, actor: str, filename: str, ma
     """
     lowered = filename.lower()
     if not lowered.endswith((".csv", ".xlsx")):
-        raise InvalidInput(f"不支持的导出格式「{filename}」：请使用 .csv 或 .xlsx", field="format")
+        raise InvalidInput(f"不支持的导出格式「{filename}」：请使用 .csv 或 .xlsx", code="unsupported_file_type", field="format")
     experts = list((await session.scalars(select(Expert).order_by(Expert.code))).all())
     records = await describe_experts(session, experts, masked=masked)
     rows = [[record["code"], record["name"], record["id_number"], record["employer_credit_code"],

@@ -95,12 +95,12 @@ async def rate_expert(
     project. Whether the rater belongs to the project is checked by the caller (bidding/).
     """
     if rater_role not in RATER_ROLES:
-        raise InvalidInput("评价人角色应为招标人/采购人或监督人员", field="rater_role")
+        raise InvalidInput("评价人角色应为招标人/采购人或监督人员", code="unknown_rater_role", field="rater_role")
     if isinstance(score, bool) or not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
-        raise InvalidInput(f"评分应为 {MIN_SCORE} 到 {MAX_SCORE} 之间的整数", field="score")
+        raise InvalidInput(f"评分应为 {MIN_SCORE} 到 {MAX_SCORE} 之间的整数", code="invalid_score", field="score")
     project = (project_code or "").strip()
     if not project or len(project) > 40:
-        raise InvalidInput("项目编号不能为空，且不超过40个字符", field="project_code")
+        raise InvalidInput("项目编号不能为空，且不超过40个字符", code="invalid_project_code", field="project_code")
     window = _rule_value(rule_set, WINDOW_RULE)
     average_floor = _rule_value(rule_set, AVERAGE_RULE)
     single_floor = _rule_value(rule_set, FLOOR_RULE)
@@ -109,13 +109,14 @@ async def rate_expert(
     if rater is None or not rater.is_active:
         raise NotFound("评价人账号不存在或已停用", field="rater_user_id")
     if rater.role != rater_role:
-        raise PermissionDenied(f"评价人的角色不是「{UserRole(rater_role).label}」", field="rater_role")
+        raise PermissionDenied(f"评价人的角色不是「{UserRole(rater_role).label}」",
+                               code="rater_role_mismatch", field="rater_role")
     expert = await get_expert(session, expert_code, for_update=True)
     duplicate = await session.scalar(select(ExpertRating.id).where(
         ExpertRating.expert_id == expert.id, ExpertRating.project_code == project,
         ExpertRating.rater_user_id == rater_user_id))
     if duplicate:
-        raise Conflict(f"已对专家 {expert.code} 在项目 {project} 中的表现作过评价", project_code=project)
+        raise Conflict(f"已对专家 {expert.code} 在项目 {project} 中的表现作过评价", code="already_rated", project_code=project)
 
     rating = ExpertRating(expert_id=expert.id, project_code=project, rater_user_id=rater_user_id,
                           rater_role=rater_role, score=score, comment=(comment or "").strip()[:1000])

@@ -42,7 +42,7 @@ async def list_review_due(session: AsyncSession, *, on_date: date | None = None,
     """Experts (not retired) whose review falls due within ``within_days`` of ``on_date``
     (default: today by the database clock), overdue ones first."""
     if within_days < 0:
-        raise InvalidInput("提前天数不能为负数", field="within_days")
+        raise InvalidInput("提前天数不能为负数", code="invalid_days_ahead", field="within_days")
     day = on_date or await today(session)
     horizon = day + timedelta(days=within_days)
     experts = (await session.scalars(
@@ -64,7 +64,8 @@ async def review_expert(session: AsyncSession, *, actor: str, code: str, decisio
     try:
         choice = ReviewDecision(decision)
     except ValueError:
-        raise InvalidInput(f"未知的审定结论「{decision}」：应为 pass、suspend 或 retire", field="decision") from None
+        raise InvalidInput(f"未知的审定结论「{decision}」：应为 pass、suspend 或 retire",
+                           code="unknown_review_decision", field="decision") from None
     if choice is ReviewDecision.SUSPEND:
         return await set_expert_status(session, actor=actor, code=code, status=ExpertStatus.SUSPENDED.value,
                                        reason=reason, action="expert.review_suspended")
@@ -73,7 +74,7 @@ async def review_expert(session: AsyncSession, *, actor: str, code: str, decisio
                                        reason=reason, action="expert.review_retired")
     expert = await get_expert(session, code, for_update=True)
     if expert.status == ExpertStatus.RETIRED.value:
-        raise Conflict(f"专家 {expert.code} 已退出专家库，不能审定", expert=expert.code)
+        raise Conflict(f"专家 {expert.code} 已退出专家库，不能审定", code="expert_retired", expert=expert.code)
     note = (reason or "").strip() or ReviewDecision.PASS.label
     previous = expert.next_review_due
     expert.next_review_due = one_year_after(previous)

@@ -130,11 +130,11 @@ async def check_codes(session: AsyncSession, codes: Sequence[str], field: str = 
         if code and code not in normalised:
             normalised.append(code)
     if not normalised:
-        raise InvalidInput("至少应填写一个专业代码", field=field)
+        raise InvalidInput("至少应填写一个专业代码", code="specialty_required", field=field)
     known = await known_codes(session, normalised)
     unknown = [code for code in normalised if code not in known]
     if unknown:
-        raise InvalidInput(f"专业代码不存在：{'、'.join(unknown)}", field=field, unknown=unknown)
+        raise InvalidInput(f"专业代码不存在：{'、'.join(unknown)}", code="unknown_specialty", field=field, unknown=unknown)
     return normalised
 
 

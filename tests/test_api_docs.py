@@ -318,3 +318,38 @@ def test_every_integer_parameter_of_every_route_is_bounded(settings, database_ur
                 if definition is None or definition.ge is None or definition.le is None:
                     unbounded.append((route.path, name))
     assert seen > 30 and not unbounded, (seen, unbounded)
+
+
+def untyped(document: dict[str, Any], schema: dict[str, Any], seen: frozenset[str] = frozenset()) -> bool:
+    """Whether ``schema`` says nothing of its content: empty, or an object with no properties
+    (``dict[str, Any]``), or a list, union or reference of such."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return name not in seen and untyped(document, document["components"]["schemas"][name], seen | {name})
+    for key in ("oneOf", "anyOf", "allOf"):
+        if key in schema:
+            return any(untyped(document, option, seen) for option in schema[key] if option.get("type") != "null")
+    kind = schema.get("type")
+    if kind == "array":
+        return untyped(document, schema.get("items", {}), seen)
+    if kind == "object" or isinstance(kind, list) and "object" in kind:
+        values = schema.get("additionalProperties")
+        return not schema.get("properties") and not (isinstance(values, dict) and values
+                                                     and not untyped(document, values, seen))
+    return kind is None
+
+
+async def test_every_request_body_and_every_json_answer_has_a_typed_schema(openapi):
+    missing = []
+    for method, path, operation in operations(openapi):
+        for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
+            if untyped(openapi, content.get("schema", {})):
+                missing.append(("request", method, path, media_type))
+        for status, response in operation["responses"].items():
+            schema = response.get("content", {}).get(JSON, {}).get("schema")
+            if int(status) < 300 and schema is not None and untyped(openapi, schema):
+                missing.append(("answer", method, path, status))
+    assert not missing, missing
+    # The walk does look inside: an answer of dict[str, Any] is untyped, a component with properties is not.
+    assert untyped(openapi, {"type": "object", "additionalProperties": {}})
+    assert not untyped(openapi, {"$ref": "#/components/schemas/ErrorAnswer"})

@@ -177,3 +177,32 @@ async def test_a_body_that_fails_validation_is_refused_naming_each_field_in_chin
     assert {field["key"] for field in fields} == {"username", "password"}, fields
     assert all(not field["message"].isascii() for field in fields), fields
     assert "username" in answer.json()["error"]["message"] and "password" in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("username", "path", "body", "field"), [
+    ("bidder1", "/api/projects/JN-2026-GC-0001/opening/objections", {"text": 5}, "text"),
+    ("admin", "/api/projects/JN-2026-GC-0001/opening/max-price", {"max_price_fen": "一百万"}, "max_price_fen"),
+    ("expert", "/api/projects/JN-2026-GC-0001/evaluation/scores",
+     {"bidder_credit_code": "91370800MA3C5K8E74", "scores": ["技术"]}, "scores"),
+    ("expert", "/api/projects/JN-2026-GC-0001/evaluation/reviews", {"verdict": "reject", "ground": "一"}, "ground"),
+    ("tenderer", "/api/projects/JN-2026-GC-0001/award/choice", {"rank": "first", "reason": "价格最低"}, "rank"),
+    ("supervisor", "/api/projects/JN-2026-GC-0001/complaints/1/decision", {"outcome": 1}, "outcome"),
+])
+async def test_a_body_of_the_wrong_shape_gets_a_chinese_400_naming_the_field(client, username, path, body, field):
+    """The typed bodies (web.schemas) are checked before the handler runs: the refusal is the
+    project's error shape, in Chinese, and names the field."""
+    answer = await client.post(path, json=body, headers=await bearer(client, username))
+    assert_chinese_400(answer)
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_request" and field in error["message"], error
+    assert field in [item["key"] for item in error["details"]["fields"]], error
+    assert all(not item["message"].isascii() for item in error["details"]["fields"]), error
+
+
+async def test_a_typed_body_missing_a_field_names_the_field_not_the_body(client):
+    admin = await bearer(client, "admin")
+    answer = await client.post("/api/projects/JN-2026-GC-0001/opening/max-price", json={}, headers=admin)
+    assert_chinese_400(answer)
+    assert answer.json()["error"]["details"]["fields"] == [{"key": "max_price_fen", "message": "必须填写"}]
+    answer = await client.post("/api/projects/JN-2026-GC-0001/opening/max-price", json=[1], headers=admin)
+    assert answer.json()["error"]["details"]["fields"] == [{"key": "body", "message": "应为 JSON 对象"}]

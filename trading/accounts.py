@@ -110,21 +110,22 @@ async def create_user(
 ) -> User:
     username = username.strip().lower()
     if not username or len(username) > 64:
-        raise InvalidInput("用户名不能为空且不超过64个字符", field="username")
+        raise InvalidInput("用户名不能为空且不超过64个字符", code="invalid_username", field="username")
     try:
         user_role = UserRole(role)
     except ValueError:
-        raise InvalidInput(f"未知的用户角色「{role}」", field="role") from None
+        raise InvalidInput(f"未知的用户角色「{role}」", code="unknown_role", field="role") from None
     check_new_password(password, username=username)
     needed = USER_ORG_ROLE.get(user_role)
     if needed is not None:
         org = await session.get(Organisation, organisation_id) if organisation_id else None
         if org is None or needed.value not in org.roles:
-            raise InvalidInput(f"{user_role.label}账号必须属于具有「{needed.label}」角色的单位", field="organisation_id")
+            raise InvalidInput(f"{user_role.label}账号必须属于具有「{needed.label}」角色的单位",
+                               code="organisation_role_mismatch", field="organisation_id")
     if id_number is not None:
         id_number = validate_id_number(id_number)
     if await session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(f"用户名「{username}」已被使用", field="username")
+        raise Conflict(f"用户名「{username}」已被使用", code="username_taken", field="username")
     password_hash = await anyio.to_thread.run_sync(hash_password, password)
     user = User(username=username, display_name=display_name, role=user_role.value,
                 organisation_id=organisation_id, password_hash=password_hash, id_number=id_number)
@@ -244,7 +245,7 @@ async def get_user(session: AsyncSession, username: str, *, lock: bool = False) 
 async def set_user_active(session: AsyncSession, *, actor: str, username: str, active: bool, reason: str) -> User:
     """Disable (or enable again) an account, with the reason; disabling ends its sessions and tokens."""
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("须说明停用或启用账号的理由", field="reason")
+        raise InvalidInput("须说明停用或启用账号的理由", code="reason_required", field="reason")
     user = await get_user(session, username, lock=True)
     if not active and user.role == UserRole.ADMIN:
         if actor.startswith(f"user:{user.id}:"):
@@ -272,7 +273,7 @@ async def change_password(session: AsyncSession, *, user: User, current: str, ne
         raise NotAuthenticated("当前密码不正确")
     check_new_password(new, username=user.username, field="new", label="新密码")
     if new == current:
-        raise InvalidInput("新密码不能与当前密码相同", field="new")
+        raise InvalidInput("新密码不能与当前密码相同", code="password_unchanged", field="new")
     user.password_hash = await anyio.to_thread.run_sync(hash_password, new)
     await session.execute(update(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
                           .values(revoked_at=func.now()))

@@ -225,7 +225,7 @@ async def import_statement(session: AsyncSession, *, actor: str, filename: str, 
     """Import a bank statement (CSV/XLSX): every row valid and matched, or nothing at all."""
     bank = (bank or "").strip()
     if reason := over_long("bank", bank):
-        raise InvalidInput(reason, field="bank")
+        raise InvalidInput(reason, code="invalid_statement", field="bank")
     rows = await read_rows_in_worker(filename, data, [REFERENCE, ACCOUNT, ACCOUNT_NAME, REMARK, VALUE_DATE])
     if rows and _amount_column({_AMOUNT_ALIASES.get(name, name) for name in rows[0].values}) is None:
         raise ImportRejected([RowError(1, AMOUNT_YUAN, "表头缺少金额列（金额（元）或金额（分））")])

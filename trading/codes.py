@@ -35,13 +35,13 @@ class CodeRule:
         """``value`` if it is a valid code (compared as given: no trimming, no case change),
         else :class:`InvalidInput` naming ``field``."""
         if not isinstance(value, str) or not value:
-            raise InvalidInput(f"{self.label}不能为空", field=field)
+            raise InvalidInput(f"{self.label}不能为空", code="code_required", field=field)
         if not self.pattern.fullmatch(value):
             kinds = "字母、数字、汉字" if self.ideographs else "字母、数字"
             starts = "字母、数字或汉字" if self.ideographs else "字母或数字"
             example = f"，例如 {self.example}" if self.example else ""
             raise InvalidInput(f"{self.label}「{value[:self.max_length]}」格式不正确：只能由{kinds}、连字符（-）"
-                               f"和下划线（_）组成，以{starts}开头，最长{self.max_length}个字符{example}",
+                               f"和下划线（_）组成，以{starts}开头，最长{self.max_length}个字符{example}", code="invalid_code_format",
                                field=field, found=value[:80])
         return value
 

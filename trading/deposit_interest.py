@@ -77,7 +77,7 @@ def demand_interest(principal_fen: int, start: date, end: date,
     """Interest on ``principal_fen`` held from ``start`` (counted) to ``end`` (not counted)."""
     rates = rates if rates is not None else load_rates()
     if isinstance(principal_fen, bool) or not isinstance(principal_fen, int) or principal_fen < 0:
-        raise InvalidInput("本金应为不小于零的整数（单位：分）", field="principal_fen")
+        raise InvalidInput("本金应为不小于零的整数（单位：分）", code="invalid_principal", field="principal_fen")
     if end <= start:
         return InterestResult(0, 0, ())
     if start < rates[0].starts:

@@ -23,7 +23,7 @@ async def draw_sheet_pdf(draw: Draw, keys: CenterKeys, *, public_url: str, names
     ``names`` maps public codes to display names for the people who may see them.
     """
     if draw.status != REVEALED:
-        raise Conflict(f"抽取 {draw.draw_id} 的结果尚未揭晓，不能打印结果单")
+        raise Conflict(f"抽取 {draw.draw_id} 的结果尚未揭晓，不能打印结果单", code="draw_not_revealed")
     url = draw_verification_url(public_url, draw.draw_id)
     return await render_pdf(
         "draw_sheet.html", draw=draw, purpose_name=PURPOSE_NAMES[draw.purpose], commit=draw.commit_record,

@@ -121,14 +121,14 @@ async def commit_draw(
     an ``unseal_at`` the result is revealed as soon as it is witnessed.
     """
     if purpose not in PURPOSES:
-        raise InvalidInput(f"未知的抽取用途「{purpose}」")
+        raise InvalidInput(f"未知的抽取用途「{purpose}」", code="unknown_draw_purpose")
     if purpose == "agency" and not witness_required:
-        raise RuleViolation("抽取招标代理机构须有交易中心以外的见证人：由招标人提供见证值，或由招标人请求监督人员提供")
+        raise RuleViolation("抽取招标代理机构须有交易中心以外的见证人：由招标人提供见证值，或由招标人请求监督人员提供", code="outside_witness_required")
     if count < 1 or reserve_count < 0:
-        raise InvalidInput("抽取人数至少为 1，备选人数不能为负")
+        raise InvalidInput("抽取人数至少为 1，备选人数不能为负", code="invalid_draw_count")
     pool = sd.sorted_pool(pool)
     if count > len(pool):
-        raise RuleViolation(f"符合条件的候选只有 {len(pool)} 个，不足以抽取 {count} 个：请调整抽取条件",
+        raise RuleViolation(f"符合条件的候选只有 {len(pool)} 个，不足以抽取 {count} 个：请调整抽取条件", code="pool_too_small",
                             pool_size=len(pool), count=count)
     number = await session.scalar(select(DRAW_NUMBERS.next_value()))
     committed_at = await database_now(session)
@@ -174,12 +174,12 @@ async def supply_witness(session: AsyncSession, keys: CenterKeys, draw_id: str, 
     """Step 3: the supervising officer's witness value, after the commit record is public."""
     value = value.strip()
     if not value:
-        raise InvalidInput("见证值不能为空：请输入或生成一个见证值", field="value")
+        raise InvalidInput("见证值不能为空：请输入或生成一个见证值", code="witness_required", field="value")
     if len(value) > MAX_WITNESS_LENGTH:
-        raise InvalidInput(f"见证值不超过 {MAX_WITNESS_LENGTH} 个字符", field="value")
+        raise InvalidInput(f"见证值不超过 {MAX_WITNESS_LENGTH} 个字符", code="witness_too_long", field="value")
     draw = await get_draw(session, draw_id, for_update=True)
     if not draw.witness_required:
-        raise Conflict(f"抽取 {draw_id} 无需见证")
+        raise Conflict(f"抽取 {draw_id} 无需见证", code="witness_not_needed")
     _check_step(draw, "witness")
     return await _witness(session, keys, draw, value=value, by=by)
 
@@ -188,7 +188,7 @@ def _check_step(draw: Draw, action: str) -> Transition[str]:
     """The step ``action``, or a refusal naming the draw's status."""
     step = STEPS[action]
     if not step.allows(draw.status):
-        raise Conflict(f"抽取 {draw.draw_id} 当前状态为「{draw.status_name}」，不能{step.name}")
+        raise Conflict(f"抽取 {draw.draw_id} 当前状态为「{draw.status_name}」，不能{step.name}", code="draw_state")
     return step
 
 
@@ -211,7 +211,7 @@ async def _witness(session: AsyncSession, keys: CenterKeys, draw: Draw, *, value
 def sealed_selection(keys: CenterKeys, draw: Draw) -> tuple[list[str], list[str]]:
     """The selection of a witnessed draw, for the notification step only (never a page)."""
     if draw.sealed_result is None:
-        raise Conflict(f"抽取 {draw.draw_id} 尚未见证，没有结果")
+        raise Conflict(f"抽取 {draw.draw_id} 尚未见证，没有结果", code="draw_not_witnessed")
     result = json.loads(keys.unseal(draw.sealed_result))
     return result["selected"], result["reserves"]
 
@@ -221,10 +221,11 @@ async def reveal_draw(session: AsyncSession, keys: CenterKeys, draw_id: str, *, 
     draw = await get_draw(session, draw_id, for_update=True)
     step = _check_step(draw, "reveal")
     if draw.purpose == "agency" and not draw.witness_value:
-        raise RuleViolation(f"抽取 {draw_id} 没有交易中心以外的见证人提供的见证值，不能揭晓")
+        raise RuleViolation(f"抽取 {draw_id} 没有交易中心以外的见证人提供的见证值，不能揭晓", code="outside_witness_required")
     now = await database_now(session)
     if draw.unseal_at is not None and now < draw.unseal_at:
-        raise RuleViolation(f"抽取 {draw_id} 的结果须在评标开始时才能揭晓", unseal_at=draw.unseal_at.isoformat())
+        raise RuleViolation(f"抽取 {draw_id} 的结果须在评标开始时才能揭晓",
+                            code="before_evaluation_start", unseal_at=draw.unseal_at.isoformat())
     selected, reserves = sealed_selection(keys, draw)
     record = {"protocol": sd.PROTOCOL, "draw_id": draw.draw_id, "center_seed": keys.unseal(draw.sealed_seed).hex(),
               "witness": draw.witness_value, "selected": selected, "reserves": reserves,
@@ -242,9 +243,9 @@ async def ask_supervisor_to_witness(session: AsyncSession, draw_id: str, *, acto
     """The party entitled to witness asks a supervisor to do it instead (recorded, once)."""
     draw = await get_draw(session, draw_id, for_update=True)
     if not STEPS["ask_supervisor_to_witness"].allows(draw.status) or draw.witness_role != WITNESS_TENDERING_PARTY:
-        raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，无需请求监督人员见证")
+        raise Conflict(f"抽取 {draw_id} 当前状态为「{draw.status_name}」，无需请求监督人员见证", code="draw_state")
     if draw.witness_asked_by is not None:
-        raise Conflict(f"已请求监督人员为抽取 {draw_id} 提供见证值，请等待")
+        raise Conflict(f"已请求监督人员为抽取 {draw_id} 提供见证值，请等待", code="witness_already_requested")
     draw.witness_asked_by = actor
     await session.flush()
     await record_event(session, actor=actor, action="draw.witness_requested", subject=f"draw:{draw_id}",
@@ -271,11 +272,11 @@ async def void_draw(
     the record publishes the center's seed."""
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("作废抽取必须说明理由", field="reason")
+        raise InvalidInput("作废抽取必须说明理由", code="reason_required", field="reason")
     draw = await get_draw(session, draw_id, for_update=True)
     step = _check_step(draw, "void")
     if draw.status == WITNESSED and not approved_by_supervisor:
-        raise PermissionDenied("见证值提交后作废抽取须经监督人员批准")
+        raise PermissionDenied("见证值提交后作废抽取须经监督人员批准", code="void_needs_supervisor")
     draw.status, draw.void_reason, draw.voided_by = step.target, reason, actor
     draw.void_approved_by, draw.voided_at = approved_by_supervisor, await database_now(session)
     draw.void_record = _void_record(draw, keys)

@@ -115,7 +115,8 @@ def service_fee(amount_fen: int, category: str, schedule: FeeSchedule | None = N
     """The service fee in fen for a winning amount in fen (差额定率累进, half up to the fen once)."""
     schedule = schedule or load_schedule()
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0:
-        raise InvalidInput("计费金额应为不小于零的整数（单位：分）", field="amount_fen")
+        raise InvalidInput("计费金额应为不小于零的整数（单位：分）", code="invalid_fee_base", field="amount_fen")
     if category not in schedule.categories:
-        raise InvalidInput(f"未知的收费类别「{category}」，应为 {'、'.join(schedule.categories)}", field="category")
+        raise InvalidInput(f"未知的收费类别「{category}」，应为 {'、'.join(schedule.categories)}",
+                           code="unknown_fee_category", field="category")
     return round_half_up(exact_fee(amount_fen, category, schedule))

@@ -161,7 +161,7 @@ def check_verify_key(key_hex: str) -> str:
     except ValueError:
         raw = b""
     if len(key_hex) != VERIFY_KEY_HEX_LENGTH or len(raw) != 32:
-        raise InvalidInput("验签公钥应为 64 位十六进制数字（Ed25519 公钥）", field="key")
+        raise InvalidInput("验签公钥应为 64 位十六进制数字（Ed25519 公钥）", code="invalid_verify_key", field="key")
     return key_hex
 
 

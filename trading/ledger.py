@@ -28,7 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     Boolean,
@@ -127,6 +127,39 @@ REFUND_EVENTS = {"award_notice": "中标通知书发出", "contract": "合同签
                  "terminated": "终止招标", "withdrawn": "投标截止前撤回投标"}
 
 
+class RefundPayment(TypedDict):
+    at: str
+    by: str | None
+    bank: str | None
+    bank_reference: str | None
+    value_date: str | None
+    source: str | None
+
+
+class RefundRecord(TypedDict):
+    """A refund instruction as the ledger shows it (``LedgerRefund.as_dict``)."""
+
+    id: int
+    number: str
+    deposit_id: int
+    project_code: str
+    bidder_credit_code: str
+    principal_fen: int
+    interest_fen: int
+    amount_fen: int
+    interest: dict[str, Any] | None
+    payee_account: str
+    payee_account_name: str
+    event: str
+    event_name: str
+    rule: str | None
+    rule_source: str | None
+    due_at: str
+    due_provisional: bool
+    instructed_by: str | None
+    paid: RefundPayment | None
+
+
 class LedgerRefund(SQLModel, table=True):
     """One refund instruction per deposit (never two), to the account the deposit came from."""
 
@@ -173,7 +206,7 @@ class LedgerRefund(SQLModel, table=True):
         """The refund's number, written in the bank transfer's remark (附言) to match it back."""
         return refund_number(self.id)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> RefundRecord:
         return {"id": self.id, "number": self.number, "deposit_id": self.deposit_id,
                 "project_code": self.project_code, "bidder_credit_code": self.bidder_credit_code,
                 "principal_fen": self.principal_fen, "interest_fen": self.interest_fen, "amount_fen": self.amount_fen,
@@ -242,7 +275,7 @@ def parse_yuan(value: str) -> int:
     """``"1,234.50"`` → 123450 fen: exactly two decimals, no floats anywhere (string arithmetic)."""
     text_ = str(value).strip().replace("，", ",")
     if not _YUAN.fullmatch(text_):
-        raise InvalidInput(f"金额「{value}」格式有误：应为保留两位小数的元金额，如 12345.00", field="amount")
+        raise InvalidInput(f"金额「{value}」格式有误：应为保留两位小数的元金额，如 12345.00", code="invalid_yuan_amount", field="amount")
     whole, cents = text_.replace(",", "").split(".")
     return int(whole) * 100 + int(cents)
 
@@ -250,7 +283,7 @@ def parse_yuan(value: str) -> int:
 def parse_fen(value: str) -> int:
     text_ = str(value).strip()
     if not _FEN.fullmatch(text_):
-        raise InvalidInput(f"金额「{value}」格式有误：应为整数（单位：分）", field="amount")
+        raise InvalidInput(f"金额「{value}」格式有误：应为整数（单位：分）", code="invalid_fen_amount", field="amount")
     return int(text_)
 
 
@@ -264,7 +297,7 @@ def normalise_account(account: str) -> str:
 
 def _check_amount(amount_fen: Any) -> int:
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
-        raise InvalidInput("保证金金额应为大于零的整数（单位：分）", field="amount_fen")
+        raise InvalidInput("保证金金额应为大于零的整数（单位：分）", code="invalid_deposit_amount", field="amount_fen")
     return amount_fen
 
 
@@ -304,27 +337,27 @@ async def record_deposit(
     bidder = validate_credit_code(bidder_credit_code)
     project = (project_code or "").strip()
     if not project:
-        raise InvalidInput("缺少项目编号", field="project_code")
+        raise InvalidInput("缺少项目编号", code="project_code_required", field="project_code")
     paying = normalise_account(account)
     if not paying:
-        raise InvalidInput("缺少付款账号", field="account")
+        raise InvalidInput("缺少付款账号", code="payer_account_required", field="account")
     if not (account_name or "").strip():
-        raise InvalidInput("缺少付款户名", field="account_name")
+        raise InvalidInput("缺少付款户名", code="payer_name_required", field="account_name")
     reference = (bank_reference or "").strip()
     if not reference:
-        raise InvalidInput("缺少银行交易流水号", field="bank_reference")
+        raise InvalidInput("缺少银行交易流水号", code="bank_reference_required", field="bank_reference")
     if not isinstance(value_date, date):
-        raise InvalidInput("到账日期格式有误", field="value_date")
+        raise InvalidInput("到账日期格式有误", code="invalid_date", field="value_date")
     if source not in SOURCES:
-        raise InvalidInput(f"未知的保证金来源「{source}」", field="source")
+        raise InvalidInput(f"未知的保证金来源「{source}」", code="unknown_deposit_source", field="source")
     payment = IncomingPayment(project, bidder, amount, paying, account_name.strip(), reference, value_date,
                               (bank or "").strip())
     for name in DEPOSIT_TEXT_LENGTHS:
         if reason := over_long(name, getattr(payment, name)):
-            raise InvalidInput(reason, field=name)
+            raise InvalidInput(reason, code="invalid_deposit", field=name)
     if await session.scalar(select(LedgerDeposit.id).where(LedgerDeposit.bank == payment.bank,
                                                            LedgerDeposit.bank_reference == reference)):
-        raise Conflict(f"银行流水 {reference} 已入账", bank_reference=reference)
+        raise Conflict(f"银行流水 {reference} 已入账", code="bank_reference_used", bank_reference=reference)
     [deposit] = await record_deposits(session, actor=actor, payments=[payment], source=source)
     return deposit
 
@@ -417,7 +450,7 @@ async def collusion_flags(session: AsyncSession, *, project_code: str | None = N
 async def dismiss_collusion_flag(session: AsyncSession, *, flag_id: int, actor: str, reason: str) -> CollusionFlag:
     """A supervisor dismisses a collusion flag after checking it, with the reason (audited)."""
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("撤销串通投标预警须说明理由", field="reason")
+        raise InvalidInput("撤销串通投标预警须说明理由", code="reason_required", field="reason")
     flag = await session.scalar(select(CollusionFlag).where(CollusionFlag.id == flag_id).with_for_update())
     if flag is None:
         raise NotFound("未找到该串通投标预警", flag_id=flag_id)
@@ -468,7 +501,7 @@ async def instruct_refund(
 ) -> LedgerRefund:
     """Write the refund instruction of one deposit (to its paying account), audited; never twice."""
     if event not in REFUND_EVENTS:
-        raise InvalidInput(f"未知的退还事由「{event}」", field="event")
+        raise InvalidInput(f"未知的退还事由「{event}」", code="unknown_refund_event", field="event")
     if deposit.kept_at is not None:
         raise Conflict("该保证金依规则不予退还", code="deposit_kept", deposit_id=deposit.id)
     if await session.scalar(select(LedgerRefund.id).where(LedgerRefund.deposit_id == deposit.id)):
@@ -497,9 +530,9 @@ async def record_refund_paid(
     """The refund left the center's account (finance confirmation or a statement's outgoing row)."""
     reference = (bank_reference or "").strip()
     if not reference:
-        raise InvalidInput("缺少银行交易流水号", field="bank_reference")
+        raise InvalidInput("缺少银行交易流水号", code="bank_reference_required", field="bank_reference")
     if not isinstance(value_date, date):
-        raise InvalidInput("付款日期格式有误", field="value_date")
+        raise InvalidInput("付款日期格式有误", code="invalid_date", field="value_date")
     refund = await session.scalar(select(LedgerRefund).where(LedgerRefund.id == refund_id).with_for_update())
     if refund is None:
         raise NotFound("未找到该退款指令", refund_id=refund_id)
@@ -509,7 +542,7 @@ async def record_refund_paid(
     bank = (bank or "").strip()
     if await session.scalar(select(LedgerRefund.id).where(LedgerRefund.paid_bank == bank,
                                                           LedgerRefund.paid_reference == reference)):
-        raise Conflict(f"银行流水 {reference} 已用于其他退款", bank_reference=reference)
+        raise Conflict(f"银行流水 {reference} 已用于其他退款", code="bank_reference_used", bank_reference=reference)
     refund.paid_at = await database_now(session)
     refund.paid_by, refund.paid_bank, refund.paid_reference = actor, bank, reference
     refund.paid_value_date, refund.paid_source = value_date, source
@@ -559,13 +592,13 @@ async def record_fee_paid(
     """Finance staff record that the fee came in, with the paying account and bank reference."""
     paying, reference = normalise_account(account), (bank_reference or "").strip()
     if not paying:
-        raise InvalidInput("缺少付款账号", field="account")
+        raise InvalidInput("缺少付款账号", code="payer_account_required", field="account")
     if not (account_name or "").strip():
-        raise InvalidInput("缺少付款户名", field="account_name")
+        raise InvalidInput("缺少付款户名", code="payer_name_required", field="account_name")
     if not reference:
-        raise InvalidInput("缺少银行交易流水号", field="bank_reference")
+        raise InvalidInput("缺少银行交易流水号", code="bank_reference_required", field="bank_reference")
     if not isinstance(value_date, date):
-        raise InvalidInput("到账日期格式有误", field="value_date")
+        raise InvalidInput("到账日期格式有误", code="invalid_date", field="value_date")
     fee = await session.scalar(select(LedgerFee).where(LedgerFee.id == fee_id).with_for_update())
     if fee is None:
         raise NotFound("未找到该服务费", fee_id=fee_id)
@@ -574,7 +607,7 @@ async def record_fee_paid(
     bank = (bank or "").strip()
     if await session.scalar(select(LedgerFee.id).where(LedgerFee.paid_bank == bank,
                                                        LedgerFee.paid_reference == reference)):
-        raise Conflict(f"银行流水 {reference} 已入账", bank_reference=reference)
+        raise Conflict(f"银行流水 {reference} 已入账", code="bank_reference_used", bank_reference=reference)
     fee.paid_at = await database_now(session)
     fee.paid_by, fee.paid_account, fee.paid_account_name = actor, paying, account_name.strip()
     fee.paid_bank, fee.paid_reference, fee.paid_value_date = bank, reference, value_date

@@ -32,11 +32,11 @@ def fen_of_yuan(text: str, *, field: str, label: str = "金额") -> int:
     """
     cleaned = unicodedata.normalize("NFKC", text or "").strip().replace("，", ",").removesuffix("元").strip()
     if not cleaned:
-        raise InvalidInput(f"请填写{label}", field=field)
+        raise InvalidInput(f"请填写{label}", code="amount_required", field=field)
     match = _YUAN.fullmatch(cleaned)
     if match is None:
-        raise InvalidInput(f"{label}应为以元为单位的数字，最多两位小数，例如 1234.56", field=field)
+        raise InvalidInput(f"{label}应为以元为单位的数字，最多两位小数，例如 1234.56", code="invalid_yuan_amount", field=field)
     fen = int(match["whole"].replace(",", "")) * 100 + int((match["cents"] or "").ljust(2, "0"))
     if fen > MAX_FEN:
-        raise InvalidInput(f"{label}超出范围，请核对单位（元）", field=field)
+        raise InvalidInput(f"{label}超出范围，请核对单位（元）", code="amount_out_of_range", field=field)
     return fen

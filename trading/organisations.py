@@ -45,7 +45,7 @@ class Organisation(SQLModel, table=True):
 
 async def register_region(session: AsyncSession, *, actor: str, code: str, name: str, parent_code: str | None = None) -> Region:
     if not (len(code) == 6 and code.isdigit()):
-        raise InvalidInput(f"行政区划代码应为6位数字，实为「{code}」", field="region_code")
+        raise InvalidInput(f"行政区划代码应为6位数字，实为「{code}」", code="invalid_region_code", field="region_code")
     region = Region(code=code, name=name, parent_code=parent_code)
     session.add(region)
     await session.flush()
@@ -61,17 +61,17 @@ async def register_organisation(
     code = validate_credit_code(credit_code)
     name = name.strip()
     if not name:
-        raise InvalidInput("单位名称不能为空", field="name")
+        raise InvalidInput("单位名称不能为空", code="name_required", field="name")
     try:
         role_values = sorted({OrgRole(role).value for role in roles})
     except ValueError:
-        raise InvalidInput(f"未知的单位角色：{', '.join(roles)}", field="roles") from None
+        raise InvalidInput(f"未知的单位角色：{', '.join(roles)}", code="unknown_role", field="roles") from None
     if not role_values:
-        raise InvalidInput("单位至少应有一个角色", field="roles")
+        raise InvalidInput("单位至少应有一个角色", code="role_required", field="roles")
     if await session.get(Region, region_code) is None:
-        raise InvalidInput(f"未知的行政区划代码「{region_code}」", field="region_code")
+        raise InvalidInput(f"未知的行政区划代码「{region_code}」", code="unknown_region", field="region_code")
     if await session.scalar(select(Organisation.id).where(Organisation.credit_code == code)):
-        raise Conflict(f"统一社会信用代码 {code} 已登记", credit_code=code)
+        raise Conflict(f"统一社会信用代码 {code} 已登记", code="credit_code_taken", credit_code=code)
     org = Organisation(credit_code=code, name=name, roles=role_values, region_code=region_code)
     session.add(org)
     await session.flush()

@@ -63,14 +63,14 @@ class Partner(SQLModel, table=True):
 def check_city_code(value: str, field: str = "city_code") -> str:
     value = (value or "").strip()
     if not CITY_CODE.match(value):
-        raise InvalidInput("城市代码应为六位行政区划代码（GB/T 2260），如 370800", field=field)
+        raise InvalidInput("城市代码应为六位行政区划代码（GB/T 2260），如 370800", code="invalid_city_code", field=field)
     return value
 
 
 def _check_key(value: str, field: str, label: str) -> str:
     value = (value or "").strip().lower()
     if not HEX_KEY.match(value):
-        raise InvalidInput(f"{label}应为 64 位十六进制（32 字节）", field=field)
+        raise InvalidInput(f"{label}应为 64 位十六进制（32 字节）", code="invalid_key_hex", field=field)
     return value
 
 
@@ -84,21 +84,21 @@ async def add_partner(session: AsyncSession, *, actor: str, city_code: str, name
                       exchange_key: str, own_city_code: str | None = None) -> Partner:
     city_code = check_city_code(city_code)
     if own_city_code is not None and city_code == own_city_code:
-        raise InvalidInput("不能把本市登记为合作城市", field="city_code")
+        raise InvalidInput("不能把本市登记为合作城市", code="partner_is_self", field="city_code")
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise InvalidInput("请填写合作城市名称（不超过100字）", field="name")
+        raise InvalidInput("请填写合作城市名称（不超过100字）", code="name_required", field="name")
     base_url = (base_url or "").strip().rstrip("/")
     if not BASE_URL.match(base_url) or len(base_url) > 300:
-        raise InvalidInput("平台地址应以 http:// 或 https:// 开头", field="base_url")
+        raise InvalidInput("平台地址应以 http:// 或 https:// 开头", code="invalid_partner_url", field="base_url")
     verify_key = _check_key(verify_key, "verify_key", "验签公钥")
     try:
         nacl.signing.VerifyKey(bytes.fromhex(verify_key))
     except (ValueError, nacl.exceptions.CryptoError):
-        raise InvalidInput("验签公钥不是有效的 Ed25519 公钥", field="verify_key") from None
+        raise InvalidInput("验签公钥不是有效的 Ed25519 公钥", code="invalid_verify_key", field="verify_key") from None
     exchange_key = _check_key(exchange_key, "exchange_key", "加密公钥")
     if await session.scalar(select(Partner.id).where(Partner.city_code == city_code)):
-        raise Conflict(f"合作城市 {city_code} 已登记", field="city_code")
+        raise Conflict(f"合作城市 {city_code} 已登记", code="partner_exists", field="city_code")
     partner = Partner(city_code=city_code, name=name, base_url=base_url, verify_key=verify_key,
                       exchange_key=exchange_key, status=ACTIVE, added_by=actor)
     session.add(partner)
@@ -118,7 +118,8 @@ async def get_partner(session: AsyncSession, city_code: str) -> Partner:
 async def active_partner(session: AsyncSession, city_code: str) -> Partner:
     partner = await get_partner(session, city_code)
     if partner.status != ACTIVE:
-        raise Conflict(f"合作城市 {partner.name}（{partner.city_code}）已停用", city_code=partner.city_code)
+        raise Conflict(f"合作城市 {partner.name}（{partner.city_code}）已停用",
+                       code="partner_disabled", city_code=partner.city_code)
     return partner
 
 
@@ -129,10 +130,10 @@ async def list_partners(session: AsyncSession) -> list[Partner]:
 async def disable_partner(session: AsyncSession, *, actor: str, city_code: str, reason: str) -> Partner:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("停用合作城市必须说明理由", field="reason")
+        raise InvalidInput("停用合作城市必须说明理由", code="reason_required", field="reason")
     partner = await get_partner(session, city_code)
     if partner.status == DISABLED:
-        raise Conflict(f"合作城市 {partner.city_code} 已停用")
+        raise Conflict(f"合作城市 {partner.city_code} 已停用", code="partner_disabled")
     partner.status, partner.disabled_reason, partner.disabled_at = DISABLED, reason, await database_now(session)
     await session.flush()
     await record_event(session, actor=actor, action="partner.disabled", subject=f"partner:{partner.city_code}",

@@ -28,11 +28,12 @@ def _common_passwords() -> frozenset[str]:
 def check_new_password(password: str, *, username: str, field: str = "password", label: str = "密码") -> None:
     """Raise InvalidInput naming ``field`` (``label`` in the message) when ``password`` may not be set."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"{label}至少 {MIN_PASSWORD_LENGTH} 个字符", field=field, reason="too_short")
+        raise InvalidInput(f"{label}至少 {MIN_PASSWORD_LENGTH} 个字符",
+                           code="password_too_short", field=field, reason="too_short")
     folded = password.strip().casefold()
     if folded == username.strip().casefold():
-        raise InvalidInput(f"{label}不能与用户名相同", field=field, reason="username")
+        raise InvalidInput(f"{label}不能与用户名相同", code="password_is_username", field=field, reason="username")
     if len(set(password)) == 1:
-        raise InvalidInput(f"{label}不能由同一个字符重复组成", field=field, reason="one_character")
+        raise InvalidInput(f"{label}不能由同一个字符重复组成", code="password_one_character", field=field, reason="one_character")
     if folded in _common_passwords():
-        raise InvalidInput(f"{label}是常见密码，容易被猜中，请换一个", field=field, reason="common")
+        raise InvalidInput(f"{label}是常见密码，容易被猜中，请换一个", code="password_common", field=field, reason="common")

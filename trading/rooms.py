@@ -98,16 +98,17 @@ class BookingWithRoom:
 
 def _utc(moment: datetime, field: str) -> datetime:
     if not isinstance(moment, datetime):
-        raise InvalidInput(f"{field}不是有效的时间", field=field)
+        raise InvalidInput(f"{field}不是有效的时间", code="invalid_time", field=field)
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidInput(f"{field}须带时区", field=field)
+        raise InvalidInput(f"{field}须带时区", code="naive_time", field=field)
     return moment.astimezone(timezone.utc)
 
 
 def _window(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
     start, end = _utc(starts_at, "开始时间"), _utc(ends_at, "结束时间")
     if end <= start:
-        raise InvalidInput("结束时间须晚于开始时间", starts_at=start.isoformat(), ends_at=end.isoformat())
+        raise InvalidInput("结束时间须晚于开始时间",
+                           code="invalid_time_range", starts_at=start.isoformat(), ends_at=end.isoformat())
     return start, end
 
 
@@ -175,13 +176,13 @@ async def add_room(session: AsyncSession, *, actor: str, code: str, name: str, k
                    location: str) -> Room:
     code, name, location = ROOM_CODE.check(code.strip()), name.strip(), location.strip()
     if kind not in ROOM_KIND_NAMES:
-        raise InvalidInput(f"未知的场地类型 {kind!r}（应为 opening 开标室 或 evaluation 评标室）", field="kind")
+        raise InvalidInput(f"未知的场地类型 {kind!r}（应为 opening 开标室 或 evaluation 评标室）", code="unknown_room_kind", field="kind")
     if not name or not location:
-        raise InvalidInput("场地名称和位置不能为空", field="name" if not name else "location")
+        raise InvalidInput("场地名称和位置不能为空", code="room_name_required", field="name" if not name else "location")
     if capacity <= 0:
-        raise InvalidInput("容纳人数须大于零", field="capacity")
+        raise InvalidInput("容纳人数须大于零", code="invalid_room_capacity", field="capacity")
     if await session.scalar(select(Room.id).where(Room.code == code)) is not None:
-        raise Conflict(f"场地编号 {code} 已存在", room=code)
+        raise Conflict(f"场地编号 {code} 已存在", code="room_code_taken", room=code)
     room = Room(code=code, name=name, kind=kind, capacity=capacity, location=location, active=True)
     session.add(room)
     await session.flush()
@@ -193,7 +194,7 @@ async def add_room(session: AsyncSession, *, actor: str, code: str, name: str, k
 async def set_room_active(session: AsyncSession, *, actor: str, code: str, active: bool, reason: str) -> Room:
     """Take a room out of service (its live bookings stay) or back into service."""
     if not reason.strip():
-        raise InvalidInput("请填写原因", field="reason")
+        raise InvalidInput("请填写原因", code="reason_required", field="reason")
     room = await room_by_code(session, code)
     room.active = active
     await session.flush()
@@ -211,14 +212,14 @@ async def book_room(session: AsyncSession, *, actor: str, room_code: str, purpos
     start, end = _window(starts_at, ends_at)
     purpose, project_code = purpose.strip(), project_code.strip()
     if not purpose:
-        raise InvalidInput("请填写预约用途", field="purpose")
+        raise InvalidInput("请填写预约用途", code="purpose_required", field="purpose")
     if not project_code:
-        raise InvalidInput("请填写项目编号", field="project_code")
+        raise InvalidInput("请填写项目编号", code="project_code_required", field="project_code")
     room = await room_by_code(session, room_code)
     if not room.active:
-        raise Conflict(f"{room.name}（{room.code}）已停用，不能预约", room=room.code)
+        raise Conflict(f"{room.name}（{room.code}）已停用，不能预约", code="room_disabled", room=room.code)
     if start < await database_now(session):
-        raise InvalidInput("不能预约已经开始或过去的时段", starts_at=start.isoformat())
+        raise InvalidInput("不能预约已经开始或过去的时段", code="booking_in_past", starts_at=start.isoformat())
     # Only for the message: the exclusion constraint below is what makes a clash impossible.
     clash = (await session.scalars(_live_overlapping(room.id, start, end).limit(1))).first()
     if clash is not None:
@@ -235,7 +236,7 @@ async def book_room(session: AsyncSession, *, actor: str, room_code: str, purpos
         # Another transaction booked an overlapping time after the check above and committed.
         clash = (await session.scalars(_live_overlapping(room.id, start, end).limit(1))).first()
         if clash is None:  # cancelled again meanwhile: still refused, the caller may retry
-            raise Conflict(f"{room.name}（{room.code}）在该时段刚被其他预约占用，请重试", room=room.code) from error
+            raise Conflict(f"{room.name}（{room.code}）在该时段刚被其他预约占用，请重试", code="room_taken", room=room.code) from error
         raise _clash_error(room, clash) from error
     await record_event(session, actor=actor, action="room.booked", subject=f"room:{room.code}",
                        data={"booking": booking.id, "project_code": project_code, "purpose": purpose,
@@ -263,12 +264,13 @@ async def cancel_booking(session: AsyncSession, *, actor: str, booking_id: int, 
     """Cancel a live booking, with a reason; its time becomes free at once."""
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("取消预约须填写原因", field="reason")
+        raise InvalidInput("取消预约须填写原因", code="reason_required", field="reason")
     booking = await session.scalar(select(RoomBooking).where(RoomBooking.id == booking_id).with_for_update())
     if booking is None:
         raise NotFound(f"场地预约 {booking_id} 不存在", booking=booking_id)
     if booking.cancelled_at is not None:
-        raise Conflict(f"场地预约 {booking_id} 已于 {local_time(booking.cancelled_at)} 取消", booking=booking_id)
+        raise Conflict(f"场地预约 {booking_id} 已于 {local_time(booking.cancelled_at)} 取消",
+                       code="booking_cancelled", booking=booking_id)
     room = await session.get(Room, booking.room_id)
     booking.cancelled_at, booking.cancelled_by, booking.cancel_reason = await database_now(session), actor, reason
     await session.flush()
@@ -281,7 +283,7 @@ async def cancel_booking(session: AsyncSession, *, actor: str, booking_id: int, 
 async def free_rooms(session: AsyncSession, kind: str, starts_at: datetime, ends_at: datetime) -> list[Room]:
     """Active rooms of ``kind`` with no live booking overlapping ``[starts_at, ends_at)``."""
     if kind not in ROOM_KIND_NAMES:
-        raise InvalidInput(f"未知的场地类型 {kind!r}（应为 opening 开标室 或 evaluation 评标室）", field="kind")
+        raise InvalidInput(f"未知的场地类型 {kind!r}（应为 opening 开标室 或 evaluation 评标室）", code="unknown_room_kind", field="kind")
     start, end = _window(starts_at, ends_at)
     busy = select(RoomBooking.id).where(RoomBooking.room_id == Room.id, RoomBooking.cancelled_at.is_(None),
                                         RoomBooking.during.op("&&")(_range(start, end))).exists()

@@ -82,7 +82,7 @@ def read_rows(filename: str, data: bytes, columns: Sequence[str]) -> list[Row]:
     elif lowered.endswith(".csv"):
         table = _csv_rows(data)
     else:
-        raise InvalidInput(f"不支持的文件类型「{filename}」：请上传 .csv 或 .xlsx 文件", field="file")
+        raise InvalidInput(f"不支持的文件类型「{filename}」：请上传 .csv 或 .xlsx 文件", code="unsupported_file_type", field="file")
     try:
         return _keyed_rows(table, columns)
     finally:
@@ -92,7 +92,7 @@ def read_rows(filename: str, data: bytes, columns: Sequence[str]) -> list[Row]:
 def _keyed_rows(table: Iterator[tuple[int, Sequence[Cell | None]]], columns: Sequence[str]) -> list[Row]:
     first = next(table, None)
     if first is None:
-        raise InvalidInput("文件为空：第一行应为表头", field="file")
+        raise InvalidInput("文件为空：第一行应为表头", code="empty_file", field="file")
     number, cells = first
     header = [_clean(cell.value) if cell is not None else "" for cell in cells] if number == 1 else []
     missing = [column for column in columns if column not in header]
@@ -103,7 +103,7 @@ def _keyed_rows(table: Iterator[tuple[int, Sequence[Cell | None]]], columns: Seq
     problems: list[RowError] = []
     for number, cells in table:
         if number > MAX_ROWS + 1:  # checked as the rows come: the rest of the file is never read
-            raise InvalidInput(f"文件超过 {MAX_ROWS} 行数据：一次最多导入 {MAX_ROWS} 行，请分批导入",
+            raise InvalidInput(f"文件超过 {MAX_ROWS} 行数据：一次最多导入 {MAX_ROWS} 行，请分批导入", code="too_many_rows",
                                field="file", limit=MAX_ROWS)
         present = [(name, cells[i]) for i, name in named if i < len(cells) and cells[i] is not None]
         values = {name: _clean(cell.value) for name, cell in present}
@@ -134,7 +134,7 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Cell]]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise InvalidInput("无法识别文件编码：请保存为 UTF-8 或 GB18030 编码的 CSV", field="file")
+        raise InvalidInput("无法识别文件编码：请保存为 UTF-8 或 GB18030 编码的 CSV", code="unknown_file_encoding", field="file")
     reader = csv.reader(io.StringIO(text))
     number = 0
     try:
@@ -143,7 +143,7 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Cell]]]:
             yield number, [Cell(cell[1:] if cell[:1] == "'" and cell.lstrip("'").startswith(FORMULA_STARTS) else cell)
                            for cell in row[:MAX_COLUMNS]]
     except csv.Error:
-        raise InvalidInput(f"CSV 文件第 {number + 1} 行格式有误（引号不配对或单元格过长），无法读取",
+        raise InvalidInput(f"CSV 文件第 {number + 1} 行格式有误（引号不配对或单元格过长），无法读取", code="malformed_csv",
                            field="file") from None
 
 

@@ -55,10 +55,10 @@ def xlsx_rows(data: bytes, *, max_columns: int) -> Iterator[tuple[int, list[Cell
         archive = zipfile.ZipFile(io.BytesIO(data))
         expanded = sum(info.file_size for info in archive.infolist())
     except Exception:  # noqa: BLE001 - zipfile raises many kinds for a damaged archive
-        raise InvalidInput(DAMAGED, field="file") from None
+        raise InvalidInput(DAMAGED, code="damaged_spreadsheet", field="file") from None
     if expanded > MAX_EXPANDED_BYTES:
         raise InvalidInput(f"Excel 文件解压后超过 {MAX_EXPANDED_BYTES // (1024 * 1024)} MB，不予读取："
-                           "请删去无关的工作表和格式，或分批导入", field="file", limit=MAX_EXPANDED_BYTES)
+                           "请删去无关的工作表和格式，或分批导入", code="spreadsheet_too_large", field="file", limit=MAX_EXPANDED_BYTES)
     with archive:
         try:
             book = _workbook(archive)
@@ -68,7 +68,7 @@ def xlsx_rows(data: bytes, *, max_columns: int) -> Iterator[tuple[int, list[Cell
         except InvalidInput:
             raise
         except Exception:  # noqa: BLE001 - damaged XML, a missing part, a bad number, a bad CRC...
-            raise InvalidInput(DAMAGED, field="file") from None
+            raise InvalidInput(DAMAGED, code="damaged_spreadsheet", field="file") from None
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ class _SheetReader:
             self.seen += 1
             if self.seen > MAX_CELLS:
                 raise InvalidInput(f"Excel 文件的单元格超过 {MAX_CELLS // 10_000} 万个，不予读取："
-                                   "请删去无关的列或分批导入", field="file", limit=MAX_CELLS)
+                                   "请删去无关的列或分批导入", code="spreadsheet_too_large", field="file", limit=MAX_CELLS)
             self.column = _column_index(attrs["r"]) if "r" in attrs else self.column + 1
             self.cell = None
             if self.column <= self.max_columns:

@@ -4,8 +4,6 @@ password. The initial password is the one the center sets; nothing returns a pas
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get, post
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -18,6 +16,7 @@ from trading.organisations import Organisation
 from trading.roles import UserRole
 from web.api import describe_user
 from web.auth import requires_login, requires_role
+from web.schemas.accounts import AccountView, PasswordChanged
 
 
 class AccountBody(BaseModel):
@@ -38,7 +37,7 @@ class PasswordBody(BaseModel):
     new: str = Field(min_length=1, max_length=200)
 
 
-async def account_view(session: AsyncSession, user: User) -> dict[str, Any]:
+async def account_view(session: AsyncSession, user: User) -> AccountView:
     organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
     return {**describe_user(user), "is_active": user.is_active,
             "organisation": {"credit_code": organisation.credit_code, "name": organisation.name} if organisation else None}
@@ -50,13 +49,14 @@ class AccountController(Controller):
     guards = [requires_role(UserRole.ADMIN)]
 
     @post("/", summary="Create an account (the center)")
-    async def create(self, data: AccountBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def create(self, data: AccountBody, user: User, session: AsyncSession) -> AccountView:
         organisation_id = None
         if data.organisation_credit_code:
             organisation_id = await session.scalar(select(Organisation.id).where(
                 Organisation.credit_code == data.organisation_credit_code.strip().upper()))
             if organisation_id is None:
-                raise InvalidInput(f"未找到单位 {data.organisation_credit_code}", field="organisation_credit_code")
+                raise InvalidInput(f"未找到单位 {data.organisation_credit_code}",
+                                   code="unknown_organisation", field="organisation_credit_code")
         created = await create_user(session, actor=actor_of(user), username=data.username,
                                     display_name=data.display_name.strip(), role=data.role, password=data.password,
                                     organisation_id=organisation_id, id_number=data.id_number or None)
@@ -64,19 +64,19 @@ class AccountController(Controller):
         return await account_view(session, created)
 
     @get("/", summary="Every account (the center)")
-    async def index(self, session: AsyncSession) -> list[dict[str, Any]]:
+    async def index(self, session: AsyncSession) -> list[AccountView]:
         users = (await session.scalars(select(User).order_by(User.id))).all()
         return [await account_view(session, account) for account in users]
 
     @post("/{username:str}/disable", summary="Disable an account with a reason: its sessions and tokens end")
-    async def disable(self, username: str, data: ReasonBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def disable(self, username: str, data: ReasonBody, user: User, session: AsyncSession) -> AccountView:
         changed = await set_user_active(session, actor=actor_of(user), username=username, active=False,
                                         reason=data.reason)
         await session.commit()
         return await account_view(session, changed)
 
     @post("/{username:str}/enable", summary="Enable a disabled account again, with a reason")
-    async def enable(self, username: str, data: ReasonBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def enable(self, username: str, data: ReasonBody, user: User, session: AsyncSession) -> AccountView:
         changed = await set_user_active(session, actor=actor_of(user), username=username, active=True,
                                         reason=data.reason)
         await session.commit()
@@ -88,7 +88,7 @@ class PasswordController(Controller):
     tags = ["accounts"]
 
     @post("/", guards=[requires_login], summary="Change one's own password: every session and token ends")
-    async def change(self, data: PasswordBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def change(self, data: PasswordBody, user: User, session: AsyncSession) -> PasswordChanged:
         await change_password(session, user=user, current=data.current, new=data.new)
         await session.commit()
         return {"changed": True}

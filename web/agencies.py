@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
@@ -19,6 +19,7 @@ from trading.audit import actor_of
 from trading.roles import UserRole
 from web.api_docs import SPREADSHEETS
 from web.auth import requires_role
+from web.schemas.pools import AgenciesImported, AgencyListed
 
 
 @dataclass
@@ -26,7 +27,7 @@ class AgencyUpload:
     file: UploadFile
 
 
-def describe_listing(agency: AgencyListing) -> dict[str, Any]:
+def describe_listing(agency: AgencyListing) -> AgencyListed:
     return {"code": agency.code, "name": agency.name, "qualification_level": agency.qualification_level,
             "categories": agency.categories, "category_names": agency.category_names,
             "city": agency.city, "city_name": agency.city_name,
@@ -39,7 +40,7 @@ class AgencyController(Controller):
     tags = ["agencies"]
 
     @get("/", summary="The agency pool with each agency's recent rating average (public)")
-    async def list_all(self, session: AsyncSession) -> list[dict[str, Any]]:
+    async def list_all(self, session: AsyncSession) -> list[AgencyListed]:
         return [describe_listing(agency) for agency in await list_agencies(session)]
 
     @post("/import", guards=[requires_role(UserRole.ADMIN)],
@@ -50,7 +51,7 @@ class AgencyController(Controller):
         user: User,
         session: AsyncSession,
         dry_run: Annotated[bool, Parameter(query="dry_run", description="check only, write nothing")] = False,
-    ) -> dict[str, Any]:
+    ) -> AgenciesImported:
         summary = await import_agencies(session, actor=actor_of(user), filename=data.file.filename or "",
                                         data=await data.file.read(), dry_run=dry_run)
         await session.commit()

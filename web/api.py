@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
@@ -21,6 +20,18 @@ from trading.rules.store import get_rule_set, list_rule_sets
 from trading.timefmt import CENTER_ZONE
 from web.auth import check_password, requires_login, requires_role, token_of
 from web.errors import error_responses
+from web.schemas.accounts import (
+    AuditCheck,
+    CenterKeys,
+    Checkpoints,
+    FailedLogins as FailedLoginsView,
+    Health,
+    Me,
+    RuleSetListed,
+    RuleSetView,
+    RuleView,
+    UserView,
+)
 from web.state import AppContext
 
 
@@ -36,7 +47,7 @@ class TokenAnswer(BaseModel):
     expires_at: str
 
 
-def describe_user(user: User) -> dict[str, Any]:
+def describe_user(user: User) -> UserView:
     return {
         "id": user.id,
         "username": user.username,
@@ -48,7 +59,7 @@ def describe_user(user: User) -> dict[str, Any]:
     }
 
 
-def describe_failed_logins(failed: FailedLogins) -> dict[str, Any]:
+def describe_failed_logins(failed: FailedLogins) -> FailedLoginsView:
     return {"count": failed.count, "since": failed.since.astimezone(CENTER_ZONE).isoformat() if failed.since else None,
             "attempts": [{"at": at.astimezone(CENTER_ZONE).isoformat(), "client": client} for at, client in failed.recent]}
 
@@ -57,7 +68,7 @@ def describe_failed_logins(failed: FailedLogins) -> dict[str, Any]:
      responses={503: ResponseSpec(data_container=dict[str, str], generate_examples=False,
                                   description='The database is unreachable: {"status": "error", "database": '
                                               '"unreachable"}.')})
-async def health(session: AsyncSession) -> Response[dict[str, str]]:
+async def health(session: AsyncSession) -> Response[Health]:
     try:
         await session.execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - any failure means the database is not usable
@@ -70,7 +81,7 @@ class PlatformController(Controller):
     tags = ["platform"]
 
     @get("/keys", summary="The center's public verify keys")
-    async def keys(self, context: AppContext) -> dict[str, Any]:
+    async def keys(self, context: AppContext) -> CenterKeys:
         return {"signing": context.keys.public_info()}
 
     @post("/auth/token", summary="Exchange a password for a bearer token",
@@ -107,7 +118,7 @@ class PlatformController(Controller):
     @get("/me", guards=[requires_login], summary="The authenticated user",
          description="With failed_logins: the failed password checks on this account since the login before "
                      "the latest one (count, and the latest 20 with moment and client address).")
-    async def me(self, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def me(self, user: User, session: AsyncSession) -> Me:
         failed = await failed_logins_since_previous_login(session, user.username)
         return {**describe_user(user), "failed_logins": describe_failed_logins(failed)}
 
@@ -117,7 +128,7 @@ class RuleSetController(Controller):
     tags = ["rules"]
 
     @get("/", summary="Rule sets loaded on the platform")
-    async def list_all(self, session: AsyncSession) -> list[dict[str, Any]]:
+    async def list_all(self, session: AsyncSession) -> list[RuleSetListed]:
         return [
             {"code": r.code, "version": r.version, "title": r.title, "category": r.category, "method": r.method,
              "effective_from": r.effective_from.isoformat(),
@@ -126,12 +137,12 @@ class RuleSetController(Controller):
         ]
 
     @get("/{code:str}/{version:str}", summary="One rule set with every rule and its legal source")
-    async def one(self, code: str, version: str, session: AsyncSession) -> dict[str, Any]:
+    async def one(self, code: str, version: str, session: AsyncSession) -> RuleSetView:
         record = await get_rule_set(session, code, version)
         return {**record.content, "sha256": record.sha256}
 
     @get("/{code:str}/{version:str}/rules/{key:str}", summary="One rule with its value and legal source")
-    async def rule(self, code: str, version: str, key: str, session: AsyncSession) -> dict[str, Any]:
+    async def rule(self, code: str, version: str, key: str, session: AsyncSession) -> RuleView:
         record = await get_rule_set(session, code, version)
         return {"rule_set": {"code": record.code, "version": record.version}, **record.rule(key)}
 
@@ -141,12 +152,12 @@ class AuditController(Controller):
     tags = ["supervision"]
 
     @get("/checkpoints", summary="Signed checkpoints of the audit chain (public)")
-    async def checkpoints(self, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def checkpoints(self, session: AsyncSession, context: AppContext) -> Checkpoints:
         return {"verify_key": context.keys.verify_key_hex, "checkpoints": await list_checkpoints(session)}
 
     @get("/verify", guards=[requires_role(UserRole.SUPERVISOR, UserRole.ADMIN)],
          summary="Recompute the audit chain now (supervisors and the center's administrators)")
-    async def verify(self, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def verify(self, session: AsyncSession, context: AppContext) -> AuditCheck:
         report = await verify_audit_log(session, context.keys.verify_key_hex)
         return {"ok": report.ok, "entries": report.entries, "checkpoints": report.checkpoints,
                 "bad_seq": report.bad_seq, "message": report.describe()}

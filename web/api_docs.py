@@ -11,6 +11,13 @@ server sends (``web.errors.ErrorAnswer``).
 
 Answers that are not JSON say their content types: event streams (``text/event-stream``)
 by their return type, files by the handler's ``opt={"media_types": (...)}``.
+
+Bodies and answers are typed by the handler's signature (``data:`` and the return type, from
+``web.schemas``). Two kinds of handler cannot say it there, and name the type as a route
+option instead: one that reads its body itself (JSON or multipart in one route, a signed
+federation/1 message) says ``body=`` (its ``data`` for the document only: the request is
+parsed by the handler as before), and one that answers a ``Response`` it builds (a signed
+answer) says ``answer=``.
 """
 from __future__ import annotations
 
@@ -19,8 +26,10 @@ from dataclasses import dataclass
 from litestar import Litestar
 from litestar.constants import RESERVED_KWARGS
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.response import ServerSentEvent
+from litestar.typing import FieldDefinition
 
 from web.errors import error_responses
 
@@ -85,6 +94,16 @@ def _body_schema(media_type: str) -> Schema:
     return Schema(type=OpenAPIType.STRING, format="binary")
 
 
+def declare_body_and_answer(handler: HTTPRouteHandler) -> None:
+    """The ``body=`` and ``answer=`` route options, in the document. The request is parsed as
+    before: Litestar made the handler's signature model when the app was built."""
+    if (body := handler.opt.get("body")) is not None and "data" not in handler.parsed_fn_signature.parameters:
+        handler.parsed_fn_signature.parameters["data"] = FieldDefinition.from_kwarg(annotation=body, name="data")
+    if (answer := handler.opt.get("answer")) is not None:
+        handler.responses = {**(handler.responses or {}), handler.status_code: ResponseSpec(
+            data_container=answer, generate_examples=False, description="Request fulfilled.")}
+
+
 def document_api(app: Litestar) -> None:
     """Give every API operation its error answers and its answers' content types; pages leave
     the document. Call on the built app, before its OpenAPI document is first made."""
@@ -95,6 +114,7 @@ def document_api(app: Litestar) -> None:
             if not documented(route.path):
                 handler.include_in_schema = False
                 continue
+            declare_body_and_answer(handler)
             statuses = error_statuses(handler)
             handler.responses = {**error_responses(None, *statuses), **(handler.responses or {})}
             if media_types := answer_media_types(handler):

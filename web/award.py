@@ -14,7 +14,7 @@ public verification page of award notices.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
@@ -65,6 +65,24 @@ from web.errors import error_responses
 from web.bodies import json_object
 from web.bids import own_organisation
 from web.parameters import RowId
+from web.schemas.award import (
+    AwardNoticeSummary,
+    CandidateObjection,
+    ComplaintBody,
+    ComplaintDecided,
+    ComplaintView,
+    ContractBody,
+    ContractView,
+    DecisionBody,
+    ObjectionAnswer,
+    ObjectionAnswered,
+    ObjectionRaised,
+    ObjectionText,
+    PublicityView,
+    ReasonBody,
+    WinnerChoiceBody,
+    WinnerChosen,
+)
 from web.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)
@@ -82,7 +100,7 @@ async def _project_party(session: AsyncSession, code: str, user: User) -> Projec
                                 "办理此事项")
 
 
-def notice_summary(notice: AwardNotice) -> dict[str, Any]:
+def notice_summary(notice: AwardNotice) -> AwardNoticeSummary:
     record = notice.record
     return {"number": notice.number, "project_code": record["project_code"], "project_title": record["project_title"],
             "winner": record["winner"], "tendering_party": record["tendering_party"], "rank": record["rank"],
@@ -98,18 +116,18 @@ class PublicityController(Controller):
     # ------------------------------------------------------------------ publicity and objections
 
     @post("/publicity", guards=[center_or_agency], summary="Publish the ranked candidates (中标候选人公示)")
-    async def publish(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def publish(self, code: str, user: User, session: AsyncSession) -> PublicityView:
         await _project_party(session, code, user)
         await publish_candidates(session, actor=actor_of(user), project_code=code)
         await session.commit()
         return await publicity_of(session, code)
 
     @get("/publicity", summary="The candidate publicity: rank, name, price, score and the period (public)")
-    async def publicity(self, code: str, session: AsyncSession) -> dict[str, Any]:
+    async def publicity(self, code: str, session: AsyncSession) -> PublicityView:
         return await publicity_of(session, code)
 
     @post("/publicity/objections", guards=[bidders], summary="Object to the evaluation result (异议) during publicity")
-    async def object(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+    async def object(self, code: str, data: ObjectionText, user: User, session: AsyncSession) -> ObjectionRaised:
         organisation = await own_organisation(session, user)
         objection = await raise_candidate_objection(session, actor=actor_of(user), project_code=code,
                                                     organisation_id=organisation.id, text=json_object(data).get("text"))
@@ -118,8 +136,8 @@ class PublicityController(Controller):
 
     @post("/publicity/objections/{objection_id:int}/answer", guards=[parties],
           summary="Answer an objection to the result (the project's tendering party or agency)")
-    async def answer(self, code: str, objection_id: RowId, data: dict[str, Any], user: User,
-                     session: AsyncSession) -> dict[str, Any]:
+    async def answer(self, code: str, objection_id: RowId, data: ObjectionAnswer, user: User,
+                     session: AsyncSession) -> ObjectionAnswered:
         await _project_party(session, code, user)
         objection = await answer_candidate_objection(session, actor=actor_of(user), project_code=code,
                                                      objection_id=objection_id, answer=json_object(data).get("answer"))
@@ -128,14 +146,14 @@ class PublicityController(Controller):
 
     @get("/publicity/objections", responses=error_responses(None, 401, 403),
          summary="Objections with answers (a bidder sees its own)")
-    async def objections(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
+    async def objections(self, code: str, user: User | None, session: AsyncSession) -> list[CandidateObjection]:
         scope = await reading_scope(session, code, user)
         return await objections_of(session, code, organisation_id=scope)
 
     # ------------------------------------------------------------------ complaints
 
     @post("/complaints", guards=[bidders], summary="File a complaint (投诉) within the rule's period")
-    async def complain(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+    async def complain(self, code: str, data: ComplaintBody, user: User, session: AsyncSession) -> ComplaintView:
         organisation = await own_organisation(session, user)
         complaint = await file_complaint(session, actor=actor_of(user), project_code=code,
                                          organisation_id=organisation.id, grounds=json_object(data).get("grounds"))
@@ -144,14 +162,14 @@ class PublicityController(Controller):
 
     @get("/complaints", responses=error_responses(None, 401, 403),
          summary="Complaints and their handling (a bidder sees its own)")
-    async def complaints(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
+    async def complaints(self, code: str, user: User | None, session: AsyncSession) -> list[ComplaintView]:
         scope = await reading_scope(session, code, user)
         return await complaints_of(session, code, organisation_id=scope)
 
     @post("/complaints/{complaint_id:int}/accept", guards=[supervisors],
           summary="Accept a complaint (受理): the tender is suspended")
-    async def accept(self, code: str, complaint_id: RowId, data: dict[str, Any], user: User,
-                     session: AsyncSession) -> dict[str, Any]:
+    async def accept(self, code: str, complaint_id: RowId, data: ReasonBody, user: User,
+                     session: AsyncSession) -> ComplaintView:
         complaint = await accept_complaint(session, actor=actor_of(user), project_code=code,
                                            complaint_id=complaint_id, reason=json_object(data).get("reason"))
         await session.commit()
@@ -159,8 +177,8 @@ class PublicityController(Controller):
 
     @post("/complaints/{complaint_id:int}/reject", guards=[supervisors],
           summary="Refuse to accept a complaint (不予受理), with reasons; nothing is suspended")
-    async def reject(self, code: str, complaint_id: RowId, data: dict[str, Any], user: User,
-                     session: AsyncSession) -> dict[str, Any]:
+    async def reject(self, code: str, complaint_id: RowId, data: ReasonBody, user: User,
+                     session: AsyncSession) -> ComplaintView:
         complaint = await reject_complaint(session, actor=actor_of(user), project_code=code,
                                            complaint_id=complaint_id, reason=json_object(data).get("reason"))
         await session.commit()
@@ -168,8 +186,8 @@ class PublicityController(Controller):
 
     @post("/complaints/{complaint_id:int}/decision", guards=[supervisors],
           summary="Decide an accepted complaint: reevaluate or terminate (upheld), or dismiss (resume)")
-    async def decide(self, code: str, complaint_id: RowId, data: dict[str, Any], user: User,
-                     session: AsyncSession) -> dict[str, Any]:
+    async def decide(self, code: str, complaint_id: RowId, data: DecisionBody, user: User,
+                     session: AsyncSession) -> ComplaintDecided:
         data = json_object(data)
         complaint = await decide_complaint(session, actor=actor_of(user), project_code=code,
                                            complaint_id=complaint_id, outcome=data.get("outcome"),
@@ -183,7 +201,7 @@ class PublicityController(Controller):
 
     @post("/award/choice", guards=[parties],
           summary="The tendering party chooses the winner among the candidates, with a reason")
-    async def choose(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+    async def choose(self, code: str, data: WinnerChoiceBody, user: User, session: AsyncSession) -> WinnerChosen:
         await _project_party(session, code, user)
         data = json_object(data)
         choice = await choose_winner(session, actor=actor_of(user), project_code=code, rank=data.get("rank"),
@@ -192,21 +210,21 @@ class PublicityController(Controller):
         return {"candidate_id": choice.candidate_id, "rank": data.get("rank"), "reason": choice.reason}
 
     @post("/award-notice", guards=[center_only], summary="Issue the signed award notice (the center only)")
-    async def issue(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def issue(self, code: str, user: User, session: AsyncSession, context: AppContext) -> AwardNoticeSummary:
         notice = await issue_award_notice(session, context.keys, actor=actor_of(user), project_code=code,
                                           public_url=context.settings.public_url)
         await session.commit()
         return notice_summary(notice)
 
     @get("/award-notice", summary="The project's award notice: data and signed bundle (public)")
-    async def notice(self, code: str, session: AsyncSession) -> dict[str, Any]:
+    async def notice(self, code: str, session: AsyncSession) -> AwardNoticeSummary:
         notice = await award_notice_of(session, await get_project(session, code))
         if notice is None:
             raise NotFound(f"项目 {code} 尚未发出中标通知书", project_code=code)
         return notice_summary(notice)
 
     @post("/contract", guards=[parties], summary="Record the signed contract (amount in fen, date, file SHA-256)")
-    async def contract(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+    async def contract(self, code: str, data: ContractBody, user: User, session: AsyncSession) -> ContractView:
         await _project_party(session, code, user)
         data = json_object(data)
         contract = await record_contract(session, actor=actor_of(user), project_code=code,
@@ -216,7 +234,7 @@ class PublicityController(Controller):
         return contract_view(contract)
 
     @get("/contract", summary="The recorded contract (public)")
-    async def contract_record(self, code: str, session: AsyncSession) -> dict[str, Any]:
+    async def contract_record(self, code: str, session: AsyncSession) -> ContractView:
         contract = await contract_of(session, code)
         if contract is None:
             raise NotFound(f"项目 {code} 尚未登记合同", project_code=code)
@@ -228,7 +246,7 @@ class AwardNoticeController(Controller):
     tags = ["award"]
 
     @get("/{number:str}", summary="An award notice's data and signed bundle, for offline verification (public)")
-    async def bundle(self, number: str, session: AsyncSession) -> dict[str, Any]:
+    async def bundle(self, number: str, session: AsyncSession) -> AwardNoticeSummary:
         return notice_summary(await get_award_notice(session, number))
 
     @get("/{number:str}/pdf", opt={"media_types": (PDF,)}, responses=error_responses(None, 401, 403),

@@ -4,7 +4,6 @@ the bidder itself (bidding.evaluation.documents decides; every read is audited).
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Any
 from urllib.parse import quote
 
 from litestar import Controller, Response, get
@@ -20,6 +19,7 @@ from trading.roles import UserRole
 from web.api_docs import BINARY
 from web.auth import requires_login
 from web.parameters import RowId
+from web.schemas.bids import BidDocument
 from web.state import AppContext
 
 
@@ -41,7 +41,7 @@ class BidDocumentController(Controller):
 
     @get("/", summary="The documents of an opened bid (names and sizes)")
     async def index(self, code: str, bid_id: RowId, user: User, session: AsyncSession,
-                    context: AppContext) -> list[dict[str, Any]]:
+                    context: AppContext) -> list[BidDocument]:
         return await bid_document_list(session, context.keys, project_code=code, bid_id=bid_id,
                                        reader=await reader_of(session, user))
 

@@ -52,7 +52,7 @@ class BidderKeyController(Controller):
 
     @get("/mine", guards=[bidders], summary="The organisation's identity key: the current one, every earlier one "
                                             "(how each came) and its reset requests",
-         responses=error_responses({403: "permission_denied, http_403"}, 401))
+         responses=error_responses({403: "no_organisation, http_403"}, 401))
     async def mine(self, user: User, session: AsyncSession) -> MyKeys:
         organisation = await own_organisation(session, user)
         current = await active_bidder_key(session, organisation.id)
@@ -64,7 +64,8 @@ class BidderKeyController(Controller):
                                          "for every tender)",
           description="Registering the same key again answers it. While a key is current another is refused "
                       "(409 bidder_key_exists): use a rotation or a reset.",
-          responses=error_responses({400: "invalid_input, invalid_request", 403: "permission_denied, http_403",
+          responses=error_responses({400: "invalid_input, invalid_request, invalid_verify_key, not_a_bidder_organisation",
+                                     403: "no_organisation, http_403",
                                      409: "bidder_key_exists, bidder_key_reused"}, 401))
     async def register(self, data: KeyRegistration, user: User, session: AsyncSession) -> KeyAnswer:
         return await key_answer(session, user, data.verify_key)
@@ -75,7 +76,7 @@ class BidderKeyController(Controller):
                       "withdrawn only with it.",
           responses=error_responses({
               400: "invalid_request, rotation_format, rotation_mismatch, rotation_signature, rotation_stale",
-              403: "permission_denied, http_403",
+              403: "no_organisation, http_403",
               409: "rotation_not_current, rotation_replayed, bidder_key_reused", 422: "no_bidder_key"}, 401))
     async def rotate(self, data: KeyRotation, user: User, session: AsyncSession) -> KeyAnswer:
         organisation = await own_organisation(session, user)
@@ -87,7 +88,9 @@ class BidderKeyController(Controller):
     @post("/resets", guards=[bidders],
           summary="Ask the center to reset a lost key: the new verify key and the reason; staff approve after "
                   "checking the organisation's identity",
-          responses=error_responses({400: "invalid_input, invalid_request", 403: "permission_denied, http_403",
+          responses=error_responses({400: "invalid_input, invalid_request, invalid_verify_key, reset_key_unchanged, "
+                                          "text_required, text_too_long",
+                                     403: "no_organisation, http_403",
                                      409: "reset_pending", 422: "no_bidder_key"}, 401))
     async def request_reset(self, data: ResetRequest, user: User, session: AsyncSession) -> ResetView:
         organisation = await own_organisation(session, user)
@@ -98,7 +101,7 @@ class BidderKeyController(Controller):
 
     @post("/resets/{reset_id:int}/cancellation", guards=[bidders],
           summary="The organisation withdraws its own pending reset request",
-          responses=error_responses({**RESET_DECIDED, 403: "permission_denied, http_403"}, 401))
+          responses=error_responses({**RESET_DECIDED, 403: "no_organisation, not_own_reset, http_403"}, 401))
     async def cancel_reset(self, reset_id: RowId, user: User, session: AsyncSession) -> ResetView:
         organisation = await own_organisation(session, user)
         reset = await cancel_key_reset(session, actor=actor_of(user), bidder_credit_code=organisation.credit_code,

@@ -75,10 +75,10 @@ class BidderSealingController(Controller):
         ciphertext = await ciphertext_part.read() if isinstance(ciphertext_part, UploadFile) else None
         try:
             if not isinstance(envelope_part, str) or not envelope_part.strip() or not ciphertext:
-                raise InvalidInput("请同时提交投标信封（.envelope.json）与密文文件（.sealed）", field="envelope")
+                raise InvalidInput("请同时提交投标信封（.envelope.json）与密文文件（.sealed）", code="invalid_upload", field="envelope")
             envelope = json_text(envelope_part, field="envelope", what="投标信封")
             if not isinstance(envelope, dict):
-                raise InvalidInput("投标信封应为 JSON 对象", field="envelope")
+                raise InvalidInput("投标信封应为 JSON 对象", code="invalid_upload", field="envelope")
             # Stored with the tender's other waiting bids, as the API's are (bidding/bids/intake.py).
             receipt = await context.bid_intake.submit(code, BidSubmission(
                 actor=actor_of(user), envelope=envelope, ciphertext=ciphertext, organisation_id=user.organisation_id))

@@ -19,7 +19,7 @@ record: ``{"record": {"protocol": "sealed-bid-opening-key/1", "tender_code", "pu
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -41,6 +41,7 @@ from web.bid_wire import BidUpload, KeyAnswer, KeyRegistration, ReceiptAnswer, W
 from web.bodies import json_object
 from web.edge import json_text
 from web.errors import domain_error_handler, error_responses, http_error_handler
+from web.schemas.bids import SignedOpeningKey
 from web.state import AppContext
 
 # The ciphertext limit plus room for the envelope and the multipart framing.
@@ -50,7 +51,7 @@ MAX_REQUEST_SIZE = MAX_CIPHERTEXT_SIZE + 1024 * 1024
 async def own_organisation(session: AsyncSession, user: User) -> Organisation:
     organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
     if organisation is None:
-        raise PermissionDenied("投标人账号未关联单位，不能投标")
+        raise PermissionDenied("投标人账号未关联单位，不能投标", code="no_organisation")
     return organisation
 
 
@@ -83,7 +84,7 @@ class BidController(Controller):
           summary="Register the organisation's first identity key (same as POST /api/bidder-keys)",
           description="The key is the organisation's, not the tender's: the tender in the path only has to exist. "
                       "Replacing a key takes POST /api/bidder-keys/rotation or an approved reset.",
-          responses=error_responses({400: "invalid_input, invalid_request", 404: "not_found",
+          responses=error_responses({400: "invalid_input, invalid_request, invalid_verify_key", 404: "not_found",
                                      409: "bidder_key_exists, bidder_key_reused"}, 401, 403))
     async def register_key(self, code: str, data: KeyRegistration, user: User, session: AsyncSession) -> KeyAnswer:
         await project_by_code(session, code)
@@ -91,7 +92,7 @@ class BidController(Controller):
 
     @get("/{code:str}/opening-key", summary="The tender's opening public key in its center-signed record "
          "(sealed-bid-opening-key/1): check it with the pinned center verify key before sealing")
-    async def opening_key(self, code: str, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def opening_key(self, code: str, session: AsyncSession, context: AppContext) -> SignedOpeningKey:
         return (await signed_opening_key(session, context.keys, code)).as_dict()
 
     @post("/{code:str}/bids", guards=[requires_role(UserRole.BIDDER)], request_max_body_size=MAX_REQUEST_SIZE,
@@ -101,8 +102,8 @@ class BidController(Controller):
                       "current bid answers the stored receipt (safe to retry).",
           responses=error_responses({
               400: "invalid_upload, invalid_input, envelope_rejected (details.check: format, tender_code, "
-                   "bidder_code, signature, size, sha256), bidder_key_mismatch",
-              403: "permission_denied, http_403", 404: "not_found",
+                   "bidder_code, signature, size, sha256), bidder_key_mismatch, ciphertext_too_large",
+              403: "no_organisation, http_403", 404: "not_found",
               409: "state_conflict, envelope_reused",
               413: "http_413", 422: "after_bid_deadline, not_registered, registration_refused, deposit_unpaid, "
                                    "no_bidder_key"}, 401))
@@ -111,7 +112,7 @@ class BidController(Controller):
                          description="Exactly two parts: envelope (text) and ciphertext (file).")],
                      request: Request, user: User, context: AppContext) -> ReceiptAnswer:
         if user.organisation_id is None:
-            raise PermissionDenied("投标人账号未关联单位，不能投标")
+            raise PermissionDenied("投标人账号未关联单位，不能投标", code="no_organisation")
         # The whole upload is read before the bid joins its tender's lane: no connection of the
         # pool waits on a bidder's package trickling in (in a deadline rush, most are uploading).
         if set((await request.form()).keys()) != {"envelope", "ciphertext"}:
@@ -129,8 +130,8 @@ class BidController(Controller):
           description="Signed by the key the bid was submitted under: a key registered later (rotation, reset) "
                       "cannot withdraw it.",
           responses=error_responses({
-              400: "invalid_input, invalid_request, withdraw_mismatch, withdraw_signature",
-              403: "permission_denied, http_403", 404: "not_found", 409: "state_conflict, bid_not_current",
+              400: "invalid_input, invalid_request, withdraw_format, withdraw_mismatch, withdraw_signature",
+              403: "no_organisation, http_403", 404: "not_found", 409: "state_conflict, bid_not_current",
               422: "after_bid_deadline"}, 401))
     async def withdraw(self, code: str, data: Withdrawal, user: User, session: AsyncSession,
                        context: AppContext) -> WithdrawalAnswer:

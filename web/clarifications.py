@@ -4,8 +4,6 @@ everyone but the center and supervisors."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get, post
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +22,7 @@ from trading.audit import actor_of
 from trading.errors import PermissionDenied
 from trading.roles import UserRole
 from web.auth import requires_role
+from web.schemas.notice import AskedQuestion, ClarificationView, QuestionView
 
 
 class QuestionBody(BaseModel):
@@ -42,9 +41,9 @@ class ClarificationController(Controller):
 
     @post("/{code:str}/questions", guards=[requires_role(UserRole.BIDDER)],
           summary="Ask a question on the tender documents (a bidder admitted for the project)")
-    async def ask(self, code: str, data: QuestionBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def ask(self, code: str, data: QuestionBody, user: User, session: AsyncSession) -> AskedQuestion:
         if user.organisation_id is None:
-            raise PermissionDenied("投标人账号未关联单位，不能提问")
+            raise PermissionDenied("投标人账号未关联单位，不能提问", code="no_organisation")
         question = await ask_question(session, actor=actor_of(user), project_code=code,
                                       bidder_organisation_id=user.organisation_id, text=data.text)
         await session.commit()
@@ -54,7 +53,7 @@ class ClarificationController(Controller):
 
     @get("/{code:str}/questions",
          summary="The project's questions: the asker only for the center and supervisors; the public sees answered ones")
-    async def questions(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
+    async def questions(self, code: str, user: User | None, session: AsyncSession) -> list[QuestionView]:
         organisation_id = user.organisation_id if user else None
         role = await viewer_role(session, await get_project(session, code), user.role if user else None, organisation_id)
         return await questions_for(session, code, role, organisation_id)
@@ -62,7 +61,7 @@ class ClarificationController(Controller):
     @post("/{code:str}/clarifications",
           guards=[requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY, UserRole.ADMIN)],
           summary="Publish a clarification or change (the project's tendering party or agency, or the center)")
-    async def publish(self, code: str, data: ClarificationBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def publish(self, code: str, data: ClarificationBody, user: User, session: AsyncSession) -> ClarificationView:
         await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id,
                              "发布澄清或修改")
         clarification = await publish_clarification(session, actor=actor_of(user), project_code=code,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from litestar import Controller, get, post
 from pydantic import BaseModel, Field
@@ -21,6 +20,8 @@ from trading.organisations import Organisation
 from trading.roles import UserRole
 from web.auth import requires_role
 from web.parameters import RowId
+from web.schemas.draws import AgencyAssignment, AgencyDeclined, AgencyView, DrawBundle
+from web.schemas.experts import CommitteeView, Invitation
 from web.state import AppContext
 
 
@@ -60,7 +61,8 @@ class CommitteeController(Controller):
     tags = ["draws"]
 
     @post("/", guards=[requires_role(UserRole.ADMIN)], summary="Request a committee: one sealed draw per group")
-    async def request(self, data: CommitteeRequestBody, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def request(self, data: CommitteeRequestBody, user: User, session: AsyncSession,
+                      context: AppContext) -> CommitteeView:
         request = await request_project_committee(
             session, context.keys, actor=actor_of(user), project_code=data.project_code, starts_at=data.starts_at,
             ends_at=data.ends_at, place=data.place, representatives=data.representatives, agency_code=data.agency_code,
@@ -71,12 +73,13 @@ class CommitteeController(Controller):
 
     @get("/{request_id:int}", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
          summary="A committee: counts while sealed, members once the session has started")
-    async def view(self, request_id: RowId, session: AsyncSession) -> dict[str, Any]:
+    async def view(self, request_id: RowId, session: AsyncSession) -> CommitteeView:
         return await committee_view(session, request_id)
 
     @post("/{request_id:int}/unseal", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
           summary="Unseal at the start of the session (the app also does it on time by itself)")
-    async def unseal(self, request_id: RowId, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def unseal(self, request_id: RowId, user: User, session: AsyncSession,
+                     context: AppContext) -> CommitteeView:
         await unseal_committee(session, context.keys, request_id, actor=actor_of(user))
         await session.commit()
         return await committee_view(session, request_id)
@@ -88,12 +91,12 @@ class InvitationController(Controller):
     guards = [requires_role(UserRole.EXPERT)]
 
     @get("/", summary="The expert's own invitations: time and place only")
-    async def mine(self, user: User, session: AsyncSession) -> list[dict[str, Any]]:
+    async def mine(self, user: User, session: AsyncSession) -> list[Invitation]:
         return await invitations_of(session, (await expert_of_user(session, user)).id)
 
     @post("/{member_id:int}", summary="Confirm or decline (with a reason) an invitation")
     async def answer(self, member_id: RowId, data: AnswerBody, user: User, session: AsyncSession,
-                     context: AppContext) -> list[dict[str, Any]]:
+                     context: AppContext) -> list[Invitation]:
         expert = await expert_of_user(session, user)
         await answer_invitation(session, context.keys, member_id=member_id, expert_id=expert.id, accept=data.accept,
                                 reason=data.reason, actor=actor_of(user))
@@ -101,7 +104,7 @@ class InvitationController(Controller):
         return await invitations_of(session, expert.id)
 
 
-async def _agency_view(session: AsyncSession, agency) -> dict[str, Any] | None:
+async def _agency_view(session: AsyncSession, agency) -> AgencyView | None:
     if agency is None:
         return None
     organisation = await session.get(Organisation, agency.organisation_id)
@@ -115,14 +118,14 @@ class AgencyDrawController(Controller):
     @post("/", guards=[requires_role(UserRole.ADMIN)],
           summary="Draw the project's agency: committed now, revealed when the tendering party (or a supervisor "
                   "it asks) supplies the witness value at POST /api/draws/{draw_id}/witness")
-    async def draw(self, data: AgencyDrawBody, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def draw(self, data: AgencyDrawBody, user: User, session: AsyncSession, context: AppContext) -> DrawBundle:
         draw = await draw_project_agency(session, context.keys, actor=actor_of(user), project_code=data.project_code,
                                          reserve_count=data.reserve_count)
         await session.commit()
         return draw_bundle(draw, context.keys)
 
     @get("/{project_code:str}", summary="Which agency serves the project now, and whose witness the draw awaits")
-    async def current(self, project_code: str, session: AsyncSession) -> dict[str, Any]:
+    async def current(self, project_code: str, session: AsyncSession) -> AgencyAssignment:
         assignment = await agency_assignment(session, project_code)
         draw = await get_draw(session, assignment.draw_id)
         return {"draw_id": assignment.draw_id, "status": draw.status, "status_name": draw.status_name,
@@ -132,17 +135,18 @@ class AgencyDrawController(Controller):
     @post("/{project_code:str}/witness-request", guards=[requires_role(UserRole.TENDERING_PARTY)],
           summary="The tendering party asks a supervisor to supply its agency draw's witness value")
     async def ask_supervisor(self, project_code: str, user: User, session: AsyncSession,
-                             context: AppContext) -> dict[str, Any]:
+                             context: AppContext) -> DrawBundle:
         draw = await ask_supervisor_for_agency_draw(session, project_code=project_code, user=user)
         await session.commit()
         return draw_bundle(draw, context.keys)
 
     @post("/{project_code:str}/decline", guards=[requires_role(UserRole.TENDERING_PARTY)],
           summary="The tendering party declines the drawn agency, with a reason")
-    async def decline(self, project_code: str, data: DeclineBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def decline(self, project_code: str, data: DeclineBody, user: User,
+                      session: AsyncSession) -> AgencyDeclined:
         _, party, _ = await project_by_code(session, project_code)
         if user.organisation_id != party.id:
-            raise PermissionDenied("只有本项目的招标人可以拒绝抽中的代理机构")
+            raise PermissionDenied("只有本项目的招标人可以拒绝抽中的代理机构", code="not_tendering_party")
         assignment = await decline_agency(session, actor=actor_of(user), project_code=project_code, reason=data.reason)
         await session.commit()
         return {"draw_id": assignment.draw_id, "declined": assignment.declined,

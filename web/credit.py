@@ -47,6 +47,16 @@ from trading.spreadsheets import ImportRejected
 from web.auth import requires_role
 from web.errors import status_of
 from web.parameters import RowId
+from web.schemas.credit import (
+    BriberyChecked,
+    CreditPreview,
+    CreditRecordDetail,
+    CreditRecordView,
+    EvidenceStored,
+    ImportSummary,
+    PublicRestriction,
+    Pushed,
+)
 
 credit_staff = requires_role(UserRole.CREDIT_OFFICER, UserRole.ADMIN)
 departments_only = requires_role(UserRole.DEPARTMENT)
@@ -54,7 +64,7 @@ departments_only = requires_role(UserRole.DEPARTMENT)
 UPLOAD_LIMIT = MAX_EVIDENCE_BYTES + 1024 * 1024
 
 
-def describe_record(record: CreditRecord, moment: datetime) -> dict[str, Any]:
+def describe_record(record: CreditRecord, moment: datetime) -> CreditRecordView:
     """A record as the credit staff see it (unmasked: they hold the source documents)."""
     department = departments().get(record.department_code)
     kind = record_kinds().get(record.kind)
@@ -228,7 +238,7 @@ class CreditPageController(Controller):
                                    "filename": data.file.filename if data.file else None}
         try:
             if data.file is None:
-                raise InvalidInput("请选择要导入的 .csv 或 .xlsx 文件", field="file")
+                raise InvalidInput("请选择要导入的 .csv 或 .xlsx 文件", code="file_required", field="file")
             summary = await import_records(session, actor=actor_of(user), filename=data.file.filename or "",
                                            data=await data.file.read(), dry_run=bool(data.dry_run))
         except ImportRejected as rejected:
@@ -300,7 +310,7 @@ class CreditApiController(Controller):
 
     @get("/restrictions", summary="Credit publicity: restrictions in force (people masked; public)")
     async def restrictions(self, session: AsyncSession,
-                           q: Annotated[str | None, Parameter(query="q", max_length=100)] = None) -> list[dict[str, Any]]:
+                           q: Annotated[str | None, Parameter(query="q", max_length=100)] = None) -> list[PublicRestriction]:
         return [item.as_dict() for item in await public_restrictions(session, query=q)]
 
     @get("/records", guards=[credit_staff], summary="Credit records with filters (credit staff)")
@@ -311,14 +321,14 @@ class CreditApiController(Controller):
         kind: Annotated[str | None, Parameter(query="kind")] = None,
         severity: Annotated[str | None, Parameter(query="severity")] = None,
         status: Annotated[str | None, Parameter(query="status", description="active, pending, expired, repaired, revoked")] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[CreditRecordView]:
         moment = await transaction_now(session)
         records = await list_records(session, query=q, department=department, kind=kind, severity=severity,
                                      status=status, at=moment)
         return [describe_record(record, moment) for record in records]
 
     @get("/records/{record_id:int}", guards=[credit_staff], summary="One record with its history and evidence")
-    async def record(self, record_id: RowId, session: AsyncSession) -> dict[str, Any]:
+    async def record(self, record_id: RowId, session: AsyncSession) -> CreditRecordDetail:
         moment = await transaction_now(session)
         record = await get_record(session, record_id)
         return {**describe_record(record, moment),
@@ -330,7 +340,7 @@ class CreditApiController(Controller):
                              for e in await evidence_of_record(session, record_id)]}
 
     @post("/records", guards=[credit_staff], summary="Enter a credit record (credit staff)")
-    async def enter(self, data: RecordEntry, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def enter(self, data: RecordEntry, user: User, session: AsyncSession) -> CreditRecordView:
         record = await enter_record(session, actor=actor_of(user), channel="api", **data.model_dump())
         await session.commit()
         return describe_record(record, await transaction_now(session))
@@ -338,11 +348,11 @@ class CreditApiController(Controller):
     @post("/records/{record_id:int}/evidence", guards=[credit_staff], request_max_body_size=UPLOAD_LIMIT,
           summary="Attach an evidence file to a record (at most 10 MiB)")
     async def add_evidence(self, record_id: RowId, data: Annotated[EvidenceUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-                           user: User, session: AsyncSession) -> dict[str, Any]:
+                           user: User, session: AsyncSession) -> EvidenceStored:
         await get_record(session, record_id)
         files = await _files(data.file)
         if not files:
-            raise InvalidInput("请选择证明材料文件", field="file")
+            raise InvalidInput("请选择证明材料文件", code="file_required", field="file")
         evidence = await store_evidence(session, actor=actor_of(user), file=files[0], record_id=record_id)
         await session.commit()
         return {"id": evidence.id, "filename": evidence.filename, "sha256": evidence.sha256,
@@ -350,7 +360,8 @@ class CreditApiController(Controller):
 
     @post("/records/{record_id:int}/repair", guards=[credit_staff], status_code=HTTP_200_OK,
           summary="Credit repair (信用修复): the record stops deciding; history kept")
-    async def repair(self, record_id: RowId, data: StatusChange, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def repair(self, record_id: RowId, data: StatusChange, user: User,
+                     session: AsyncSession) -> CreditRecordView:
         record = await repair_record(session, actor=actor_of(user), record_id=record_id, reason=data.reason,
                                      document_number=data.document_number)
         await session.commit()
@@ -358,7 +369,8 @@ class CreditApiController(Controller):
 
     @post("/records/{record_id:int}/revoke", guards=[credit_staff], status_code=HTTP_200_OK,
           summary="Revoke a record; history kept")
-    async def revoke(self, record_id: RowId, data: StatusChange, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def revoke(self, record_id: RowId, data: StatusChange, user: User,
+                     session: AsyncSession) -> CreditRecordView:
         record = await revoke_record(session, actor=actor_of(user), record_id=record_id, reason=data.reason,
                                      document_number=data.document_number)
         await session.commit()
@@ -370,7 +382,7 @@ class CreditApiController(Controller):
         self, data: Annotated[EvidenceUpload, Body(media_type=RequestEncodingType.MULTI_PART)], user: User,
         session: AsyncSession,
         dry_run: Annotated[bool, Parameter(query="dry_run", description="check only, write nothing")] = False,
-    ) -> dict[str, Any]:
+    ) -> ImportSummary:
         summary = await import_records(session, actor=actor_of(user), filename=data.file.filename or "",
                                        data=await data.file.read(), dry_run=dry_run)
         await session.commit()
@@ -378,7 +390,7 @@ class CreditApiController(Controller):
 
     @post("/push", guards=[departments_only], status_code=HTTP_200_OK,
           summary="A department pushes its records; idempotent on the department's record_id")
-    async def push(self, data: PushBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def push(self, data: PushBody, user: User, session: AsyncSession) -> Pushed:
         department = await department_of(session, user)
         outcomes = await push_records(session, actor=actor_of(user), department=department, items=data.records)
         await session.commit()
@@ -393,7 +405,7 @@ class CreditApiController(Controller):
         # schema_extra: Litestar leaves a bound of 0 out of an optional parameter's schema.
         deposit_fen: Annotated[int | None, Parameter(query="deposit_fen", ge=0, le=MAX_FEN,
                                                      schema_extra={"minimum": 0})] = None,
-    ) -> dict[str, Any]:
+    ) -> CreditPreview:
         check = await preview_credit_check(session, project_code=project, subject_key=subject,
                                            subject_type=subject_type, requested_deposit_fen=deposit_fen)
         return {"subject_type": check.subject_type, "subject_key": check.subject_key, **check.as_dict()}
@@ -401,7 +413,7 @@ class CreditApiController(Controller):
     @post("/bribery-checks", guards=[credit_staff], request_max_body_size=UPLOAD_LIMIT,
           summary="Record a manual bribery-record check for a registration, with its evidence")
     async def bribery_check(self, data: Annotated[BriberyCheckForm, Body(media_type=RequestEncodingType.MULTI_PART)],
-                            user: User, session: AsyncSession) -> dict[str, Any]:
+                            user: User, session: AsyncSession) -> BriberyChecked:
         subject: Subject = make_subject(data.subject_type, data.subject_key, data.subject_name)
         source = ManualBriberyResult(
             outcome=data.outcome, method=data.method, note=data.note, evidence=await _files(data.file),

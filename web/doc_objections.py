@@ -4,8 +4,6 @@ anonymous to everyone but the center and supervisors."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get, post
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +16,7 @@ from trading.audit import actor_of
 from trading.errors import PermissionDenied
 from trading.roles import UserRole
 from web.auth import requires_role
+from web.schemas.notice import AnsweredDocObjection, DocObjectionView, RaisedDocObjection
 from web.parameters import RowId
 
 
@@ -42,9 +41,9 @@ class DocObjectionController(Controller):
 
     @post("/", guards=[requires_role(UserRole.BIDDER)],
           summary="Object to the tender documents (an admitted bidder; refused too close to the deadline)")
-    async def raise_(self, code: str, data: ObjectionBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def raise_(self, code: str, data: ObjectionBody, user: User, session: AsyncSession) -> RaisedDocObjection:
         if user.organisation_id is None:
-            raise PermissionDenied("投标人账号未关联单位，不能提出异议")
+            raise PermissionDenied("投标人账号未关联单位，不能提出异议", code="no_organisation")
         objection = await raise_doc_objection(session, actor=actor_of(user), project_code=code,
                                               bidder_organisation_id=user.organisation_id, text=data.text)
         await session.commit()
@@ -55,7 +54,7 @@ class DocObjectionController(Controller):
                 "answer_due_provisional": objection.answer_due_provisional, "state": project.state}
 
     @get("/", summary="The project's objections: the objector only for the center and supervisors")
-    async def index(self, code: str, user: User | None, session: AsyncSession) -> list[dict[str, Any]]:
+    async def index(self, code: str, user: User | None, session: AsyncSession) -> list[DocObjectionView]:
         organisation_id = user.organisation_id if user else None
         role = await viewer_role(session, await get_project(session, code), user.role if user else None, organisation_id)
         return await doc_objections_for(session, code, role, organisation_id)
@@ -64,7 +63,7 @@ class DocObjectionController(Controller):
           guards=[requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY, UserRole.ADMIN)],
           summary="Answer an objection (the project's tendering party, agency or the center); the last answer resumes")
     async def answer(self, code: str, objection_id: RowId, data: AnswerBody, user: User,
-                     session: AsyncSession) -> dict[str, Any]:
+                     session: AsyncSession) -> AnsweredDocObjection:
         project = await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id,
                                        "答复异议")
         objection = await answer_doc_objection(

@@ -3,8 +3,6 @@ the sealed result sheet."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, Response, get, post
 from litestar.response import Template
 from pydantic import BaseModel, Field
@@ -21,6 +19,7 @@ from trading.roles import UserRole
 from trading.sealed_draw import verify_bundle
 from trading.timefmt import rfc3339
 from web.auth import requires_role
+from web.schemas.draws import AvoidedBidders, DrawBundle, DrawSummary
 from web.state import AppContext
 
 
@@ -34,7 +33,7 @@ class VoidRequest(BaseModel):
     reason: str = Field(max_length=500)
 
 
-def draw_summary(draw) -> dict[str, Any]:
+def draw_summary(draw) -> DrawSummary:
     return {"draw_id": draw.draw_id, "purpose": draw.purpose, "project_code": draw.project_code,
             "status": draw.status, "status_name": STATUS_NAMES[draw.status],
             "committed_at": draw.commit_record["committed_at"], "continues": draw.continues_draw_id,
@@ -42,7 +41,7 @@ def draw_summary(draw) -> dict[str, Any]:
             "void_after_witness": draw.status == "voided" and draw.witness_at is not None}
 
 
-async def avoided_bidders_of(session: AsyncSession, draw) -> dict[str, Any] | None:
+async def avoided_bidders_of(session: AsyncSession, draw) -> AvoidedBidders | None:
     """The bidders behind ``criteria.exclude_bidders_sha256``, once the draw is revealed
     (after the opening): before, the commit record names neither them nor their number."""
     request_id = draw.commit_record["criteria"].get("committee_request")
@@ -57,16 +56,16 @@ class DrawApiController(Controller):
     tags = ["draws"]
 
     @get("/", summary="Every draw of a project, voided ones included")
-    async def list_for_project(self, project: str, session: AsyncSession) -> list[dict[str, Any]]:
+    async def list_for_project(self, project: str, session: AsyncSession) -> list[DrawSummary]:
         return [draw_summary(draw) for draw in await draws_of_project(session, project)]
 
     @get("/{draw_id:str}", summary="The draw bundle of sealed-draw/1, for independent verification")
-    async def bundle(self, draw_id: str, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def bundle(self, draw_id: str, session: AsyncSession, context: AppContext) -> DrawBundle:
         return draw_bundle(await get_draw(session, draw_id), context.keys)
 
     @get("/{draw_id:str}/avoided-bidders",
          summary="After the reveal: the salt and bidders whose digest is criteria.exclude_bidders_sha256")
-    async def avoided(self, draw_id: str, session: AsyncSession) -> dict[str, Any]:
+    async def avoided(self, draw_id: str, session: AsyncSession) -> AvoidedBidders:
         disclosed = await avoided_bidders_of(session, await get_draw(session, draw_id))
         if disclosed is None:
             raise NotFound("本次抽取没有可公开的回避投标人名单（揭晓前不公开）")
@@ -76,7 +75,7 @@ class DrawApiController(Controller):
           summary="Supply the witness value after the commit record is public: a supervisor; for an agency "
                   "draw the project's tendering party, or a supervisor it asked (never the center)")
     async def witness(self, draw_id: str, data: WitnessRequest, user: User, session: AsyncSession,
-                      context: AppContext) -> dict[str, Any]:
+                      context: AppContext) -> DrawBundle:
         draw = await witness_draw(session, context.keys, draw_id=draw_id, value=data.value, user=user)
         await session.commit()
         return draw_bundle(draw, context.keys)
@@ -85,11 +84,11 @@ class DrawApiController(Controller):
           summary="Void an unfinished draw with a reason, in a signed sealed-draw-void/1 record (after the "
                   "witness: supervisors only, and the record publishes the center's seed)")
     async def void(self, draw_id: str, data: VoidRequest, user: User, session: AsyncSession,
-                   context: AppContext) -> dict[str, Any]:
+                   context: AppContext) -> DrawSummary:
         draw = await get_draw(session, draw_id)
         approval = actor_of(user) if user.role == UserRole.SUPERVISOR else None
         if draw.status != COMMITTED and approval is None:
-            raise PermissionDenied("见证值提交后作废抽取须经监督人员批准")
+            raise PermissionDenied("见证值提交后作废抽取须经监督人员批准", code="void_needs_supervisor")
         draw = await void_draw(session, context.keys, draw_id, reason=data.reason, actor=actor_of(user),
                                approved_by_supervisor=approval)
         await session.commit()

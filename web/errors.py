@@ -177,6 +177,19 @@ def public_name(request: Request, key: str) -> str:
     return getattr(definition, "query", None) or key
 
 
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+
+
+def field_name(request: Request, item: Mapping[str, Any]) -> str:
+    """The field a validation error is about, as the client names it: a field missing from a
+    typed body is named itself (not the body, ``data`` to Litestar, that lacks it)."""
+    key = str(item.get("key") or "body")
+    key = "body" if key == "data" else public_name(request, key)
+    if missing := _MISSING.search(str(item.get("message") or "")):
+        return missing.group(1) if key == "body" else f"{key}.{missing.group(1)}"
+    return key
+
+
 def domain_error_handler(request: Request, exc: errors.DomainError) -> Response:
     return _answer(request, status_of(exc), exc.as_dict())
 
@@ -187,8 +200,7 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/login?next={quote(target)}")
     if isinstance(exc, ValidationException):
-        fields = [{"key": public_name(request, item.get("key") or "body"),
-                   "message": field_problem(str(item.get("message") or ""))}
+        fields = [{"key": field_name(request, item), "message": field_problem(str(item.get("message") or ""))}
                   for item in (exc.extra or []) if isinstance(item, dict)]
         named = "；".join(f"{field['key']}：{field['message']}" for field in fields)
         return _answer(request, status, {"code": "invalid_request", "message": f"请求参数不合法（{named}）" if named

@@ -159,7 +159,7 @@ class ExpertPageController(Controller):
         try:
             await act(expert, data, form)
             if not form.ok:
-                raise InvalidInput("请修改标出的内容后再提交")
+                raise InvalidInput("请修改标出的内容后再提交", code="invalid_form")
         except DomainError as exc:
             await session.rollback()
             expert = await _expert(session, user)  # the rollback expired what was loaded

@@ -8,7 +8,7 @@ phone numbers are masked in every answer except the administrators' full export.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
@@ -28,6 +28,7 @@ from trading.roles import UserRole
 from web.api_docs import SPREADSHEETS
 from web.auth import requires_role
 from web.parameters import Day
+from web.schemas.experts import ExpertView, ExpertsImported, ReviewDue
 
 staff_only = requires_role(UserRole.ADMIN)
 staff_and_supervisors = requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)
@@ -48,7 +49,7 @@ class ExpertController(Controller):
         session: AsyncSession,
         specialty: Annotated[str | None, Parameter(query="specialty", description="code; its subtree matches")] = None,
         status: Annotated[str | None, Parameter(query="status")] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ExpertView]:
         experts = await list_experts(session, specialty=specialty, status=status)
         return await describe_experts(session, experts, masked=True)
 
@@ -60,7 +61,7 @@ class ExpertController(Controller):
         user: User,
         session: AsyncSession,
         dry_run: Annotated[bool, Parameter(query="dry_run", description="check only, write nothing")] = False,
-    ) -> dict[str, Any]:
+    ) -> ExpertsImported:
         result = await import_experts(session, actor=actor_of(user), filename=data.file.filename or "",
                                       data=await data.file.read(), dry_run=dry_run)
         await session.commit()
@@ -77,7 +78,7 @@ class ExpertController(Controller):
         masked: Annotated[bool, Parameter(query="masked")] = False,
     ) -> Response[bytes]:
         if file_format not in SPREADSHEETS:
-            raise InvalidInput(f"不支持的导出格式「{file_format}」：请使用 csv 或 xlsx", field="format")
+            raise InvalidInput(f"不支持的导出格式「{file_format}」：请使用 csv 或 xlsx", code="unsupported_file_type", field="format")
         content = await export_experts(session, actor=actor_of(user), filename=f"experts.{file_format}",
                                        masked=masked)
         await session.commit()  # the export is audited
@@ -90,7 +91,7 @@ class ExpertController(Controller):
         session: AsyncSession,
         on_date: Annotated[Day | None, Parameter(query="date")] = None,
         within_days: Annotated[int, Parameter(query="within_days", ge=0, le=366)] = 30,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ReviewDue]:
         due = await list_review_due(session, on_date=on_date, within_days=within_days)
         return [{"code": item.expert.code, "name": item.expert.name,
                  "id_number": mask_id_number(item.expert.id_number), "status": item.expert.status,

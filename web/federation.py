@@ -32,6 +32,28 @@ from web.auth import requires_role
 from web.edge import json_text
 from web.errors import error_responses, status_of
 from web.parameters import RowId
+from web.schemas.federation import (
+    AttendanceMessage,
+    Cancelled,
+    CancelMessage,
+    CityCard,
+    CommitteeWithPartners,
+    DeclineMessage,
+    DrawAnswer,
+    DrawRequestMessage,
+    FellBack,
+    LentStatus,
+    PartnerCounts,
+    PartnerDrawView,
+    PartnerView,
+    RatingsMessage,
+    RatingsRecorded,
+    Recorded,
+    RevealAnswer,
+    RevealMessage,
+    WitnessAnswer,
+    WitnessMessage,
+)
 from web.state import AppContext
 
 Work = Callable[[AsyncSession, Partner, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -79,53 +101,61 @@ class FederationController(Controller):
     tags = ["federation"]
 
     @get("/city", summary="This center as a partner registers it: city code, name, URL, public keys")
-    async def city(self, context: AppContext) -> dict[str, str]:
+    async def city(self, context: AppContext) -> CityCard:
         return own_city(context.settings, context.keys)
 
     @post("/draw-requests", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
-          summary="draw-request: draw experts here for the partner's session (signed)")
+          summary="draw-request: draw experts here for the partner's session (signed)",
+          body=DrawRequestMessage, answer=DrawAnswer)
     async def draw_request(self, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.lend_experts(
             session, context.keys, partner, message, own_city=context.settings.city_code))
 
     @get("/draw-requests/{request_id:str}", responses=SIGNED_ANSWERS,
-          summary="status: counts per group and every draw (signed)")
+          summary="status: counts per group and every draw (signed)",
+          answer=LentStatus)
     async def status(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.lent_status(
             session, context.keys, partner, request_id))
 
     @post("/draw-requests/{request_id:str}/witness", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
-          summary="witness: the partner supervisor's value (signed)")
+          summary="witness: the partner supervisor's value (signed)",
+          body=WitnessMessage, answer=WitnessAnswer)
     async def witness(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.witness_lent_draw(
             session, context.keys, partner, request_id, message))
 
     @post("/draw-requests/{request_id:str}/reveal", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
-          summary="reveal: at the session start, sealed to the partner (signed)")
+          summary="reveal: at the session start, sealed to the partner (signed)",
+          body=RevealMessage, answer=RevealAnswer)
     async def reveal(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.reveal_to_partner(
             session, context.keys, partner, request_id))
 
     @post("/draw-requests/{request_id:str}/declines", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
-          summary="decline: an expert's decline relayed (signed)")
+          summary="decline: an expert's decline relayed (signed)",
+          body=DeclineMessage, answer=LentStatus)
     async def decline(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.decline_for_partner(
             session, context.keys, partner, request_id, message))
 
     @post("/draw-requests/{request_id:str}/attendance", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
-          summary="attendance: who attended (signed)")
+          summary="attendance: who attended (signed)",
+          body=AttendanceMessage, answer=Recorded)
     async def attendance(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.record_attendance(
             session, partner, request_id, message))
 
     @post("/draw-requests/{request_id:str}/cancel", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
-          summary="cancel: the partner no longer needs the experts (signed)")
+          summary="cancel: the partner no longer needs the experts (signed)",
+          body=CancelMessage, answer=Cancelled)
     async def cancel(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.cancel_for_partner(
             session, context.keys, partner, request_id, message))
 
     @post("/draw-requests/{request_id:str}/ratings", status_code=HTTP_200_OK, responses=SIGNED_ANSWERS,
-          summary="ratings: the partner's ratings of our experts (signed)")
+          summary="ratings: the partner's ratings of our experts (signed)",
+          body=RatingsMessage, answer=RatingsRecorded)
     async def ratings(self, request_id: str, request: Request, context: AppContext) -> Response:
         return await _signed_answer(request, context, lambda session, partner, message: lending.rate_for_partner(
             session, partner, request_id, message))
@@ -150,18 +180,18 @@ class PartnerController(Controller):
     tags = ["federation"]
 
     @get("/", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)], summary="Every partner city")
-    async def list(self, session: AsyncSession) -> list[dict[str, Any]]:
+    async def list(self, session: AsyncSession) -> list[PartnerView]:
         return [partner.as_dict() for partner in await list_partners(session)]
 
     @post("/", guards=[requires_role(UserRole.ADMIN)], summary="Register a partner city")
-    async def add(self, data: PartnerBody, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def add(self, data: PartnerBody, user: User, session: AsyncSession, context: AppContext) -> PartnerView:
         partner = await add_partner(session, actor=actor_of(user), own_city_code=context.settings.city_code,
                                     **data.model_dump())
         await session.commit()
         return partner.as_dict()
 
     @post("/{city_code:str}/disable", guards=[requires_role(UserRole.ADMIN)], summary="Disable a partner city")
-    async def disable(self, city_code: str, data: ReasonBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def disable(self, city_code: str, data: ReasonBody, user: User, session: AsyncSession) -> PartnerView:
         partner = await disable_partner(session, actor=actor_of(user), city_code=city_code, reason=data.reason)
         await session.commit()
         return partner.as_dict()
@@ -226,7 +256,7 @@ class PartnerDrawController(Controller):
     @post("/committees/{request_id:int}/partner-draws", guards=[requires_role(UserRole.ADMIN)],
           summary="Ask a partner city for experts for this committee")
     async def request(self, request_id: RowId, data: PartnerDrawBody, user: User, session: AsyncSession,
-                      context: AppContext) -> dict[str, Any]:
+                      context: AppContext) -> PartnerDrawView:
         row = await pd.prepare_partner_draw(session, context.settings, actor=actor_of(user),
                                             committee_request_id=request_id, partner_city=data.partner,
                                             groups=[g.model_dump() for g in data.groups])
@@ -238,20 +268,21 @@ class PartnerDrawController(Controller):
 
     @get("/committees/{request_id:int}/partner-draws", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
          summary="The committee with its local and remote draws")
-    async def of_committee(self, request_id: RowId, session: AsyncSession) -> dict[str, Any]:
+    async def of_committee(self, request_id: RowId, session: AsyncSession) -> CommitteeWithPartners:
         return {**await committee_view(session, request_id),
                 "partner_draws": await pd.partner_draws_of(session, request_id)}
 
     @get("/partner-draws/{request_id:str}", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
          summary="One remote draw: status, the partner's signed records, names once opened")
-    async def view(self, request_id: str, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def view(self, request_id: str, user: User, session: AsyncSession) -> PartnerDrawView:
         # Center staff call the partner's experts once the names are open; supervisors watch.
         return pd.partner_draw_view(await pd.get_partner_draw(session, request_id),
                                     contacts=user.role == UserRole.ADMIN)
 
     @post("/partner-draws/{request_id:str}/retry", guards=[requires_role(UserRole.ADMIN)],
           summary="Send an unanswered request again (same request id: no second draw)")
-    async def retry(self, request_id: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def retry(self, request_id: str, user: User, session: AsyncSession,
+                    context: AppContext) -> PartnerDrawView:
         row = await _sent(session, request_id, user, pd.send_partner_draw(
             session, context.keys, context.settings, request_id, gateway=context.partner_gateway, actor=actor_of(user)))
         return pd.partner_draw_view(row)
@@ -259,7 +290,7 @@ class PartnerDrawController(Controller):
     @post("/partner-draws/{request_id:str}/witness", guards=[requires_role(UserRole.SUPERVISOR)],
           summary="Our supervisor's witness value for one of the partner's draws")
     async def witness(self, request_id: str, data: WitnessBody, user: User, session: AsyncSession,
-                      context: AppContext) -> dict[str, Any]:
+                      context: AppContext) -> PartnerDrawView:
         row = await _sent(session, request_id, user, pd.witness_partner_draw(
             session, context.keys, context.settings, request_id, gateway=context.partner_gateway,
             draw_id=data.draw_id, value=data.value, by=actor_of(user)))
@@ -267,13 +298,15 @@ class PartnerDrawController(Controller):
 
     @post("/partner-draws/{request_id:str}/refresh", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
           summary="Ask the partner for counts and draws (replacement draws show up here)")
-    async def refresh(self, request_id: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def refresh(self, request_id: str, user: User, session: AsyncSession,
+                      context: AppContext) -> PartnerCounts:
         return await _sent(session, request_id, user, pd.refresh_partner_draw(
             session, context.keys, context.settings, request_id, gateway=context.partner_gateway))
 
     @post("/partner-draws/{request_id:str}/open", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)],
           summary="At the session start: fetch and open the partner's sealed reveal")
-    async def open(self, request_id: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def open(self, request_id: str, user: User, session: AsyncSession,
+                   context: AppContext) -> PartnerDrawView:
         row = await _sent(session, request_id, user, pd.open_partner_draw(
             session, context.keys, context.settings, request_id, gateway=context.partner_gateway, actor=actor_of(user)))
         return pd.partner_draw_view(row)
@@ -281,7 +314,7 @@ class PartnerDrawController(Controller):
     @post("/partner-draws/{request_id:str}/declines", guards=[requires_role(UserRole.ADMIN)],
           summary="Relay a partner expert's decline: the partner calls its next reserve")
     async def decline(self, request_id: str, data: DeclineBody, user: User, session: AsyncSession,
-                      context: AppContext) -> dict[str, Any]:
+                      context: AppContext) -> LentStatus:
         return await _sent(session, request_id, user, pd.relay_decline(
             session, context.keys, context.settings, request_id, gateway=context.partner_gateway,
             expert_code=data.expert_code, reason=data.reason, actor=actor_of(user)))
@@ -289,7 +322,7 @@ class PartnerDrawController(Controller):
     @post("/partner-draws/{request_id:str}/attendance", guards=[requires_role(UserRole.ADMIN)],
           summary="Report who of the partner's experts attended")
     async def attendance(self, request_id: str, data: AttendanceBody, user: User, session: AsyncSession,
-                         context: AppContext) -> dict[str, Any]:
+                         context: AppContext) -> Recorded:
         return await _sent(session, request_id, user, pd.report_attendance(
             session, context.keys, context.settings, request_id, gateway=context.partner_gateway,
             records=[r.model_dump() for r in data.records], actor=actor_of(user)))
@@ -297,7 +330,7 @@ class PartnerDrawController(Controller):
     @post("/partner-draws/{request_id:str}/cancel", guards=[requires_role(UserRole.ADMIN)],
           summary="Cancel the remote draw at the partner")
     async def cancel(self, request_id: str, data: ReasonBody, user: User, session: AsyncSession,
-                     context: AppContext) -> dict[str, Any]:
+                     context: AppContext) -> PartnerDrawView:
         row = await _sent(session, request_id, user, pd.cancel_partner_draw(
             session, context.keys, context.settings, request_id, gateway=context.partner_gateway,
             reason=data.reason, actor=actor_of(user)))
@@ -306,7 +339,7 @@ class PartnerDrawController(Controller):
     @post("/partner-draws/{request_id:str}/fallback", guards=[requires_role(UserRole.ADMIN)],
           summary="Draw local experts instead, where the rule set allows (said so in the record)")
     async def fallback(self, request_id: str, data: ReasonBody, user: User, session: AsyncSession,
-                       context: AppContext) -> dict[str, Any]:
+                       context: AppContext) -> FellBack:
         row = await pd.fall_back_to_local(session, context.keys, context.settings, request_id,
                                           gateway=context.partner_gateway, reason=data.reason, actor=actor_of(user))
         await session.commit()
@@ -315,7 +348,7 @@ class PartnerDrawController(Controller):
     @post("/partner-draws/{request_id:str}/ratings", guards=[requires_role(UserRole.TENDERING_PARTY, UserRole.SUPERVISOR)],
           summary="Rate a partner's expert after the evaluation; the rating goes to the partner")
     async def rate(self, request_id: str, data: RatingBody, user: User, session: AsyncSession,
-                   context: AppContext) -> dict[str, Any]:
+                   context: AppContext) -> RatingsRecorded:
         return await _sent(session, request_id, user, pd.rate_partner_expert(
             session, context.keys, context.settings, request_id, gateway=context.partner_gateway,
             expert_code=data.expert_code, score=data.score,

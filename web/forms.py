@@ -97,11 +97,11 @@ def local_moment(text: str, *, field: str, label: str) -> datetime:
     """A ``datetime-local`` value (``2026-12-20T09:30``), read as the center's time (Asia/Shanghai)."""
     value = (text or "").strip()
     if not value:
-        raise InvalidInput(f"请填写{label}", field=field)
+        raise InvalidInput(f"请填写{label}", code="time_required", field=field)
     try:
         moment = datetime.fromisoformat(value.replace(" ", "T"))
     except ValueError:
-        raise InvalidInput(f"{label}格式有误，应为 2026-12-20 09:30 这样的日期和时间", field=field) from None
+        raise InvalidInput(f"{label}格式有误，应为 2026-12-20 09:30 这样的日期和时间", code="invalid_time", field=field) from None
     return moment.replace(tzinfo=CENTER_ZONE) if moment.tzinfo is None else moment
 
 
@@ -109,4 +109,4 @@ def day_of(text: str, *, field: str, label: str) -> date:
     try:
         return date.fromisoformat((text or "").strip())
     except ValueError:
-        raise InvalidInput(f"{label}格式有误，应为 YYYY-MM-DD", field=field) from None
+        raise InvalidInput(f"{label}格式有误，应为 YYYY-MM-DD", code="invalid_date", field=field) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.response import Template
@@ -33,6 +33,16 @@ from trading.roles import UserRole
 from web.api_docs import PDF
 from web.auth import requires_role
 from web.parameters import RowId
+from web.schemas.ledger import (
+    CollusionFlagView,
+    DepositView,
+    FeeScheduleView,
+    FeeView,
+    ReceiptCheck,
+    ReceiptView,
+    RefundView,
+    StatementImported,
+)
 from web.state import AppContext
 
 finance_only = requires_role(UserRole.FINANCE)
@@ -99,7 +109,7 @@ class LedgerController(Controller):
     async def import_file(
         self, data: Annotated[StatementUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         user: User, session: AsyncSession, context: AppContext,
-    ) -> dict[str, Any]:
+    ) -> StatementImported:
         result = await import_statement(session, actor=actor_of(user), filename=data.file.filename or "",
                                         data=await data.file.read(), bank=data.bank or "")
         if result.imported or result.refunds_paid:
@@ -112,7 +122,7 @@ class LedgerController(Controller):
     @post("/deposits", guards=[finance_only], status_code=HTTP_201_CREATED,
           summary="Confirm a deposit by hand (finance staff), matched to an admitted registration")
     async def confirm(self, data: DepositBody, user: User, session: AsyncSession,
-                      context: AppContext) -> dict[str, Any]:
+                      context: AppContext) -> DepositView:
         deposit = await confirm_deposit(session, actor=actor_of(user), **data.model_dump())
         await _issue_receipts(session, context, deposit.project_code)
         await session.commit()
@@ -123,12 +133,13 @@ class LedgerController(Controller):
     async def flags(
         self, session: AsyncSession,
         project_code: Annotated[str | None, Parameter(query="project")] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[CollusionFlagView]:
         return [flag.as_dict() for flag in await collusion_flags(session, project_code=project_code)]
 
     @post("/collusion-flags/{flag_id:int}/dismissal", guards=[supervisors_only], status_code=HTTP_200_OK,
           summary="Dismiss a collusion flag after checking it (supervisors), with the reason; audited")
-    async def dismiss(self, flag_id: RowId, data: DismissalBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def dismiss(self, flag_id: RowId, data: DismissalBody, user: User,
+                      session: AsyncSession) -> CollusionFlagView:
         flag = await dismiss_collusion_flag(session, flag_id=flag_id, actor=actor_of(user), reason=data.reason)
         await session.commit()
         return flag.as_dict()
@@ -140,14 +151,14 @@ class LedgerController(Controller):
         self, session: AsyncSession,
         project_code: Annotated[str | None, Parameter(query="project")] = None,
         include_paid: Annotated[bool, Parameter(query="include_paid")] = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[RefundView]:
         now = await database_now(session)
         return [refund_view(refund, now) for refund in
                 await refunds_of(session, project_code=project_code, unpaid_only=not include_paid)]
 
     @post("/refunds/instruct", guards=[finance_and_admins], status_code=HTTP_200_OK,
           summary="Instruct the refunds an event makes due (e.g. withdrawn, award_notice); never twice per deposit")
-    async def instruct(self, data: InstructBody, user: User, session: AsyncSession) -> list[dict[str, Any]]:
+    async def instruct(self, data: InstructBody, user: User, session: AsyncSession) -> list[RefundView]:
         refunds = await instruct_refunds_for(session, project_code=data.project_code, event=data.event,
                                              actor=actor_of(user))
         await session.commit()
@@ -156,7 +167,7 @@ class LedgerController(Controller):
     @post("/refunds/{refund_id:int}/paid", guards=[finance_only], status_code=HTTP_200_OK,
           summary="Confirm a refund paid (finance), with the bank's reference; its receipt is issued")
     async def refund_paid(self, refund_id: RowId, data: PaidBody, user: User, session: AsyncSession,
-                          context: AppContext) -> dict[str, Any]:
+                          context: AppContext) -> RefundView:
         refund = await confirm_refund_paid(session, refund_id=refund_id, actor=actor_of(user), **data.model_dump())
         await _issue_receipts(session, context, refund.project_code)
         await session.commit()
@@ -165,17 +176,17 @@ class LedgerController(Controller):
     # -------------------------------------------------------------------------- fees
 
     @get("/fee-schedule", summary="The published service-fee schedule (amount bands, source)")
-    async def fee_schedule(self) -> dict[str, Any]:
+    async def fee_schedule(self) -> FeeScheduleView:
         return load_schedule().as_dict()
 
     @get("/fees", guards=[center_staff], summary="Service fees charged, with their payment")
     async def fees(self, session: AsyncSession,
-                   project_code: Annotated[str | None, Parameter(query="project")] = None) -> list[dict[str, Any]]:
+                   project_code: Annotated[str | None, Parameter(query="project")] = None) -> list[FeeView]:
         return [fee.as_dict() for fee in await fees_of(session, project_code=project_code)]
 
     @post("/fees", guards=[finance_and_admins], status_code=HTTP_201_CREATED,
           summary="Charge the service fee to the winner after the award (from the fee schedule)")
-    async def charge(self, data: FeeBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def charge(self, data: FeeBody, user: User, session: AsyncSession) -> FeeView:
         fee = await charge_service_fee(session, project_code=data.project_code, actor=actor_of(user),
                                        category=data.category)
         await session.commit()
@@ -184,7 +195,7 @@ class LedgerController(Controller):
     @post("/fees/{fee_id:int}/paid", guards=[finance_only], status_code=HTTP_200_OK,
           summary="Record the fee's payment (finance); its receipt is issued")
     async def fee_paid(self, fee_id: RowId, data: FeePaidBody, user: User, session: AsyncSession,
-                       context: AppContext) -> dict[str, Any]:
+                       context: AppContext) -> FeeView:
         fee = await confirm_fee_paid(session, fee_id=fee_id, actor=actor_of(user), **data.model_dump())
         await _issue_receipts(session, context, fee.project_code)
         await session.commit()
@@ -195,7 +206,7 @@ class LedgerController(Controller):
     @get("/receipts", guards=[receipt_holders],
          summary="Receipts: every one for the center's staff, a bidder's own for a bidder")
     async def receipts(self, user: User, session: AsyncSession,
-                       project_code: Annotated[str | None, Parameter(query="project")] = None) -> list[dict[str, Any]]:
+                       project_code: Annotated[str | None, Parameter(query="project")] = None) -> list[ReceiptView]:
         return [receipt.as_dict() for receipt in await receipts_held_by(session, user, project_code=project_code)]
 
     @get("/receipts/{number:str}/pdf", guards=[receipt_holders], opt={"media_types": (PDF,)}, summary="The receipt's signed PDF (payer or center)")
@@ -205,7 +216,7 @@ class LedgerController(Controller):
                         headers={"Content-Disposition": f'inline; filename="{receipt.number}.pdf"'})
 
     @get("/receipts/{number:str}/verification", summary="Public check of a receipt: signature and PDF hash")
-    async def receipt_verification(self, number: str, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def receipt_verification(self, number: str, session: AsyncSession, context: AppContext) -> ReceiptCheck:
         return verify_receipt(await get_receipt(session, number), context.keys.verify_key_hex)
 
 

@@ -7,8 +7,6 @@ administrators) may watch it at any time."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +35,19 @@ from web.bid_wire import HandIn, HandInAnswer, SignInAnswer
 from web.bids import own_organisation
 from web.errors import error_responses
 from web.parameters import RowId
+from web.schemas.opening import (
+    MaxPrice,
+    MaxPriceAnnounced,
+    MyOpening,
+    ObjectionAnswer,
+    ObjectionAnswered,
+    ObjectionRaised,
+    ObjectionText,
+    OpeningFinished,
+    OpeningRecordView,
+    OtherFailure,
+    OtherFailureRecorded,
+)
 from web.state import AppContext
 
 admin_only = requires_role(UserRole.ADMIN)
@@ -49,13 +60,13 @@ class OpeningController(Controller):
     tags = ["opening"]
 
     @post("/", guards=[admin_only], summary="Start the opening: center halves opened, decryption window set")
-    async def start(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def start(self, code: str, user: User, session: AsyncSession, context: AppContext) -> OpeningRecordView:
         await start_opening(session, context.keys, actor=actor_of(user), project_code=code)
         await session.commit()
         return await opening_record(session, code)
 
     @post("/sign-in", guards=[bidders], summary="A bidder signs in online for its own organisation",
-          responses=error_responses({403: "permission_denied, http_403", 404: "not_found, no_opening_entry",
+          responses=error_responses({403: "no_organisation, http_403", 404: "not_found, no_opening_entry",
                                      409: "opening_not_started, opening_finished, state_conflict"}, 400, 401))
     async def sign_in(self, code: str, user: User, session: AsyncSession) -> SignInAnswer:
         organisation = await own_organisation(session, user)
@@ -68,7 +79,7 @@ class OpeningController(Controller):
           description="Answered at once; the server opens the bid with K_c XOR K_b within about a second (its "
                       "outcome: GET .../opening/mine).",
           responses=error_responses({
-              400: "invalid_input, invalid_request", 403: "permission_denied, http_403",
+              400: "invalid_input, invalid_request, invalid_key_half", 403: "no_organisation, http_403",
               404: "not_found, no_opening_entry",
               409: "opening_not_started, opening_finished, state_conflict, already_settled, already_handed_in",
               422: "after_decryption_window"}, 401))
@@ -83,14 +94,15 @@ class OpeningController(Controller):
                 "signed_in_at": entry.signed_in_at.isoformat(), "handed_in_at": entry.handed_in_at.isoformat()}
 
     @post("/close-window", guards=[admin_only], summary="Close the decryption window once it has ended")
-    async def close(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def close(self, code: str, user: User, session: AsyncSession, context: AppContext) -> OpeningRecordView:
         await close_window(session, actor=actor_of(user), project_code=code, keys=context.keys)
         await session.commit()
         return await opening_record(session, code)
 
     @post("/other-failures", guards=[admin_only],
           summary="Record a bid not decrypted for a cause not the bidder's (deemed withdrawn)")
-    async def other_failure(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+    async def other_failure(self, code: str, data: OtherFailure, user: User,
+                            session: AsyncSession) -> OtherFailureRecorded:
         data = json_object(data)
         entry = await record_other_failure(session, actor=actor_of(user), project_code=code,
                                            bidder_credit_code=data.get("bidder_credit_code"), reason=data.get("reason"))
@@ -98,7 +110,7 @@ class OpeningController(Controller):
         return {"bidder_credit_code": entry.bidder_credit_code, "state": entry.state, "cause": entry.cause}
 
     @post("/max-price", guards=[admin_or_agency], summary="Announce the maximum bid price (最高投标限价, fen)")
-    async def max_price(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+    async def max_price(self, code: str, data: MaxPrice, user: User, session: AsyncSession) -> MaxPriceAnnounced:
         opening = await announce_max_price(session, actor=actor_of(user), project_code=code,
                                            max_price_fen=json_object(data).get("max_price_fen"))
         await session.commit()
@@ -106,7 +118,7 @@ class OpeningController(Controller):
                 "max_price_announced_at": opening.max_price_announced_at.isoformat()}
 
     @post("/objections", guards=[bidders], summary="Raise an objection at the opening (异议)")
-    async def objection(self, code: str, data: dict[str, Any], user: User, session: AsyncSession) -> dict[str, Any]:
+    async def objection(self, code: str, data: ObjectionText, user: User, session: AsyncSession) -> ObjectionRaised:
         organisation = await own_organisation(session, user)
         objection = await raise_objection(session, actor=actor_of(user), project_code=code,
                                           text=json_object(data).get("text"), bidder_credit_code=organisation.credit_code)
@@ -114,8 +126,8 @@ class OpeningController(Controller):
         return {"id": objection.id, "text": objection.text, "raised_at": objection.raised_at.isoformat()}
 
     @post("/objections/{objection_id:int}/answer", guards=[admin_or_agency], summary="Answer an objection")
-    async def answer(self, code: str, objection_id: RowId, data: dict[str, Any], user: User,
-                     session: AsyncSession) -> dict[str, Any]:
+    async def answer(self, code: str, objection_id: RowId, data: ObjectionAnswer, user: User,
+                     session: AsyncSession) -> ObjectionAnswered:
         objection = await answer_objection(session, actor=actor_of(user), project_code=code,
                                            objection_id=objection_id, answer=json_object(data).get("answer"))
         await session.commit()
@@ -123,7 +135,7 @@ class OpeningController(Controller):
 
     @get("/mine", guards=[bidders], summary="The bidder's own entry and how many bidders have handed in "
          "(during the window too; never a rival's entry)")
-    async def mine(self, code: str, session: AsyncSession, user: User) -> dict[str, Any]:
+    async def mine(self, code: str, session: AsyncSession, user: User) -> MyOpening:
         # A bidder follows its own decryption live; the others' entries wait for the window's end.
         organisation = await own_organisation(session, user)
         view = await bidder_opening_view(session, code, organisation.credit_code)
@@ -133,11 +145,11 @@ class OpeningController(Controller):
                 ("project", "window_ends_at", "window_closed", "max_price_fen", "handed_in", "entry")}
 
     @get("/", summary="The opening record: public after the decryption window; supervisors at any time")
-    async def record(self, code: str, session: AsyncSession, user: User | None) -> dict[str, Any]:
+    async def record(self, code: str, session: AsyncSession, user: User | None) -> OpeningRecordView:
         return await readable_opening_record(session, code, user)
 
     @post("/finish", guards=[admin_only], summary="Finish the opening: evaluation, or 流标 when too few valid bids")
-    async def finish(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def finish(self, code: str, user: User, session: AsyncSession, context: AppContext) -> OpeningFinished:
         result = await finish_opening(session, actor=actor_of(user), project_code=code, keys=context.keys)
         await session.commit()
         return result

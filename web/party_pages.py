@@ -405,7 +405,7 @@ class PartyPageController(Controller):
                              ) -> Template | Redirect:
         await acting_project(session, code, user)  # its own project, or refused
         if user.role != UserRole.TENDERING_PARTY.value:
-            raise PermissionDenied("只有本项目的招标人可以拒绝抽中的代理机构")
+            raise PermissionDenied("只有本项目的招标人可以拒绝抽中的代理机构", code="not_tendering_party")
         form = FormState.of({"reason": _text(await request.form(), "reason")})
         form.required(("reason", "拒绝理由"))
         await form.attempt(session, lambda: decline_agency(
@@ -640,7 +640,7 @@ class PartyPageController(Controller):
         project = await acting_project(session, code, user)
         if user.role != UserRole.AGENCY.value:
             # As in the API: the center and agencies book rooms (统一设施配备).
-            raise PermissionDenied("场地由交易中心或项目的代理机构预约；自行招标的项目请联系交易中心预约")
+            raise PermissionDenied("场地由交易中心或项目的代理机构预约；自行招标的项目请联系交易中心预约", code="may_not_book_room")
         form = await book_from_form(session, await request.form(), project, user)
         if not form.ok:
             project = await get_project(session, code)  # read again after the rollback

@@ -9,7 +9,7 @@ check_acts_for); termination and closing only by the center."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
@@ -30,6 +30,7 @@ from trading.organisations import Organisation
 from trading.roles import UserRole
 from trading.rules.store import RuleSetRecord
 from web.auth import requires_role
+from web.schemas.projects import AnnounceJson, AnnouncedProject, ProjectView
 from web.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)
@@ -60,7 +61,7 @@ class ReasonBody(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-async def project_view(session: AsyncSession, project: Project) -> dict[str, Any]:
+async def project_view(session: AsyncSession, project: Project) -> ProjectView:
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
     party = await session.get(Organisation, project.tendering_party_id)
 
@@ -83,7 +84,7 @@ class ProjectController(Controller):
 
     @post("/", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
           summary="Register a project (进场登记); the rule set in force today is pinned")
-    async def register(self, data: ProjectBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def register(self, data: ProjectBody, user: User, session: AsyncSession) -> ProjectView:
         party = await registering_party(session, data.tendering_party_credit_code, role=user.role,
                                         organisation_id=user.organisation_id)
         project = await register_project(session, actor=actor_of(user), code=data.code.strip(), title=data.title,
@@ -96,21 +97,22 @@ class ProjectController(Controller):
     async def index(
         self, session: AsyncSession, tender_state: Annotated[str | None, Parameter(query="state")] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ProjectView]:
         return [await project_view(session, project)
                 for project in await recent_projects(session, state=tender_state, limit=limit)]
 
     @get("/{code:str}", summary="One project: its state, dates and pinned rule set (public)")
-    async def show(self, code: str, session: AsyncSession) -> dict[str, Any]:
+    async def show(self, code: str, session: AsyncSession) -> ProjectView:
         return await project_view(session, await get_project(session, code))
 
     @post("/{code:str}/announce", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
           request_max_body_size=MAX_DOCUMENTS_REQUEST_SIZE,
           summary="Announce the tender (rule-checked deadline) and publish its opening public key; as JSON "
                   "{bid_deadline, documents_issued_at?}, or multipart with the tender documents (file, title, "
-                  "body, bid_deadline): the announcement and version 1 of the documents go out together")
+                  "body, bid_deadline): the announcement and version 1 of the documents go out together",
+          body=AnnounceJson)
     async def announce(self, code: str, request: Request, user: User, session: AsyncSession,
-                       context: AppContext) -> dict[str, Any]:
+                       context: AppContext) -> AnnouncedProject:
         await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id, "发布招标公告")
         document, title, body = None, None, ""
         if request.content_type[0] == "multipart/form-data":
@@ -126,19 +128,21 @@ class ProjectController(Controller):
             try:
                 fields = await request.json()
             except ValueError:
-                raise InvalidInput("请求应为 JSON 对象：bid_deadline（投标截止时间）") from None
+                raise InvalidInput("请求应为 JSON 对象：bid_deadline（投标截止时间）", code="invalid_request_body") from None
         try:
             data = AnnounceBody.model_validate(fields)
         except ValidationError as invalid:
             problem = invalid.errors()[0]
             field = str(problem["loc"][0]) if problem.get("loc") else None
             if problem["type"] == "missing":
-                raise InvalidInput(f"请填写 {field}（例如 2026-12-20T09:30:00+08:00）", field=field) from None
-            raise InvalidInput(f"{field or '请求'} 格式不正确：时间应形如 2026-12-20T09:30:00+08:00", field=field) from None
+                raise InvalidInput(f"请填写 {field}（例如 2026-12-20T09:30:00+08:00）",
+                                   code="time_required", field=field) from None
+            raise InvalidInput(f"{field or '请求'} 格式不正确：时间应形如 2026-12-20T09:30:00+08:00",
+                               code="invalid_time", field=field) from None
         for name in ("bid_deadline", "documents_issued_at"):
             value = getattr(data, name)
             if value is not None and value.tzinfo is None:
-                raise InvalidInput("时间须带时区，例如 2026-12-20T09:30:00+08:00", field=name)
+                raise InvalidInput("时间须带时区，例如 2026-12-20T09:30:00+08:00", code="naive_time", field=name)
         project, key = await announce_tender(session, context.keys, actor=actor_of(user), project_code=code,
                                              bid_deadline=data.bid_deadline,
                                              documents_issued_at=data.documents_issued_at,
@@ -147,21 +151,21 @@ class ProjectController(Controller):
         return {**await project_view(session, project), "opening_public_key": key.public_key}
 
     @post("/{code:str}/terminate", guards=[center_only], summary="Terminate the tender (终止招标) with a reason")
-    async def terminate(self, code: str, data: ReasonBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def terminate(self, code: str, data: ReasonBody, user: User, session: AsyncSession) -> ProjectView:
         project = await apply_transition(session, actor=actor_of(user), project_code=code, action="terminate",
                                          facts={"reason": data.reason})
         await session.commit()
         return await project_view(session, project)
 
     @post("/{code:str}/close", guards=[center_only], summary="Close a contracted tender (结束项目)")
-    async def close(self, code: str, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def close(self, code: str, user: User, session: AsyncSession) -> ProjectView:
         project = await apply_transition(session, actor=actor_of(user), project_code=code, action="close")
         await session.commit()
         return await project_view(session, project)
 
     @post("/{code:str}/retender", guards=[requires_role(UserRole.ADMIN, UserRole.TENDERING_PARTY, UserRole.AGENCY)],
           summary="Re-tender a failed or terminated project as a new project (重新招标)")
-    async def retender(self, code: str, data: RetenderBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def retender(self, code: str, data: RetenderBody, user: User, session: AsyncSession) -> ProjectView:
         await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id, "重新招标")
         project = await retender_project(session, actor=actor_of(user), project_code=code, new_code=data.code.strip())
         await session.commit()

@@ -3,8 +3,6 @@ the experts of its committee and the agency that served it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, post
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +11,7 @@ from bidding.ratings.tender_ratings import rate_committee_expert, rate_serving_a
 from trading.accounts import User
 from trading.roles import UserRole
 from web.auth import requires_role
+from web.schemas.pools import AgencyRated, ExpertRated
 
 
 class RatingBody(BaseModel):
@@ -27,7 +26,7 @@ class RatingController(Controller):
 
     @post("/experts/{expert_code:str}", summary="Rate an expert who sat on the project's committee (0–100)")
     async def rate_expert(self, code: str, expert_code: str, data: RatingBody, user: User,
-                          session: AsyncSession) -> dict[str, Any]:
+                          session: AsyncSession) -> ExpertRated:
         outcome = await rate_committee_expert(session, user=user, project_code=code, expert_code=expert_code,
                                               score=data.score, comment=data.comment)
         await session.commit()
@@ -35,7 +34,7 @@ class RatingController(Controller):
                 "suspended": outcome.suspended, "rule": outcome.rule, "reason": outcome.reason}
 
     @post("/agency", summary="Rate the agency that served the project (0–100)")
-    async def rate_agency(self, code: str, data: RatingBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def rate_agency(self, code: str, data: RatingBody, user: User, session: AsyncSession) -> AgencyRated:
         rating = await rate_serving_agency(session, user=user, project_code=code, score=data.score,
                                            comment=data.comment)
         await session.commit()

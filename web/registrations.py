@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +13,7 @@ from trading.organisations import Organisation
 from trading.roles import UserRole
 from web.state import AppContext
 from web.auth import requires_role
+from web.schemas.pools import Registered
 
 
 class RegistrationController(Controller):
@@ -23,10 +22,10 @@ class RegistrationController(Controller):
 
     @post("/{code:str}/registrations", guards=[requires_role(UserRole.BIDDER)],
           summary="Register the bidder's own organisation: 201 with the deposit asked, or 422 with the refusal")
-    async def register(self, code: str, user: User, session: AsyncSession, context: AppContext) -> dict[str, Any]:
+    async def register(self, code: str, user: User, session: AsyncSession, context: AppContext) -> Registered:
         organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
         if organisation is None:
-            raise PermissionDenied("投标人账号未关联单位，不能报名")
+            raise PermissionDenied("投标人账号未关联单位，不能报名", code="no_organisation")
         try:
             registration = await register_bidder(session, actor=actor_of(user), project_code=code,
                                                  bidder_credit_code=organisation.credit_code,

@@ -4,7 +4,7 @@ by the center and agencies, cancellations by the center."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.params import Parameter
@@ -28,6 +28,7 @@ from trading.roles import UserRole
 from trading.timefmt import CENTER_ZONE
 from web.auth import requires_role
 from web.parameters import Day, Moment, RowId
+from web.schemas.pools import BookingView, RoomView
 
 
 def _aware(moment: datetime) -> datetime:
@@ -53,25 +54,25 @@ class RoomController(Controller):
     @get("/", summary="The center's active opening and evaluation rooms (public)")
     async def rooms(self, session: AsyncSession,
                     kind: Annotated[str | None, Parameter(query="kind", description="opening or evaluation")] = None,
-                    ) -> list[dict[str, Any]]:
+                    ) -> list[RoomView]:
         return [room_view(room) for room in await list_rooms(session, kind=kind)]
 
     @get("/free", summary="Active rooms of a kind free for the whole of [starts_at, ends_at) (public)")
     async def free(self, session: AsyncSession, kind: Annotated[str, Parameter(query="kind")],
                    starts_at: Annotated[Moment, Parameter(query="starts_at")],
-                   ends_at: Annotated[Moment, Parameter(query="ends_at")]) -> list[dict[str, Any]]:
+                   ends_at: Annotated[Moment, Parameter(query="ends_at")]) -> list[RoomView]:
         return [room_view(room) for room in await free_rooms(session, kind, _aware(starts_at), _aware(ends_at))]
 
     @get("/{code:str}/bookings", guards=[requires_role(UserRole.ADMIN, UserRole.AGENCY, UserRole.SUPERVISOR)],
          summary="A room's live bookings on one day of the center's calendar")
     async def bookings(self, code: str, session: AsyncSession,
-                       day: Annotated[Day, Parameter(query="day")]) -> list[dict[str, Any]]:
+                       day: Annotated[Day, Parameter(query="day")]) -> list[BookingView]:
         room = await room_by_code(session, code)
         return [booking_view(booking, room) for booking in await bookings_of_room(session, code, day)]
 
     @post("/{code:str}/bookings", guards=[requires_role(UserRole.ADMIN, UserRole.AGENCY)],
           summary="Book a room; 409 naming the clashing booking when the time is taken")
-    async def book(self, code: str, data: BookingBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def book(self, code: str, data: BookingBody, user: User, session: AsyncSession) -> BookingView:
         booking = await book_room(session, actor=actor_of(user), room_code=code, purpose=data.purpose,
                                   project_code=data.project_code, starts_at=_aware(data.starts_at),
                                   ends_at=_aware(data.ends_at))
@@ -81,7 +82,7 @@ class RoomController(Controller):
 
     @post("/bookings/{booking_id:int}/cancel", guards=[requires_role(UserRole.ADMIN)],
           summary="Cancel a booking with a reason; the time becomes free at once")
-    async def cancel(self, booking_id: RowId, data: CancelBody, user: User, session: AsyncSession) -> dict[str, Any]:
+    async def cancel(self, booking_id: RowId, data: CancelBody, user: User, session: AsyncSession) -> BookingView:
         await cancel_booking(session, actor=actor_of(user), booking_id=booking_id, reason=data.reason)
         await session.commit()
         found = await get_booking(session, booking_id)

@@ -201,7 +201,7 @@ class StatsPageController(Controller):
                              "region": region})
         chosen = _filter_of(form)
         if chosen is None:
-            raise InvalidInput("；".join([*form.general, *form.errors.values()]))
+            raise InvalidInput("；".join([*form.general, *form.errors.values()]), code="invalid_form")
         table = next(t for t in await build_tables(session, chosen) if t.key == key)
         name = f"交易统计-{table.title}.csv"
         return Response(csv_bytes(table), media_type="text/csv", headers={

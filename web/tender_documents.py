@@ -5,11 +5,13 @@ may be required), published by the project's tendering party, its agency or the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.notice.announce import publish_documents
@@ -21,6 +23,7 @@ from trading.audit import actor_of
 from trading.errors import InvalidInput
 from trading.roles import UserRole
 from web.auth import requires_login, requires_role
+from web.schemas.notice import DocumentsUpload, DocumentVersion
 from web.parameters import RowId
 
 # The file limit plus room for the other fields and the multipart framing.
@@ -38,7 +41,7 @@ class TenderDocumentController(Controller):
     tags = ["bidding"]
 
     @get("/", summary="Versions of the tender documents: number, SHA-256, size, published_at, announcement (public)")
-    async def versions(self, code: str, session: AsyncSession) -> list[dict[str, Any]]:
+    async def versions(self, code: str, session: AsyncSession) -> list[DocumentVersion]:
         return await document_versions(session, code)
 
     @get("/current", guards=[requires_login], summary="The current version's file (any logged-in user)")
@@ -58,13 +61,14 @@ class TenderDocumentController(Controller):
     @post("/", guards=[requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY, UserRole.ADMIN)],
           request_max_body_size=MAX_REQUEST_SIZE,
           summary="Publish a version (multipart: file, title, body): version 1 with the tender announcement, "
-                  "later ones as a change (the deadline moves when the rules ask)")
-    async def publish(self, code: str, request: Request, user: User, session: AsyncSession) -> dict[str, Any]:
+                  "later ones as a change (the deadline moves when the rules ask)",
+          body=Annotated[DocumentsUpload, Body(media_type=RequestEncodingType.MULTI_PART)])
+    async def publish(self, code: str, request: Request, user: User, session: AsyncSession) -> DocumentVersion:
         await check_acts_for(session, await get_project(session, code), user.role, user.organisation_id, "发布招标文件")
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise InvalidInput("请以 multipart/form-data 提交招标文件：file（文件）、title（公告标题）、body（说明）",
+            raise InvalidInput("请以 multipart/form-data 提交招标文件：file（文件）、title（公告标题）、body（说明）", code="invalid_upload",
                                field="file")
         title, body = form.get("title"), form.get("body")
         document = DocumentFile(filename=upload.filename or "", content=await upload.read(),

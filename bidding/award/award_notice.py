@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, LargeBinary, String, Text, select, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -125,7 +125,7 @@ async def choose_winner(session: AsyncSession, *, actor: str, project_code: str,
                         reason: str) -> WinnerChoice:
     """The tendering party's choice of winner among the current candidates, with its reason."""
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-        raise InvalidInput("中标候选人排名应为正整数", field="rank")
+        raise InvalidInput("中标候选人排名应为正整数", code="invalid_candidate_rank", field="rank")
     reason = clean_text(reason, "确定中标人的理由", "reason")
     project = await get_project(session, project_code, lock=True)
     if project.state not in CHOICE_STATES:
@@ -138,8 +138,8 @@ async def choose_winner(session: AsyncSession, *, actor: str, project_code: str,
     if rank != 1 and rule_flag(rule_set, FIRST_CANDIDATE_RULE):
         source = rule_source(rule_set, FIRST_CANDIDATE_RULE)
         raise RuleViolation(f"依法必须进行招标的国有资金占控股或者主导地位的项目，招标人应当确定排名第一的中标候选人为中标人"
-                            f"（{source}）", rule=FIRST_CANDIDATE_RULE, source=source, value=True,
-                            rule_set=f"{rule_set.code}@{rule_set.version}", project=project.code, rank=rank)
+                            f"（{source}）", code="first_candidate_required", rule=FIRST_CANDIDATE_RULE, source=source,
+                            value=True, rule_set=f"{rule_set.code}@{rule_set.version}", project=project.code, rank=rank)
     candidate = next((c for c in await ranked_candidates(session, project.id) if c.rank == rank), None)
     if candidate is None:
         raise NotFound(f"项目 {project.code} 没有排名第 {rank} 的中标候选人", rank=rank)
@@ -270,7 +270,16 @@ async def award_notice_by_pdf(session: AsyncSession, pdf_sha256: str) -> AwardNo
     return await session.scalar(select(AwardNotice).where(AwardNotice.pdf_sha256 == pdf_sha256.lower()))
 
 
-def award_notice_bundle(notice: AwardNotice) -> dict[str, Any]:
+class AwardNoticeBundle(TypedDict):
+    """What anyone needs to check the PDF offline: the signed record as signed (canonical JSON)."""
+
+    record: dict[str, Any]
+    signature: str
+    algorithm: str
+    key_id: str
+
+
+def award_notice_bundle(notice: AwardNotice) -> AwardNoticeBundle:
     """What anyone needs to check the PDF offline (with the center's public key)."""
     return {"record": notice.record, "signature": notice.signature, "algorithm": SIGNATURE_ALGORITHM,
             "key_id": notice.key_id}

@@ -195,7 +195,7 @@ async def decide_complaint(session: AsyncSession, *, actor: str, project_code: s
     """The supervisors' decision: ``reevaluate`` or ``terminate`` (upheld), or ``dismiss``."""
     if outcome not in (*UPHELD_OUTCOMES, DISMISS):
         raise InvalidInput("处理决定应为 reevaluate（投诉成立，重新评审）、terminate（投诉成立，终止招标）"
-                           "或 dismiss（投诉不成立）", field="outcome")
+                           "或 dismiss（投诉不成立）", code="unknown_complaint_decision", field="outcome")
     reason = clean_text(reason, "处理决定的理由", "reason")
     project = await get_project(session, project_code, lock=True)
     complaint = await _complaint(session, project, complaint_id)

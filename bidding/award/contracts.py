@@ -63,7 +63,7 @@ class Contract(SQLModel, table=True):
 
 def _amount(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidInput("合同金额应为正整数（单位：分）", field="amount_fen")
+        raise InvalidInput("合同金额应为正整数（单位：分）", code="invalid_contract_amount", field="amount_fen")
     return value
 
 
@@ -72,16 +72,16 @@ def _signed_on(value: Any) -> date:
         try:
             value = date.fromisoformat(value)
         except ValueError:
-            raise InvalidInput("合同签订日期格式应为 YYYY-MM-DD", field="signed_on") from None
+            raise InvalidInput("合同签订日期格式应为 YYYY-MM-DD", code="invalid_contract_date", field="signed_on") from None
     if isinstance(value, datetime) or not isinstance(value, date):
-        raise InvalidInput("合同签订日期格式应为 YYYY-MM-DD", field="signed_on")
+        raise InvalidInput("合同签订日期格式应为 YYYY-MM-DD", code="invalid_contract_date", field="signed_on")
     return value
 
 
 def _sha256(value: Any) -> str:
     value = value.strip().lower() if isinstance(value, str) else ""
     if not SHA256_HEX.fullmatch(value):
-        raise InvalidInput("合同文件摘要应为 64 位十六进制 SHA-256", field="file_sha256")
+        raise InvalidInput("合同文件摘要应为 64 位十六进制 SHA-256", code="invalid_contract_digest", field="file_sha256")
     return value
 
 
@@ -101,10 +101,10 @@ async def record_contract(session: AsyncSession, *, actor: str, project_code: st
                        project=project.code)
     now = await database_now(session)
     if signed_on > local_date(now):
-        raise InvalidInput("合同签订日期不能晚于今天", field="signed_on")
+        raise InvalidInput("合同签订日期不能晚于今天", code="contract_date_in_future", field="signed_on")
     if signed_on < local_date(notice.issued_at):
         raise InvalidInput(f"合同签订日期不能早于中标通知书发出之日（{local_time(notice.issued_at, '%Y-%m-%d')}）",
-                           field="signed_on")
+                           code="contract_before_award_notice", field="signed_on")
     if amount_fen != notice.price_fen and amount_reason is None:
         raise RuleViolation(f"合同金额 {yuan(amount_fen)} 元与中标价 {yuan(notice.price_fen)} 元不一致，须说明理由"
                             f"（{AMOUNT_SOURCE}）", code="contract_amount_differs",

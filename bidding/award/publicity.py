@@ -61,10 +61,10 @@ def objection_subject(objection: CandidateObjection) -> str:
 
 def clean_text(value: Any, what: str, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{what}不能为空", field=field)
+        raise InvalidInput(f"{what}不能为空", code="text_required", field=field)
     value = value.strip()
     if len(value) > MAX_TEXT_CHARS:
-        raise InvalidInput(f"{what}不能超过 {MAX_TEXT_CHARS} 字", field=field)
+        raise InvalidInput(f"{what}不能超过 {MAX_TEXT_CHARS} 字", code="text_too_long", field=field)
     return value
 
 
@@ -78,7 +78,8 @@ async def is_bidder_of(session: AsyncSession, project: Project, organisation: Or
 async def bidder_of(session: AsyncSession, project: Project, organisation_id: int, doing: str) -> Organisation:
     organisation = await session.get(Organisation, organisation_id)
     if organisation is None or not await is_bidder_of(session, project, organisation):
-        raise PermissionDenied(f"只有项目 {project.code} 的投标人可以{doing}", project=project.code)
+        raise PermissionDenied(f"只有项目 {project.code} 的投标人可以{doing}",
+                               code="not_a_bidder_of_project", project=project.code)
     return organisation
 
 

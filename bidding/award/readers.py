@@ -30,9 +30,9 @@ async def reading_scope(session: AsyncSession, project_code: str, user: User | N
         return None
     if user.role == UserRole.BIDDER.value:
         if user.organisation_id is None:
-            raise PermissionDenied("投标人账号未关联单位，不能投标")
+            raise PermissionDenied("投标人账号未关联单位，不能投标", code="no_organisation")
         return user.organisation_id
-    raise PermissionDenied("您的角色无权查看")
+    raise PermissionDenied("您的角色无权查看", code="may_not_view")
 
 
 async def check_notice_reader(session: AsyncSession, notice: AwardNotice, user: User | None) -> None:
@@ -46,4 +46,4 @@ async def check_notice_reader(session: AsyncSession, notice: AwardNotice, user: 
     if user.role in PARTY_ROLES and await acts_for(session, await session.get(Project, notice.project_id),
                                                    user.role, user.organisation_id):
         return
-    raise PermissionDenied("只有交易中心、监督人员、招标人及其代理机构和中标人可以下载中标通知书")
+    raise PermissionDenied("只有交易中心、监督人员、招标人及其代理机构和中标人可以下载中标通知书", code="may_not_download")

@@ -89,14 +89,15 @@ class BidderKey(SQLModel, table=True):
 def check_verify_key(value: object) -> str:
     """A verify key as 64 lowercase hex digits (32 bytes), or :class:`InvalidInput`."""
     if not isinstance(value, str):
-        raise InvalidInput("身份公钥应为 64 位十六进制文本", field="verify_key")
+        raise InvalidInput("身份公钥应为 64 位十六进制文本", code="invalid_verify_key", field="verify_key")
     text_ = value.strip().lower()
     try:
         raw = bytes.fromhex(text_)
     except ValueError:
-        raise InvalidInput("身份公钥应为十六进制文本", field="verify_key") from None
+        raise InvalidInput("身份公钥应为十六进制文本", code="invalid_verify_key", field="verify_key") from None
     if len(raw) != VERIFY_KEY_SIZE:
-        raise InvalidInput(f"身份公钥长度应为 {VERIFY_KEY_SIZE} 字节，实为 {len(raw)} 字节", field="verify_key")
+        raise InvalidInput(f"身份公钥长度应为 {VERIFY_KEY_SIZE} 字节，实为 {len(raw)} 字节",
+                           code="invalid_verify_key", field="verify_key")
     return raw.hex()
 
 
@@ -111,9 +112,9 @@ def check_bidder(bidder: Organisation | Row | None, asked: str | int) -> Organis
     if bidder is None:
         if isinstance(asked, str):
             raise NotFound(f"未找到统一社会信用代码为 {asked} 的单位", credit_code=asked)
-        raise PermissionDenied("投标人账号未关联单位，不能投标")
+        raise PermissionDenied("投标人账号未关联单位，不能投标", code="no_organisation")
     if OrgRole.BIDDER.value not in bidder.roles:
-        raise InvalidInput(f"单位「{bidder.name}」不具有投标人角色", field="bidder_credit_code")
+        raise InvalidInput(f"单位「{bidder.name}」不具有投标人角色", code="not_a_bidder_organisation", field="bidder_credit_code")
     return bidder
 
 

@@ -80,9 +80,9 @@ class BidderKeyReset(SQLModel, table=True):
 
 def _text(value: Any, field: str, label: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"请填写{label}", field=field)
+        raise InvalidInput(f"请填写{label}", code="text_required", field=field)
     if len(value.strip()) > MAX_TEXT:
-        raise InvalidInput(f"{label}不超过 {MAX_TEXT} 个字", field=field)
+        raise InvalidInput(f"{label}不超过 {MAX_TEXT} 个字", code="text_too_long", field=field)
     return value.strip()
 
 
@@ -99,7 +99,7 @@ async def request_key_reset(session: AsyncSession, *, actor: str, bidder_credit_
         raise RuleViolation(f"「{bidder.name}」尚未登记身份公钥，无需重置：请直接登记", code="no_bidder_key",
                             bidder=bidder.credit_code)
     if current.verify_key == key_hex:
-        raise InvalidInput("新公钥与现用的身份公钥相同：请生成新的密钥", field="verify_key")
+        raise InvalidInput("新公钥与现用的身份公钥相同：请生成新的密钥", code="reset_key_unchanged", field="verify_key")
     pending = await session.scalar(select(BidderKeyReset).where(BidderKeyReset.organisation_id == bidder.id,
                                                                 BidderKeyReset.status == PENDING))
     if pending is not None:
@@ -174,7 +174,7 @@ async def cancel_key_reset(session: AsyncSession, *, actor: str, bidder_credit_c
     bidder = await bidder_organisation(session, bidder_credit_code)
     reset, owner = await _pending(session, reset_id)
     if owner.id != bidder.id:
-        raise PermissionDenied("只能撤销本单位的重置申请")
+        raise PermissionDenied("只能撤销本单位的重置申请", code="not_own_reset")
     await _decide(session, reset, CANCELLED, actor, "本单位撤销申请")
     await record_event(session, actor=actor, action="bidder_key.reset_cancelled",
                        subject=f"organisation:{bidder.credit_code}", data={"reset_id": reset.id})

@@ -45,7 +45,7 @@ def rotation_request(bidder_code: str, old_verify_key: nacl.signing.VerifyKey | 
                      new_verify_key: nacl.signing.VerifyKey | str, at: datetime) -> dict[str, Any]:
     """The request to replace ``old_verify_key`` by ``new_verify_key``, made at ``at``."""
     if at.tzinfo is None:
-        raise InvalidInput("轮换请求的时间必须带时区")
+        raise InvalidInput("轮换请求的时间必须带时区", code="naive_time")
     return {"protocol": PROTOCOL, "bidder_code": bidder_code, "old_verify_key": _verify_key_hex(old_verify_key),
             "new_verify_key": _verify_key_hex(new_verify_key), "at": rfc3339(at)}
 

@@ -71,7 +71,7 @@ async def make_opening_key(session: AsyncSession, keys: CenterKeys, *, actor: st
     """Make the tender's opening key; the private half leaves this function only sealed."""
     project = await get_project(session, project_code)
     if await session.scalar(select(TenderOpeningKey.id).where(TenderOpeningKey.project_id == project.id)):
-        raise Conflict(f"项目 {project.code} 已生成开标密钥，不能重复生成", project=project.code)
+        raise Conflict(f"项目 {project.code} 已生成开标密钥，不能重复生成", code="opening_key_exists", project=project.code)
     private = PrivateKey.generate()
     public_key = private.public_key.encode().hex()
     published_at = await database_now(session)

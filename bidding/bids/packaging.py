@@ -67,7 +67,7 @@ def create_key_file(path: Path, passphrase: str | None = None) -> nacl.signing.S
 def _key_bytes(text: str, what: str) -> bytes:
     text = text.strip()
     if not _KEY_HEX.fullmatch(text):
-        raise InvalidInput(f"{what}格式错误：应为 64 位十六进制（32 字节）")
+        raise InvalidInput(f"{what}格式错误：应为 64 位十六进制（32 字节）", code="invalid_key_hex")
     return bytes.fromhex(text)
 
 
@@ -75,7 +75,7 @@ def check_center_key(value: Any) -> str:
     """A center verify key as 64 lowercase hex digits, or :class:`InvalidInput`."""
     text = value.strip().lower() if isinstance(value, str) else ""
     if not _KEY_HEX.fullmatch(text):
-        raise InvalidInput("中心验签公钥格式错误：应为 64 位十六进制（Ed25519 公钥）")
+        raise InvalidInput("中心验签公钥格式错误：应为 64 位十六进制（Ed25519 公钥）", code="invalid_center_key")
     return text
 
 
@@ -93,7 +93,7 @@ def pin_center_key(key_path: Path, verify_key: str, *, replace: bool = False) ->
         pinned = check_center_key(path.read_text(encoding="utf-8", errors="replace"))
         if pinned != verify_key:
             raise InvalidInput(f"{path} 已固定另一个交易中心验签公钥（指纹 {key_id(pinned)}）；确认交易中心已公布更换后，"
-                               f"加 --replace 替换")
+                               f"加 --replace 替换", code="center_key_pinned_differently")
         return path
     partial = path.with_name(path.name + ".part")
     partial.write_text(verify_key + "\n", encoding="utf-8")
@@ -110,11 +110,11 @@ def pinned_center_key(given: str | None, key_path: Path) -> str:
     if not path.is_file():
         raise InvalidInput("没有可信的交易中心验签公钥，不能核验开标公钥记录，未加密：请用 --center-key（或环境变量 "
                            "TRADING_CENTER_KEY）提供交易中心公布的验签公钥，或先执行 `trading bid pin-center-key 公钥 "
-                           f"--key {key_path}` 把它固定在密钥文件旁")
+                           f"--key {key_path}` 把它固定在密钥文件旁", code="no_pinned_center_key")
     try:
         return check_center_key(path.read_text(encoding="utf-8", errors="replace"))
     except InvalidInput:
-        raise InvalidInput(f"{path} 中固定的交易中心验签公钥格式错误：应为 64 位十六进制") from None
+        raise InvalidInput(f"{path} 中固定的交易中心验签公钥格式错误：应为 64 位十六进制", code="invalid_center_key") from None
 
 
 def read_opening_key_answer(path: Path) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def read_opening_key_answer(path: Path) -> dict[str, Any]:
     try:
         answer = json.loads(Path(path).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"开标公钥记录文件 {path} 不是有效的 JSON：{exc}") from None
+        raise InvalidInput(f"开标公钥记录文件 {path} 不是有效的 JSON：{exc}", code="invalid_opening_key_file") from None
     return answer if isinstance(answer, dict) else {}
 
 
@@ -139,7 +139,7 @@ def read_tender_private_key(path: Path) -> PrivateKey:
     """The tender's opening private key from a file of hex (for offline checks and tests)."""
     path = Path(path)
     if not path.is_file():
-        raise InvalidInput(f"找不到开标私钥文件 {path}")
+        raise InvalidInput(f"找不到开标私钥文件 {path}", code="key_file_missing")
     return PrivateKey(_key_bytes(path.read_text(encoding="utf-8", errors="replace"), f"开标私钥文件 {path} "))
 
 
@@ -153,7 +153,7 @@ def package_payload(source: Path) -> tuple[bytes, dict[str, Any], dict[str, byte
         return payload, offer, documents
     offer_file = source / sealed_bid.BID_JSON
     if not offer_file.is_file():
-        raise InvalidInput(f"目录 {source} 中缺少 {sealed_bid.BID_JSON}（结构化报价）")
+        raise InvalidInput(f"目录 {source} 中缺少 {sealed_bid.BID_JSON}（结构化报价）", code="bid_json_missing")
     offer = sealed_bid.parse_offer(offer_file.read_bytes())
     documents: dict[str, bytes] = {}
     for folder, dirnames, filenames in os.walk(source):
@@ -194,7 +194,7 @@ def read_envelope(path: Path) -> dict[str, Any]:
     try:
         envelope = json.loads(Path(path).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"信封文件 {path} 不是有效的 JSON：{exc}") from None
+        raise InvalidInput(f"信封文件 {path} 不是有效的 JSON：{exc}", code="invalid_envelope_file") from None
     sealed_bid.check_envelope_format(envelope)
     return envelope
 

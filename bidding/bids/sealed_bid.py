@@ -127,12 +127,12 @@ def derive_bidder_key(passphrase: str, salt: bytes, opslimit: int = ARGON2ID_OPS
                       memlimit: int = ARGON2ID_MEMLIMIT) -> nacl.signing.SigningKey:
     """The bidder identity key derived from a passphrase with argon2id (reproducible)."""
     if len(salt) != nacl.pwhash.argon2id.SALTBYTES:
-        raise InvalidInput(f"口令派生的盐长度应为 {nacl.pwhash.argon2id.SALTBYTES} 字节")
+        raise InvalidInput(f"口令派生的盐长度应为 {nacl.pwhash.argon2id.SALTBYTES} 字节", code="invalid_key_derivation")
     secret = unicodedata.normalize("NFC", passphrase).encode("utf-8")
     try:
         seed = nacl.pwhash.argon2id.kdf(SEED_SIZE, secret, salt, opslimit=opslimit, memlimit=memlimit)
     except (nacl.exceptions.ValueError, nacl.exceptions.UnavailableError, ValueError, TypeError):
-        raise InvalidInput("口令派生参数无效（argon2id 的 opslimit / memlimit 超出范围）") from None
+        raise InvalidInput("口令派生参数无效（argon2id 的 opslimit / memlimit 超出范围）", code="invalid_key_derivation") from None
     return nacl.signing.SigningKey(seed)
 
 
@@ -141,7 +141,7 @@ def _write_new_file(path: Path, text: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise InvalidInput(f"密钥文件 {path} 已存在：为免丢失已用于投标的密钥，不会覆盖") from None
+        raise InvalidInput(f"密钥文件 {path} 已存在：为免丢失已用于投标的密钥，不会覆盖", code="key_file_exists") from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
 
@@ -155,7 +155,7 @@ def save_passphrase_key_file(path: Path, passphrase: str, *, opslimit: int = ARG
                              memlimit: int = ARGON2ID_MEMLIMIT) -> nacl.signing.SigningKey:
     """Make a key from ``passphrase`` and a new random salt; the file stores no seed."""
     if len(passphrase) < MIN_PASSPHRASE_LENGTH:
-        raise InvalidInput(f"口令至少 {MIN_PASSPHRASE_LENGTH} 个字符")
+        raise InvalidInput(f"口令至少 {MIN_PASSPHRASE_LENGTH} 个字符", code="passphrase_too_short")
     salt = secrets.token_bytes(nacl.pwhash.argon2id.SALTBYTES)
     signing_key = derive_bidder_key(passphrase, salt, opslimit, memlimit)
     record = {"format": KEY_FILE_FORMAT, "kdf": "argon2id", "opslimit": opslimit, "memlimit": memlimit,
@@ -167,13 +167,13 @@ def save_passphrase_key_file(path: Path, passphrase: str, *, opslimit: int = ARG
 def _key_file_text(path: Path) -> str:
     path = Path(path)
     if not path.is_file():
-        raise InvalidInput(f"找不到密钥文件 {path}")
+        raise InvalidInput(f"找不到密钥文件 {path}", code="key_file_missing")
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("key file %s is readable by others; it should be mode 0600", path)
     try:
         return path.read_text(encoding="utf-8").strip()
     except UnicodeDecodeError:
-        raise InvalidInput(f"密钥文件 {path} 格式错误：应为文本") from None
+        raise InvalidInput(f"密钥文件 {path} 格式错误：应为文本", code="invalid_key_file") from None
 
 
 def key_file_needs_passphrase(path: Path) -> bool:
@@ -188,9 +188,9 @@ def load_key_file(path: Path, passphrase: str | None = None) -> nacl.signing.Sig
         try:
             seed = bytes.fromhex(text)
         except ValueError:
-            raise InvalidInput(f"密钥文件 {path} 格式错误：应为十六进制文本") from None
+            raise InvalidInput(f"密钥文件 {path} 格式错误：应为十六进制文本", code="invalid_key_file") from None
         if len(seed) != SEED_SIZE:
-            raise InvalidInput(f"密钥文件 {path} 长度错误：应为 {SEED_SIZE} 字节，实为 {len(seed)} 字节")
+            raise InvalidInput(f"密钥文件 {path} 长度错误：应为 {SEED_SIZE} 字节，实为 {len(seed)} 字节", code="invalid_key_file")
         return nacl.signing.SigningKey(seed)
     try:
         record = json.loads(text)
@@ -201,12 +201,12 @@ def load_key_file(path: Path, passphrase: str | None = None) -> nacl.signing.Sig
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (opslimit, memlimit)):
             raise ValueError
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise InvalidInput(f"密钥文件 {path} 格式错误：不是 {KEY_FILE_FORMAT} 口令密钥文件") from None
+        raise InvalidInput(f"密钥文件 {path} 格式错误：不是 {KEY_FILE_FORMAT} 口令密钥文件", code="invalid_key_file") from None
     if passphrase is None:
-        raise InvalidInput(f"密钥文件 {path} 由口令派生：请提供口令")
+        raise InvalidInput(f"密钥文件 {path} 由口令派生：请提供口令", code="passphrase_required")
     signing_key = derive_bidder_key(passphrase, salt, opslimit, memlimit)
     if signing_key.verify_key.encode().hex() != expected:
-        raise InvalidInput("口令错误：派生出的密钥与密钥文件记载的公钥不符")
+        raise InvalidInput("口令错误：派生出的密钥与密钥文件记载的公钥不符", code="wrong_passphrase")
     return signing_key
 
 
@@ -258,12 +258,12 @@ def _public_key(value: PublicKey | bytes | str, what: str) -> PublicKey:
         raw = bytes.fromhex(value) if isinstance(value, str) else bytes(value)
         return PublicKey(raw)
     except (ValueError, TypeError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
-        raise InvalidInput(f"{what}格式错误：应为 32 字节的十六进制公钥") from None
+        raise InvalidInput(f"{what}格式错误：应为 32 字节的十六进制公钥", code="invalid_public_key") from None
 
 
 def _code(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value or value != value.strip():
-        raise InvalidInput(f"{what}不能为空，且前后不能有空白")
+        raise InvalidInput(f"{what}不能为空，且前后不能有空白", code="invalid_code_text")
     return value
 
 
@@ -271,7 +271,7 @@ def seal(payload: bytes, tender_code: str, bidder_code: str, tender_public_key: 
          bidder_signing_key: nacl.signing.SigningKey) -> tuple[bytes, dict[str, Any]]:
     """Seal a bid package on the bidder's side (steps 2-5); returns ``(ciphertext, envelope)``."""
     if not isinstance(payload, (bytes, bytearray)):
-        raise InvalidInput("投标文件内容必须是字节串")
+        raise InvalidInput("投标文件内容必须是字节串", code="bid_content_not_bytes")
     tender_code, bidder_code = _code(tender_code, "项目编号"), _code(bidder_code, "投标人代码")
     tender_pk = _public_key(tender_public_key, "招标项目开标公钥")
     k = nacl.utils.random(KEY_SIZE)
@@ -354,14 +354,14 @@ def verify_envelope(envelope: Mapping[str, Any], ciphertext: bytes, bidder_verif
 def envelope_sha256(envelope: Mapping[str, Any]) -> str:
     """``hex(H(canon(envelope with signature)))``, as the receipt names it."""
     if "signature" not in envelope:
-        raise InvalidInput("投标信封缺少签名，无法计算信封摘要")
+        raise InvalidInput("投标信封缺少签名，无法计算信封摘要", code="envelope_unsigned")
     return hashlib.sha256(canon(dict(envelope))).hexdigest()
 
 
 def receipt_record(envelope: Mapping[str, Any], received_at: datetime) -> dict[str, Any]:
     """The receipt the center signs once the bid is durably stored (sign with ``CenterKeys.sign``)."""
     if received_at.tzinfo is None:
-        raise InvalidInput("回执时间必须带时区")
+        raise InvalidInput("回执时间必须带时区", code="naive_time")
     return {"protocol": RECEIPT_PROTOCOL, "tender_code": envelope["tender_code"],
             "bidder_code": envelope["bidder_code"], "ciphertext_sha256": envelope["ciphertext_sha256"],
             "envelope_sha256": envelope_sha256(envelope), "received_at": rfc3339(received_at)}
@@ -391,7 +391,7 @@ _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
 def opening_key_record(tender_code: str, public_key_hex: str, published_at: datetime) -> dict[str, Any]:
     """The record the center signs to publish a tender's opening public key (revision 2)."""
     if published_at.tzinfo is None:
-        raise InvalidInput("开标公钥发布时间必须带时区")
+        raise InvalidInput("开标公钥发布时间必须带时区", code="naive_time")
     return {"protocol": OPENING_KEY_PROTOCOL, "tender_code": tender_code, "public_key": public_key_hex,
             "published_at": rfc3339(published_at)}
 
@@ -467,9 +467,9 @@ def key_half_from_hex(text: str) -> bytes:
     try:
         half = bytes.fromhex(text.strip())
     except (ValueError, AttributeError):
-        raise InvalidInput("密钥份额格式错误：应为十六进制文本") from None
+        raise InvalidInput("密钥份额格式错误：应为十六进制文本", code="invalid_key_half") from None
     if len(half) != KEY_SIZE:
-        raise InvalidInput(f"密钥份额长度错误：应为 {KEY_SIZE} 字节，实为 {len(half)} 字节")
+        raise InvalidInput(f"密钥份额长度错误：应为 {KEY_SIZE} 字节，实为 {len(half)} 字节", code="invalid_key_half")
     return half
 
 
@@ -480,12 +480,12 @@ def _reject_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [key for key, _ in pairs]
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:
-        raise InvalidInput(f"报价 JSON 中字段重复：{'、'.join(duplicates)}（报价必须只有一种读法）")
+        raise InvalidInput(f"报价 JSON 中字段重复：{'、'.join(duplicates)}（报价必须只有一种读法）", code="offer_duplicate_field")
     return dict(pairs)
 
 
 def _no_float(text: str) -> Any:
-    raise InvalidInput(f"报价 JSON 中出现小数 {text}：金额以分为单位，只能用整数")
+    raise InvalidInput(f"报价 JSON 中出现小数 {text}：金额以分为单位，只能用整数", code="offer_has_decimal")
 
 
 def parse_offer(data: bytes) -> dict[str, Any]:
@@ -494,9 +494,9 @@ def parse_offer(data: bytes) -> dict[str, Any]:
         text = data.decode("utf-8-sig")
         offer = json.loads(text, object_pairs_hook=_reject_pairs, parse_float=_no_float, parse_constant=_no_float)
     except UnicodeDecodeError:
-        raise InvalidInput("报价 JSON 不是 UTF-8 文本") from None
+        raise InvalidInput("报价 JSON 不是 UTF-8 文本", code="invalid_offer") from None
     except ValueError as exc:
-        raise InvalidInput(f"报价不是有效的 JSON：{exc}") from None
+        raise InvalidInput(f"报价不是有效的 JSON：{exc}", code="invalid_offer") from None
     check_offer(offer)
     return offer
 
@@ -505,31 +505,31 @@ def check_offer(offer: Any) -> None:
     """The structured offer: ``price_fen`` a non-negative integer, ``duration_days`` (if any) a
     positive integer, everything else canonical JSON (no floats, ASCII keys)."""
     if not isinstance(offer, dict):
-        raise InvalidInput("报价应为 JSON 对象")
+        raise InvalidInput("报价应为 JSON 对象", code="invalid_offer")
     price = offer.get("price_fen")
     if isinstance(price, bool) or not isinstance(price, int):
-        raise InvalidInput("投标报价 price_fen 必须是以分为单位的整数", field="price_fen")
+        raise InvalidInput("投标报价 price_fen 必须是以分为单位的整数", code="invalid_offer_price", field="price_fen")
     if not 0 <= price <= MAX_SAFE_INTEGER:
-        raise InvalidInput("投标报价 price_fen 超出范围：应为不超过 2^53-1 的非负整数", field="price_fen")
+        raise InvalidInput("投标报价 price_fen 超出范围：应为不超过 2^53-1 的非负整数", code="invalid_offer_price", field="price_fen")
     if "duration_days" in offer:
         days = offer["duration_days"]
         if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= MAX_SAFE_INTEGER:
-            raise InvalidInput("工期 duration_days 必须是正整数（天）", field="duration_days")
+            raise InvalidInput("工期 duration_days 必须是正整数（天）", code="invalid_offer_duration", field="duration_days")
     try:
         canon(offer)
     except TypeError as exc:
-        raise InvalidInput(f"报价含有无法规范化的内容：{exc}") from None
+        raise InvalidInput(f"报价含有无法规范化的内容：{exc}", code="invalid_offer") from None
 
 
 def check_document_name(name: Any) -> str:
     """A relative POSIX path inside the package: no ``..``, no absolute path, not bid.json."""
     if not isinstance(name, str) or not name or len(name) > 255:
-        raise InvalidInput("投标文件中的文件名不能为空，且不超过 255 个字符")
+        raise InvalidInput("投标文件中的文件名不能为空，且不超过 255 个字符", code="invalid_document_name")
     parts = name.split("/")
     if name == BID_JSON or "\\" in name or ":" in name or any(part in ("", ".", "..") for part in parts) \
             or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
         raise InvalidInput(f"投标文件中的文件名「{name}」不合规：应为相对路径，不含 ..、反斜杠、冒号或控制字符，"
-                           f"且不能是 {BID_JSON}")
+                           f"且不能是 {BID_JSON}", code="invalid_document_name")
     return name
 
 
@@ -549,7 +549,7 @@ def make_package(offer: dict[str, Any], documents: Mapping[str, bytes]) -> bytes
     for name, content in documents.items():
         check_document_name(name)
         if not isinstance(content, (bytes, bytearray)):
-            raise InvalidInput(f"文件「{name}」的内容必须是字节串")
+            raise InvalidInput(f"文件「{name}」的内容必须是字节串", code="bid_content_not_bytes")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(_zip_entry(BID_JSON), canon(offer))
@@ -572,20 +572,20 @@ def read_package(payload: bytes, *, max_content: int = MAX_PACKAGE_CONTENT) -> t
         try:
             return parse_offer(payload), {}
         except InvalidInput as exc:
-            raise InvalidInput(f"投标文件既不是 ZIP 文件包，也不是有效的 JSON 报价：{exc.message}") from None
+            raise InvalidInput(f"投标文件既不是 ZIP 文件包，也不是有效的 JSON 报价：{exc.message}", code="invalid_bid_package") from None
     try:
         with _open_zip(payload) as archive:
             infos = [info for info in archive.infolist() if not info.is_dir()]
             if sum(info.file_size for info in infos) > max_content:
-                raise InvalidInput(f"投标文件包解压后超过 {max_content} 字节")
+                raise InvalidInput(f"投标文件包解压后超过 {max_content} 字节", code="bid_package_too_large")
             names: set[str] = set()
             offer: dict[str, Any] | None = None
             documents: dict[str, bytes] = {}
             for info in infos:
                 if info.flag_bits & 0x1:
-                    raise InvalidInput(f"投标文件包中的「{info.filename}」被单独加密，无法读取")
+                    raise InvalidInput(f"投标文件包中的「{info.filename}」被单独加密，无法读取", code="invalid_bid_package")
                 if info.filename in names:
-                    raise InvalidInput(f"投标文件包中文件名重复：{info.filename}")
+                    raise InvalidInput(f"投标文件包中文件名重复：{info.filename}", code="invalid_bid_package")
                 names.add(info.filename)
                 if info.filename == BID_JSON:
                     offer = parse_offer(archive.read(info))
@@ -594,7 +594,7 @@ def read_package(payload: bytes, *, max_content: int = MAX_PACKAGE_CONTENT) -> t
     # OSError: a damaged bzip2 stream; zlib/lzma errors: damaged deflate/LZMA data.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError, OSError,
             zlib.error, lzma.LZMAError) as exc:
-        raise InvalidInput(f"投标文件包不是有效的 ZIP 文件：{exc}") from None
+        raise InvalidInput(f"投标文件包不是有效的 ZIP 文件：{exc}", code="invalid_bid_package") from None
     if offer is None:
-        raise InvalidInput(f"投标文件包中缺少 {BID_JSON}（结构化报价）")
+        raise InvalidInput(f"投标文件包中缺少 {BID_JSON}（结构化报价）", code="bid_json_missing")
     return offer, documents

@@ -312,10 +312,11 @@ async def submit_bids(session: AsyncSession, keys: CenterKeys, *, project_code: 
         try:
             ciphertext = submission.ciphertext
             if not isinstance(ciphertext, (bytes, bytearray, memoryview)):
-                raise InvalidInput("投标文件密文必须是字节串", field="ciphertext")
+                raise InvalidInput("投标文件密文必须是字节串", code="bid_content_not_bytes", field="ciphertext")
             ciphertext = bytes(ciphertext)
             if len(ciphertext) > MAX_CIPHERTEXT_SIZE:
-                raise InvalidInput(f"投标文件密文超过 {MAX_CIPHERTEXT_SIZE // (1024 * 1024)} MiB", field="ciphertext")
+                raise InvalidInput(f"投标文件密文超过 {MAX_CIPHERTEXT_SIZE // (1024 * 1024)} MiB",
+                                   code="ciphertext_too_large", field="ciphertext")
             asked = submission.organisation_id if submission.bidder_credit_code is None \
                 else validate_credit_code(submission.bidder_credit_code)
             bidder = check_bidder(found.get(asked), asked)
@@ -486,10 +487,10 @@ async def _store_new_bids(session: AsyncSession, keys: CenterKeys, project: Proj
 def check_withdraw_request(request: Any) -> dict[str, Any]:
     if not isinstance(request, Mapping) or set(request) != set(WITHDRAW_FIELDS) \
             or request.get("protocol") != WITHDRAW_PROTOCOL:
-        raise InvalidInput(f"撤回请求格式不符合 {WITHDRAW_PROTOCOL}：应恰好含字段 {'、'.join(WITHDRAW_FIELDS)}",
+        raise InvalidInput(f"撤回请求格式不符合 {WITHDRAW_PROTOCOL}：应恰好含字段 {'、'.join(WITHDRAW_FIELDS)}", code="withdraw_format",
                            field="request")
     if not all(isinstance(request[name], str) and request[name] for name in WITHDRAW_FIELDS):
-        raise InvalidInput("撤回请求的各字段应为非空字符串", field="request")
+        raise InvalidInput("撤回请求的各字段应为非空字符串", code="withdraw_format", field="request")
     return {name: request[name] for name in WITHDRAW_FIELDS}
 
 

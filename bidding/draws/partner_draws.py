@@ -94,7 +94,7 @@ def _check_step(row: PartnerDrawRequest, action: str) -> Transition[str]:
     """The step ``action``, or a refusal naming the request's status."""
     step = STEPS[action]
     if not step.allows(row.status):
-        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能{step.name}")
+        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能{step.name}", code="partner_draw_state")
     return step
 
 
@@ -117,9 +117,9 @@ async def prepare_partner_draw(session: AsyncSession, settings: Settings, *, act
     if request is None:
         raise NotFound(f"未找到评标委员会抽取申请 {committee_request_id}")
     if not REQUEST_STEPS["ask_partner"].allows(request.status) or request.starts_at <= await database_now(session):
-        raise Conflict("评标已开始或已取消，不能再向合作城市抽取专家")
+        raise Conflict("评标已开始或已取消，不能再向合作城市抽取专家", code="evaluation_started")
     if not groups:
-        raise InvalidInput("请至少填写一个专业组别", field="groups")
+        raise InvalidInput("请至少填写一个专业组别", code="groups_required", field="groups")
     project, party, rule_set = await project_by_code(session, request.project_code)
     local = await session.scalar(select(func.coalesce(func.sum(CommitteeGroup.count), 0))
                                  .where(CommitteeGroup.request_id == request.id))
@@ -219,7 +219,7 @@ async def witness_partner_draw(session: AsyncSession, keys: CenterKeys, settings
     """Our supervisor's witness value for one of the partner's draws."""
     value = (value or "").strip()
     if not value:
-        raise InvalidInput("见证值不能为空：请输入或生成一个见证值", field="value")
+        raise InvalidInput("见证值不能为空：请输入或生成一个见证值", code="witness_required", field="value")
     row = await get_partner_draw(session, request_id, for_update=True)
     _check_step(row, "witness")
     partner = await active_partner(session, row.partner_city)
@@ -242,7 +242,7 @@ async def refresh_partner_draw(session: AsyncSession, keys: CenterKeys, settings
     """The partner's counts per group and its draws (replacement draws appear here)."""
     row = await get_partner_draw(session, request_id, for_update=True)
     if not STEPS["refresh"].allows(row.status):
-        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」")
+        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」", code="partner_draw_state")
     partner = await active_partner(session, row.partner_city)
     answer = await send(gateway, keys, settings, partner, "GET", f"{BASE}/{request_id}")
     for item in answer.get("draws") or []:
@@ -261,7 +261,7 @@ async def open_partner_draw(session: AsyncSession, keys: CenterKeys, settings: S
     step = _check_step(row, "open")
     request = await session.get(CommitteeRequest, row.committee_request_id)
     if await database_now(session) < request.starts_at:
-        raise RuleViolation("评标开始前不能揭晓异地专家名单", starts_at=rfc3339(request.starts_at))
+        raise RuleViolation("评标开始前不能揭晓异地专家名单", code="before_evaluation_start", starts_at=rfc3339(request.starts_at))
     partner = await get_partner(session, row.partner_city)
     answer = await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/reveal", {"message": "reveal"})
     sealed = base64.b64decode(answer["sealed"])
@@ -313,7 +313,7 @@ async def relay_decline(session: AsyncSession, keys: CenterKeys, settings: Setti
     row = await get_partner_draw(session, request_id)
     _check_step(row, "relay_decline")
     if not (reason or "").strip():
-        raise InvalidInput("谢绝参加评标必须说明理由", field="reason")
+        raise InvalidInput("谢绝参加评标必须说明理由", code="reason_required", field="reason")
     partner = await active_partner(session, row.partner_city)
     answer = await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/declines",
                         {"message": "decline", "expert_code": expert_code.strip().upper(), "reason": reason.strip()})
@@ -327,7 +327,7 @@ async def report_attendance(session: AsyncSession, keys: CenterKeys, settings: S
                             gateway: PartnerGateway, records: list[dict[str, Any]], actor: str) -> dict[str, Any]:
     row = await get_partner_draw(session, request_id)
     if not STEPS["report_attendance"].allows(row.status):
-        raise Conflict("异地专家名单揭晓后才能登记出席情况")
+        raise Conflict("异地专家名单揭晓后才能登记出席情况", code="partner_draw_not_revealed")
     partner = await get_partner(session, row.partner_city)
     answer = await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/attendance",
                         {"message": "attendance", "records": records})
@@ -344,10 +344,10 @@ async def cancel_partner_draw(session: AsyncSession, keys: CenterKeys, settings:
     stays fallen back."""
     row = await get_partner_draw(session, request_id, for_update=True)
     if not (reason or "").strip():
-        raise InvalidInput("取消必须说明理由", field="reason")
+        raise InvalidInput("取消必须说明理由", code="reason_required", field="reason")
     step = next((s for s in (STEPS["cancel"], STEPS["cancel_after_fallback"]) if s.allows(row.status)), None)
     if step is None:
-        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能取消")
+        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」，不能取消", code="partner_draw_state")
     partner = await get_partner(session, row.partner_city)
     await send(gateway, keys, settings, partner, "POST", f"{BASE}/{request_id}/cancel",
                {"message": "cancel", "reason": reason})
@@ -367,12 +367,12 @@ async def rate_partner_expert(session: AsyncSession, keys: CenterKeys, settings:
     """Our tendering party's or supervisor's rating of a partner's expert, sent to the partner."""
     row = await get_partner_draw(session, request_id)
     if not STEPS["rate"].allows(row.status):
-        raise Conflict("异地专家名单揭晓后才能评价")
+        raise Conflict("异地专家名单揭晓后才能评价", code="partner_draw_not_revealed")
     request = await session.get(CommitteeRequest, row.committee_request_id)
     if rater_role == "tendering_party":
         _, party, _ = await project_by_code(session, request.project_code)
         if rater_organisation_id != party.id:
-            raise PermissionDenied("只有本项目的招标人可以评价本项目的评标专家")
+            raise PermissionDenied("只有本项目的招标人可以评价本项目的评标专家", code="not_tendering_party")
     code = expert_code.strip().upper()
     if code not in {m["code"] for m in row.opened["members"]}:
         raise NotFound(f"专家 {code} 不是本项目的异地评标专家", field="expert_code")
@@ -395,18 +395,18 @@ async def fall_back_to_local(session: AsyncSession, keys: CenterKeys, settings: 
     cannot be reached, that is recorded and the request can be cancelled later."""
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("改抽本地专家必须说明理由", field="reason")
+        raise InvalidInput("改抽本地专家必须说明理由", code="reason_required", field="reason")
     row = await get_partner_draw(session, request_id, for_update=True)
     step = STEPS["fall_back"]
     if not step.allows(row.status):
-        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」：对方已抽取的，须先取消再改抽本地专家")
+        raise Conflict(f"异地抽取请求当前状态为「{STATUS_NAMES[row.status]}」：对方已抽取的，须先取消再改抽本地专家", code="partner_draw_state")
     request = await session.get(CommitteeRequest, row.committee_request_id)
     _, _, rule_set = await project_by_code(session, request.project_code)
     rule = rule_set.entry(FALLBACK_RULE)
     allowed = rule["value"] if rule is not None else FALLBACK_DEFAULT
     if not allowed:
         raise RuleViolation(f"规则集 {rule_set.code} {rule_set.version} 不允许以本地专家代替异地专家（{rule['source']}）",
-                            rule=FALLBACK_RULE)
+                            code="local_fallback_not_allowed", rule=FALLBACK_RULE)
     untold = await _cancel_unanswered(session, keys, settings, gateway, row, reason, actor) if row.status == PENDING else None
     replaces = {"partner": row.partner_city, "request_id": request_id, "reason": reason,
                 "rule": FALLBACK_RULE if rule is not None else f"{FALLBACK_RULE} (default)"}

@@ -109,8 +109,8 @@ async def witness_draw(session: AsyncSession, keys: CenterKeys, *, draw_id: str,
     draw = await get_draw(session, draw_id)
     if not await may_witness(session, user, draw):
         if draw.witness_role == WITNESS_TENDERING_PARTY:
-            raise PermissionDenied("代理机构抽取的见证值由本项目招标人提供；监督人员须经招标人请求后才能提供")
-        raise PermissionDenied("见证值须由监督人员提供")
+            raise PermissionDenied("代理机构抽取的见证值由本项目招标人提供；监督人员须经招标人请求后才能提供", code="witness_not_requested")
+        raise PermissionDenied("见证值须由监督人员提供", code="witness_by_supervisor_only")
     if draw.purpose == "expert":
         return await witness_committee_draw(session, keys, draw_id, value=value, by=actor_of(user))
     return await supply_witness(session, keys, draw_id, value=value, by=actor_of(user))
@@ -123,5 +123,5 @@ async def ask_supervisor_for_agency_draw(session: AsyncSession, *, project_code:
     if draw is None:
         raise NotFound(f"项目 {project_code} 尚未抽取招标代理机构")
     if not await _is_tendering_party(session, user, draw):
-        raise PermissionDenied("只有本项目的招标人可以请求监督人员见证代理机构抽取")
+        raise PermissionDenied("只有本项目的招标人可以请求监督人员见证代理机构抽取", code="not_tendering_party")
     return await ask_supervisor_to_witness(session, draw.draw_id, actor=actor_of(user))

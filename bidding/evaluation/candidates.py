@@ -50,9 +50,9 @@ class RankedCandidate:
 async def record_candidates(session: AsyncSession, project: Project, ranked: Sequence[RankedCandidate]) -> list[Candidate]:
     """Store the report's ranking (first = rank 1), superseding any earlier round's list."""
     if not ranked:
-        raise InvalidInput("评标报告未推荐中标候选人", field="candidates")
+        raise InvalidInput("评标报告未推荐中标候选人", code="candidates_required", field="candidates")
     if len({c.organisation_id for c in ranked}) != len(ranked):
-        raise InvalidInput("同一投标人不能重复列为中标候选人", field="candidates")
+        raise InvalidInput("同一投标人不能重复列为中标候选人", code="duplicate_candidate", field="candidates")
     last_round = await session.scalar(
         select(func.max(Candidate.round)).where(Candidate.project_id == project.id)) or 0
     await session.execute(update(Candidate).where(Candidate.project_id == project.id, Candidate.superseded_at.is_(None))

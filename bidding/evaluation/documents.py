@@ -50,7 +50,7 @@ async def _check_reader(session: AsyncSession, project: Project, bid: Bid, reade
                 select(EvaluationMember.id).where(EvaluationMember.session_id == evaluation.id,
                                                   EvaluationMember.expert_id == reader.expert_id)):
             return
-    raise PermissionDenied("只有本轮评标委员会成员、交易中心、监督人员或投标人本人可以查阅投标文件")
+    raise PermissionDenied("只有本轮评标委员会成员、交易中心、监督人员或投标人本人可以查阅投标文件", code="may_not_read_bid")
 
 
 async def _opened_bid(session: AsyncSession, keys: CenterKeys, project_code: str, bid_id: int,

@@ -25,6 +25,6 @@ async def evaluation_for(session: AsyncSession, project_code: str, user: User) -
         return await evaluation_view(session, project_code, role=user.role, expert_id=expert.id)
     if user.role in PARTY_ROLES:
         if not await acts_for(session, await get_project(session, project_code), user.role, user.organisation_id):
-            raise PermissionDenied("您无权查看本项目的评标情况")
+            raise PermissionDenied("您无权查看本项目的评标情况", code="may_not_view_evaluation")
         return await evaluation_view(session, project_code, role=user.role, party=True)
     return await evaluation_view(session, project_code, role=user.role, organisation_id=user.organisation_id)

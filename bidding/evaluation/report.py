@@ -112,7 +112,7 @@ async def sign_report(session: AsyncSession, *, actor: str, project_code: str, e
         if key is None:
             raise Conflict("您尚未登记签名公钥，请先登记或改为确认签署", code="no_signing_key")
         if not isinstance(signature, str) or not verify_signature(evaluation.report, signature, key.verify_key):
-            raise InvalidInput("签名无法用您登记的公钥验证（应为对评标报告规范化 JSON 的 Ed25519 签名）",
+            raise InvalidInput("签名无法用您登记的公钥验证（应为对评标报告规范化 JSON 的 Ed25519 签名）", code="report_signature_invalid",
                                field="signature")
         member.signature, member.signature_key_id = signature.lower(), key_id(key.verify_key)
     member.signed_at = await database_now(session)
@@ -158,7 +158,7 @@ async def complete_report(session: AsyncSession, *, actor: str, project_code: st
     check_step(evaluation.stage, "complete_report")
     members = await members_of(session, evaluation)
     if expert_id is not None and evaluation.chair_member_id != member_of(members, expert_id).id:
-        raise PermissionDenied("只有评标委员会组长可以结束评标报告签署")
+        raise PermissionDenied("只有评标委员会组长可以结束评标报告签署", code="chair_only")
     await _complete(session, project, evaluation, members, actor)
     return evaluation
 

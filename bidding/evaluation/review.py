@@ -40,14 +40,15 @@ async def record_review(session: AsyncSession, *, actor: str, project_code: str,
     """A member's pass or reject of one bid in the current review stage (revisable until closed)."""
     project, evaluation, _, member = await acting_member(session, project_code, expert_id, "record_review")
     if verdict not in (PASS, REJECT):
-        raise InvalidInput("评审结论应为 pass（通过）或 reject（否决）", field="verdict")
+        raise InvalidInput("评审结论应为 pass（通过）或 reject（否决）", code="unknown_review_verdict", field="verdict")
     if verdict == REJECT:
         if isinstance(ground, bool) or not isinstance(ground, int) or ground not in REJECTION_GROUNDS:
-            raise InvalidInput(f"否决投标须选择{REJECTION_SOURCE}规定的否决情形（1–7）", field="ground")
+            raise InvalidInput(f"否决投标须选择{REJECTION_SOURCE}规定的否决情形（1–7）",
+                               code="rejection_ground_required", field="ground")
         reason_text = text_field(reason, "reason", "否决理由")
     else:
         if ground is not None:
-            raise InvalidInput("通过评审时不应选择否决情形", field="ground")
+            raise InvalidInput("通过评审时不应选择否决情形", code="rejection_ground_on_pass", field="ground")
         reason_text = text_field(reason, "reason", "评审意见", required=False) or None
     bid = await bid_of(session, evaluation, bidder_credit_code)
     if bid.status != VALID:
@@ -116,7 +117,7 @@ async def close_stage(session: AsyncSession, *, actor: str, project_code: str, e
     """The chair closes the current review stage once every member has reviewed every bid."""
     project, evaluation, members, member = await acting_member(session, project_code, expert_id, "close_stage")
     if evaluation.chair_member_id != member.id:
-        raise PermissionDenied("只有评标委员会组长可以结束评审阶段")
+        raise PermissionDenied("只有评标委员会组长可以结束评审阶段", code="chair_only")
     stage = evaluation.stage
     bids = [b for b in await bids_of(session, evaluation) if b.status == VALID]
     reviews = (await session.scalars(select(EvaluationReview).where(

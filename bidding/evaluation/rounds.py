@@ -38,10 +38,10 @@ async def announce(session: AsyncSession, project: Project, kind: str, evaluatio
 def text_field(value: Any, field: str, what: str, *, required: bool = True) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise InvalidInput(f"须填写{what}", field=field)
+            raise InvalidInput(f"须填写{what}", code="text_required", field=field)
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{what}应为文本", field=field)
+        raise InvalidInput(f"{what}应为文本", code="text_required", field=field)
     return value.strip()
 
 
@@ -76,7 +76,7 @@ async def bids_of(session: AsyncSession, evaluation: EvaluationSession) -> list[
 def member_of(members: list[EvaluationMember], expert_id: int) -> EvaluationMember:
     member = next((m for m in members if m.expert_id == expert_id), None)
     if member is None:
-        raise PermissionDenied("您不是本项目本轮评标委员会的成员")
+        raise PermissionDenied("您不是本项目本轮评标委员会的成员", code="not_a_committee_member")
     return member
 
 
@@ -93,7 +93,7 @@ async def acting_member(session: AsyncSession, project_code: str, expert_id: int
 
 async def bid_of(session: AsyncSession, evaluation: EvaluationSession, bidder_credit_code: Any) -> EvaluationBid:
     if not isinstance(bidder_credit_code, str):
-        raise InvalidInput("请填写投标人的统一社会信用代码", field="bidder_credit_code")
+        raise InvalidInput("请填写投标人的统一社会信用代码", code="bidder_code_required", field="bidder_credit_code")
     bid = await session.scalar(select(EvaluationBid).where(
         EvaluationBid.session_id == evaluation.id, EvaluationBid.bidder_credit_code == bidder_credit_code)
         .execution_options(populate_existing=True))

@@ -49,13 +49,13 @@ _DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,8})(\.[0-9]+)?$")
 def parse_decimal(value: Any, *, field: str, places: int = 2) -> Fraction:
     """A non-negative decimal string (or int) with at most ``places`` decimals, exactly."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InvalidInput(f"「{field}」应为十进制数字文本，例如 \"12.5\"", field=field)
+        raise InvalidInput(f"「{field}」应为十进制数字文本，例如 \"12.5\"", code="invalid_decimal", field=field)
     text = str(value).strip()
     match = _DECIMAL.match(text)
     if match is None:
-        raise InvalidInput(f"「{field}」应为不小于零的十进制数字，实为「{text}」", field=field)
+        raise InvalidInput(f"「{field}」应为不小于零的十进制数字，实为「{text}」", code="invalid_decimal", field=field)
     if match.group(2) and len(match.group(2)) - 1 > places:
-        raise InvalidInput(f"「{field}」最多保留 {places} 位小数", field=field)
+        raise InvalidInput(f"「{field}」最多保留 {places} 位小数", code="too_many_decimal_places", field=field)
     return Fraction(text)
 
 
@@ -127,49 +127,49 @@ class EvaluationScheme:
     def from_json(cls, data: Any) -> EvaluationScheme:
         """Read and check a scheme; every refusal is :class:`InvalidInput` in Chinese."""
         if not isinstance(data, Mapping):
-            raise InvalidInput("评标办法应为 JSON 对象", field="scheme")
+            raise InvalidInput("评标办法应为 JSON 对象", code="invalid_scheme", field="scheme")
         method = data.get("method")
         if method == LOWEST_PRICE:
             return cls(method=LOWEST_PRICE)
         if method != COMPREHENSIVE:
-            raise InvalidInput("评标办法应为 comprehensive（综合评估法）或 lowest_price（经评审的最低投标价法）",
+            raise InvalidInput("评标办法应为 comprehensive（综合评估法）或 lowest_price（经评审的最低投标价法）", code="unknown_scheme_method",
                                field="method")
         price_points = parse_decimal(data.get("price_points"), field="price_points")
         if price_points <= 0:
-            raise InvalidInput("价格分应大于零", field="price_points")
+            raise InvalidInput("价格分应大于零", code="invalid_scheme", field="price_points")
         raw_items = data.get("items")
         if not isinstance(raw_items, (list, tuple)) or not raw_items:
-            raise InvalidInput("综合评估法须列出技术/商务评分项", field="items")
+            raise InvalidInput("综合评估法须列出技术/商务评分项", code="invalid_scheme", field="items")
         items = []
         for raw in raw_items:
             if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str) or not raw["name"].strip():
-                raise InvalidInput("评分项须有名称", field="items")
+                raise InvalidInput("评分项须有名称", code="invalid_scheme", field="items")
             name = raw["name"].strip()
             if len(name) > 100:
-                raise InvalidInput("评分项名称不超过100个字符", field="items")
+                raise InvalidInput("评分项名称不超过100个字符", code="invalid_scheme", field="items")
             points = parse_decimal(raw.get("max_points"), field=f"{name}.max_points")
             if points <= 0:
-                raise InvalidInput(f"评分项「{name}」的分值应大于零", field="items")
+                raise InvalidInput(f"评分项「{name}」的分值应大于零", code="invalid_scheme", field="items")
             items.append(ScoringItem(name, points))
         if len({item.name for item in items}) != len(items):
-            raise InvalidInput("评分项名称不能重复", field="items")
+            raise InvalidInput("评分项名称不能重复", code="invalid_scheme", field="items")
         raw_formula = data.get("price_formula")
         if not isinstance(raw_formula, Mapping):
-            raise InvalidInput("综合评估法须规定价格分计算公式", field="price_formula")
+            raise InvalidInput("综合评估法须规定价格分计算公式", code="invalid_scheme", field="price_formula")
         kind = raw_formula.get("kind")
         if kind == LOWEST_RATIO:
             formula = PriceFormula(LOWEST_RATIO)
         elif kind == MEAN_DEVIATION:
             k = parse_decimal(raw_formula.get("k"), field="k", places=4)
             if not Fraction(1, 2) <= k <= Fraction(3, 2):
-                raise InvalidInput("下浮系数 K 应在 0.5 至 1.5 之间（常见 0.95–1.00）", field="k")
+                raise InvalidInput("下浮系数 K 应在 0.5 至 1.5 之间（常见 0.95–1.00）", code="invalid_scheme", field="k")
             formula = PriceFormula(MEAN_DEVIATION, k=k,
                                    deduct_above=parse_decimal(raw_formula.get("deduct_above"), field="deduct_above",
                                                               places=4),
                                    deduct_below=parse_decimal(raw_formula.get("deduct_below"), field="deduct_below",
                                                               places=4))
         else:
-            raise InvalidInput("价格分公式应为 lowest_ratio（低价优先法）或 mean_deviation（平均值偏差法）",
+            raise InvalidInput("价格分公式应为 lowest_ratio（低价优先法）或 mean_deviation（平均值偏差法）", code="unknown_price_formula",
                                field="price_formula")
         return cls(method=COMPREHENSIVE, price_points=price_points, items=tuple(items), formula=formula)
 
@@ -180,7 +180,7 @@ class EvaluationScheme:
 def benchmark_price(scheme: EvaluationScheme, prices: Sequence[int]) -> Fraction:
     """The benchmark price (评标基准价) over the valid prices, in fen, exactly."""
     if not prices or any(isinstance(p, bool) or not isinstance(p, int) or p <= 0 for p in prices):
-        raise InvalidInput("有效投标报价应为正整数（分）且至少一个", field="prices")
+        raise InvalidInput("有效投标报价应为正整数（分）且至少一个", code="no_valid_prices", field="prices")
     if scheme.formula.kind == LOWEST_RATIO:
         return Fraction(min(prices))
     return Fraction(sum(prices), len(prices)) * scheme.formula.k
@@ -210,17 +210,18 @@ def price_scores(scheme: EvaluationScheme, prices: Mapping[Any, int]) -> dict[An
 def check_item_scores(scheme: EvaluationScheme, scores: Any) -> dict[str, Fraction]:
     """A member's technical/business scores: every item, 0..max, at most 2 decimals."""
     if not isinstance(scores, Mapping):
-        raise InvalidInput("评分应为「评分项: 分值」的 JSON 对象", field="scores")
+        raise InvalidInput("评分应为「评分项: 分值」的 JSON 对象", code="invalid_scores", field="scores")
     unknown = [name for name in scores if scheme.item(name) is None]
     if unknown:
-        raise InvalidInput(f"评标办法中没有评分项「{unknown[0]}」", field="scores")
+        raise InvalidInput(f"评标办法中没有评分项「{unknown[0]}」", code="unknown_score_item", field="scores")
     checked = {}
     for item in scheme.items:
         if item.name not in scores:
-            raise InvalidInput(f"缺少评分项「{item.name}」的得分", field="scores")
+            raise InvalidInput(f"缺少评分项「{item.name}」的得分", code="missing_item_score", field="scores")
         value = parse_decimal(scores[item.name], field=item.name)
         if value > item.max_points:
-            raise InvalidInput(f"评分项「{item.name}」得分不得超过 {_text(item.max_points)} 分", field="scores")
+            raise InvalidInput(f"评分项「{item.name}」得分不得超过 {_text(item.max_points)} 分",
+                               code="item_score_too_high", field="scores")
         checked[item.name] = value
     return checked
 
@@ -232,7 +233,7 @@ def member_total(price: Fraction, items: Mapping[str, Fraction]) -> Fraction:
 def final_score(member_totals: Sequence[Fraction]) -> Fraction:
     """The mean of the members' totals (exact; round once with :func:`render`)."""
     if not member_totals:
-        raise InvalidInput("没有评委的评分", field="scores")
+        raise InvalidInput("没有评委的评分", code="no_scores", field="scores")
     return sum(member_totals, Fraction(0)) / len(member_totals)
 
 
@@ -272,7 +273,7 @@ def rank_offers(scheme: EvaluationScheme, offers: Sequence[Offer], limit: int) -
     """At most ``limit`` candidates. Comprehensive: final score desc, then lower price, then
     earlier bid. Lowest price: evaluated price asc, then earlier bid."""
     if scheme.method == COMPREHENSIVE and any(offer.score is None for offer in offers):
-        raise InvalidInput("综合评估法须有每个有效投标的最终得分", field="scores")
+        raise InvalidInput("综合评估法须有每个有效投标的最终得分", code="missing_final_score", field="scores")
     ordered = sorted(offers, key=lambda offer: ranking_key(scheme, offer))[:max(limit, 0)]
     return [Ranked(rank, offer.bid_id, offer.price_fen,
                    render(offer.score) if scheme.method == COMPREHENSIVE else None)

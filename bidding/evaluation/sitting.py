@@ -127,7 +127,7 @@ async def vote_for_chair(session: AsyncSession, *, actor: str, project_code: str
     project, evaluation, members, member = await acting_member(session, project_code, expert_id, "vote_for_chair")
     candidate = next((m for m in members if m.expert_code == candidate_code), None)
     if candidate is None:
-        raise InvalidInput("只能推选本评标委员会的成员为组长", field="candidate")
+        raise InvalidInput("只能推选本评标委员会的成员为组长", code="chair_not_a_member", field="candidate")
     if member.chair_vote is not None:
         raise Conflict("您已投票，不能重复投票", code="already_voted")
     member.chair_vote = candidate.id

@@ -32,7 +32,7 @@ async def evaluation_view(session: AsyncSession, project_code: str, *, role: str
     own bid's outcome.
     """
     if role not in ("bidder", "expert", "admin", "supervisor") and not party:
-        raise PermissionDenied("您无权查看本项目的评标情况")
+        raise PermissionDenied("您无权查看本项目的评标情况", code="may_not_view_evaluation")
     project = await get_project(session, project_code)
     evaluation = await current_session(session, project)
     members = await members_of(session, evaluation)
@@ -44,7 +44,7 @@ async def evaluation_view(session: AsyncSession, project_code: str, *, role: str
             "outcome": evaluation.outcome}
     if role == "bidder":
         if project.state not in PUBLISHED_STATES:
-            raise PermissionDenied("中标候选人公示前，投标人不能查看评标情况")
+            raise PermissionDenied("中标候选人公示前，投标人不能查看评标情况", code="evaluation_before_publicity")
         own = next((b for b in bids if b.organisation_id == organisation_id), None)
         report = evaluation.report or {}
         return base | {"candidates": report.get("candidates", []),

@@ -91,7 +91,7 @@ async def publish_documents(session: AsyncSession, *, actor: str, project_code: 
     if now >= project.bid_deadline or shortfall is not None:
         source = rule.get("source") if rule else None
         shortfall = shortfall or "投标截止时间已过"
-        raise RuleViolation(f"{shortfall}（{source}）",
+        raise RuleViolation(f"{shortfall}（{source}）", code="documents_period_too_short",
                             rule=DOCS_PERIOD_RULE, source=source, value=minimum,
                             unit=rule.get("unit") if rule else None,
                             rule_set=f"{rule_set.code}@{rule_set.version}", project=project.code, days=days)

@@ -66,9 +66,9 @@ async def announcement_search_text(session: AsyncSession, project: Project, kind
 
 async def publish_announcement(session: AsyncSession, *, actor: str, project: Project, kind: str, title: str, body: str) -> Announcement:
     if kind not in ANNOUNCEMENT_KINDS:
-        raise InvalidInput(f"未知的公告类型「{kind}」", field="kind")
+        raise InvalidInput(f"未知的公告类型「{kind}」", code="unknown_announcement_kind", field="kind")
     if not title.strip():
-        raise InvalidInput("公告标题不能为空", field="title")
+        raise InvalidInput("公告标题不能为空", code="title_required", field="title")
     announcement = Announcement(project_id=project.id, kind=kind, title=title.strip(), body=body,
                                 search_text=await announcement_search_text(session, project, kind, title.strip(), body))
     session.add(announcement)

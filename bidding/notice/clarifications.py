@@ -101,13 +101,14 @@ async def ask_question(session: AsyncSession, *, actor: str, project_code: str, 
     """A question from an admitted bidder on the tender documents, numbered within the project."""
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("问题内容不能为空", field="text")
+        raise InvalidInput("问题内容不能为空", code="text_required", field="text")
     if len(text) > MAX_QUESTION_CHARS:
-        raise InvalidInput(f"问题内容不能超过 {MAX_QUESTION_CHARS} 字", field="text")
+        raise InvalidInput(f"问题内容不能超过 {MAX_QUESTION_CHARS} 字", code="text_too_long", field="text")
     project = await get_project(session, project_code, lock=True)  # serialises the public numbers
     registration = await admitted_registration(session, project, bidder_organisation_id)
     if registration is None:
-        raise PermissionDenied(f"未报名（或未获准报名）项目 {project.code} 的单位不能提问", project=project.code)
+        raise PermissionDenied(f"未报名（或未获准报名）项目 {project.code} 的单位不能提问",
+                               code="registration_required", project=project.code)
     _check_open(project, await database_now(session), "提出问题")
     number = (await session.scalar(select(func.coalesce(func.max(Question.public_number), 0))
                                    .where(Question.project_id == project.id))) + 1
@@ -168,9 +169,9 @@ async def publish_clarification(session: AsyncSession, *, actor: str, project_co
     with the same announcement (:mod:`bidding.notice.documents`)."""
     title, body = (title or "").strip(), (body or "").strip()
     if not title:
-        raise InvalidInput("澄清/修改公告标题不能为空", field="title")
+        raise InvalidInput("澄清/修改公告标题不能为空", code="title_required", field="title")
     if not body:
-        raise InvalidInput("澄清/修改内容不能为空", field="body")
+        raise InvalidInput("澄清/修改内容不能为空", code="text_required", field="body")
     project = await get_project(session, project_code, lock=True)
     now = await database_now(session)
     _check_open(project, now, "发布澄清或修改")
@@ -186,7 +187,7 @@ async def publish_clarification(session: AsyncSession, *, actor: str, project_co
             raise NotFound(f"项目 {project.code} 没有问题 {sorted(missing)}", questions=sorted(missing))
         already = [question.public_number for question in answered if question.answered_by is not None]
         if already:
-            raise Conflict(f"问题 {already} 已答复", questions=already)
+            raise Conflict(f"问题 {already} 已答复", code="question_answered", questions=already)
 
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
     rule = rule_set.entry(CLARIFICATION_RULE)

@@ -98,17 +98,17 @@ class DocumentFile:
 def checked_document(document: DocumentFile) -> DocumentFile:
     """The file with a safe name, refused when empty or too large."""
     if not isinstance(document.content, (bytes, bytearray, memoryview)):
-        raise InvalidInput("招标文件内容必须是字节串", field="file")
+        raise InvalidInput("招标文件内容必须是字节串", code="document_not_bytes", field="file")
     content = bytes(document.content)
     if not content:
-        raise InvalidInput("招标文件不能为空文件", field="file")
+        raise InvalidInput("招标文件不能为空文件", code="document_empty", field="file")
     if len(content) > MAX_DOCUMENT_SIZE:
-        raise InvalidInput(f"招标文件超过 {MAX_DOCUMENT_SIZE // (1024 * 1024)} MiB", field="file")
+        raise InvalidInput(f"招标文件超过 {MAX_DOCUMENT_SIZE // (1024 * 1024)} MiB", code="document_too_large", field="file")
     name = _UNSAFE_FILENAME.sub("_", (document.filename or "").strip()).strip(". ")
     if not name:
-        raise InvalidInput("招标文件须有文件名", field="file")
+        raise InvalidInput("招标文件须有文件名", code="document_name_required", field="file")
     if len(name) > MAX_FILENAME_CHARS:
-        raise InvalidInput(f"招标文件名不能超过 {MAX_FILENAME_CHARS} 字", field="file")
+        raise InvalidInput(f"招标文件名不能超过 {MAX_FILENAME_CHARS} 字", code="document_name_too_long", field="file")
     media_type = (document.media_type or "application/octet-stream").strip()[:100]
     return DocumentFile(filename=name, content=content, media_type=media_type)
 

@@ -122,13 +122,13 @@ async def raise_doc_objection(session: AsyncSession, *, actor: str, project_code
     the rules say so, the tender is suspended until every objection is answered."""
     text = (text or "").strip() if isinstance(text, str) else ""
     if not text:
-        raise InvalidInput("异议内容不能为空", field="text")
+        raise InvalidInput("异议内容不能为空", code="text_required", field="text")
     if len(text) > MAX_OBJECTION_CHARS:
-        raise InvalidInput(f"异议内容不能超过 {MAX_OBJECTION_CHARS} 字", field="text")
+        raise InvalidInput(f"异议内容不能超过 {MAX_OBJECTION_CHARS} 字", code="text_too_long", field="text")
     project = await get_project(session, project_code, lock=True)  # serialises numbers and the suspension
     registration = await admitted_registration(session, project, bidder_organisation_id)
     if registration is None:
-        raise PermissionDenied(f"未报名（或未获准报名）项目 {project.code} 的单位不能对招标文件提出异议",
+        raise PermissionDenied(f"未报名（或未获准报名）项目 {project.code} 的单位不能对招标文件提出异议", code="registration_required",
                                project=project.code)
     now = await database_now(session)
     if not _objectable(project) or project.bid_deadline is None:
@@ -204,10 +204,10 @@ async def answer_doc_objection(session: AsyncSession, *, actor: str, project_cod
     ``document`` version) is published as a clarification/change."""
     answer = (answer or "").strip() if isinstance(answer, str) else ""
     if not answer:
-        raise InvalidInput("答复内容不能为空", field="answer")
+        raise InvalidInput("答复内容不能为空", code="text_required", field="answer")
     changes = bool((change_title or "").strip() or (change_body or "").strip() or document is not None)
     if changes and not ((change_title or "").strip() and (change_body or "").strip()):
-        raise InvalidInput("修改招标文件的答复须有澄清/修改公告的标题和内容", field="change")
+        raise InvalidInput("修改招标文件的答复须有澄清/修改公告的标题和内容", code="clarification_required", field="change")
     project = await get_project(session, project_code, lock=True)
     objection = await session.scalar(select(DocObjection).where(
         DocObjection.id == objection_id, DocObjection.project_id == project.id).with_for_update())

@@ -64,6 +64,7 @@ from bidding.tender.lifecycle import apply_transition
 from bidding.bids.opening_keys import open_opening_key
 from bidding.tender.projects import Project, get_project
 from bidding.tender.states import STATE_NAMES, TenderState
+from bidding.opening.record import OpeningRecord
 from trading.audit import record_event
 from trading.columns import timestamp_column
 from trading.database import database_now
@@ -259,7 +260,8 @@ async def open_center_halves(session: AsyncSession, keys: CenterKeys, project: P
     rules, _ = await _rules(session, project)
     minutes = rules.get("decryption_window_minutes")
     if not minutes:
-        raise RuleViolation(f"项目 {project.code} 的规则集未规定解密时限", rule="decryption_window_minutes")
+        raise RuleViolation(f"项目 {project.code} 的规则集未规定解密时限",
+                            code="no_decryption_window_rule", rule="decryption_window_minutes")
     now = await database_now(session)
     opening = OpeningSession(project_id=project.id, started_by=actor, started_at=now,
                              window_ends_at=now + timedelta(minutes=minutes))
@@ -319,7 +321,7 @@ async def hand_in_bidder_half(session: AsyncSession, keys: CenterKeys, *, actor:
     """
     k_b = sealed_bid.key_half_from_hex(k_b_hex) if isinstance(k_b_hex, str) else None
     if k_b is None:
-        raise InvalidInput("密钥份额应为十六进制文本", field="k_b")
+        raise InvalidInput("密钥份额应为十六进制文本", code="invalid_key_half", field="k_b")
     project = await get_project(session, project_code)
     opening = await _opening(session, project, share=True)
     _not_finished(project, opening)
@@ -474,7 +476,7 @@ async def record_other_failure(session: AsyncSession, *, actor: str, project_cod
                                reason: str) -> OpeningEntry:
     """A pending bid fails for a cause not the bidder's (e.g. the platform): deemed withdrawn."""
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("须说明未能解密的原因", field="reason")
+        raise InvalidInput("须说明未能解密的原因", code="reason_required", field="reason")
     project = await get_project(session, project_code)
     opening = await _opening(session, project, lock=True)
     _not_finished(project, opening)
@@ -539,7 +541,7 @@ async def close_window(session: AsyncSession, *, actor: str, project_code: str,
 async def announce_max_price(session: AsyncSession, *, actor: str, project_code: str, max_price_fen: int) -> OpeningSession:
     """Announce the maximum bid price (最高投标限价), in fen, once."""
     if isinstance(max_price_fen, bool) or not isinstance(max_price_fen, int) or max_price_fen <= 0:
-        raise InvalidInput("最高投标限价应为正整数（分）", field="max_price_fen")
+        raise InvalidInput("最高投标限价应为正整数（分）", code="invalid_max_price", field="max_price_fen")
     project = await get_project(session, project_code)
     opening = await _opening(session, project, lock=True)
     _not_finished(project, opening)
@@ -560,13 +562,13 @@ async def raise_objection(session: AsyncSession, *, actor: str, project_code: st
                           bidder_credit_code: str | None = None) -> OpeningObjection:
     """An objection (异议) raised at the opening; a bidder must be taking part in it."""
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("异议内容不能为空", field="text")
+        raise InvalidInput("异议内容不能为空", code="text_required", field="text")
     project = await get_project(session, project_code)
     opening = await _opening(session, project)
     _not_finished(project, opening)
     if bidder_credit_code is not None and not await session.scalar(select(OpeningEntry.id).where(
             OpeningEntry.session_id == opening.id, OpeningEntry.bidder_credit_code == bidder_credit_code)):
-        raise PermissionDenied("只有参加本次开标的投标人可以提出异议", bidder=bidder_credit_code)
+        raise PermissionDenied("只有参加本次开标的投标人可以提出异议", code="not_an_opening_bidder", bidder=bidder_credit_code)
     now = await database_now(session)
     objection = OpeningObjection(session_id=opening.id, raised_by=actor, bidder_credit_code=bidder_credit_code,
                                  text=text.strip(), raised_at=now)
@@ -583,7 +585,7 @@ async def answer_objection(session: AsyncSession, *, actor: str, project_code: s
                            answer: str) -> OpeningObjection:
     """The answer given on the spot, recorded once."""
     if not isinstance(answer, str) or not answer.strip():
-        raise InvalidInput("答复内容不能为空", field="answer")
+        raise InvalidInput("答复内容不能为空", code="text_required", field="answer")
     project = await get_project(session, project_code)
     opening = await _opening(session, project)
     objection = await session.scalar(select(OpeningObjection).where(
@@ -655,7 +657,7 @@ async def window_closed(session: AsyncSession, project_code: str) -> bool:
     return opening is not None and window_over(opening, await database_now(session))
 
 
-async def opening_record(session: AsyncSession, project_code: str) -> dict[str, Any]:
+async def opening_record(session: AsyncSession, project_code: str) -> OpeningRecord:
     """The opening record (开标记录): bidder, price, duration, decryption state; prices only once decrypted."""
     project = await get_project(session, project_code)
     opening = await _opening(session, project)

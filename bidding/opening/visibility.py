@@ -43,5 +43,5 @@ async def readable_opening_record(session: AsyncSession, project_code: str, user
     if not await may_read_opening_record(session, project_code, user.role if user is not None else None):
         if user is None:
             raise NotAuthenticated(SEALED_MESSAGE)
-        raise PermissionDenied(SEALED_MESSAGE)
+        raise PermissionDenied(SEALED_MESSAGE, code="opening_record_sealed")
     return await opening_record(session, project_code)

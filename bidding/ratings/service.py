@@ -91,7 +91,7 @@ async def steps_to_rate(session: AsyncSession, project_code: str, user: User) ->
     project = await get_project(session, project_code)
     roles = await _roles_in(session, project, user)
     if not roles:
-        raise PermissionDenied(f"您未参与项目 {project.code}，不能评价其服务")
+        raise PermissionDenied(f"您未参与项目 {project.code}，不能评价其服务", code="not_a_participant")
     given = {row.step: row for row in (await session.scalars(select(ServiceRating).where(
         ServiceRating.project_id == project.id, ServiceRating.user_id == user.id))).all()}
     return [{"code": step.code, "name": step.name, "rating": given.get(step.code)}
@@ -102,18 +102,18 @@ async def rate_service_step(session: AsyncSession, *, user: User, project_code: 
                             comment: str = "") -> ServiceRating:
     """One rating per person, project and step, by those the step served, once it was served."""
     if step not in STEPS:
-        raise InvalidInput("请选择要评价的服务环节", field="step")
+        raise InvalidInput("请选择要评价的服务环节", code="service_step_required", field="step")
     if grade not in GRADES:
-        raise InvalidInput("请选择好评、中评或差评", field="grade")
+        raise InvalidInput("请选择好评、中评或差评", code="rating_level_required", field="grade")
     comment = (comment or "").strip()
     if len(comment) > 500:
-        raise InvalidInput("评价意见不能超过 500 字", field="comment")
+        raise InvalidInput("评价意见不能超过 500 字", code="text_too_long", field="comment")
     if grade == "poor" and not comment:
-        raise InvalidInput("差评请写明原因，以便中心改进", field="comment")
+        raise InvalidInput("差评请写明原因，以便中心改进", code="reason_required", field="comment")
     project = await get_project(session, project_code)
     served = STEPS[step]
     if not served.served & await _roles_in(session, project, user):
-        raise PermissionDenied(f"「{served.name}」未为您提供服务，不能评价", field="step")
+        raise PermissionDenied(f"「{served.name}」未为您提供服务，不能评价", code="not_served", field="step")
     if not _reached(project, served.reached_at):
         raise Conflict(f"项目 {project.code} 尚未进行「{served.name}」，办理后再评价", code="step_not_served", field="step")
     rating = ServiceRating(project_id=project.id, step=step, user_id=user.id, grade=grade, comment=comment)

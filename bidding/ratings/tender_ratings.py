@@ -36,7 +36,7 @@ def _check_rater(project: Project, user: User) -> None:
         return
     if user.role == UserRole.TENDERING_PARTY and user.organisation_id == project.tendering_party_id:
         return
-    raise PermissionDenied(f"只有项目 {project.code} 的招标人或监督人员可以评价")
+    raise PermissionDenied(f"只有项目 {project.code} 的招标人或监督人员可以评价", code="may_not_rate")
 
 
 def _check_state(project: Project, allowed: frozenset[TenderState], what: str) -> None:

@@ -60,19 +60,19 @@ class ListingFilters:
     def checked(self) -> ListingFilters:
         """The filters, or InvalidInput naming the field that is wrong."""
         if len(self.query) > MAX_QUERY_CHARS:
-            raise InvalidInput(f"搜索词不能超过 {MAX_QUERY_CHARS} 个字", field="q")
+            raise InvalidInput(f"搜索词不能超过 {MAX_QUERY_CHARS} 个字", code="query_too_long", field="q")
         if self.category and self.category not in TRADING_CATEGORIES:
-            raise InvalidInput(f"未知的交易类别「{self.category}」", field="category")
+            raise InvalidInput(f"未知的交易类别「{self.category}」", code="unknown_category", field="category")
         if self.state and self.state not in STATE_NAMES:
-            raise InvalidInput(f"未知的项目状态「{self.state}」", field="state")
+            raise InvalidInput(f"未知的项目状态「{self.state}」", code="unknown_state", field="state")
         if self.kind and self.kind not in ANNOUNCEMENT_KINDS:
-            raise InvalidInput(f"未知的公告类型「{self.kind}」", field="kind")
+            raise InvalidInput(f"未知的公告类型「{self.kind}」", code="unknown_announcement_kind", field="kind")
         if self.region and not (len(self.region) == 6 and self.region.isascii() and self.region.isdigit()):
-            raise InvalidInput("行政区划代码应为 6 位数字", field="region")
+            raise InvalidInput("行政区划代码应为 6 位数字", code="invalid_region_code", field="region")
         if self.published_from and self.published_to and self.published_from > self.published_to:
-            raise InvalidInput("结束日期不能早于开始日期", field="date_to")
+            raise InvalidInput("结束日期不能早于开始日期", code="invalid_date_range", field="date_to")
         if self.min_fen is not None and self.max_fen is not None and self.min_fen > self.max_fen:
-            raise InvalidInput("最高金额不能低于最低金额", field="max_amount")
+            raise InvalidInput("最高金额不能低于最低金额", code="invalid_amount_range", field="max_amount")
         return self
 
 
@@ -197,7 +197,7 @@ async def list_announcements(session: AsyncSession, filters: ListingFilters, *, 
     if before is not None:
         published = await session.scalar(select(Announcement.published_at).where(Announcement.id == before))
         if published is None:
-            raise InvalidInput("分页位置无效，请从第一页重新浏览")
+            raise InvalidInput("分页位置无效，请从第一页重新浏览", code="invalid_cursor")
         cursor = (published, before)
     rows = (await session.execute(listing_statement(filters, limit=page_size + 1, before=cursor))).all()
     listed = [ListingRow(*row) for row in rows[:page_size]]

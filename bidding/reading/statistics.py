@@ -120,7 +120,7 @@ def _day(text: str, field_name: str, label: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"{label}「{text}」格式有误，应为 YYYY-MM-DD", field=field_name) from None
+        raise InvalidInput(f"{label}「{text}」格式有误，应为 YYYY-MM-DD", code="invalid_date", field=field_name) from None
 
 
 def stats_filter(*, year: str = "", date_from: str = "", date_to: str = "", category: str = "",
@@ -130,17 +130,17 @@ def stats_filter(*, year: str = "", date_from: str = "", date_to: str = "", cate
     year = (year or "").strip()
     if year:
         if not year.isdigit() or not EARLIEST_YEAR <= int(year) <= LATEST_YEAR:
-            raise InvalidInput(f"年度「{year}」应为 {EARLIEST_YEAR}–{LATEST_YEAR} 之间的四位年份", field="year")
+            raise InvalidInput(f"年度「{year}」应为 {EARLIEST_YEAR}–{LATEST_YEAR} 之间的四位年份", code="invalid_year", field="year")
         start = start or date(int(year), 1, 1)
         end = end or date(int(year), 12, 31)
     if start and end and end < start:
-        raise InvalidInput("截止日期不能早于起始日期", field="date_to")
+        raise InvalidInput("截止日期不能早于起始日期", code="invalid_date_range", field="date_to")
     category = (category or "").strip() or None
     if category is not None and category not in TRADING_CATEGORIES:
-        raise InvalidInput(f"未知的交易类别「{category}」", field="category")
+        raise InvalidInput(f"未知的交易类别「{category}」", code="unknown_category", field="category")
     region = (region or "").strip() or None
     if region is not None and not (len(region) == 6 and region.isdigit()):
-        raise InvalidInput(f"行政区划代码「{region}」应为6位数字", field="region")
+        raise InvalidInput(f"行政区划代码「{region}」应为6位数字", code="invalid_region_code", field="region")
     return StatsFilter(start, end, category, region)
 
 

@@ -87,7 +87,7 @@ async def confirm_deposit(
             raise NotFound(reason, project_code=project_code)
         raise RuleViolation(reason, code="not_admitted", project_code=project_code, bidder=code)
     if not isinstance(value_date, date):
-        raise InvalidInput("到账日期格式有误", field="value_date")
+        raise InvalidInput("到账日期格式有误", code="invalid_date", field="value_date")
     deposit = await ledger.record_deposit(
         session, actor=actor, project_code=project_code, bidder_credit_code=code, amount_fen=amount_fen,
         account=account, account_name=account_name, bank_reference=bank_reference, value_date=value_date,

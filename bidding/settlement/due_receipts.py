@@ -120,5 +120,5 @@ async def held_receipt(session: AsyncSession, number: str, user: User) -> Receip
     """The receipt ``number``, when ``user`` may hold it (the center's staff, or the organisation on it)."""
     receipt = await get_receipt(session, number)
     if user.role not in CENTER_ROLES and await _holder_code(session, user) != receipt.party_credit_code:
-        raise PermissionDenied("只有缴款（收款）单位和交易中心可以下载该票据")
+        raise PermissionDenied("只有缴款（收款）单位和交易中心可以下载该票据", code="may_not_download")
     return receipt

@@ -27,7 +27,6 @@ deadline (``deposit:{id}``) that paying it meets. Never two refunds of one depos
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,7 +117,7 @@ async def instruct_refunds(session: AsyncSession, project: Project, *, event: st
 
     ``winner`` (credit code) is the award notice's winner; without it, the rank-1 candidate."""
     if event not in EVENTS:
-        raise InvalidInput(f"未知的退还事由「{event}」，应为 {'、'.join(EVENTS)}", field="event")
+        raise InvalidInput(f"未知的退还事由「{event}」，应为 {'、'.join(EVENTS)}", code="unknown_refund_event", field="event")
     rule_set = await session.get(RuleSetRecord, project.rule_set_id)
     await record_opening_outcomes(session, project, actor=actor)
     deposits = await ledger.open_deposits(session, project_code=project.code)
@@ -181,8 +180,14 @@ async def confirm_refund_paid(session: AsyncSession, *, refund_id: int, actor: s
     return refund
 
 
-def refund_view(refund: ledger.LedgerRefund, now: datetime | None = None) -> dict[str, Any]:
-    view = refund.as_dict()
+class RefundView(ledger.RefundRecord, total=False):
+    """A refund as listed: ``overdue`` while unpaid, given the moment."""
+
+    overdue: bool
+
+
+def refund_view(refund: ledger.LedgerRefund, now: datetime | None = None) -> RefundView:
+    view: RefundView = {**refund.as_dict()}
     if now is not None and refund.paid_at is None:
         view["overdue"] = now >= refund.due_at
     return view

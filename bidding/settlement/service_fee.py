@@ -30,7 +30,7 @@ async def charge_service_fee(session, *, project_code: str, actor: str, category
     schedule = load_schedule()
     if category not in schedule.categories:
         raise InvalidInput(f"请指明收费类别（{'、'.join(f'{k} {v}' for k, v in schedule.categories.items())}）",
-                           field="category")
+                           code="fee_category_required", field="category")
     candidates = await ranked_candidates(session, project.id)
     if not candidates:
         raise Conflict(f"项目 {project.code} 没有中标候选人，无法确定中标人", code="no_winner", project=project.code)

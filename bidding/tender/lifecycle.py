@@ -50,7 +50,7 @@ def transition_named(action: str, method: str) -> Transition:
     """The step ``action`` in the transition table of the trading method ``method``."""
     transition = method_for(method).transitions.get(action)
     if transition is None:
-        raise InvalidInput(f"未知的操作「{action}」", field="action", action=action)
+        raise InvalidInput(f"未知的操作「{action}」", code="unknown_action", field="action", action=action)
     return transition
 
 
@@ -119,21 +119,21 @@ def _checked_facts(transition: Transition, given: Mapping[str, Any]) -> dict[str
     known = {**transition.accepts, **transition.needs}
     for name in given:
         if name not in known:
-            raise InvalidInput(f"「{transition.name}」不接受事实「{name}」", field=name)
+            raise InvalidInput(f"「{transition.name}」不接受事实「{name}」", code="unknown_fact", field=name)
     checked: dict[str, Any] = {}
     for name, kind in known.items():
         if name not in given or given[name] is None:
             if name in transition.needs:
-                raise InvalidInput(f"「{transition.name}」须提供「{name}」", field=name)
+                raise InvalidInput(f"「{transition.name}」须提供「{name}」", code="fact_required", field=name)
             continue
         value = given[name]
         if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise InvalidInput(f"「{name}」应为不小于零的整数", field=name)
+            raise InvalidInput(f"「{name}」应为不小于零的整数", code="invalid_fact", field=name)
         if kind is datetime and (not isinstance(value, datetime) or value.tzinfo is None):
-            raise InvalidInput(f"「{name}」应为带时区的时间", field=name)
+            raise InvalidInput(f"「{name}」应为带时区的时间", code="invalid_fact", field=name)
         if kind is str:
             if not isinstance(value, str) or not value.strip():
-                raise InvalidInput(f"「{name}」不能为空", field=name)
+                raise InvalidInput(f"「{name}」不能为空", code="invalid_fact", field=name)
             value = value.strip()
         checked[name] = value
     return checked

@@ -50,4 +50,4 @@ def offered_actions(project: HasState, role: str | None) -> tuple[str, ...]:
 def check_takes(action: str, role: str | None, refusal: str) -> None:
     """Refuse (with ``refusal``) someone whose role does not take the step ``action`` by hand."""
     if role not in TAKEN_BY.get(action, ()):
-        raise PermissionDenied(refusal)
+        raise PermissionDenied(refusal, code=f"may_not_{action}")

@@ -51,8 +51,10 @@ async def check_acts_for(session: AsyncSession, project: Project, role: str | No
     """The project, when the person acts for it (:func:`acts_for`); refused naming ``doing`` otherwise."""
     if not await acts_for(session, project, role, organisation_id):
         if doing is None:
-            raise PermissionDenied(f"项目 {project.code} 不是本单位招标或代理的项目，无权查看或办理", project=project.code)
-        raise PermissionDenied(f"只有项目 {project.code} 的招标人、其代理机构或交易中心可以{doing}", project=project.code)
+            raise PermissionDenied(f"项目 {project.code} 不是本单位招标或代理的项目，无权查看或办理", code="not_project_party",
+                                   project=project.code)
+        raise PermissionDenied(f"只有项目 {project.code} 的招标人、其代理机构或交易中心可以{doing}", code="not_project_party",
+                               project=project.code)
     return project
 
 
@@ -85,7 +87,7 @@ async def registering_party(session: AsyncSession, credit_code: str, *, role: st
     """The tendering party a user in ``role`` may register a project for, by its credit code."""
     party = await session.scalar(select(Organisation).where(Organisation.credit_code == credit_code))
     if party is None:
-        raise InvalidInput(f"未找到招标人 {credit_code}", field="tendering_party_credit_code")
+        raise InvalidInput(f"未找到招标人 {credit_code}", code="unknown_tendering_party", field="tendering_party_credit_code")
     check_party_owns(party, role, organisation_id)
     return party
 
@@ -93,7 +95,7 @@ async def registering_party(session: AsyncSession, credit_code: str, *, role: st
 async def choose_agency_mode(session: AsyncSession, *, actor: str, project: Project, mode: str) -> None:
     """Record how the tender is to be run; ``draw`` asks the center for an agency draw."""
     if mode not in AGENCY_MODES:
-        raise InvalidInput("请选择代理方式：抽取代理机构或自行招标", field="agency_mode")
+        raise InvalidInput("请选择代理方式：抽取代理机构或自行招标", code="agency_mode_required", field="agency_mode")
     await record_event(session, actor=actor, action=MODE_ACTION, subject=f"project:{project.code}",
                        data={"mode": mode, "mode_name": AGENCY_MODES[mode]})
     await publish_event(session, f"project:{project.code}", MODE_ACTION, {"mode": mode})

@@ -65,19 +65,19 @@ async def register_project(
 ) -> Project:
     """Register a project and pin the rule set in force today (database clock)."""
     if isinstance(estimate_fen, bool) or not isinstance(estimate_fen, int) or estimate_fen < 0:
-        raise InvalidInput("估算价/预算金额应为不小于零的整数（单位：分）", field="estimate_fen")
+        raise InvalidInput("估算价/预算金额应为不小于零的整数（单位：分）", code="invalid_estimate", field="estimate_fen")
     PROJECT_CODE.check(code)
     if not title.strip():
-        raise InvalidInput("项目名称不能为空", field="title")
+        raise InvalidInput("项目名称不能为空", code="title_required", field="title")
     if await session.get(TradingCategory, category) is None:
-        raise InvalidInput(f"未知的交易类别「{category}」", field="category")
+        raise InvalidInput(f"未知的交易类别「{category}」", code="unknown_category", field="category")
     if await session.get(Region, region_code) is None:
-        raise InvalidInput(f"未知的行政区划代码「{region_code}」", field="region_code")
+        raise InvalidInput(f"未知的行政区划代码「{region_code}」", code="unknown_region", field="region_code")
     party = await session.get(Organisation, tendering_party_id)
     if party is None or OrgRole.TENDERING_PARTY.value not in party.roles:
-        raise InvalidInput("招标人须为已登记且具有招标人角色的单位", field="tendering_party_id")
+        raise InvalidInput("招标人须为已登记且具有招标人角色的单位", code="not_a_tendering_party", field="tendering_party_id")
     if await session.scalar(select(Project.id).where(Project.code == code)):
-        raise Conflict(f"项目编号 {code} 已存在", field="code")
+        raise Conflict(f"项目编号 {code} 已存在", code="project_code_taken", field="code")
     today = await session.scalar(select(func.current_date()))
     rule_set = await rule_set_in_force(session, category, method, today)
     project = Project(code=code, title=title.strip(), category=category, method=method, region_code=region_code,
@@ -101,7 +101,8 @@ async def retender_project(session: AsyncSession, *, actor: str, project_code: s
                        state=old.state)
     again = await session.scalar(select(Project.code).where(Project.retender_of_id == old.id))
     if again is not None:
-        raise Conflict(f"项目 {project_code} 已重新招标，新项目编号 {again}", project=project_code, retender=again)
+        raise Conflict(f"项目 {project_code} 已重新招标，新项目编号 {again}",
+                       code="already_retendered", project=project_code, retender=again)
     title = old.title if old.title.endswith("（重新招标）") else f"{old.title}（重新招标）"
     return await register_project(session, actor=actor, code=new_code, title=title, category=old.category,
                                   method=old.method, region_code=old.region_code,

@@ -69,7 +69,7 @@ def project_facts(project: Project, rule_set: RuleSetRecord, requested_deposit_f
 
 def _check_deposit_setting(value: int | None) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise InvalidInput("保证金金额应为不小于零的整数（单位：分）", field="requested_deposit_fen")
+        raise InvalidInput("保证金金额应为不小于零的整数（单位：分）", code="invalid_deposit_amount", field="requested_deposit_fen")
     return value
 
 
@@ -79,7 +79,8 @@ async def _bidder(session: AsyncSession, credit_code: str) -> Organisation:
     if bidder is None:
         raise NotFound(f"未找到统一社会信用代码为 {code} 的单位", credit_code=code)
     if OrgRole.BIDDER.value not in bidder.roles:
-        raise InvalidInput(f"单位「{bidder.name}」不具有投标人角色，不能报名", field="bidder_credit_code")
+        raise InvalidInput(f"单位「{bidder.name}」不具有投标人角色，不能报名",
+                           code="not_a_bidder_organisation", field="bidder_credit_code")
     return bidder
 
 
@@ -115,7 +116,7 @@ async def register_bidder(
     if await session.scalar(select(Registration.id).where(
             Registration.project_id == project.id, Registration.bidder_organisation_id == bidder.id,
             Registration.status == ADMITTED)):
-        raise Conflict(f"「{bidder.name}」已报名项目 {project.code}", project_code=project.code)
+        raise Conflict(f"「{bidder.name}」已报名项目 {project.code}", code="already_registered", project_code=project.code)
     moment = await transaction_now(session)
     facts = project_facts(project, rule_set, requested)
     check = await check_subject(session, project=facts, subject_key=bidder.credit_code, at=moment)

@@ -234,7 +234,7 @@ class WorkingDayCalendar:
         on the first working day after it.
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise InvalidInput(f"工作日数应为不小于零的整数，实为 {n!r}", field="n")
+            raise InvalidInput(f"工作日数应为不小于零的整数，实为 {n!r}", code="invalid_day_count", field="n")
         _checked(day)
         seen = {day.year}
         if n == 0:
@@ -282,7 +282,7 @@ class WorkingDayCalendar:
     def add_days(day: date, n: int) -> date:
         """``day`` plus ``n`` calendar days (no holiday data needed)."""
         if isinstance(n, bool) or not isinstance(n, int):
-            raise InvalidInput(f"日数应为整数，实为 {n!r}", field="n")
+            raise InvalidInput(f"日数应为整数，实为 {n!r}", code="invalid_day_count", field="n")
         return day + timedelta(days=n)
 
     def add_period(self, day: date, n: int, unit: str) -> date:
@@ -295,7 +295,7 @@ class WorkingDayCalendar:
             return self.period_last_day(day, n)
         if unit == "working_days":
             return self.reckon_working_days(day, n)
-        raise InvalidInput(f"单位 {unit} 不是期限单位（应为 days 或 working_days）", field="unit")
+        raise InvalidInput(f"单位 {unit} 不是期限单位（应为 days 或 working_days）", code="unknown_period_unit", field="unit")
 
     def _reckoning(self, day: date, years: set[int]) -> Reckoning:
         return Reckoning(day, tuple(sorted(year for year in years if self.is_provisional(year))))
@@ -303,7 +303,7 @@ class WorkingDayCalendar:
 
 def _checked(day: date) -> date:
     if isinstance(day, datetime) or not isinstance(day, date):
-        raise InvalidInput(f"应为日期（date），实为 {day!r}", field="date")
+        raise InvalidInput(f"应为日期（date），实为 {day!r}", code="invalid_date", field="date")
     return day
 
 
