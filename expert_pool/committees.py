@@ -494,6 +494,11 @@ async def current_committee_request(session: AsyncSession, project_code: str) ->
         .order_by(CommitteeRequest.id.desc()).limit(1))
 
 
+async def seats_of(session: AsyncSession, request_id: int) -> int:
+    """How many seats the committee's groups have in all."""
+    return await session.scalar(select(func.sum(CommitteeGroup.count)).where(CommitteeGroup.request_id == request_id)) or 0
+
+
 async def confirmed_members(session: AsyncSession, request_id: int) -> list[tuple[CommitteeMember, Expert]]:
     """The members of a committee who confirmed, with their experts, by group and in the order called."""
     return list((await session.execute(

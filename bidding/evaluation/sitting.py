@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.bids.submission import Bid
@@ -21,8 +21,14 @@ from bidding.evaluation.stages import CHAIR, advance
 from bidding.opening.proceedings import DECRYPTED, OpeningEntry, OpeningSession
 from bidding.tender.projects import Project, get_project
 from bidding.tender.states import STATE_NAMES, TenderState
-from expert_pool.committees import CONFIRMED, DRAWING, CommitteeGroup, CommitteeMember, CommitteeRequest, unseal_committee
-from expert_pool.models import Expert
+from expert_pool.committees import (
+    DRAWING,
+    CommitteeRequest,
+    confirmed_members,
+    current_committee_request,
+    seats_of,
+    unseal_committee,
+)
 from trading.audit import AuditEntry, record_event
 from trading.database import database_now
 from trading.errors import Conflict, InvalidInput
@@ -31,9 +37,7 @@ from trading.money import yuan
 from trading.organisations import Organisation
 
 async def _committee(session: AsyncSession, keys: CenterKeys, project: Project, actor: str) -> CommitteeRequest:
-    request = await session.scalar(select(CommitteeRequest).where(
-        CommitteeRequest.project_code == project.code, CommitteeRequest.status != "cancelled")
-        .order_by(CommitteeRequest.id.desc()).limit(1))
+    request = await current_committee_request(session, project.code)
     if request is None:
         raise Conflict(f"项目 {project.code} 尚未抽取评标委员会", code="no_committee", project=project.code)
     if request.status == DRAWING:
@@ -72,11 +76,8 @@ async def start_evaluation_session(session: AsyncSession, keys: CenterKeys, *, a
         raise Conflict(f"项目 {project.code} 开标尚未结束", code="opening_not_finished", project=project.code)
 
     request = await _committee(session, keys, project, actor)
-    seats = await session.scalar(select(func.sum(CommitteeGroup.count)).where(CommitteeGroup.request_id == request.id))
-    confirmed = (await session.execute(
-        select(CommitteeMember, Expert).join(Expert, Expert.id == CommitteeMember.expert_id)
-        .where(CommitteeMember.request_id == request.id, CommitteeMember.status == CONFIRMED)
-        .order_by(CommitteeMember.group_id, CommitteeMember.id))).all()
+    seats = await seats_of(session, request.id)
+    confirmed = await confirmed_members(session, request.id)
     if len(confirmed) < (seats or 0) or not confirmed:
         raise Conflict(f"评标委员会应有专家 {seats} 名，已确认到场 {len(confirmed)} 名，不能开始评标",
                        code="committee_incomplete", seats=seats, confirmed=len(confirmed))
