@@ -107,4 +107,4 @@ def test_a_tendering_party_is_refused_the_agencys_publicity_step():
     check_takes("publish_candidates", AGENCY, "中标候选人由交易中心或项目的代理机构公示")
     with pytest.raises(PermissionDenied) as refused:
         check_takes("publish_candidates", PARTY, "中标候选人由交易中心或项目的代理机构公示")
-    assert (refused.value.code, refused.value.message) == ("permission_denied", "中标候选人由交易中心或项目的代理机构公示")
+    assert (refused.value.code, refused.value.message) == ("may_not_publish_candidates", "中标候选人由交易中心或项目的代理机构公示")
