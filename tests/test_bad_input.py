@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from tests import test_bids as bids
 from tests.portal import bearer, csrf_token_from, log_in
 from trading.settings import Settings
-from web.edge import json_depth
+from web.core.edge import json_depth
 from web.app import create_app
 
 demo = bids.demo

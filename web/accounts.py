@@ -17,7 +17,7 @@ from trading.errors import InvalidInput
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from web.api import describe_user
-from web.auth import requires_login, requires_role
+from web.core.auth import requires_login, requires_role
 
 
 class AccountBody(BaseModel):

@@ -18,7 +18,7 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.roles import UserRole
 from web.api_docs import SPREADSHEETS
-from web.auth import requires_role
+from web.core.auth import requires_role
 
 
 @dataclass

@@ -19,9 +19,9 @@ from trading.login_throttle import FailedLogins, failed_logins_since_previous_lo
 from trading.roles import UserRole
 from trading.rules.store import get_rule_set, list_rule_sets
 from trading.timefmt import CENTER_ZONE
-from web.auth import check_password, requires_login, requires_role, token_of
-from web.errors import error_responses
-from web.state import AppContext
+from web.core.auth import check_password, requires_login, requires_role, token_of
+from web.core.errors import error_responses
+from web.core.state import AppContext
 
 
 class TokenRequest(BaseModel):

@@ -7,7 +7,7 @@ name one that does not exist (404); a body may be too large (413); a guarded act
 changes state may clash with the current state (409) or be refused by a trading rule (422).
 An operation's own ``responses=`` adds its codes, and any status a handler raises without a
 guard (a 401 for a public record's PDF). Every error answer is documented in the shape the
-server sends (``web.errors.ErrorAnswer``).
+server sends (``web.core.errors.ErrorAnswer``).
 
 Answers that are not JSON say their content types: event streams (``text/event-stream``)
 by their return type, files by the handler's ``opt={"media_types": (...)}``.
@@ -22,7 +22,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.response import ServerSentEvent
 
-from web.errors import error_responses
+from web.core.errors import error_responses
 
 EVENT_STREAM = "text/event-stream"
 PDF = "application/pdf"

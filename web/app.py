@@ -32,7 +32,7 @@ from trading.timefmt import local_time
 from web.agencies import AgencyController
 from web.api import AuditController, PlatformController, RuleSetController, health
 from web.api_docs_ui import API_DOCS_PATH, LocalSwaggerUI
-from web.auth import CurrentUserMiddleware
+from web.core.auth import CurrentUserMiddleware
 from web.clarifications import ClarificationController
 from web.bids import BidController
 from web.bidder_keys import BidderKeyController
@@ -41,9 +41,9 @@ from web.credit import CreditApiController, CreditPageController
 from web.draws import DrawApiController, DrawPageController
 from web.experts import ExpertController
 from web.federation import FederationController, PartnerController, PartnerDrawController
-from web.dependencies import provide_context, provide_session, provide_user
+from web.core.dependencies import provide_context, provide_session, provide_user
 from web.api_docs import document_api
-from web.errors import exception_handlers
+from web.core.errors import exception_handlers
 from web.pages import PortalController
 from web.public_pages import PublicPageController
 from web.workspace import workspace
@@ -62,7 +62,7 @@ from web.doc_objections import DocObjectionController
 from web.deadline_watch import DeadlineCardController
 from web.award import AwardNoticeController, AwardVerificationPageController, PublicityController
 from web.rooms import RoomController
-from web.live import live_events, live_page_events
+from web.core.live import live_events, live_page_events
 from web.bidder_opening import BidderOpeningController
 from web.bidder_pages import BidderPageController
 from web.bidder_sealing import BidderSealingController
@@ -75,10 +75,10 @@ from web.ledger_pages import LedgerPageController
 from web.rating_pages import RatingPageController
 from web.service_rating_pages import ServiceRatingPageController
 from web.stats_pages import StatsPageController
-from web.edge import EdgeChecks
-from web.parameters import BoundedDatesSchema, type_decoders
-from web.security_headers import add_security_headers, import_map_tag
-from web.state import AppContext
+from web.core.edge import EdgeChecks
+from web.core.parameters import BoundedDatesSchema, type_decoders
+from web.core.security_headers import add_security_headers, import_map_tag
+from web.core.state import AppContext
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent

@@ -59,12 +59,12 @@ from trading.organisations import Organisation
 from trading.roles import UserRole
 from trading.timefmt import local_time
 from web.api_docs import PDF
-from web.auth import requires_role
-from web.errors import error_responses
+from web.core.auth import requires_role
+from web.core.errors import error_responses
 from web.bodies import json_object
 from web.bids import own_organisation
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.parameters import RowId
+from web.core.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)
 center_or_agency = requires_role(UserRole.ADMIN, UserRole.AGENCY)

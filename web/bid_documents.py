@@ -18,9 +18,9 @@ from trading.errors import PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from web.api_docs import BINARY
-from web.auth import requires_login
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.auth import requires_login
+from web.core.parameters import RowId
+from web.core.state import AppContext
 
 
 async def reader_of(session: AsyncSession, user: User) -> Reader:

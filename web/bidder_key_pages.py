@@ -21,10 +21,10 @@ from trading.errors import DomainError
 from web.bidder_pages import bidders_only
 from web.bidder_sealing import refusal
 from web.bids import own_organisation
-from web.errors import status_of
-from web.forms import FormState, form_values
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.errors import status_of
+from web.core.forms import FormState, form_values
+from web.core.parameters import RowId
+from web.core.state import AppContext
 
 
 class BidderKeyPageController(Controller):

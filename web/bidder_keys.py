@@ -24,7 +24,7 @@ from bidding.bids.bidder_keys import active_bidder_key, key_history, rotate_bidd
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.roles import UserRole
-from web.auth import requires_role
+from web.core.auth import requires_role
 from web.bid_wire import (
     KeyAnswer,
     KeyRegistration,
@@ -37,8 +37,8 @@ from web.bid_wire import (
     StaffResetView,
 )
 from web.bids import key_answer, own_organisation
-from web.errors import error_responses
-from web.parameters import RowId
+from web.core.errors import error_responses
+from web.core.parameters import RowId
 
 bidders = requires_role(UserRole.BIDDER)
 admins = requires_role(UserRole.ADMIN)

@@ -37,9 +37,9 @@ from trading.timefmt import local_time
 from web.bidder_pages import bidders_only
 from web.bidder_sealing import refusal, wants_json
 from web.bids import own_organisation
-from web.errors import status_of
-from web.forms import FormState
-from web.state import AppContext
+from web.core.errors import status_of
+from web.core.forms import FormState
+from web.core.state import AppContext
 
 RETRY_MILLISECONDS = 3000
 

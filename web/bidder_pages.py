@@ -27,11 +27,11 @@ from trading.errors import DomainError, PermissionDenied, RuleViolation
 from trading.receipts import get_receipt
 from trading.roles import UserRole
 from trading.timefmt import local_time
-from web.auth import requires_role
+from web.core.auth import requires_role
 from web.bids import own_organisation
-from web.errors import status_of
-from web.forms import FormState
-from web.state import AppContext
+from web.core.errors import status_of
+from web.core.forms import FormState
+from web.core.state import AppContext
 
 bidders_only = requires_role(UserRole.BIDDER)
 

@@ -29,9 +29,9 @@ from trading.errors import DomainError, InvalidInput, NotFound
 from trading.timefmt import local_time
 from web.bidder_pages import bidders_only, deposit_account
 from web.bids import MAX_REQUEST_SIZE, own_organisation
-from web.edge import json_text
-from web.errors import status_of
-from web.state import AppContext
+from web.core.edge import json_text
+from web.core.errors import status_of
+from web.core.state import AppContext
 
 
 def wants_json(request: Request) -> bool:

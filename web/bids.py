@@ -36,12 +36,12 @@ from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
-from web.auth import requires_role
+from web.core.auth import requires_role
 from web.bid_wire import BidUpload, KeyAnswer, KeyRegistration, ReceiptAnswer, Withdrawal, WithdrawalAnswer
 from web.bodies import json_object
-from web.edge import json_text
-from web.errors import domain_error_handler, error_responses, http_error_handler
-from web.state import AppContext
+from web.core.edge import json_text
+from web.core.errors import domain_error_handler, error_responses, http_error_handler
+from web.core.state import AppContext
 
 # The ciphertext limit plus room for the envelope and the multipart framing.
 MAX_REQUEST_SIZE = MAX_CIPHERTEXT_SIZE + 1024 * 1024

@@ -42,10 +42,10 @@ from trading.rooms import ROOM_KIND_NAMES, book_room, bookings_of_room, cancel_b
 from trading.rules.catalogue import UNITS
 from trading.rules.store import TRADING_CATEGORIES, get_rule_set, list_rule_sets
 from trading.timefmt import CENTER_ZONE
-from web.auth import requires_role
-from web.forms import FormState, day_of, form_values, local_moment
-from web.parameters import Day, RowId
-from web.state import AppContext
+from web.core.auth import requires_role
+from web.core.forms import FormState, day_of, form_values, local_moment
+from web.core.parameters import Day, RowId
+from web.core.state import AppContext
 
 A, F, S = UserRole.ADMIN, UserRole.FINANCE, UserRole.SUPERVISOR
 center_staff = requires_role(A, F, S)

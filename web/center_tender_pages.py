@@ -35,11 +35,11 @@ from trading.notifications import OutboxMessage
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from trading.timefmt import local_time
-from web.auth import requires_role
-from web.errors import status_of
-from web.forms import FormState, form_values, local_moment
+from web.core.auth import requires_role
+from web.core.errors import status_of
+from web.core.forms import FormState, form_values, local_moment
 from web.party_pages import agency_of, local_iso, book_from_form, notice_pdf, project_row, room_page, timeline
-from web.state import AppContext
+from web.core.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)
 COMMITTEE_FIELDS = ("evaluation_starts_at", "evaluation_ends_at", "place", "specialty", "count", "reserve_count", "representatives")

@@ -24,7 +24,7 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import NotFound, PermissionDenied
 from trading.roles import UserRole
-from web.auth import requires_role
+from web.core.auth import requires_role
 
 
 class QuestionBody(BaseModel):

@@ -19,9 +19,9 @@ from trading.draws import draw_bundle, get_draw
 from trading.errors import PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
-from web.auth import requires_role
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.auth import requires_role
+from web.core.parameters import RowId
+from web.core.state import AppContext
 
 
 class GroupRequest(BaseModel):

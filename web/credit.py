@@ -44,9 +44,9 @@ from trading.money import MAX_FEN
 from trading.roles import UserRole
 from trading.rules.store import TRADING_CATEGORIES
 from trading.spreadsheets import ImportRejected
-from web.auth import requires_role
-from web.errors import status_of
-from web.parameters import RowId
+from web.core.auth import requires_role
+from web.core.errors import status_of
+from web.core.parameters import RowId
 
 credit_staff = requires_role(UserRole.CREDIT_OFFICER, UserRole.ADMIN)
 departments_only = requires_role(UserRole.DEPARTMENT)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.tender.deadline_watch import YELLOW_MIN, YELLOW_SHARE, open_cards
 from trading.roles import UserRole
-from web.auth import requires_role
+from web.core.auth import requires_role
 
 
 class DeadlineCardController(Controller):

@@ -17,8 +17,8 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import PermissionDenied
 from trading.roles import UserRole
-from web.auth import requires_role
-from web.parameters import RowId
+from web.core.auth import requires_role
+from web.core.parameters import RowId
 
 
 class ObjectionBody(BaseModel):

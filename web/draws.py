@@ -20,8 +20,8 @@ from trading.errors import NotFound, PermissionDenied
 from trading.roles import UserRole
 from trading.sealed_draw import verify_bundle
 from trading.timefmt import rfc3339
-from web.auth import requires_role
-from web.state import AppContext
+from web.core.auth import requires_role
+from web.core.state import AppContext
 
 
 class WitnessRequest(BaseModel):

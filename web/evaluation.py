@@ -39,9 +39,9 @@ from trading.audit import actor_of
 from trading.errors import InvalidInput, NotFound, PermissionDenied
 from trading.keys import key_id
 from trading.roles import UserRole
-from web.auth import requires_login, requires_role
+from web.core.auth import requires_login, requires_role
 from web.bodies import json_object
-from web.state import AppContext
+from web.core.state import AppContext
 
 experts = requires_role(UserRole.EXPERT)
 PARTIES = (UserRole.TENDERING_PARTY, UserRole.AGENCY)

@@ -47,11 +47,11 @@ from trading.canonical import canon
 from trading.errors import DomainError, InvalidInput
 from trading.keys import key_id
 from trading.roles import UserRole
-from web.auth import requires_role
-from web.errors import status_of
-from web.forms import FormState
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.auth import requires_role
+from web.core.errors import status_of
+from web.core.forms import FormState
+from web.core.parameters import RowId
+from web.core.state import AppContext
 from web.supervision_pages import when
 
 experts_only = requires_role(UserRole.EXPERT)

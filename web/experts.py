@@ -26,8 +26,8 @@ from trading.errors import InvalidInput
 from trading.identifiers import mask_id_number
 from trading.roles import UserRole
 from web.api_docs import SPREADSHEETS
-from web.auth import requires_role
-from web.parameters import Day
+from web.core.auth import requires_role
+from web.core.parameters import Day
 
 staff_only = requires_role(UserRole.ADMIN)
 staff_and_supervisors = requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)

@@ -28,11 +28,11 @@ from trading.errors import DomainError, InvalidInput
 from trading.federation_wire import NONCE, FederationRefused, check_request, record_refusal, sign_response
 from trading.partners import Partner, add_partner, disable_partner, list_partners, own_city
 from trading.roles import UserRole
-from web.auth import requires_role
-from web.edge import json_text
-from web.errors import error_responses, status_of
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.auth import requires_role
+from web.core.edge import json_text
+from web.core.errors import error_responses, status_of
+from web.core.parameters import RowId
+from web.core.state import AppContext
 
 Work = Callable[[AsyncSession, Partner, dict[str, Any]], Awaitable[dict[str, Any]]]
 # Every answer of a signed route is 200 or a signed refusal: 401 for a request that fails the

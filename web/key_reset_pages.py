@@ -14,10 +14,10 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError
 from trading.roles import UserRole
-from web.auth import requires_role
-from web.errors import status_of
-from web.forms import FormState, form_values
-from web.parameters import RowId
+from web.core.auth import requires_role
+from web.core.errors import status_of
+from web.core.forms import FormState, form_values
+from web.core.parameters import RowId
 
 admins_and_supervisors = requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)
 admins_only = requires_role(UserRole.ADMIN)

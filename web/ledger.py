@@ -33,9 +33,9 @@ from trading.organisations import Organisation
 from trading.receipts import Receipt, get_receipt, verify_receipt
 from trading.roles import UserRole
 from web.api_docs import PDF
-from web.auth import requires_role
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.auth import requires_role
+from web.core.parameters import RowId
+from web.core.state import AppContext
 
 finance_only = requires_role(UserRole.FINANCE)
 supervisors_and_admins = requires_role(UserRole.SUPERVISOR, UserRole.ADMIN)

@@ -33,12 +33,12 @@ from trading.money import fen_of_yuan
 from trading.receipts import get_receipt
 from trading.roles import UserRole
 from trading.spreadsheets import ImportRejected
-from web.auth import requires_role
+from web.core.auth import requires_role
 from web.center_pages import issue_receipts
-from web.errors import status_of
-from web.forms import FormState, day_of, form_values
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.errors import status_of
+from web.core.forms import FormState, day_of, form_values
+from web.core.parameters import RowId
+from web.core.state import AppContext
 
 A, F, S = UserRole.ADMIN, UserRole.FINANCE, UserRole.SUPERVISOR
 center_staff = requires_role(A, F, S)

@@ -31,13 +31,13 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import NotAuthenticated, NotFound, PermissionDenied
 from trading.roles import UserRole
-from web.auth import requires_role
+from web.core.auth import requires_role
 from web.bodies import json_object
 from web.bid_wire import HandIn, HandInAnswer, SignInAnswer
 from web.bids import own_organisation
-from web.errors import error_responses
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.errors import error_responses
+from web.core.parameters import RowId
+from web.core.state import AppContext
 
 admin_only = requires_role(UserRole.ADMIN)
 bidders = requires_role(UserRole.BIDDER)

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.accounts import SESSION, issue_token, revoke_token
 from trading.errors import NotAuthenticated, RateLimited
-from web.auth import SESSION_COOKIE, check_password, requires_login, token_of
-from web.errors import status_of
+from web.core.auth import SESSION_COOKIE, check_password, requires_login, token_of
+from web.core.errors import status_of
 from web.public_pages import home_page
-from web.state import AppContext
+from web.core.state import AppContext
 
 
 @dataclass

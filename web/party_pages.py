@@ -51,11 +51,11 @@ from trading.rooms import ROOM_KIND_NAMES, Room, RoomBooking, book_room, describ
 from trading.rules.catalogue import METHODS
 from trading.rules.store import TRADING_CATEGORIES, RuleSetRecord
 from trading.timefmt import local_time
-from web.auth import requires_role
-from web.errors import status_of
-from web.forms import FormState, local_moment
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.auth import requires_role
+from web.core.errors import status_of
+from web.core.forms import FormState, local_moment
+from web.core.parameters import RowId
+from web.core.state import AppContext
 from web.tender_documents import attachment
 
 parties = requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY)

@@ -30,8 +30,8 @@ from trading.errors import InvalidInput, PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
 from trading.rules.store import RuleSetRecord
-from web.auth import requires_role
-from web.state import AppContext
+from web.core.auth import requires_role
+from web.core.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)
 # The documents' limit plus room for the other fields and the multipart framing.

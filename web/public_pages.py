@@ -36,12 +36,12 @@ from trading.database import database_now
 from trading.errors import DomainError, InvalidInput, NotFound
 from trading.money import fen_of_yuan
 from trading.rules.store import TRADING_CATEGORIES
-from web.admission import public_query_gate
-from web.auth import requires_login
-from web.forms import FormState
-from web.parameters import FIRST_DAY, LAST_DAY, Cursor, RowId
+from web.core.admission import public_query_gate
+from web.core.auth import requires_login
+from web.core.forms import FormState
+from web.core.parameters import FIRST_DAY, LAST_DAY, Cursor, RowId
 from web.public_feed import atom_feed
-from web.state import AppContext
+from web.core.state import AppContext
 from web.tender_documents import attachment
 
 CENTER_NAME = "公共资源交易平台"

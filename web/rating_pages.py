@@ -18,9 +18,9 @@ from bidding.ratings.tender_ratings import rate_committee_expert, rate_serving_a
 from trading.accounts import User
 from trading.errors import DomainError, NotFound
 from trading.roles import UserRole
-from web.auth import requires_role
-from web.errors import status_of
-from web.forms import FormState, form_values
+from web.core.auth import requires_role
+from web.core.errors import status_of
+from web.core.forms import FormState, form_values
 
 summary_readers = requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)
 raters = requires_role(UserRole.TENDERING_PARTY, UserRole.SUPERVISOR)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.ratings.tender_ratings import rate_committee_expert, rate_serving_agency
 from trading.accounts import User
 from trading.roles import UserRole
-from web.auth import requires_role
+from web.core.auth import requires_role
 
 
 class RatingBody(BaseModel):

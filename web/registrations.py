@@ -13,7 +13,7 @@ from trading.audit import actor_of
 from trading.errors import PermissionDenied, RuleViolation
 from trading.organisations import Organisation
 from trading.roles import UserRole
-from web.auth import requires_role
+from web.core.auth import requires_role
 
 
 class RegistrationController(Controller):

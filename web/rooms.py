@@ -26,8 +26,8 @@ from trading.rooms import (
 )
 from trading.roles import UserRole
 from trading.timefmt import CENTER_ZONE
-from web.auth import requires_role
-from web.parameters import Day, Moment, RowId
+from web.core.auth import requires_role
+from web.core.parameters import Day, Moment, RowId
 
 
 def _aware(moment: datetime) -> datetime:

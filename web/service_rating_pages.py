@@ -15,9 +15,9 @@ from bidding.ratings.service import GRADES, rate_service_step, service_rating_su
 from trading.accounts import User
 from trading.errors import DomainError
 from trading.roles import UserRole
-from web.auth import requires_login, requires_role
-from web.errors import status_of
-from web.forms import FormState, form_values
+from web.core.auth import requires_login, requires_role
+from web.core.errors import status_of
+from web.core.forms import FormState, form_values
 
 
 class ServiceRatingPageController(Controller):

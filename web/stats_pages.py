@@ -29,7 +29,7 @@ from trading.errors import InvalidInput
 from trading.money import yuan
 from trading.spreadsheets import csv_cell
 from trading.rules.store import TRADING_CATEGORIES
-from web.forms import FormState
+from web.core.forms import FormState
 
 BOM = "\ufeff"
 

@@ -3,7 +3,7 @@ watch's cards and the alerts, a live view per session (a draw, an opening, an ev
 witnessing a draw, and deciding complaints.
 
 A live view renders the current state on the server; ``/static/live/live.js`` listens to
-the session's server-sent events (``web.live``, fed by PostgreSQL LISTEN/NOTIFY) and
+the session's server-sent events (``web.core.live``, fed by PostgreSQL LISTEN/NOTIFY) and
 re-reads the state fragment on each event. Every act calls the same services as the API.
 """
 
@@ -35,11 +35,11 @@ from trading.roles import UserRole
 from trading.rules.calendar import default_calendar, missing_year_card
 from trading.sealed_draw import verify_bundle
 from trading.timefmt import local_time
-from web.auth import requires_role
-from web.errors import status_of
-from web.forms import FormState
-from web.parameters import RowId
-from web.state import AppContext
+from web.core.auth import requires_role
+from web.core.errors import status_of
+from web.core.forms import FormState
+from web.core.parameters import RowId
+from web.core.state import AppContext
 
 watchers = requires_role(UserRole.SUPERVISOR, UserRole.ADMIN)
 supervisors_only = requires_role(UserRole.SUPERVISOR)

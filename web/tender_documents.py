@@ -20,8 +20,8 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied
 from trading.roles import UserRole
-from web.auth import requires_login, requires_role
-from web.parameters import RowId
+from web.core.auth import requires_login, requires_role
+from web.core.parameters import RowId
 
 # The file limit plus room for the other fields and the multipart framing.
 MAX_REQUEST_SIZE = MAX_DOCUMENT_SIZE + 1024 * 1024

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.accounts import User
 from trading.login_throttle import failed_logins_since_previous_login
-from web.auth import requires_login
+from web.core.auth import requires_login
 from web.party_pages import party_workspace
 from web.expert_pages import expert_workspace
 from web.supervision_pages import supervisor_workspace

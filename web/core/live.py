@@ -28,8 +28,8 @@ from trading.draws import get_draw
 from trading.event_hub import HEARTBEAT, RESYNC, EventHub
 from trading.events import LiveEvent, topic_kind
 from trading.roles import UserRole
-from web.errors import error_responses
-from web.state import AppContext
+from web.core.errors import error_responses
+from web.core.state import AppContext
 
 RETRY_MILLISECONDS = 3000
 PUBLIC_KINDS = {"draw"}

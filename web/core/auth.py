@@ -17,8 +17,8 @@ from trading.accounts import API, SESSION, User, authenticate, user_for_token
 from trading.errors import NotAuthenticated, RateLimited
 from trading.login_throttle import LoginLimits
 from trading.roles import UserRole
-from web.dependencies import context_of
-from web.state import AppContext
+from web.core.dependencies import context_of
+from web.core.state import AppContext
 
 SESSION_COOKIE = "trading_session"
 

@@ -12,7 +12,7 @@ from bidding.draws.partner_client import PartnerGateway
 from trading.event_hub import EventHub
 from trading.keys import CenterKeys
 from trading.settings import Settings
-from web.admission import bid_submission_gate
+from web.core.admission import bid_submission_gate
 from adapters.partner_gateway import HttpPartnerGateway
 
 

@@ -4,7 +4,7 @@ surfaced as a 500 on ~30 routes), JSON nested deeper than any real document (the
 recursed until it failed), and a form field (multipart or urlencoded) or query value that
 is not UTF-8 or holds a NUL (the multipart parser's decoding failed on every multipart form,
 the bid upload included; NUL reached PostgreSQL). Each is a Chinese 400 naming what was
-wrong, as a page or as JSON by the path (web.errors).
+wrong, as a page or as JSON by the path (web.core.errors).
 
 JSON that arrives inside another body (the bid envelope, a multipart text field) is read
 with :func:`json_text`, which applies the same limits.

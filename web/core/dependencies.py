@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.accounts import User
-from web.state import AppContext
+from web.core.state import AppContext
 
 
 def context_of(state: State) -> AppContext:
