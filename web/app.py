@@ -29,40 +29,44 @@ from trading.settings import Settings, get_settings
 from trading.money import yuan
 from trading.rules.calendar import PROVISIONAL_NOTE
 from trading.timefmt import local_time
-from web.agencies import AgencyController
-from web.api import AuditController, PlatformController, RuleSetController, health
-from web.api_docs_ui import API_DOCS_PATH, LocalSwaggerUI
+from web.api.agencies import AgencyController
+from web.api.platform import AuditController, PlatformController, RuleSetController, health
+from web.api.docs_ui import LocalSwaggerUI
 from web.core.auth import CurrentUserMiddleware
-from web.clarifications import ClarificationController
-from web.bids import BidController
-from web.bidder_keys import BidderKeyController
-from web.committees import AgencyDrawController, CommitteeController, InvitationController
-from web.credit import CreditApiController, CreditPageController
-from web.draws import DrawApiController, DrawPageController
-from web.experts import ExpertController
-from web.federation import FederationController, PartnerController, PartnerDrawController
+from web.api.clarifications import ClarificationController
+from web.api.bids import BidController
+from web.api.bidder_keys import BidderKeyController
+from web.api.committees import AgencyDrawController, CommitteeController, InvitationController
+from web.api.credit import CreditApiController
+from web.credit_pages import CreditPageController
+from web.api.draws import DrawApiController
+from web.draw_pages import DrawPageController
+from web.api.experts import ExpertController
+from web.api.federation import FederationController, PartnerController, PartnerDrawController
 from web.core.dependencies import provide_context, provide_session, provide_user
-from web.api_docs import document_api
+from web.api.docs import document_api
 from web.core.errors import exception_handlers
 from web.pages import PortalController
 from web.public_pages import PublicPageController
 from web.workspace import workspace
 from web.party_pages import PartyPageController
 from web.center_tender_pages import CenterTenderController
-from web.projects import ProjectController
-from web.ratings import RatingController
-from web.bid_documents import BidDocumentController
-from web.accounts import AccountController, PasswordController
-from web.registrations import RegistrationController
-from web.ledger import LedgerController, ReceiptVerificationController
-from web.opening import OpeningController
-from web.evaluation import EvaluationController, ExpertKeyController
-from web.tender_documents import TenderDocumentController
-from web.doc_objections import DocObjectionController
-from web.deadline_watch import DeadlineCardController
-from web.award import AwardNoticeController, AwardVerificationPageController, PublicityController
-from web.rooms import RoomController
-from web.core.live import live_events, live_page_events
+from web.api.projects import ProjectController
+from web.api.ratings import RatingController
+from web.api.bid_documents import BidDocumentController
+from web.api.accounts import AccountController, PasswordController
+from web.api.registrations import RegistrationController
+from web.api.ledger import LedgerController
+from web.api.opening import OpeningController
+from web.api.evaluation import EvaluationController, ExpertKeyController
+from web.api.tender_documents import TenderDocumentController
+from web.api.doc_objections import DocObjectionController
+from web.api.deadline_watch import DeadlineCardController
+from web.api.award import AwardNoticeController, PublicityController
+from web.verification_pages import AwardVerificationPageController, ReceiptVerificationController
+from web.api.rooms import RoomController
+from web.api.live import live_events
+from web.live_pages import live_page_events
 from web.bidder_opening import BidderOpeningController
 from web.bidder_pages import BidderPageController
 from web.bidder_sealing import BidderSealingController
@@ -77,7 +81,7 @@ from web.service_rating_pages import ServiceRatingPageController
 from web.stats_pages import StatsPageController
 from web.core.edge import EdgeChecks
 from web.core.parameters import BoundedDatesSchema, type_decoders
-from web.core.security_headers import add_security_headers, import_map_tag
+from web.core.security_headers import API_DOCS_PATH, add_security_headers, import_map_tag
 from web.core.state import AppContext
 
 log = logging.getLogger(__name__)

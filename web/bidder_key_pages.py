@@ -18,9 +18,9 @@ from bidding.bids.bidder_keys import active_bidder_key, key_history, register_bi
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError
+from web.core.auth import own_organisation
 from web.bidder_pages import bidders_only
 from web.bidder_sealing import refusal
-from web.bids import own_organisation
 from web.core.errors import status_of
 from web.core.forms import FormState, form_values
 from web.core.parameters import RowId

@@ -27,8 +27,7 @@ from trading.errors import DomainError, PermissionDenied, RuleViolation
 from trading.receipts import get_receipt
 from trading.roles import UserRole
 from trading.timefmt import local_time
-from web.core.auth import requires_role
-from web.bids import own_organisation
+from web.core.auth import own_organisation, requires_role
 from web.core.errors import status_of
 from web.core.forms import FormState
 from web.core.state import AppContext

@@ -27,10 +27,11 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError, InvalidInput, NotFound
 from trading.timefmt import local_time
+from web.core.auth import own_organisation
 from web.bidder_pages import bidders_only, deposit_account
-from web.bids import MAX_REQUEST_SIZE, own_organisation
 from web.core.edge import json_text
 from web.core.errors import status_of
+from web.core.files import MAX_BID_REQUEST_SIZE
 from web.core.state import AppContext
 
 
@@ -62,7 +63,7 @@ class BidderSealingController(Controller):
             "key": await my_key(session, organisation), "public_url": context.settings.public_url,
             "account": deposit_account(context)})
 
-    @post("/tenders/{code:str}/bids", name="bidder.submit", request_max_body_size=MAX_REQUEST_SIZE,
+    @post("/tenders/{code:str}/bids", name="bidder.submit", request_max_body_size=MAX_BID_REQUEST_SIZE,
           status_code=HTTP_201_CREATED)
     async def submit(self, code: str, request: Request, session: AsyncSession, user: User,
                      context: AppContext) -> Response[Any] | Template:

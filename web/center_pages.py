@@ -3,7 +3,7 @@ bookings, rule sets with their legal sources, and the published fee schedule wit
 service fees charged. The ledger's pages are in web/ledger_pages.py, the satisfaction
 ratings' in web/rating_pages.py.
 
-Who may do what follows the API (web/experts.py, web/rooms.py, web/ledger.py): the
+Who may do what follows the API (web/api/experts.py, web/api/rooms.py, web/api/ledger.py): the
 center's administrators run pools and rooms, finance staff record money, supervisors read.
 Every act calls the same service as the API.
 """

@@ -3,7 +3,7 @@ with their refund state and receipt, finance's confirmation of a deposit, bank s
 import with its per-row report, refund instructions and their payment, collusion flags
 (supervisors dismiss them) and the signed receipts.
 
-Who may do what follows the API (web/ledger.py): finance staff record money, finance and
+Who may do what follows the API (web/api/ledger.py): finance staff record money, finance and
 administrators instruct refunds, supervisors and administrators see collusion flags.
 """
 

@@ -56,7 +56,7 @@ from web.core.errors import status_of
 from web.core.forms import FormState, local_moment
 from web.core.parameters import RowId
 from web.core.state import AppContext
-from web.tender_documents import attachment
+from web.core.files import attachment
 
 parties = requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY)
 # The documents' limit plus room for the other fields and the multipart framing.

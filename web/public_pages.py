@@ -42,7 +42,7 @@ from web.core.forms import FormState
 from web.core.parameters import FIRST_DAY, LAST_DAY, Cursor, RowId
 from web.public_feed import atom_feed
 from web.core.state import AppContext
-from web.tender_documents import attachment
+from web.core.files import attachment
 
 CENTER_NAME = "公共资源交易平台"
 FEED_SIZE = 50

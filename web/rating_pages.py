@@ -1,7 +1,7 @@
 """The satisfaction ratings (好差评) for the center, under ``/center/ratings``: the summary
 per expert and per agency (administrators, supervisors), and the form with which a
 project's tendering party or a supervisor rates its experts and agency after the tender
-(the same services as the API, web/ratings.py)."""
+(the same services as the API, web/api/ratings.py)."""
 
 from __future__ import annotations
 

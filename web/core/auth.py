@@ -1,4 +1,5 @@
-"""Who is asking: session cookie for the portal, bearer token for API clients; role guards."""
+"""Who is asking: session cookie for the portal, bearer token for API clients; role guards;
+the bidder's own organisation."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.accounts import API, SESSION, User, authenticate, user_for_token
-from trading.errors import NotAuthenticated, RateLimited
+from trading.errors import NotAuthenticated, PermissionDenied, RateLimited
 from trading.login_throttle import LoginLimits
+from trading.organisations import Organisation
 from trading.roles import UserRole
 from web.core.dependencies import context_of
 from web.core.state import AppContext
@@ -82,3 +84,10 @@ async def check_password(request: Request, session: AsyncSession, context: AppCo
     except (NotAuthenticated, RateLimited):
         await session.commit()  # the failed attempt counts towards the limit
         raise
+
+
+async def own_organisation(session: AsyncSession, user: User) -> Organisation:
+    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    if organisation is None:
+        raise PermissionDenied("投标人账号未关联单位，不能投标")
+    return organisation

@@ -2,7 +2,7 @@
 
 Every error answer of the API has one shape, ``{"error": {"code", "message", "details"}}``
 (:class:`ErrorAnswer`); :func:`error_responses` documents it in the OpenAPI document for
-the statuses an operation can answer (web.api_docs derives them for every operation), in
+the statuses an operation can answer (web.api.docs derives them for every operation), in
 place of the shape Litestar would show by default (which the server never sends).
 """
 

@@ -1,8 +1,8 @@
 """Live views' event streams (server-sent events) for supervisors and the public.
 
-``GET /api/live/{kind}/{key}`` (bearer token) and ``GET /live/{kind}/{key}`` (the portal's
-session cookie, for the browser's EventSource, which cannot send a bearer token) stream the
-events of one topic (``trading.events``): ``draw/{draw_id}`` to anyone, since draw records
+``GET /api/live/{kind}/{key}`` (bearer token; web/api/live.py) and ``GET /live/{kind}/{key}``
+(the portal's session cookie, for the browser's EventSource, which cannot send a bearer
+token; web/live_pages.py) stream the events of one topic (``trading.events``): ``draw/{draw_id}`` to anyone, since draw records
 are public; ``opening``, ``evaluation`` and ``project`` ``/{project_code}`` to supervisors
 and administrators only, since the opening record is not public during the window.
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-from litestar import Request, get
+from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -28,7 +28,6 @@ from trading.draws import get_draw
 from trading.event_hub import HEARTBEAT, RESYNC, EventHub
 from trading.events import LiveEvent, topic_kind
 from trading.roles import UserRole
-from web.core.errors import error_responses
 from web.core.state import AppContext
 
 RETRY_MILLISECONDS = 3000
@@ -105,9 +104,3 @@ async def stream_events(kind: str, key: str, request: Request, context: AppConte
     topic = await check_watcher(request, context, kind, key)
     resumed = bool(request.headers.get("last-event-id"))
     return ServerSentEvent(event_stream(context.events, topic, resumed=resumed))
-
-
-live_events = get("/api/live/{kind:str}/{key:str}", tags=["live"], responses=error_responses(None, 401, 403, 404),
-                  summary="Live events of one draw, opening, evaluation or project (server-sent events)")(stream_events)
-# The same stream for the portal's pages (session cookie; errors as pages): not part of the API document.
-live_page_events = get("/live/{kind:str}/{key:str}", include_in_schema=False)(stream_events)

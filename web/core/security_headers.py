@@ -46,8 +46,8 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 from markupsafe import Markup
 
-from web.api_docs_ui import API_DOCS_PATH
-
+# Where the API documentation is served (web/api/docs_ui.py): its page has a policy of its own.
+API_DOCS_PATH = "/api/docs"
 # The one inline script of the pages (templates write it with {{ import_map }}).
 IMPORT_MAP = json.dumps({"imports": {"libsodium-sumo": "/vendor/libsodium-sumo/libsodium-sumo.mjs"}})
 

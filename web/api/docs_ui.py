@@ -11,7 +11,6 @@ from litestar import Request
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from markupsafe import Markup
 
-API_DOCS_PATH = "/api/docs"
 VENDOR = "/vendor/swagger-ui"
 
 PAGE = Markup("""<!doctype html>

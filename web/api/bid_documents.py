@@ -17,7 +17,7 @@ from trading.audit import actor_of
 from trading.errors import PermissionDenied
 from trading.organisations import Organisation
 from trading.roles import UserRole
-from web.api_docs import BINARY
+from web.api.docs import BINARY
 from web.core.auth import requires_login
 from web.core.parameters import RowId
 from web.core.state import AppContext

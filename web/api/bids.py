@@ -1,5 +1,5 @@
 """Sealed bids over the API (sealed-bid/1): the tender's opening public key, submission and
-withdrawal; the organisation's identity key is web/bidder_keys.py (the first registration is
+withdrawal; the organisation's identity key is web/api/bidder_keys.py (the first registration is
 also taken here, under the tender, for clients written before keys were per organisation).
 There is deliberately no route that returns a bid's ciphertext or envelope: before the
 opening nobody, whatever their role, can read a bid here.
@@ -28,30 +28,20 @@ from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.bids.bidder_keys import register_bidder_key
-from bidding.bids.submission import MAX_CIPHERTEXT_SIZE, BidSubmission, withdraw_bid
+from bidding.bids.submission import BidSubmission, withdraw_bid
 from bidding.bids.opening_keys import signed_opening_key
 from bidding.tender.projects import project_by_code
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied
-from trading.organisations import Organisation
 from trading.roles import UserRole
-from web.core.auth import requires_role
-from web.bid_wire import BidUpload, KeyAnswer, KeyRegistration, ReceiptAnswer, Withdrawal, WithdrawalAnswer
-from web.bodies import json_object
+from web.core.auth import own_organisation, requires_role
+from web.api.bid_wire import BidUpload, KeyAnswer, KeyRegistration, ReceiptAnswer, Withdrawal, WithdrawalAnswer
+from web.api.bodies import json_object
 from web.core.edge import json_text
+from web.core.files import MAX_BID_REQUEST_SIZE
 from web.core.errors import domain_error_handler, error_responses, http_error_handler
 from web.core.state import AppContext
-
-# The ciphertext limit plus room for the envelope and the multipart framing.
-MAX_REQUEST_SIZE = MAX_CIPHERTEXT_SIZE + 1024 * 1024
-
-
-async def own_organisation(session: AsyncSession, user: User) -> Organisation:
-    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
-    if organisation is None:
-        raise PermissionDenied("投标人账号未关联单位，不能投标")
-    return organisation
 
 
 UPLOAD_FORMAT = ("请以 multipart/form-data 提交恰好两部分：envelope（信封 JSON 文本，作为普通字段提交，而不是文件）"
@@ -94,7 +84,7 @@ class BidController(Controller):
     async def opening_key(self, code: str, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         return (await signed_opening_key(session, context.keys, code)).as_dict()
 
-    @post("/{code:str}/bids", guards=[requires_role(UserRole.BIDDER)], request_max_body_size=MAX_REQUEST_SIZE,
+    @post("/{code:str}/bids", guards=[requires_role(UserRole.BIDDER)], request_max_body_size=MAX_BID_REQUEST_SIZE,
           exception_handlers={ClientException: refuse_upload},
           summary="Submit a sealed bid (multipart: envelope JSON text + ciphertext file); 201 with the signed receipt",
           description="Answered only after the bid is committed. Sending the same envelope again while it is the "

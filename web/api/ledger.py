@@ -1,8 +1,8 @@
 """The ledger over HTTP (统一费用收取退付): statement import and manual confirmation for finance
 staff; collusion flags (shared paying accounts) for supervisors and administrators, dismissed
 by supervisors; refunds (list, instruct, confirm paid); the published fee schedule and the
-winner's service fee; electronic receipts (PDF for the payer and the center) and their
-public verification page with the QR code's address."""
+winner's service fee; electronic receipts (PDF for the payer and the center) and the QR
+code's address (the public verification page is web/verification_pages.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.response import Template
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
@@ -32,7 +31,7 @@ from trading.ledger import collusion_flags, dismiss_collusion_flag, fees_of, ref
 from trading.organisations import Organisation
 from trading.receipts import Receipt, get_receipt, verify_receipt
 from trading.roles import UserRole
-from web.api_docs import PDF
+from web.api.docs import PDF
 from web.core.auth import requires_role
 from web.core.parameters import RowId
 from web.core.state import AppContext
@@ -226,16 +225,3 @@ class LedgerController(Controller):
     @get("/receipts/{number:str}/verification", summary="Public check of a receipt: signature and PDF hash")
     async def receipt_verification(self, number: str, session: AsyncSession, context: AppContext) -> dict[str, Any]:
         return verify_receipt(await get_receipt(session, number), context.keys.verify_key_hex)
-
-
-class ReceiptVerificationController(Controller):
-    """The public page the receipt's QR code points to."""
-
-    path = "/verify/receipts"
-    include_in_schema = False
-
-    @get("/{number:str}", name="receipt.verify")
-    async def page(self, number: str, session: AsyncSession, context: AppContext) -> Template:
-        receipt = await get_receipt(session, number)
-        return Template("receipt_verify.html",
-                        context={"check": verify_receipt(receipt, context.keys.verify_key_hex)})

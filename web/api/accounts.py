@@ -16,7 +16,7 @@ from trading.audit import actor_of
 from trading.errors import InvalidInput
 from trading.organisations import Organisation
 from trading.roles import UserRole
-from web.api import describe_user
+from web.api.platform import describe_user
 from web.core.auth import requires_login, requires_role
 
 

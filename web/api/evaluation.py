@@ -40,7 +40,7 @@ from trading.errors import InvalidInput, NotFound, PermissionDenied
 from trading.keys import key_id
 from trading.roles import UserRole
 from web.core.auth import requires_login, requires_role
-from web.bodies import json_object
+from web.api.bodies import json_object
 from web.core.state import AppContext
 
 experts = requires_role(UserRole.EXPERT)

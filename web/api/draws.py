@@ -1,26 +1,22 @@
-"""Draws for outsiders and supervisors: bundles, witness, void, the verification page and
-the sealed result sheet."""
+"""Draws over the API for outsiders and supervisors: bundles, witness, void; the draw's page
+and its sealed result sheet are web/draw_pages.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Response, get, post
-from litestar.response import Template
+from litestar import Controller, get, post
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.draws.project_draws import witness_draw
-from expert_pool.committees import CommitteeRequest, avoided_bidders
 from trading.accounts import User
 from trading.audit import actor_of
-from trading.draw_sheet import draw_sheet_pdf
 from trading.draws import COMMITTED, STATUS_NAMES, draw_bundle, draws_of_project, get_draw, void_draw
 from trading.errors import NotFound, PermissionDenied
 from trading.roles import UserRole
-from trading.sealed_draw import verify_bundle
-from trading.timefmt import rfc3339
 from web.core.auth import requires_role
+from web.core.draws import avoided_bidders_of
 from web.core.state import AppContext
 
 
@@ -40,16 +36,6 @@ def draw_summary(draw) -> dict[str, Any]:
             "committed_at": draw.commit_record["committed_at"], "continues": draw.continues_draw_id,
             "void_reason": draw.void_reason, "void_approved_by": draw.void_approved_by,
             "void_after_witness": draw.status == "voided" and draw.witness_at is not None}
-
-
-async def avoided_bidders_of(session: AsyncSession, draw) -> dict[str, Any] | None:
-    """The bidders behind ``criteria.exclude_bidders_sha256``, once the draw is revealed
-    (after the opening): before, the commit record names neither them nor their number."""
-    request_id = draw.commit_record["criteria"].get("committee_request")
-    if draw.reveal_record is None or "exclude_bidders_sha256" not in draw.commit_record["criteria"] or request_id is None:
-        return None
-    request = await session.get(CommitteeRequest, request_id)
-    return avoided_bidders(request) if request is not None else None
 
 
 class DrawApiController(Controller):
@@ -94,26 +80,3 @@ class DrawApiController(Controller):
                                approved_by_supervisor=approval)
         await session.commit()
         return draw_summary(draw)
-
-
-class DrawPageController(Controller):
-    path = "/draws"
-    include_in_schema = False
-
-    @get("/{draw_id:str}", name="draw.page")
-    async def page(self, draw_id: str, session: AsyncSession, context: AppContext, user: User | None) -> Template:
-        draw = await get_draw(session, draw_id)
-        bundle = draw_bundle(draw, context.keys)
-        return Template("draw.html", context={
-            "draw": draw, "bundle": bundle, "verification": verify_bundle(bundle, context.keys.verify_key_hex),
-            "witness_at": rfc3339(draw.witness_at) if draw.witness_at else None,
-            "may_print": user is not None and user.role in (UserRole.ADMIN, UserRole.SUPERVISOR),
-            "avoided": await avoided_bidders_of(session, draw),
-        })
-
-    @get("/{draw_id:str}/sheet.pdf", name="draw.sheet", guards=[requires_role(UserRole.ADMIN, UserRole.SUPERVISOR)])
-    async def sheet(self, draw_id: str, session: AsyncSession, context: AppContext) -> Response[bytes]:
-        draw = await get_draw(session, draw_id)
-        pdf = await draw_sheet_pdf(draw, context.keys, public_url=context.settings.public_url)
-        return Response(pdf, media_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{draw_id}.pdf"'})

@@ -1,5 +1,5 @@
-"""Candidate publicity, complaints, the award notice and the contract over the API, and the
-public verification page of award notices.
+"""Candidate publicity, complaints, the award notice and the contract over the API (the
+public verification page of award notices is web/verification_pages.py).
 
 - The center (admin) or the project's agency publishes the candidates; bidders object
   to the result and complain for their own organisation; the project's tendering party
@@ -13,14 +13,9 @@ public verification page of award notices.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
-from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.award.award_notice import (
@@ -31,8 +26,6 @@ from bidding.award.award_notice import (
     get_award_notice,
     issue_award_notice,
 )
-from bidding.award.notice_pdf import BASIS_NAMES
-from bidding.award.verification import verify_award_notice
 from bidding.notice.clarifications import may_publish
 from bidding.award.complaints import (
     accept_complaint,
@@ -54,15 +47,12 @@ from bidding.award.publicity import (
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import NotAuthenticated, NotFound, PermissionDenied
-from trading.money import yuan
 from trading.organisations import Organisation
 from trading.roles import UserRole
-from trading.timefmt import local_time
-from web.api_docs import PDF
-from web.core.auth import requires_role
+from web.api.docs import PDF
+from web.core.auth import own_organisation, requires_role
 from web.core.errors import error_responses
-from web.bodies import json_object
-from web.bids import own_organisation
+from web.api.bodies import json_object
 from web.core.parameters import RowId
 from web.core.state import AppContext
 
@@ -73,7 +63,6 @@ parties = requires_role(UserRole.TENDERING_PARTY, UserRole.AGENCY)
 supervisors = requires_role(UserRole.SUPERVISOR)
 # Who sees every objection and complaint of a project (the parties only of their own projects).
 WATCHERS = (UserRole.ADMIN, UserRole.SUPERVISOR)
-MAX_PDF_BYTES = 20 * 1024 * 1024
 
 
 async def _project_party(session: AsyncSession, code: str, user: User) -> Project:
@@ -262,40 +251,3 @@ class AwardNoticeController(Controller):
             raise PermissionDenied("只有交易中心、监督人员、招标人及其代理机构和中标人可以下载中标通知书")
         return Response(notice.pdf, media_type=PDF,
                         headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
-
-
-@dataclass
-class PdfUpload:
-    file: UploadFile | None = None
-
-
-class AwardVerificationPageController(Controller):
-    path = "/verify/award-notices"
-    include_in_schema = False
-
-    async def _page(self, number: str, session: AsyncSession, context: AppContext, *, pdf: bytes | None,
-                    sha256: str | None) -> Template:
-        notice = await get_award_notice(session, number)
-        bundle = award_notice_bundle(notice)
-        # The signature itself is always checked; a file or hash given is checked against it.
-        signed = verify_award_notice(None, bundle, context.keys.verify_key_hex, pdf_sha256=notice.pdf_sha256)
-        checked = None
-        if pdf is not None or sha256:
-            checked = verify_award_notice(pdf, bundle, context.keys.verify_key_hex, pdf_sha256=sha256)
-        record = notice.record
-        return Template("award_verify.html", context={
-            "notice": notice, "record": record, "bundle": bundle, "signed": signed, "checked": checked,
-            "price_yuan": yuan(record["price_fen"]), "basis_name": BASIS_NAMES[record["basis"]],
-            "issued_local": local_time(notice.issued_at), "verify_key": context.keys.verify_key_hex,
-        })
-
-    @get("/{number:str}", name="award_notice.verify")
-    async def page(self, number: str, session: AsyncSession, context: AppContext,
-                   sha256: str | None = None) -> Template:
-        return await self._page(number, session, context, pdf=None, sha256=sha256)
-
-    @post("/{number:str}", name="award_notice.check", status_code=200, request_max_body_size=MAX_PDF_BYTES)
-    async def check(self, number: str, data: Annotated[PdfUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-                    session: AsyncSession, context: AppContext) -> Template:
-        pdf = await data.file.read() if data.file is not None else None
-        return await self._page(number, session, context, pdf=pdf or None, sha256=None)

@@ -17,7 +17,7 @@ from agency_pool.listing import AgencyListing, list_agencies
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.roles import UserRole
-from web.api_docs import SPREADSHEETS
+from web.api.docs import SPREADSHEETS
 from web.core.auth import requires_role
 
 

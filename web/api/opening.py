@@ -31,10 +31,9 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import NotAuthenticated, NotFound, PermissionDenied
 from trading.roles import UserRole
-from web.core.auth import requires_role
-from web.bodies import json_object
-from web.bid_wire import HandIn, HandInAnswer, SignInAnswer
-from web.bids import own_organisation
+from web.core.auth import own_organisation, requires_role
+from web.api.bodies import json_object
+from web.api.bid_wire import HandIn, HandInAnswer, SignInAnswer
 from web.core.errors import error_responses
 from web.core.parameters import RowId
 from web.core.state import AppContext

@@ -24,8 +24,8 @@ from bidding.bids.bidder_keys import active_bidder_key, key_history, rotate_bidd
 from trading.accounts import User
 from trading.audit import actor_of
 from trading.roles import UserRole
-from web.core.auth import requires_role
-from web.bid_wire import (
+from web.core.auth import own_organisation, requires_role
+from web.api.bid_wire import (
     KeyAnswer,
     KeyRegistration,
     KeyRotation,
@@ -36,7 +36,7 @@ from web.bid_wire import (
     ResetView,
     StaffResetView,
 )
-from web.bids import key_answer, own_organisation
+from web.api.bids import key_answer
 from web.core.errors import error_responses
 from web.core.parameters import RowId
 

@@ -6,7 +6,6 @@ may be required), published by the project's tendering party, its agency or the 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -21,16 +20,11 @@ from trading.audit import actor_of
 from trading.errors import InvalidInput, PermissionDenied
 from trading.roles import UserRole
 from web.core.auth import requires_login, requires_role
+from web.core.files import attachment
 from web.core.parameters import RowId
 
 # The file limit plus room for the other fields and the multipart framing.
 MAX_REQUEST_SIZE = MAX_DOCUMENT_SIZE + 1024 * 1024
-
-
-def attachment(filename: str) -> str:
-    """A Content-Disposition naming the file (RFC 6266/5987: ASCII fallback, UTF-8 name)."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 class TenderDocumentController(Controller):

@@ -25,7 +25,7 @@ from trading.audit import actor_of
 from trading.errors import InvalidInput
 from trading.identifiers import mask_id_number
 from trading.roles import UserRole
-from web.api_docs import SPREADSHEETS
+from web.api.docs import SPREADSHEETS
 from web.core.auth import requires_role
 from web.core.parameters import Day
 
