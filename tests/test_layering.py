@@ -1,5 +1,6 @@
 """The import direction of DESIGN.md holds, with no exemptions: web | cli -> adapters -> bidding ->
-pools -> credit -> trading; and only web/, cli/ and adapters/ import httpx (pyproject.toml's
+pools -> credit -> trading; inside web/, web.api | web.pages -> web.core (the API and the pages
+never import each other); and only web/, cli/ and adapters/ import httpx (pyproject.toml's
 import-linter contracts)."""
 
 from __future__ import annotations

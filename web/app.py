@@ -38,19 +38,19 @@ from web.api.bids import BidController
 from web.api.bidder_keys import BidderKeyController
 from web.api.committees import AgencyDrawController, CommitteeController, InvitationController
 from web.api.credit import CreditApiController
-from web.credit_pages import CreditPageController
+from web.pages.credit import CreditPageController
 from web.api.draws import DrawApiController
-from web.draw_pages import DrawPageController
+from web.pages.draws import DrawPageController
 from web.api.experts import ExpertController
 from web.api.federation import FederationController, PartnerController, PartnerDrawController
 from web.core.dependencies import provide_context, provide_session, provide_user
 from web.api.docs import document_api
 from web.core.errors import exception_handlers
-from web.pages import PortalController
-from web.public_pages import PublicPageController
-from web.workspace import workspace
-from web.party_pages import PartyPageController
-from web.center_tender_pages import CenterTenderController
+from web.pages.portal import PortalController
+from web.pages.public import PublicPageController
+from web.pages.workspace import workspace
+from web.pages.party import PartyPageController
+from web.pages.center_tenders import CenterTenderController
 from web.api.projects import ProjectController
 from web.api.ratings import RatingController
 from web.api.bid_documents import BidDocumentController
@@ -63,22 +63,22 @@ from web.api.tender_documents import TenderDocumentController
 from web.api.doc_objections import DocObjectionController
 from web.api.deadline_watch import DeadlineCardController
 from web.api.award import AwardNoticeController, PublicityController
-from web.verification_pages import AwardVerificationPageController, ReceiptVerificationController
+from web.pages.verification import AwardVerificationPageController, ReceiptVerificationController
 from web.api.rooms import RoomController
 from web.api.live import live_events
-from web.live_pages import live_page_events
-from web.bidder_opening import BidderOpeningController
-from web.bidder_pages import BidderPageController
-from web.bidder_sealing import BidderSealingController
-from web.bidder_key_pages import BidderKeyPageController
-from web.expert_pages import ExpertPageController
-from web.supervision_pages import SupervisionPageController
-from web.center_pages import CenterPageController
-from web.key_reset_pages import KeyResetPageController
-from web.ledger_pages import LedgerPageController
-from web.rating_pages import RatingPageController
-from web.service_rating_pages import ServiceRatingPageController
-from web.stats_pages import StatsPageController
+from web.pages.live import live_page_events
+from web.pages.bidder_opening import BidderOpeningController
+from web.pages.bidder import BidderPageController
+from web.pages.bidder_sealing import BidderSealingController
+from web.pages.bidder_keys import BidderKeyPageController
+from web.pages.expert import ExpertPageController
+from web.pages.supervision import SupervisionPageController
+from web.pages.center import CenterPageController
+from web.pages.key_resets import KeyResetPageController
+from web.pages.ledger import LedgerPageController
+from web.pages.ratings import RatingPageController
+from web.pages.service_ratings import ServiceRatingPageController
+from web.pages.stats import StatsPageController
 from web.core.edge import EdgeChecks
 from web.core.parameters import BoundedDatesSchema, type_decoders
 from web.core.security_headers import API_DOCS_PATH, add_security_headers, import_map_tag

@@ -1,5 +1,5 @@
 """Candidate publicity, complaints, the award notice and the contract over the API (the
-public verification page of award notices is web/verification_pages.py).
+public verification page of award notices is web/pages/verification.py).
 
 - The center (admin) or the project's agency publishes the candidates; bidders object
   to the result and complain for their own organisation; the project's tendering party

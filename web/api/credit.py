@@ -1,6 +1,6 @@
 """Credit over the JSON API under ``/api/credit``: the credit staff's acts (records, entry,
 import, repair, revocation, evidence, bribery checks), the departments' push, and an
-eligibility/deposit preview; the portal's credit pages are web/credit_pages.py.
+eligibility/deposit preview; the portal's credit pages are web/pages/credit.py.
 
 Credit staff are the ``credit_officer`` role and the center's administrators; a
 department pushes with its own API account (role ``department``, bound to its

@@ -1,5 +1,5 @@
 """Draws over the API for outsiders and supervisors: bundles, witness, void; the draw's page
-and its sealed result sheet are web/draw_pages.py."""
+and its sealed result sheet are web/pages/draws.py."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 staff; collusion flags (shared paying accounts) for supervisors and administrators, dismissed
 by supervisors; refunds (list, instruct, confirm paid); the published fee schedule and the
 winner's service fee; electronic receipts (PDF for the payer and the center) and the QR
-code's address (the public verification page is web/verification_pages.py)."""
+code's address (the public verification page is web/pages/verification.py)."""
 
 from __future__ import annotations
 

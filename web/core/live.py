@@ -2,7 +2,7 @@
 
 ``GET /api/live/{kind}/{key}`` (bearer token; web/api/live.py) and ``GET /live/{kind}/{key}``
 (the portal's session cookie, for the browser's EventSource, which cannot send a bearer
-token; web/live_pages.py) stream the events of one topic (``trading.events``): ``draw/{draw_id}`` to anyone, since draw records
+token; web/pages/live.py) stream the events of one topic (``trading.events``): ``draw/{draw_id}`` to anyone, since draw records
 are public; ``opening``, ``evaluation`` and ``project`` ``/{project_code}`` to supervisors
 and administrators only, since the opening record is not public during the window.
 

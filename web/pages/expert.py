@@ -52,7 +52,7 @@ from web.core.errors import status_of
 from web.core.forms import FormState
 from web.core.parameters import RowId
 from web.core.state import AppContext
-from web.supervision_pages import when
+from web.pages.supervision import when
 
 experts_only = requires_role(UserRole.EXPERT)
 

@@ -1,4 +1,4 @@
-"""Sealed bids in the browser (sealed-bid/1); the identity key's page is web/bidder_key_pages.py.
+"""Sealed bids in the browser (sealed-bid/1); the identity key's page is web/pages/bidder_keys.py.
 
 The key is loaded from a key file (made on the key page or by ``trading bid keygen``) and
 used in the browser only (web/static/bidder/): the server sees the signed envelope with its
@@ -28,7 +28,7 @@ from trading.audit import actor_of
 from trading.errors import DomainError, InvalidInput, NotFound
 from trading.timefmt import local_time
 from web.core.auth import own_organisation
-from web.bidder_pages import bidders_only, deposit_account
+from web.pages.bidder import bidders_only, deposit_account
 from web.core.edge import json_text
 from web.core.errors import status_of
 from web.core.files import MAX_BID_REQUEST_SIZE

@@ -35,8 +35,8 @@ from trading.event_hub import HEARTBEAT, EventHub
 from trading.organisations import Organisation
 from trading.timefmt import local_time
 from web.core.auth import own_organisation
-from web.bidder_pages import bidders_only
-from web.bidder_sealing import refusal, wants_json
+from web.pages.bidder import bidders_only
+from web.pages.bidder_sealing import refusal, wants_json
 from web.core.errors import status_of
 from web.core.forms import FormState
 from web.core.state import AppContext

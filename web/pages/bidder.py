@@ -3,7 +3,7 @@ credit decision and the deposit shown plainly, deposit status and refunds, recei
 signed PDFs), and complaints. Every page shows the signed-in bidder's own organisation
 only: the organisation comes from the account, never from the request.
 
-Sealing and submitting bids: web/bidder_sealing.py; the opening: web/bidder_opening.py.
+Sealing and submitting bids: web/pages/bidder_sealing.py; the opening: web/pages/bidder_opening.py.
 """
 
 from __future__ import annotations

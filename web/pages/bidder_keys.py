@@ -19,8 +19,8 @@ from trading.accounts import User
 from trading.audit import actor_of
 from trading.errors import DomainError
 from web.core.auth import own_organisation
-from web.bidder_pages import bidders_only
-from web.bidder_sealing import refusal
+from web.pages.bidder import bidders_only
+from web.pages.bidder_sealing import refusal
 from web.core.errors import status_of
 from web.core.forms import FormState, form_values
 from web.core.parameters import RowId

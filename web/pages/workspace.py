@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trading.accounts import User
 from trading.login_throttle import failed_logins_since_previous_login
 from web.core.auth import requires_login
-from web.party_pages import party_workspace
-from web.expert_pages import expert_workspace
-from web.supervision_pages import supervisor_workspace
+from web.pages.party import party_workspace
+from web.pages.expert import expert_workspace
+from web.pages.supervision import supervisor_workspace
 
 # Roles whose section shows data: role -> async (session, user) -> extra template context.
 # One line per role; a role not listed gets its section template with ``role`` only.

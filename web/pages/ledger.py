@@ -34,7 +34,7 @@ from trading.receipts import get_receipt
 from trading.roles import UserRole
 from trading.spreadsheets import ImportRejected
 from web.core.auth import requires_role
-from web.center_pages import issue_receipts
+from web.pages.center import issue_receipts
 from web.core.errors import status_of
 from web.core.forms import FormState, day_of, form_values
 from web.core.parameters import RowId

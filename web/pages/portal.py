@@ -1,4 +1,4 @@
-"""Portal pages: home (its body in web/public_pages.py), login and logout."""
+"""Portal pages: home (its body in web/pages/public.py), login and logout."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from trading.accounts import SESSION, issue_token, revoke_token
 from trading.errors import NotAuthenticated, RateLimited
 from web.core.auth import SESSION_COOKIE, check_password, requires_login, token_of
 from web.core.errors import status_of
-from web.public_pages import home_page
+from web.pages.public import home_page
 from web.core.state import AppContext
 
 
@@ -39,7 +39,7 @@ class PortalController(Controller):
 
     @get("/", name="home")
     async def home(self, session: AsyncSession) -> Template:
-        """The public home (信息公开): web/public_pages.py."""
+        """The public home (信息公开): web/pages/public.py."""
         return await home_page(session)
 
     @get("/login", name="login")

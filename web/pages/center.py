@@ -1,7 +1,7 @@
 """The center staff's pages (中心工作台): the expert and agency pools, rooms and their
 bookings, rule sets with their legal sources, and the published fee schedule with the
-service fees charged. The ledger's pages are in web/ledger_pages.py, the satisfaction
-ratings' in web/rating_pages.py.
+service fees charged. The ledger's pages are in web/pages/ledger.py, the satisfaction
+ratings' in web/pages/ratings.py.
 
 Who may do what follows the API (web/api/experts.py, web/api/rooms.py, web/api/ledger.py): the
 center's administrators run pools and rooms, finance staff record money, supervisors read.

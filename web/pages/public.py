@@ -40,7 +40,7 @@ from web.core.admission import public_query_gate
 from web.core.auth import requires_login
 from web.core.forms import FormState
 from web.core.parameters import FIRST_DAY, LAST_DAY, Cursor, RowId
-from web.public_feed import atom_feed
+from web.pages.public_feed import atom_feed
 from web.core.state import AppContext
 from web.core.files import attachment
 
