@@ -49,7 +49,9 @@ from web.core.errors import exception_handlers
 from web.pages.portal import PortalController
 from web.pages.public import PublicPageController
 from web.pages.workspace import workspace
-from web.pages.party import PartyPageController
+from web.pages.party.notice import PartyNoticeController
+from web.pages.party.projects import PartyProjectController
+from web.pages.party.result import PartyResultController
 from web.pages.center_tenders import CenterTenderController
 from web.api.projects import ProjectController
 from web.api.ratings import RatingController
@@ -148,7 +150,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             TenderDocumentController, DocObjectionController, DeadlineCardController,
             PublicityController, AwardNoticeController, AwardVerificationPageController,
             BidderPageController, BidderSealingController, BidderKeyPageController, BidderOpeningController,
-            PartyPageController, CenterTenderController,
+            PartyProjectController, PartyNoticeController, PartyResultController, CenterTenderController,
             ExpertPageController, SupervisionPageController,
             CenterPageController, KeyResetPageController, LedgerPageController, RatingPageController, ServiceRatingPageController, StatsPageController,
             FederationController, PartnerController, PartnerDrawController,

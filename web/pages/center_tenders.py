@@ -38,7 +38,8 @@ from trading.timefmt import local_time
 from web.core.auth import requires_role
 from web.core.errors import status_of
 from web.core.forms import FormState, form_values, local_moment
-from web.pages.party import agency_of, local_iso, book_from_form, notice_pdf, project_row, room_page, timeline
+from web.pages.party.forms import book_from_form
+from web.pages.party.reads import agency_of, local_iso, notice_pdf, project_row, room_page, timeline
 from web.core.state import AppContext
 
 center_only = requires_role(UserRole.ADMIN)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trading.accounts import User
 from trading.login_throttle import failed_logins_since_previous_login
 from web.core.auth import requires_login
-from web.pages.party import party_workspace
+from web.pages.party.reads import party_workspace
 from web.pages.expert import expert_workspace
 from web.pages.supervision import supervisor_workspace
 
