@@ -76,6 +76,8 @@ from web.pages.bidder_keys import BidderKeyPageController
 from web.pages.expert import ExpertPageController
 from web.pages.supervision import SupervisionPageController
 from web.pages.center import CenterPageController
+from web.pages.center_pools import CenterPoolController
+from web.pages.center_rooms import CenterRoomController
 from web.pages.key_resets import KeyResetPageController
 from web.pages.ledger import LedgerPageController
 from web.pages.ratings import RatingPageController
@@ -152,7 +154,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             BidderPageController, BidderSealingController, BidderKeyPageController, BidderOpeningController,
             PartyProjectController, PartyNoticeController, PartyResultController, CenterTenderController,
             ExpertPageController, SupervisionPageController,
-            CenterPageController, KeyResetPageController, LedgerPageController, RatingPageController, ServiceRatingPageController, StatsPageController,
+            CenterPageController, CenterPoolController, CenterRoomController, KeyResetPageController, LedgerPageController, RatingPageController, ServiceRatingPageController, StatsPageController,
             FederationController, PartnerController, PartnerDrawController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),
