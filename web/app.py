@@ -29,64 +29,64 @@ from trading.settings import Settings, get_settings
 from trading.money import yuan
 from trading.rules.calendar import PROVISIONAL_NOTE
 from trading.timefmt import local_time
+from web.api.accounts import AccountController, PasswordController
 from web.api.agencies import AgencyController
-from web.api.platform import AuditController, PlatformController, RuleSetController, health
-from web.api.docs_ui import LocalSwaggerUI
-from web.core.auth import CurrentUserMiddleware
-from web.api.clarifications import ClarificationController
-from web.api.bids import BidController
+from web.api.award import AwardNoticeController, PublicityController
+from web.api.bid_documents import BidDocumentController
 from web.api.bidder_keys import BidderKeyController
+from web.api.bids import BidController
+from web.api.clarifications import ClarificationController
 from web.api.committees import AgencyDrawController, CommitteeController, InvitationController
 from web.api.credit import CreditApiController
-from web.pages.credit import CreditPageController
+from web.api.deadline_watch import DeadlineCardController
+from web.api.doc_objections import DocObjectionController
+from web.api.docs import document_api
+from web.api.docs_ui import LocalSwaggerUI
 from web.api.draws import DrawApiController
-from web.pages.draws import DrawPageController
+from web.api.evaluation import EvaluationController, ExpertKeyController
 from web.api.experts import ExpertController
 from web.api.federation import FederationController, PartnerController, PartnerDrawController
-from web.core.dependencies import provide_context, provide_session, provide_user
-from web.api.docs import document_api
-from web.core.errors import exception_handlers
-from web.pages.portal import PortalController
-from web.pages.public import PublicPageController
-from web.pages.workspace import workspace
-from web.pages.party.notice import PartyNoticeController
-from web.pages.party.projects import PartyProjectController
-from web.pages.party.result import PartyResultController
-from web.pages.center_tenders import CenterTenderController
+from web.api.ledger import LedgerController
+from web.api.live import live_events
+from web.api.opening import OpeningController
+from web.api.platform import AuditController, PlatformController, RuleSetController, health
 from web.api.projects import ProjectController
 from web.api.ratings import RatingController
-from web.api.bid_documents import BidDocumentController
-from web.api.accounts import AccountController, PasswordController
 from web.api.registrations import RegistrationController
-from web.api.ledger import LedgerController
-from web.api.opening import OpeningController
-from web.api.evaluation import EvaluationController, ExpertKeyController
-from web.api.tender_documents import TenderDocumentController
-from web.api.doc_objections import DocObjectionController
-from web.api.deadline_watch import DeadlineCardController
-from web.api.award import AwardNoticeController, PublicityController
-from web.pages.verification import AwardVerificationPageController, ReceiptVerificationController
 from web.api.rooms import RoomController
-from web.api.live import live_events
-from web.pages.live import live_page_events
-from web.pages.bidder_opening import BidderOpeningController
-from web.pages.bidder import BidderPageController
-from web.pages.bidder_sealing import BidderSealingController
-from web.pages.bidder_keys import BidderKeyPageController
-from web.pages.expert import ExpertPageController
-from web.pages.supervision import SupervisionPageController
-from web.pages.center import CenterPageController
-from web.pages.center_pools import CenterPoolController
-from web.pages.center_rooms import CenterRoomController
-from web.pages.key_resets import KeyResetPageController
-from web.pages.ledger import LedgerPageController
-from web.pages.ratings import RatingPageController
-from web.pages.service_ratings import ServiceRatingPageController
-from web.pages.stats import StatsPageController
+from web.api.tender_documents import TenderDocumentController
+from web.core.auth import CurrentUserMiddleware
+from web.core.dependencies import provide_context, provide_session, provide_user
 from web.core.edge import EdgeChecks
+from web.core.errors import exception_handlers
 from web.core.parameters import BoundedDatesSchema, type_decoders
 from web.core.security_headers import API_DOCS_PATH, add_security_headers, import_map_tag
 from web.core.state import AppContext
+from web.pages.bidder import BidderPageController
+from web.pages.bidder_keys import BidderKeyPageController
+from web.pages.bidder_opening import BidderOpeningController
+from web.pages.bidder_sealing import BidderSealingController
+from web.pages.center import CenterPageController
+from web.pages.center_pools import CenterPoolController
+from web.pages.center_rooms import CenterRoomController
+from web.pages.center_tenders import CenterTenderController
+from web.pages.credit import CreditPageController
+from web.pages.draws import DrawPageController
+from web.pages.expert import ExpertPageController
+from web.pages.key_resets import KeyResetPageController
+from web.pages.ledger import LedgerPageController
+from web.pages.live import live_page_events
+from web.pages.party.notice import PartyNoticeController
+from web.pages.party.projects import PartyProjectController
+from web.pages.party.result import PartyResultController
+from web.pages.portal import PortalController
+from web.pages.public import PublicPageController
+from web.pages.ratings import RatingPageController
+from web.pages.service_ratings import ServiceRatingPageController
+from web.pages.stats import StatsPageController
+from web.pages.supervision import SupervisionPageController
+from web.pages.verification import AwardVerificationPageController, ReceiptVerificationController
+from web.pages.workspace import workspace
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent
