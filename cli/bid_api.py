@@ -1,4 +1,4 @@
-"""The bidder's side of the bid API (``web/bids.py``): submit and withdraw sealed bids over
+"""The bidder's side of the bid API (``web/api/bids.py``): submit and withdraw sealed bids over
 HTTP with a bearer token, and check what the center answers before relying on it.
 
 Files next to the envelope ``<prefix>.envelope.json`` (see :mod:`bidding.bids.packaging`):

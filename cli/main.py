@@ -156,7 +156,7 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     for problem in problems:
         click.secho(f"警告：{problem}", fg="red", err=True)
     click.echo(f"门户已启动：http://{host}:{port}/   （按 Ctrl-C 停止）")
-    # Live streams (web/live.py) never end on their own: on shutdown they get 5 s, then are cut
+    # Live streams (web/core/live.py) never end on their own: on shutdown they get 5 s, then are cut
     # (browsers reconnect and re-read), or one watching supervisor would hold the server up forever.
     # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; with the
     # default action the process would die there, before the embedded PostgreSQL is stopped

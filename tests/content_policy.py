@@ -1,5 +1,5 @@
 """Browser tests run under the server's Content-Security-Policy and fail on any violation of
-it (web/security_headers.py): every browser context a test opens reports each
+it (web/core/security_headers.py): every browser context a test opens reports each
 ``securitypolicyviolation`` event of its pages and frames, and tests/conftest.py asserts at
 each browser test's teardown that none was reported."""
 

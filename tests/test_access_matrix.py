@@ -298,7 +298,7 @@ async def test_no_get_route_shows_a_bid_or_a_registration_to_any_role_before_the
 
 
 async def test_no_public_page_shows_a_bid_or_a_registration_before_the_opening(client, world):
-    # The pages read the same services as the API, under the same rules (web/public_pages.py).
+    # The pages read the same services as the API, under the same rules (web/pages/public.py).
     leaks = []
     for path in ("/", "/tenders", f"/tenders?q={world.code}", f"/tenders/{world.code}", "/feeds/construction.atom"):
         answer = await client.get(path)

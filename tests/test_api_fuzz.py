@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 from cli.demo import load_demo_data
 from trading.accounts import API, User, issue_token
 from trading.database import make_sessionmaker, transaction
-from web.api_docs import documented
+from web.api.docs import documented
 from web.app import create_app
 
 EXAMPLES = int(os.environ.get("TRADING_FUZZ_EXAMPLES", "5"))

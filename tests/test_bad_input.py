@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from tests import test_bids as bids
 from tests.portal import bearer, csrf_token_from, log_in
 from trading.settings import Settings
-from web.edge import json_depth
+from web.core.edge import json_depth
 from web.app import create_app
 
 demo = bids.demo
@@ -189,7 +189,7 @@ async def test_a_body_that_fails_validation_is_refused_naming_each_field_in_chin
     ("supervisor", "/api/projects/JN-2026-GC-0001/complaints/1/decision", {"outcome": 1}, "outcome"),
 ])
 async def test_a_body_of_the_wrong_shape_gets_a_chinese_400_naming_the_field(client, username, path, body, field):
-    """The typed bodies (web.schemas) are checked before the handler runs: the refusal is the
+    """The typed bodies (web.api.schemas) are checked before the handler runs: the refusal is the
     project's error shape, in Chinese, and names the field."""
     answer = await client.post(path, json=body, headers=await bearer(client, username))
     assert_chinese_400(answer)

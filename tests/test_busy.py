@@ -12,7 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from cli.bid_api import BidApi
 from trading.errors import DomainError
-from web.errors import BUSY_RETRY_AFTER_SECONDS, exception_handlers
+from web.core.errors import BUSY_RETRY_AFTER_SECONDS, exception_handlers
 
 
 @post("/api/projects/{code:str}/bids")

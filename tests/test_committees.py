@@ -37,7 +37,7 @@ from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.keys import load_center_keys
 from trading.notifications import messages_about
 from trading.rules.store import get_rule_set
-from web.draws import avoided_bidders_of
+from web.core.draws import avoided_bidders_of
 
 @pytest.fixture(scope="module")
 def keys(settings):

@@ -1,4 +1,4 @@
-"""The pages' Content-Security-Policy (web/security_headers.py): every HTML answer carries it,
+"""The pages' Content-Security-Policy (web/core/security_headers.py): every HTML answer carries it,
 the pages carry nothing inline that it refuses, and answers that are not pages (JSON, CSV,
 PDF, files) are left as they were. That the pages really pass it in a browser is checked by
 every browser test (tests/content_policy.py); tests/test_browser_policy.py shows it refusing."""

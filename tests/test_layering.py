@@ -1,7 +1,8 @@
 """The import direction of DESIGN.md holds, with no exemptions: web | cli -> adapters -> bidding ->
-pools -> credit -> trading; only web/, cli/ and adapters/ import httpx; inside bidding/ its
-rooms point one way (pyproject.toml's import-linter contracts), and no function-level import
-hides a cycle there."""
+pools -> credit -> trading; inside web/, web.api | web.pages -> web.core (the API and the pages
+never import each other); only web/, cli/ and adapters/ import httpx; inside bidding/ its rooms
+point one way (pyproject.toml's import-linter contracts), and no function-level import hides a
+cycle there."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from trading.database import make_sessionmaker, transaction
 from trading.draws import commit_draw, supply_witness
 from trading.event_hub import END, RESYNC, EventHub, Subscription
 from trading.events import MAX_PAYLOAD_BYTES, LiveEvent, live_event, publish_event
-from web import live
+from web.core import live
 from web.app import create_app
 
 demo = bids.demo

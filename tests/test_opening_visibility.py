@@ -33,7 +33,7 @@ from trading.keys import CenterKeys, load_center_keys
 from trading.organisations import Organisation
 from trading.settings import Settings
 from web.app import create_app
-from web.bidder_opening import opening_events
+from web.pages.bidder_opening import opening_events
 
 TAIHE = "91370802MA3456789Q"  # demo bidder3: no credit records
 demo = bids.demo

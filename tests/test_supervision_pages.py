@@ -476,7 +476,7 @@ async def test_the_dashboard_cards_a_missing_holiday_notice_and_marks_provisiona
     # Whatever today is (in Beijing): a calendar without next year's notice, then one with every year.
     today = local_date(datetime.now(timezone.utc))
     without = WorkingDayCalendar.load(CALENDAR_DIR)
-    monkeypatch.setattr("web.supervision_pages.default_calendar", lambda: without)
+    monkeypatch.setattr("web.pages.supervision.default_calendar", lambda: without)
     async with transaction(make_sessionmaker(engine)) as session:
         project = await session.scalar(select(Project).limit(1))
         now = await database_now(session)
@@ -494,6 +494,6 @@ async def test_the_dashboard_cards_a_missing_holiday_notice_and_marks_provisiona
     covered = WorkingDayCalendar({year: CalendarYear(year=year, source="通知", holidays=without.year(year).holidays,
                                                      make_up_working_days={})
                                   for year in range(today.year - 1, today.year + 2)})
-    monkeypatch.setattr("web.supervision_pages.default_calendar", lambda: covered)
+    monkeypatch.setattr("web.pages.supervision.default_calendar", lambda: covered)
     page = await client.get("/supervision")
     assert "尚未载入工作日历" not in page.text

@@ -18,7 +18,7 @@ from trading.keys import load_center_keys, verify_signature
 from trading.rules.store import TRADING_CATEGORIES
 from trading.settings import Settings
 from web.app import create_app
-from web.auth import SESSION_COOKIE
+from web.core.auth import SESSION_COOKIE
 from tests.conftest import with_settings
 from tests.portal import CSRF_INPUT, api_token, bearer, log_in
 

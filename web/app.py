@@ -30,56 +30,64 @@ from trading.settings import Settings, get_settings
 from trading.money import yuan
 from trading.rules.calendar import PROVISIONAL_NOTE
 from trading.timefmt import local_time
-from web.agencies import AgencyController
-from web.api import AuditController, PlatformController, RuleSetController, health
-from web.api_docs_ui import API_DOCS_PATH, LocalSwaggerUI
-from web.auth import CurrentUserMiddleware
-from web.clarifications import ClarificationController
-from web.bids import BidController
-from web.bidder_keys import BidderKeyController
-from web.committees import AgencyDrawController, CommitteeController, InvitationController
-from web.credit import CreditApiController, CreditPageController
-from web.draws import DrawApiController, DrawPageController
-from web.experts import ExpertController
-from web.federation import FederationController, PartnerController, PartnerDrawController
-from web.dependencies import provide_context, provide_session, provide_user
-from web.api_docs import document_api
-from web.errors import exception_handlers
-from web.pages import PortalController
-from web.public_pages import PublicPageController
-from web.workspace import workspace
-from web.party_pages import PartyPageController
-from web.center_tender_pages import CenterTenderController
-from web.projects import ProjectController
-from web.ratings import RatingController
-from web.bid_documents import BidDocumentController
-from web.accounts import AccountController, PasswordController
-from web.registrations import RegistrationController
-from web.ledger import LedgerController, ReceiptVerificationController
-from web.opening import OpeningController
-from web.evaluation import EvaluationController, ExpertKeyController
-from web.tender_documents import TenderDocumentController
-from web.doc_objections import DocObjectionController
-from web.deadline_watch import DeadlineCardController
-from web.award import AwardNoticeController, AwardVerificationPageController, PublicityController
-from web.rooms import RoomController
-from web.live import live_events, live_page_events
-from web.bidder_opening import BidderOpeningController
-from web.bidder_pages import BidderPageController
-from web.bidder_sealing import BidderSealingController
-from web.bidder_key_pages import BidderKeyPageController
-from web.expert_pages import ExpertPageController
-from web.supervision_pages import SupervisionPageController
-from web.center_pages import CenterPageController
-from web.key_reset_pages import KeyResetPageController
-from web.ledger_pages import LedgerPageController
-from web.rating_pages import RatingPageController
-from web.service_rating_pages import ServiceRatingPageController
-from web.stats_pages import StatsPageController
-from web.edge import EdgeChecks
-from web.parameters import BoundedDatesSchema, type_decoders
-from web.security_headers import add_security_headers, import_map_tag
-from web.state import AppContext
+from web.api.accounts import AccountController, PasswordController
+from web.api.agencies import AgencyController
+from web.api.award import AwardNoticeController, PublicityController
+from web.api.bid_documents import BidDocumentController
+from web.api.bidder_keys import BidderKeyController
+from web.api.bids import BidController
+from web.api.clarifications import ClarificationController
+from web.api.committees import AgencyDrawController, CommitteeController, InvitationController
+from web.api.credit import CreditApiController
+from web.api.deadline_watch import DeadlineCardController
+from web.api.doc_objections import DocObjectionController
+from web.api.docs import document_api
+from web.api.docs_ui import LocalSwaggerUI
+from web.api.draws import DrawApiController
+from web.api.evaluation import EvaluationController, ExpertKeyController
+from web.api.experts import ExpertController
+from web.api.federation import FederationController, PartnerController, PartnerDrawController
+from web.api.ledger import LedgerController
+from web.api.live import live_events
+from web.api.opening import OpeningController
+from web.api.platform import AuditController, PlatformController, RuleSetController, health
+from web.api.projects import ProjectController
+from web.api.ratings import RatingController
+from web.api.registrations import RegistrationController
+from web.api.rooms import RoomController
+from web.api.tender_documents import TenderDocumentController
+from web.core.auth import CurrentUserMiddleware
+from web.core.dependencies import provide_context, provide_session, provide_user
+from web.core.edge import EdgeChecks
+from web.core.errors import exception_handlers
+from web.core.parameters import BoundedDatesSchema, type_decoders
+from web.core.security_headers import API_DOCS_PATH, add_security_headers, import_map_tag
+from web.core.state import AppContext
+from web.pages.bidder import BidderPageController
+from web.pages.bidder_keys import BidderKeyPageController
+from web.pages.bidder_opening import BidderOpeningController
+from web.pages.bidder_sealing import BidderSealingController
+from web.pages.center import CenterPageController
+from web.pages.center_pools import CenterPoolController
+from web.pages.center_rooms import CenterRoomController
+from web.pages.center_tenders import CenterTenderController
+from web.pages.credit import CreditPageController
+from web.pages.draws import DrawPageController
+from web.pages.expert import ExpertPageController
+from web.pages.key_resets import KeyResetPageController
+from web.pages.ledger import LedgerPageController
+from web.pages.live import live_page_events
+from web.pages.party.notice import PartyNoticeController
+from web.pages.party.projects import PartyProjectController
+from web.pages.party.result import PartyResultController
+from web.pages.portal import PortalController
+from web.pages.public import PublicPageController
+from web.pages.ratings import RatingPageController
+from web.pages.service_ratings import ServiceRatingPageController
+from web.pages.stats import StatsPageController
+from web.pages.supervision import SupervisionPageController
+from web.pages.verification import AwardVerificationPageController, ReceiptVerificationController
+from web.pages.workspace import workspace
 from adapters.choice import chosen_adapters
 
 log = logging.getLogger(__name__)
@@ -148,9 +156,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Lite
             TenderDocumentController, DocObjectionController, DeadlineCardController,
             PublicityController, AwardNoticeController, AwardVerificationPageController,
             BidderPageController, BidderSealingController, BidderKeyPageController, BidderOpeningController,
-            PartyPageController, CenterTenderController,
+            PartyProjectController, PartyNoticeController, PartyResultController, CenterTenderController,
             ExpertPageController, SupervisionPageController,
-            CenterPageController, KeyResetPageController, LedgerPageController, RatingPageController, ServiceRatingPageController, StatsPageController,
+            CenterPageController, CenterPoolController, CenterRoomController, KeyResetPageController, LedgerPageController, RatingPageController, ServiceRatingPageController, StatsPageController,
             FederationController, PartnerController, PartnerDrawController,
             create_static_files_router(path="/static", directories=[WEB_DIR / "static"], name="static"),
             create_static_files_router(path="/vendor/htmx", directories=[vendor / "htmx.org" / "dist"], name="vendor.htmx"),

@@ -67,7 +67,7 @@ class BidIntake:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], keys: CenterKeys, *,
                  gate: Callable[[], AbstractAsyncContextManager[object]] | None = None) -> None:
         self.sessions, self.keys = sessions, keys
-        # Around each batch's transaction (web/admission.py: the pool is reached first come, first served).
+        # Around each batch's transaction (web/core/admission.py: the pool is reached first come, first served).
         self.gate = gate or contextlib.nullcontext
         self._lanes: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Lane]] = WeakKeyDictionary()
         self._writers: set[asyncio.Task[None]] = set()

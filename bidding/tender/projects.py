@@ -22,7 +22,7 @@ class Project(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("estimate_fen >= 0", name="projects_estimate_not_negative"),
         CheckConstraint("(state = 'suspended') = (suspended_from IS NOT NULL)", name="projects_suspended_remembers_state"),
-        # Today's openings on the portal home (web/public_pages.py).
+        # Today's openings on the portal home (web/pages/public.py).
         Index("ix_projects_bid_deadline", "bid_deadline"),
     )
 

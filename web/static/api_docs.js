@@ -1,5 +1,5 @@
 // Starts Swagger UI (served from /vendor/swagger-ui) on the API documentation page
-// (web/api_docs_ui.py): a static file, because the pages' script policy refuses inline scripts.
+// (web/api/docs_ui.py): a static file, because the pages' script policy refuses inline scripts.
 (function () {
   "use strict";
   var box = document.getElementById("api-docs");

@@ -53,7 +53,7 @@
     });
     return {
       // Drawn on the canvas: the HTML tooltip carries inline style attributes, which the
-      // pages' style policy refuses (web/security_headers.py).
+      // pages' style policy refuses (web/core/security_headers.py).
       tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { type: "scroll", top: 0 },
       grid: { left: 56, right: 16, top: 40, bottom: 32 },
