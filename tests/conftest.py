@@ -184,7 +184,7 @@ async def browser() -> AsyncIterator[Any]:
         pytest.skip("浏览器测试跳过：本机没有 Chromium（Debian: apt-get install chromium）")
     from playwright.async_api import async_playwright
 
-    from tests.content_policy import PolicyWatch, WatchedBrowser
+    from tests.common.content_policy import PolicyWatch, WatchedBrowser
 
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS,
@@ -200,7 +200,7 @@ def no_content_policy_violation(request: pytest.FixtureRequest) -> Iterator[None
     if "browser" not in request.fixturenames:
         yield
         return
-    from tests.content_policy import describe
+    from tests.common.content_policy import describe
 
     watch = request.getfixturevalue("browser").policy
     watch.take()
@@ -212,7 +212,7 @@ def no_content_policy_violation(request: pytest.FixtureRequest) -> Iterator[None
 @pytest.fixture(scope="module")
 def portal(settings: Settings, database_url: str) -> Iterator[Any]:
     """``trading serve --demo`` for this module's database: the portal a new user sees."""
-    from tests.live_server import LiveServer
+    from tests.common.live_server import LiveServer
 
     server = LiveServer(settings, database_url, demo=True).start()
     yield server
@@ -228,7 +228,7 @@ async def page(browser: Any) -> AsyncIterator[Any]:
     tab = await context.new_page()
 
     async def shot(name: str) -> Path:
-        from tests.portal import assert_unique_ids
+        from tests.common.portal import assert_unique_ids
 
         await assert_unique_ids(tab, name)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

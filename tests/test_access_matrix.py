@@ -31,9 +31,9 @@ from bidding.bids.submission import SUBMITTED, WITHDRAW_PROTOCOL, Bid
 from bidding.opening.proceedings import OpeningEntry
 from bidding.tender.registrations import Registration
 from cli.demo import ACCOUNTS
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction
 from trading.keys import load_center_keys

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests import factories
+from tests.common import factories
 from trading.accounts import (
     API,
     SESSION,

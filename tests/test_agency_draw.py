@@ -8,7 +8,7 @@ import pytest
 from agency_pool.agencies import set_agency_status
 from agency_pool.draws import agency_assignment, decline_agency, draw_agency
 from agency_pool.ties import declare_tie
-from tests import factories
+from tests.common import factories
 from trading import sealed_draw as sd
 from trading.draws import COMMITTED, REVEALED, draw_bundle, supply_witness
 from trading.errors import Conflict, InvalidInput, RuleViolation

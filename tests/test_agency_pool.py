@@ -32,7 +32,7 @@ from agency_pool.listing import list_agencies
 from agency_pool.ratings import RECENT_RATINGS, rate_agency, rating_summary
 from agency_pool.ties import declare_tie, ties_of
 from cli.demo import DEMO_PASSWORD, load_demo_data
-from tests import factories
+from tests.common import factories
 from tests.conftest import create_database_from_template, invoke_cli
 from trading.audit import AuditEntry
 from trading.database import make_engine, make_sessionmaker, run_as_server_admin, transaction

@@ -19,7 +19,7 @@ from referencing.jsonschema import DRAFT202012
 
 from bidding.bids import sealed_bid
 from cli.demo import load_demo_data
-from tests.portal import bearer
+from tests.common.portal import bearer
 from tests.test_bids import tender_in_bidding
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction

@@ -27,11 +27,11 @@ from bidding.tender.deadlines import Deadline
 from bidding.tender.projects import Project
 from bidding.award.publicity import answer_candidate_objection, publicity_of, publish_candidates, raise_candidate_objection
 from bidding.tender.states import local_date, period_ends_at
-from tests import award_world as world
-from tests import factories
+from tests.common import award_world as world
+from tests.common import factories
 from tests import test_bids as bids  # helpers only
-from tests.pdfs import assert_only_the_bundled_font
-from tests.portal import bearer
+from tests.common.pdfs import assert_only_the_bundled_font
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.canonical import sha256_hex
 from trading.database import database_now, make_sessionmaker, transaction
@@ -291,7 +291,7 @@ async def test_publicity_award_notice_verification_and_contract_over_the_api(cli
     assert "文件相符" in good.text
     bad = await client.get(f"/verify/award-notices/{number}", params={"sha256": "0" * 64})
     assert "文件不符" in bad.text
-    from tests.portal import csrf_token_from
+    from tests.common.portal import csrf_token_from
 
     token = await csrf_token_from(client, f"/verify/award-notices/{number}")
     uploaded = await client.post(f"/verify/award-notices/{number}", data={"_csrf_token": token},

@@ -10,7 +10,7 @@ from bidding.evaluation.documents import Reader, bid_document_list, read_bid_doc
 from bidding.bids.submission import Bid
 from bidding.evaluation.sessions import start_evaluation_session
 from bidding.opening.proceedings import OpeningEntry
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids
 from tests.test_evaluation import SPECIALTY, opened_tender
 from trading.audit import AuditEntry

@@ -24,8 +24,8 @@ from bidding.tender.projects import Project, register_project
 from cli.bid_token import load_token
 from cli.demo import DEMO_PASSWORD, load_demo_data
 from cli.main import main
-from tests import factories
-from tests.live_server import LiveServer, free_port
+from tests.common import factories
+from tests.common.live_server import LiveServer, free_port
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import load_center_keys
 

@@ -20,8 +20,8 @@ from bidding.bids import sealed_bid
 from bidding.bids.submission import WITHDRAW_PROTOCOL
 from bidding.tender.registrations import register_bidder
 from cli.demo import load_demo_data
-from tests import factories
-from tests.portal import bearer, csrf_token_from, log_in
+from tests.common import factories
+from tests.common.portal import bearer, csrf_token_from, log_in
 from tests.test_bids import tender_in_bidding
 from trading.audit import AuditEntry
 from trading.canonical import canon

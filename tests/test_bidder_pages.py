@@ -22,9 +22,9 @@ from bidding.bids.opening_keys import opening_public_key
 from bidding.settlement.due_receipts import issue_due_receipts
 from bidding.settlement.refunds import confirm_refund_paid
 from cli.demo import load_demo_data
-from tests import factories
-from tests.bidder_world import HONGYUAN, LUJIAN, open_now, pay_deposit, tender_in_bidding
-from tests.portal import csrf_token_from, log_in
+from tests.common import factories
+from tests.common.bidder_world import HONGYUAN, LUJIAN, open_now, pay_deposit, tender_in_bidding
+from tests.common.portal import csrf_token_from, log_in
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction
 from trading.ledger import refunds_of
@@ -345,7 +345,7 @@ async def test_only_bidders_use_the_bidder_pages(client):
 async def test_a_bidder_of_the_tender_complains_during_the_publicity_and_only_it_sees_its_complaint(
         client, keys, engine):
     from bidding.award.publicity import publish_candidates
-    from tests import award_world as world
+    from tests.common import award_world as world
 
     async with transaction(make_sessionmaker(engine)) as session:
         tender = await world.tender_in_evaluation(session, keys, [100_000_000_00, 101_000_000_00, 102_000_000_00],

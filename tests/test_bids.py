@@ -29,9 +29,9 @@ from bidding.bids.opening_keys import TenderOpeningKey, open_opening_key, openin
 from bidding.tender.projects import Project, register_project
 from bidding.tender.registrations import Registration, register_bidder
 from cli.demo import ACCOUNTS, load_demo_data
-from tests import factories
-from tests.credit_factories import credit_record
-from tests.portal import bearer
+from tests.common import factories
+from tests.common.credit_factories import credit_record
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.canonical import canon
 from trading.database import database_now, make_sessionmaker, transaction

@@ -27,8 +27,8 @@ from bidding.bids.bidder_keys import BidderKey
 from bidding.bids.submission import Bid
 from bidding.opening.proceedings import opening_record
 from bidding.tender.registrations import register_bidder
-from tests import factories
-from tests.bidder_world import LUJIAN, open_now, tender_in_bidding
+from tests.common import factories
+from tests.common.bidder_world import LUJIAN, open_now, tender_in_bidding
 from tests.test_sealed_bid import VECTOR_CIPHERTEXT, VECTOR_ENVELOPE
 from tests.conftest import log_in_page
 from trading.canonical import canon

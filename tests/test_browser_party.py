@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bidding.tender.projects import Project
 from bidding.award.publicity import publish_candidates
-from tests import award_world
+from tests.common import award_world
 from tests.conftest import SCREENSHOTS, log_in_page
 from trading.database import make_engine, make_sessionmaker, transaction
 from trading.keys import load_center_keys

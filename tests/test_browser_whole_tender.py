@@ -42,8 +42,8 @@ from cli.demo import ACCOUNTS, DEMO_PASSWORD
 from expert_pool.committees import CommitteeDraw, CommitteeGroup, CommitteeMember, CommitteeRequest
 from expert_pool.models import Expert, ExpertSpecialty
 from tests.conftest import SCREENSHOTS, log_in_page
-from tests.live_server import LiveServer
-from tests.portal import assert_unique_ids
+from tests.common.live_server import LiveServer
+from tests.common.portal import assert_unique_ids
 from trading.accounts import create_user
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import CenterKeys, load_center_keys

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bidding.evaluation.candidates import Candidate, RankedCandidate, ranked_candidates, record_candidates
 from bidding.tender.deadlines import Deadline, meet_deadline, set_deadline
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids
 from tests.test_opening import tender_with_bids
 from trading.audit import AuditEntry

@@ -20,8 +20,8 @@ from bidding.tender.registrations import register_bidder
 from cli.demo import load_demo_data
 from expert_pool.committees import INVITED, GroupSpec, answer_invitation
 from expert_pool.models import Expert
-from tests import factories
-from tests.portal import csrf_token_from, log_in
+from tests.common import factories
+from tests.common.portal import csrf_token_from, log_in
 from tests.test_statistics import award  # helpers only
 from tests.test_committees import members, witness_all
 from trading.database import database_now, make_sessionmaker, transaction

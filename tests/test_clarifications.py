@@ -20,8 +20,8 @@ from bidding.tender.lifecycle import apply_transition
 from bidding.tender.projects import Project, register_project
 from bidding.tender.registrations import register_bidder
 from cli.demo import load_demo_data
-from tests import factories
-from tests.portal import bearer
+from tests.common import factories
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, PermissionDenied

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from cli.demo import load_demo_data
 from expert_pool.models import Expert
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.accounts import create_user
 from trading.database import make_sessionmaker, transaction
 from web.app import create_app

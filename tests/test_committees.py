@@ -28,7 +28,7 @@ from expert_pool.committees import (
 )
 from expert_pool.composition import check_committee
 from expert_pool.experts import add_leave, declare_conflict, set_expert_status
-from tests import factories
+from tests.common import factories
 from trading import sealed_draw as sd
 from trading.audit import AuditEntry
 from trading.canonical import canon

@@ -21,10 +21,10 @@ from bidding.tender.deadlines import Deadline
 from bidding.tender.projects import Project
 from bidding.award.publicity import publish_candidates
 from bidding.tender.states import local_date
-from tests import award_world as world
-from tests import factories
+from tests.common import award_world as world
+from tests.common import factories
 from tests import test_bids as bids  # helpers only
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict, DomainError, InvalidInput, PermissionDenied, RuleViolation

@@ -19,7 +19,7 @@ from cli.demo import load_demo_data
 from trading.database import make_sessionmaker, transaction
 from trading.settings import Settings
 from web.app import create_app
-from tests.portal import log_in
+from tests.common.portal import log_in
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)

@@ -17,8 +17,8 @@ from cli.demo import DEMO_PASSWORD, load_demo_data
 from credit.models import CreditRecord
 from credit.records import repair_record, revoke_record
 from credit.departments import bind_department_account
-from tests.credit_factories import credit_record
-from tests.portal import bearer, csrf_token_from, log_in
+from tests.common.credit_factories import credit_record
+from tests.common.portal import bearer, csrf_token_from, log_in
 from trading.accounts import create_user
 from trading.database import make_sessionmaker, transaction
 from trading.roles import UserRole

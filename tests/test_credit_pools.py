@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 from agency_pool.eligibility import eligible_agencies
 from credit.records import repair_record
 from expert_pool.availability import available_expert_codes, available_experts
-from tests import factories
-from tests.credit_factories import credit_record
+from tests.common import factories
+from tests.common.credit_factories import credit_record
 
 PARTY = factories.credit_code(9_100_001)
 SESSION_START = datetime(2027, 3, 1, 1, 0, tzinfo=timezone.utc)

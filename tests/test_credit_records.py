@@ -36,9 +36,9 @@ from credit.push import PushRejected, push_records
 from credit.records import get_record, list_records, record_history, repair_record, revoke_record
 from credit.reference import departments
 from credit.subjects import Subject
-from tests import factories
+from tests.common import factories
 from tests.conftest import create_database_from_template, invoke_cli
-from tests.credit_factories import credit_record, department_user, staff_user
+from tests.common.credit_factories import credit_record, department_user, staff_user
 from trading.audit import AuditEntry
 from trading.database import make_engine, make_sessionmaker, run_as_server_admin, transaction, transaction_now
 from trading.errors import Conflict, InvalidInput, PermissionDenied

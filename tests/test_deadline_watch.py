@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bidding.tender.deadline_watch import WATCH_ACTOR, card_for, open_cards, watch_deadlines, yellow_from
 from bidding.tender.deadlines import NO_CARD, RED, YELLOW, Deadline, meet_deadline, set_deadline
 from bidding.tender.projects import Project, register_project
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.settings import Settings

@@ -22,9 +22,9 @@ from bidding.tender.projects import Project, register_project
 from bidding.tender.registrations import register_bidder
 from bidding.tender.states import period_ends_at
 from cli.demo import load_demo_data
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, PermissionDenied, RuleViolation

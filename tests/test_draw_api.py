@@ -16,9 +16,9 @@ from litestar.testing import AsyncTestClient
 from pypdf import PdfReader
 
 from cli.demo import load_demo_data
-from tests.pdfs import assert_only_the_bundled_font
+from tests.common.pdfs import assert_only_the_bundled_font
 from tests.conftest import invoke_cli
-from tests.portal import bearer, log_in
+from tests.common.portal import bearer, log_in
 from trading.database import make_sessionmaker, transaction
 from trading.draws import commit_draw, reveal_draw, supply_witness
 from trading.keys import load_center_keys

@@ -26,7 +26,7 @@ from expert_pool.committees import (
     witness_committee_draw,
 )
 from expert_pool.models import Expert
-from tests import factories
+from tests.common import factories
 from trading.audit import AuditEntry
 from trading.draws import REVEALED, Draw, get_draw, sealed_selection, supply_witness
 from trading.keys import load_center_keys

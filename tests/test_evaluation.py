@@ -44,11 +44,11 @@ from bidding.tender.projects import Project
 from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import INVITED, GroupSpec, answer_invitation
 from expert_pool.models import Expert
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests import test_committees as committees
 from tests import test_opening as opening
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.accounts import create_user
 from trading.audit import AuditEntry
 from trading.canonical import canon

@@ -14,7 +14,7 @@ from expert_pool.experts import describe_experts, get_expert
 from expert_pool.imports import EXPORT_COLUMNS, REQUIRED_COLUMNS, export_experts, import_experts
 from expert_pool.models import Expert
 from expert_pool.specialties import sync_specialties
-from tests import factories
+from tests.common import factories
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import InvalidInput

@@ -28,7 +28,7 @@ from expert_pool.models import Expert, ExpertLeave
 from expert_pool.ratings import rate_expert, ratings_of
 from expert_pool.reviews import list_review_due, review_expert
 from expert_pool.specialties import DATA_FILE, Specialty, load_specialty_file, sync_specialties
-from tests import factories
+from tests.common import factories
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import ConfigurationError, Conflict, InvalidInput, NotFound, PermissionDenied

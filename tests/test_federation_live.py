@@ -29,7 +29,7 @@ from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import avoided_bidders_digest
 from expert_pool.models import Expert
 from tests.conftest import create_database_from_template, with_settings
-from tests.live_server import LiveServer
+from tests.common.live_server import LiveServer
 from trading.accounts import create_user
 from trading.canonical import canon
 from trading.database import make_engine, make_sessionmaker, run_as_server_admin, transaction

@@ -19,7 +19,7 @@ from bidding.settlement.service_fee import charge_service_fee, confirm_fee_paid
 from bidding.tender.lifecycle import apply_transition
 from tests import test_bids as bids  # helpers only
 from tests import test_refunds as refunds  # helpers only
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict, InvalidInput

@@ -24,9 +24,9 @@ from bidding.settlement.deposits import confirm_deposit, import_statement
 from bidding.tender.projects import Project
 from bidding.tender.registrations import Registration, register_bidder
 from cli.demo import load_demo_data
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.bank_statements import parse_remark
 from trading.database import make_sessionmaker, transaction

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bidding.opening.proceedings import hand_in_bidder_half, open_handed_in_bids, sign_in, start_opening
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests.portal import bearer, log_in
+from tests.common.portal import bearer, log_in
 from tests.test_opening import k_b_of, tender_with_bids
 from trading.database import make_sessionmaker, transaction
 from trading.draws import commit_draw, supply_witness

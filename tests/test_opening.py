@@ -41,7 +41,7 @@ from bidding.opening.proceedings import (
 from bidding.tender.lifecycle import apply_transition
 from bidding.tender.projects import Project
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict, RuleViolation

@@ -24,7 +24,7 @@ from bidding.opening.proceedings import (
     start_opening,
 )
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests.portal import bearer, log_in
+from tests.common.portal import bearer, log_in
 from tests.test_opening import hand_in_and_open, k_b_of, window_passes
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict

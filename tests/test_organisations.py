@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests import factories
+from tests.common import factories
 from trading.audit import AuditEntry
 from trading.errors import Conflict, InvalidInput, NotFound
 from trading.organisations import get_organisation, register_organisation

@@ -31,9 +31,9 @@ from bidding.award.publicity import CandidateObjection, publish_candidates, rais
 from bidding.tender.registrations import register_bidder
 from bidding.notice.documents import TenderDocumentVersion
 from cli.demo import DEMO_PASSWORD, load_demo_data
-from tests import award_world, factories
+from tests.common import award_world, factories
 from tests import test_opening as opening  # helpers only
-from tests.portal import csrf_token_from, log_in
+from tests.common.portal import csrf_token_from, log_in
 from trading.accounts import create_user
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.draws import commit_draw, supply_witness

@@ -28,8 +28,8 @@ from bidding.award.notice_pdf import award_notice_pdf
 from bidding.tender.registrations import register_bidder
 from cli.demo import DEMO_PASSWORD
 from tests import test_bids as bids  # helpers only
-from tests.live_server import LiveServer
-from tests.pdfs import assert_only_the_bundled_font, pdf_text
+from tests.common.live_server import LiveServer
+from tests.common.pdfs import assert_only_the_bundled_font, pdf_text
 from trading.database import make_sessionmaker, transaction
 from trading.draw_sheet import draw_sheet_pdf
 from trading.draws import REVEALED, Draw

@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tests import test_bids as bids
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.settings import Settings
 from trading.timefmt import CENTER_ZONE
 from web.app import create_app

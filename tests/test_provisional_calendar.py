@@ -25,7 +25,7 @@ from bidding.tender.lifecycle import apply_transition
 from bidding.tender.projects import Project
 from bidding.award.publicity import publish_candidates
 from bidding.tender.states import local_date
-from tests import award_world as world
+from tests.common import award_world as world
 from tests import test_bids as bids  # helpers only
 from tests.test_refunds import pay_deposit  # helpers only
 from trading.audit import AuditEntry

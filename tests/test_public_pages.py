@@ -24,11 +24,11 @@ from bidding.award.publicity import publish_candidates
 from bidding.clock.chronograph import run_due_steps
 from bidding.reading.listing import day_start
 from cli.demo import PROJECTS, load_demo_data
-from tests import award_world as world
-from tests import factories
+from tests.common import award_world as world
+from tests.common import factories
 from tests import test_bids as bids  # helpers only
 from tests import test_opening as opening  # helpers only
-from tests.portal import log_in
+from tests.common.portal import log_in
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import load_center_keys
 from trading.organisations import Organisation, register_region

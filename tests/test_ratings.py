@@ -13,10 +13,10 @@ from sqlalchemy import func, select, text
 
 from bidding.draws.project_draws import draw_project_agency, request_project_committee
 from expert_pool.committees import INVITED, GroupSpec, answer_invitation
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids
 from tests.test_committees import members, witness_all
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.database import make_sessionmaker, transaction
 from trading.draws import supply_witness
 from trading.keys import load_center_keys

@@ -18,11 +18,11 @@ from bidding.tender.lifecycle import apply_transition
 from bidding.settlement.due_receipts import issue_due_receipts, receipts_of
 from bidding.settlement.refunds import confirm_refund_paid
 from bidding.tender.registrations import register_bidder
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids  # helpers only
 from tests import test_refunds as refunds  # helpers only
-from tests.pdfs import assert_only_the_bundled_font, pdf_text
-from tests.portal import bearer
+from tests.common.pdfs import assert_only_the_bundled_font, pdf_text
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict, InvalidInput

@@ -28,10 +28,10 @@ from bidding.tender.projects import Project, register_project
 from bidding.settlement.refunds import confirm_refund_paid, instruct_refunds
 from bidding.tender.registrations import Registration
 from bidding.tender.states import local_date, period_ends_at
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests import test_opening as opening  # helpers only
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.canonical import canon
 from trading.database import database_now, make_sessionmaker, transaction

@@ -15,9 +15,9 @@ from bidding.tender.registrations import ADMITTED, REFUSED, Registration, previe
 from cli.demo import load_demo_data
 from credit.bribery import bribery_checks_of
 from credit.subjects import Subject
-from tests import factories
-from tests.credit_factories import credit_record
-from tests.portal import bearer
+from tests.common import factories
+from tests.common.credit_factories import credit_record
+from tests.common.portal import bearer
 from trading.accounts import create_user
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction

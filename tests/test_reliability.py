@@ -26,8 +26,8 @@ from bidding.tender.lifecycle import apply_transition
 from bidding.bids.opening_keys import TenderOpeningKey
 from bidding.tender.projects import Project, register_project
 from bidding.tender.registrations import register_bidder
-from tests import factories
-from tests.live_server import LiveServer
+from tests.common import factories
+from tests.common.live_server import LiveServer
 from trading.accounts import API, User, hash_password, issue_token
 from trading.audit import verify_audit_log
 from trading.canonical import canon

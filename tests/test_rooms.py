@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from cli.demo import load_demo_data
-from tests.portal import bearer
+from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict, InvalidInput

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from bidding.tender.projects import Project, register_project
-from tests import factories
+from tests.common import factories
 from trading.errors import ConfigurationError, InvalidInput, NotFound
 from trading.rules.ruleset import DATA_DIR as RULESET_DATA_DIR
 from trading.rules.store import RuleSetRecord, get_rule_set, rule_set_in_force, sync_reference_data

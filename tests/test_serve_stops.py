@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.live_server import ROOT, free_port
+from tests.common.live_server import ROOT, free_port
 
 
 def test_sigterm_stops_the_portal_and_its_embedded_database(tmp_path: Path):

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bidding.ratings.service import rate_service_step, service_rating_summary, steps_to_rate
 from cli.demo import load_demo_data
-from tests import award_world, factories
-from tests.portal import csrf_token_from, log_in
+from tests.common import award_world, factories
+from tests.common.portal import csrf_token_from, log_in
 from trading.accounts import User, create_user
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction

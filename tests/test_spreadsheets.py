@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.xlsx_parts import MAIN, text_cell, text_rows, xlsx_file
+from tests.common.xlsx_parts import MAIN, text_cell, text_rows, xlsx_file
 from trading.errors import InvalidInput
 from trading.spreadsheets import MAX_ROWS, FORMULA_STARTS, ImportRejected, _csv_rows, csv_cell, read_rows, write_rows
 from trading.xlsx_stream import MAX_EXPANDED_BYTES

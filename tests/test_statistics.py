@@ -27,7 +27,7 @@ from bidding.tender.lifecycle import apply_transition
 from bidding.tender.projects import Project
 from bidding.award.publicity import publish_candidates
 from cli.demo import PROJECTS, load_demo_data
-from tests import award_world as world
+from tests.common import award_world as world
 from tests import test_bids as bids  # helpers only
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import InvalidInput
@@ -35,7 +35,7 @@ from trading.settings import Settings
 from web.app import create_app
 
 keys = bids.keys
-ESTIMATE = 500_000_000  # every tender of tests.award_world is registered with 5,000,000.00 yuan
+ESTIMATE = 500_000_000  # every tender of tests.common.award_world is registered with 5,000,000.00 yuan
 FAIL_REASON = "两家投标被评标委员会否决，有效投标不足三家"
 
 

@@ -33,13 +33,13 @@ from bidding.award.publicity import publish_candidates
 from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import GroupSpec
 from expert_pool.models import Expert
-from tests import award_world as world
-from tests import factories
+from tests.common import award_world as world
+from tests.common import factories
 from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests import test_committees as committees
 from tests import test_evaluation as evaluation
 from tests.test_complaints import calendar_with_next_year  # noqa: F401 - a fixture
-from tests.portal import csrf_token_from, log_in
+from tests.common.portal import csrf_token_from, log_in
 from trading.accounts import create_user
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction

@@ -33,7 +33,7 @@ from bidding.tender.states import (
     start_evaluation_guard,
     target_of,
 )
-from tests import factories
+from tests.common import factories
 from trading.rules.calendar import default_calendar
 from trading.audit import AuditEntry
 from trading.database import database_now, make_sessionmaker, transaction

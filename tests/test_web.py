@@ -20,7 +20,7 @@ from trading.settings import Settings
 from web.app import create_app
 from web.auth import SESSION_COOKIE
 from tests.conftest import with_settings
-from tests.portal import CSRF_INPUT, api_token, bearer, log_in
+from tests.common.portal import CSRF_INPUT, api_token, bearer, log_in
 
 MAX_FAILURES = 3
 TOKEN_HOURS = 2

@@ -35,8 +35,8 @@ from bidding.bids import sealed_bid
 from cli.demo import ACCOUNTS, DEMO_PASSWORD, load_demo_data
 from expert_pool.models import Expert, ExpertSpecialty
 from tests.conftest import invoke_cli
-from tests.live_server import LiveServer
-from tests.portal import CSRF_INPUT
+from tests.common.live_server import LiveServer
+from tests.common.portal import CSRF_INPUT
 from trading.accounts import create_user
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction

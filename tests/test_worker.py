@@ -12,7 +12,7 @@ import time
 from sqlalchemy import func, select
 
 from bidding.jobs import ALL_JOBS
-from tests.live_server import ROOT
+from tests.common.live_server import ROOT
 from trading.audit import AuditCheckpoint, AuditEntry, record_event
 from trading.database import make_sessionmaker, transaction
 

@@ -15,7 +15,7 @@ from bidding.notice.announce import announce_tender
 from bidding.evaluation.candidates import RankedCandidate, record_candidates
 from bidding.tender.lifecycle import apply_transition
 from bidding.tender.projects import Project, register_project
-from tests import factories
+from tests.common import factories
 from tests import test_bids as bids  # helpers only
 from trading.database import database_now
 from trading.keys import CenterKeys

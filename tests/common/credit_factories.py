@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from credit.departments import bind_department_account
 from credit.models import CreditRecord
 from credit.records import enter_record
-from tests import factories
+from tests.common import factories
 from trading.accounts import User, create_user
 from trading.roles import UserRole
 

@@ -16,7 +16,7 @@ from bidding.tender.lifecycle import apply_transition
 from bidding.opening.proceedings import start_opening
 from bidding.tender.projects import Project, register_project
 from bidding.settlement.due_receipts import issue_due_receipts
-from tests import factories
+from tests.common import factories
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import CenterKeys
 from trading.organisations import Organisation
