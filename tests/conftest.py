@@ -18,6 +18,9 @@ from typing import Any
 from pathlib import Path
 
 import anyio
+import nacl.secret
+import nacl.signing
+import nacl.utils
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy.engine import make_url
@@ -35,6 +38,8 @@ from trading.database import (
     start_embedded_server,
     transaction,
 )
+from trading.keys import CenterKeys
+from trading.rules.calendar import CALENDAR_DIR, WorkingDayCalendar
 from trading.rules.store import sync_reference_data
 from trading.schema import upgrade_database
 from trading.settings import Settings, get_settings
@@ -161,6 +166,35 @@ def cli(settings, database_url) -> Iterator[Callable[..., Any]]:
         return await anyio.to_thread.run_sync(invoke, *args)
 
     yield run
+
+
+# ---- Shared world: the demo city, the center's keys, a calendar with next year ----
+
+
+@pytest.fixture(scope="module")
+async def demo(engine: AsyncEngine) -> None:
+    """The demo city's organisations and accounts (no pools) in this module's database."""
+    from cli.demo import load_demo_data
+
+    async with transaction(make_sessionmaker(engine)) as session:
+        await load_demo_data(session, pools=False)
+
+
+@pytest.fixture(scope="module")
+def keys() -> CenterKeys:
+    """Center keys of this module's own (modules serving pages use the server's, from settings)."""
+    return CenterKeys(signing_key=nacl.signing.SigningKey.generate(), kek=nacl.utils.random(nacl.secret.SecretBox.KEY_SIZE))
+
+
+@pytest.fixture
+def calendar_with_next_year(tmp_path, monkeypatch) -> WorkingDayCalendar:
+    """This year's calendar and a plain next year (weekends only), so that 30 working days from
+    late November can be counted; the shipped data stops at 2026."""
+    shutil.copy(CALENDAR_DIR / "2026.toml", tmp_path / "2026.toml")
+    (tmp_path / "2027.toml").write_text('year = 2027\nsource = "测试用：仅周末休息"\nholidays = []\n', encoding="utf-8")
+    calendar = WorkingDayCalendar.load(tmp_path)
+    monkeypatch.setattr("bidding.tender.periods.default_calendar", lambda: calendar)
+    return calendar
 
 
 # ---- Browser tests: Playwright for Python driving Debian's Chromium (no browser download) ----

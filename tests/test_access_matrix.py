@@ -32,8 +32,9 @@ from bidding.opening.proceedings import OpeningEntry
 from bidding.tender.registrations import Registration
 from cli.demo import ACCOUNTS
 from tests.common import factories
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
+from tests.common import bids
 from tests.common.portal import bearer
+from tests.common.tenders import tender_project
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction
 from trading.keys import load_center_keys
@@ -41,7 +42,6 @@ from trading.organisations import Organisation
 from trading.settings import Settings
 from web.app import create_app
 
-demo = bids.demo
 ANONYMOUS = "anonymous"
 ROLE_OF = {account.username: account.role.value for account in ACCOUNTS}
 USERS = [ANONYMOUS, *ROLE_OF]
@@ -248,7 +248,7 @@ async def headers(client) -> dict[str, dict[str, str]]:
 async def world(client, settings, engine) -> World:
     keys = load_center_keys(settings)  # the app's own keys
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, keys)
+        tender = await tender_project(session, keys, "bidding")
         other = (await factories.organisation(session, "bidder")).credit_code
         stored = []
         signing_keys = {}

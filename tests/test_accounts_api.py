@@ -8,12 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests import test_bids as bids
 from tests.common.portal import bearer
 from trading.settings import Settings
 from web.app import create_app
 
-demo = bids.demo
 COLLEGE = "12370800MB2345678H"  # the demo experts' employer
 
 

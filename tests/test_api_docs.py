@@ -20,7 +20,7 @@ from referencing.jsonschema import DRAFT202012
 from bidding.bids import sealed_bid
 from cli.demo import load_demo_data
 from tests.common.portal import bearer
-from tests.test_bids import tender_in_bidding
+from tests.common.tenders import tender_project
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction
 from trading.keys import load_center_keys
@@ -125,7 +125,7 @@ async def test_no_operation_shows_an_error_shape_the_server_never_sends(openapi)
 
 async def test_real_error_answers_validate_against_the_documented_schema(client, openapi, settings, engine):
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await tender_in_bidding(session, load_center_keys(settings))
+        tender = await tender_project(session, load_center_keys(settings), "bidding")
     code = tender.code
     bidder = await bearer(client, "bidder1")
     key = sealed_bid.make_bidder_key()
@@ -196,7 +196,7 @@ async def test_the_bidder_documents_test_vectors_are_what_the_reference_implemen
     import nacl.signing
 
     from bidding.bids import key_rotation
-    from tests.test_sealed_bid import VECTOR_ENVELOPE
+    from tests.common.sealed_bid_vector import VECTOR_ENVELOPE
 
     text = BIDDER_DOC.read_text(encoding="utf-8")
     old, new = (nacl.signing.SigningKey(bytes(range(start, start + 32))) for start in (0x40, 0x60))

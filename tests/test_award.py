@@ -29,7 +29,7 @@ from bidding.award.publicity import answer_candidate_objection, publicity_of, pu
 from bidding.tender.states import local_date, period_ends_at
 from tests.common import award_world as world
 from tests.common import factories
-from tests import test_bids as bids  # helpers only
+from tests.common import bids
 from tests.common.pdfs import assert_only_the_bundled_font
 from tests.common.portal import bearer
 from trading.audit import AuditEntry
@@ -41,8 +41,6 @@ from trading.notifications import OutboxMessage
 from trading.settings import Settings
 from web.app import create_app
 
-demo = bids.demo
-keys = bids.keys
 PUBLIC_URL = "https://ggzy.example.cn"
 PRICES = [98_765_432_10, 99_000_000_00, 101_000_000_00]
 FILE_SHA256 = "ab" * 32
@@ -54,9 +52,7 @@ async def deadline(session, kind: str, subject: str) -> Deadline | None:
 
 
 async def awarded(session, keys, *, kind=world.CONSTRUCTION) -> world.Tender:
-    tender = await world.tender_in_evaluation(session, keys, PRICES, kind=kind)
-    await world.report(session, tender, ["92.50", "90.10", "85.00"])
-    await publish_candidates(session, actor="admin", project_code=tender.code)
+    tender = await world.tender_in_publicity(session, keys, PRICES, kind=kind, scores=["92.50", "90.10", "85.00"])
     if kind == world.CONSTRUCTION:
         await world.let_time_pass(session, tender.code, days=4)
         assert (tender.code, "award") in await run_due_steps(session)

@@ -12,13 +12,11 @@ from hypothesis import given, settings as hypothesis_settings
 from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
-from tests import test_bids as bids
 from tests.common.portal import bearer, csrf_token_from, log_in
 from trading.settings import Settings
 from web.edge import json_depth
 from web.app import create_app
 
-demo = bids.demo
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,10 @@ from bidding.bids.submission import Bid
 from bidding.evaluation.sessions import start_evaluation_session
 from bidding.opening.proceedings import OpeningEntry
 from tests.common import factories
-from tests import test_bids as bids
-from tests.test_evaluation import SPECIALTY, opened_tender
+from tests.common.evaluation import SPECIALTY, opened_tender
 from trading.audit import AuditEntry
 from trading.errors import NotFound, PermissionDenied
 
-demo = bids.demo
-keys = bids.keys
 
 
 async def test_the_committee_reads_an_opened_bids_documents_and_each_read_is_audited(demo, session, keys):

@@ -23,7 +23,8 @@ from bidding.bids.submission import (BID_SEQUENCE_LOCK, PENDING, SUBMITTED, SUPE
                           submit_bids)
 from bidding.tender.projects import Project
 from bidding.tender.registrations import Registration
-from tests.test_bids import bidder, demo, keys, sealed, tender_in_bidding  # noqa: F401  (fixtures demo, keys)
+from tests.common.bids import bidder, sealed
+from tests.common.tenders import tender_project
 from trading.audit import AuditEntry, verify_audit_log
 from trading.database import make_sessionmaker, transaction
 from trading.errors import RuleViolation
@@ -60,7 +61,7 @@ async def until(condition, deadline_s: float = 15.0) -> None:
 
 
 async def test_a_batch_refuses_each_bad_bid_alone_and_receipts_the_others_in_sequence(demo, session, keys):
-    tender = await tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     good = [await offer(session, tender.code, await bidder(session, tender.code)) for _ in range(3)]
     unregistered = await offer(session, tender.code, await bidder(session, tender.code, register=False))
     forged = await offer(session, tender.code, await bidder(session, tender.code))
@@ -92,7 +93,7 @@ async def test_a_batch_refuses_each_bad_bid_alone_and_receipts_the_others_in_seq
 
 
 async def test_two_bids_of_one_bidder_in_one_call_are_a_programming_error_and_store_nothing(demo, session, keys):
-    tender = await tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     who = await bidder(session, tender.code)
     twice = [await offer(session, tender.code, who), await offer(session, tender.code, who, price_fen=99_000_000)]
     with pytest.raises(ValueError, match="at most one bid per bidder"):
@@ -104,7 +105,7 @@ async def test_a_batch_overtaken_by_the_deadline_at_the_sequence_lock_is_refused
         demo, engine, keys):
     sessions = make_sessionmaker(engine)
     async with transaction(sessions) as session:
-        tender = await tender_in_bidding(session, keys)
+        tender = await tender_project(session, keys, "bidding")
         batch = [await offer(session, tender.code, await bidder(session, tender.code)) for _ in range(3)]
     async with transaction(sessions) as session:  # as every change of a tender: the row FOR UPDATE first
         await session.execute(select(Project.id).where(Project.id == tender.id).with_for_update())
@@ -145,7 +146,7 @@ async def test_a_pending_bid_cannot_be_committed(demo, engine, keys):
     sessions = make_sessionmaker(engine)
     with pytest.raises(IntegrityError, match="still pending"):
         async with transaction(sessions) as session:
-            tender = await tender_in_bidding(session, keys)
+            tender = await tender_project(session, keys, "bidding")
             tender_code = tender.code
             code, signing_key = await bidder(session, tender.code)
             submission = await offer(session, tender.code, (code, signing_key))
@@ -173,7 +174,7 @@ async def test_a_pending_bid_cannot_be_committed(demo, engine, keys):
 async def test_a_rush_through_the_intake_is_stored_in_batches_with_gapless_sequences(demo, engine, keys):
     sessions = make_sessionmaker(engine)
     async with transaction(sessions) as session:
-        tender = await tender_in_bidding(session, keys)
+        tender = await tender_project(session, keys, "bidding")
         who = [await bidder(session, tender.code) for _ in range(30)]
         bids = [await offer(session, tender.code, w) for w in who]
         changed = await offer(session, tender.code, who[0], price_fen=120_000_000)  # its second envelope
@@ -206,7 +207,7 @@ async def test_a_batch_that_fails_whole_is_stored_bid_by_bid(demo, engine, keys)
     batch, are then stored one by one, each receipted, the later one current."""
     sessions = make_sessionmaker(engine)
     async with transaction(sessions) as session:
-        tender = await tender_in_bidding(session, keys)
+        tender = await tender_project(session, keys, "bidding")
         who = [await bidder(session, tender.code) for _ in range(3)]
         first = await offer(session, tender.code, who[0])
         organisation_id = await session.scalar(select(Organisation.id).where(Organisation.credit_code == who[0][0]))

@@ -17,16 +17,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.bids import sealed_bid
-from bidding.notice.announce import announce_tender
 from bidding.bids.submission import SUBMITTED, WITHDRAWN, Bid
-from bidding.tender.lifecycle import apply_transition
-from bidding.tender.projects import Project, register_project
+from bidding.tender.projects import Project
 from cli.bid_token import load_token
 from cli.demo import DEMO_PASSWORD, load_demo_data
 from cli.main import main
-from tests.common import factories
 from tests.common.live_server import LiveServer, free_port
-from trading.database import database_now, make_sessionmaker, transaction
+from tests.common.tenders import tender_project
+from trading.database import make_sessionmaker, transaction
 from trading.keys import load_center_keys
 
 LUJIAN = "91370800MA1234567Q"  # demo bidder1: no credit records, no deposit asked
@@ -38,14 +36,8 @@ async def tender(engine: AsyncEngine, settings) -> str:
     keys = load_center_keys(settings)  # made here first; the server loads the same files
     async with transaction(make_sessionmaker(engine)) as session:
         await load_demo_data(session, pools=False)
-        party = await factories.organisation(session, "tendering_party")
-        project = await register_project(session, actor="test", code="JN-2026-GC-C0001", title="济宁市测试桥梁工程",
-                                         category="construction", method="open_tender", region_code="370800",
-                                         tendering_party_id=party.id, estimate_fen=50_000_000_00)
-        deadline = await database_now(session) + timedelta(days=21)
-        await announce_tender(session, keys, actor="test", project_code=project.code, bid_deadline=deadline,
-                              documents=factories.tender_documents())
-        await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
+        project = await tender_project(session, keys, "bidding", code="JN-2026-GC-C0001", title="济宁市测试桥梁工程",
+                                       estimate_fen=50_000_000_00)
     return project.code
 
 

@@ -22,7 +22,7 @@ from bidding.tender.registrations import register_bidder
 from cli.demo import load_demo_data
 from tests.common import factories
 from tests.common.portal import bearer, csrf_token_from, log_in
-from tests.test_bids import tender_in_bidding
+from tests.common.tenders import tender_project
 from trading.audit import AuditEntry
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction
@@ -73,7 +73,7 @@ async def submitted_bid(client, engine, settings, code: str, headers, key) -> tu
     """A tender in bidding, the bidder registered for it, and a bid sealed with ``key``
     submitted over the API: (tender code, the receipt's envelope_sha256)."""
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await tender_in_bidding(session, load_center_keys(settings))
+        tender = await tender_project(session, load_center_keys(settings), "bidding")
         await register_bidder(session, actor="test", project_code=tender.code, bidder_credit_code=code)
     answer = await submit(client, tender.code, code, headers, key)
     assert answer.status_code == 201, answer.text

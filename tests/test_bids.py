@@ -7,96 +7,35 @@ route through which anyone can read a bid."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import nacl.secret
-import nacl.signing
-import nacl.utils
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import func, select, text
 
 from bidding.bids import sealed_bid
-from bidding.notice.announce import announce_tender
 from bidding.bids import key_rotation
 from bidding.bids.bidder_keys import BidderKey, register_bidder_key, rotate_bidder_key
-from bidding.bids.submission import SUBMITTED, SUPERSEDED, WITHDRAWN, WITHDRAW_PROTOCOL, Bid, submit_bid, withdraw_bid
+from bidding.bids.submission import SUBMITTED, SUPERSEDED, WITHDRAWN, WITHDRAW_PROTOCOL, Bid, withdraw_bid
 from bidding.tender.lifecycle import apply_transition
 from bidding.bids.opening_keys import TenderOpeningKey, open_opening_key, opening_public_key
 from bidding.tender.projects import Project, register_project
 from bidding.tender.registrations import Registration, register_bidder
-from cli.demo import ACCOUNTS, load_demo_data
+from cli.demo import ACCOUNTS
 from tests.common import factories
+from tests.common.bids import HONGYUAN, LUJIAN, bidder, deadline_passes, sealed, submit
 from tests.common.credit_factories import credit_record
 from tests.common.portal import bearer
+from tests.common.tenders import tender_project
 from trading.audit import AuditEntry
 from trading.canonical import canon
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, InvalidInput, RuleViolation
-from trading.keys import CenterKeys, load_center_keys
+from trading.keys import load_center_keys
 from trading.settings import Settings
 from web.app import create_app
 
-HONGYUAN = "91370811MA23456788"  # demo bidder2: on the deposit negative list
-LUJIAN = "91370800MA1234567Q"  # demo bidder1: no records
-_codes = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-async def demo(engine: AsyncEngine) -> None:
-    async with transaction(make_sessionmaker(engine)) as session:
-        await load_demo_data(session, pools=False)
-
-
-@pytest.fixture(scope="module")
-def keys() -> CenterKeys:
-    return CenterKeys(signing_key=nacl.signing.SigningKey.generate(), kek=nacl.utils.random(nacl.secret.SecretBox.KEY_SIZE))
-
-
-async def tender_in_bidding(session: AsyncSession, keys: CenterKeys, *, open_bidding: bool = True) -> Project:
-    party = await factories.organisation(session, "tendering_party")
-    project = await register_project(session, actor="test", code=f"JN-2026-GC-B{next(_codes):04d}",
-                                     title="济宁市测试道路工程", category="construction", method="open_tender",
-                                     region_code="370800", tendering_party_id=party.id, estimate_fen=86_500_000_00)
-    deadline = await database_now(session) + timedelta(days=21)
-    await announce_tender(session, keys, actor="test", project_code=project.code, bid_deadline=deadline,
-                          documents=factories.tender_documents())
-    if open_bidding:
-        project = await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
-    return project
-
-
-async def bidder(session: AsyncSession, project_code: str, credit_code: str | None = None, *,
-                 register: bool = True) -> tuple[str, nacl.signing.SigningKey]:
-    """A bidder registered for the tender with its own identity key registered."""
-    if credit_code is None:
-        credit_code = (await factories.organisation(session, "bidder")).credit_code
-    if register:
-        await register_bidder(session, actor="test", project_code=project_code, bidder_credit_code=credit_code)
-    signing_key = sealed_bid.make_bidder_key()
-    await factories.bidder_key(session, credit_code, signing_key)
-    return credit_code, signing_key
-
-
-async def sealed(session: AsyncSession, project_code: str, bidder_code: str, signing_key, price_fen: int = 123_456_700):
-    payload = sealed_bid.make_package({"price_fen": price_fen, "duration_days": 180}, {"技术标.txt": "施工组织设计".encode()})
-    public = await opening_public_key(session, project_code)
-    ciphertext, envelope = sealed_bid.seal(payload, project_code, bidder_code, public, signing_key)
-    return payload, ciphertext, envelope
-
-
-async def submit(session, keys, project_code, bidder_code, envelope, ciphertext, **extra):
-    return await submit_bid(session, keys, actor="test", project_code=project_code, bidder_credit_code=bidder_code,
-                            envelope=envelope, ciphertext=ciphertext, **extra)
-
-
-async def deadline_passes(session: AsyncSession, project_code: str, ago: timedelta = timedelta(seconds=1)) -> None:
-    """Move the deadline into the past (``ago`` before the database clock now)."""
-    await session.execute(update(Project).where(Project.code == project_code).values(
-        bid_deadline=func.clock_timestamp() - ago))
 
 
 # ----------------------------------------------------------------------------- the full path
@@ -104,7 +43,7 @@ async def deadline_passes(session: AsyncSession, project_code: str, ago: timedel
 
 async def test_a_sealed_bid_is_stored_as_ciphertext_receipted_superseded_and_opened_after_the_deadline(
         demo, session, keys):
-    tender = await tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     opening_key = await session.scalar(select(TenderOpeningKey).where(TenderOpeningKey.project_id == tender.id))
     assert len(bytes.fromhex(opening_key.public_key)) == 32
     assert keys.unseal(opening_key.sealed_private) != bytes.fromhex(opening_key.public_key)  # stored sealed only
@@ -156,7 +95,7 @@ async def test_a_sealed_bid_is_stored_as_ciphertext_receipted_superseded_and_ope
 
 
 async def test_the_opening_key_is_made_once_and_published_only_after_the_announcement(demo, session, keys):
-    tender = await tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     from bidding.bids.opening_keys import make_opening_key
 
     with pytest.raises(Conflict, match="已生成开标密钥"):
@@ -175,7 +114,7 @@ async def test_the_opening_key_is_made_once_and_published_only_after_the_announc
 
 
 async def test_a_tampered_envelope_or_ciphertext_and_a_wrong_key_are_refused(demo, session, keys):
-    tender = await tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     code, signing_key = await bidder(session, tender.code)
     _, ciphertext, envelope = await sealed(session, tender.code, code, signing_key)
 
@@ -202,7 +141,7 @@ async def test_a_tampered_envelope_or_ciphertext_and_a_wrong_key_are_refused(dem
 
 
 async def test_only_admitted_bidders_with_a_registered_key_and_any_deposit_paid_may_bid(demo, session, keys):
-    tender = await tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     unregistered, key = await bidder(session, tender.code, register=False)
     _, ciphertext, envelope = await sealed(session, tender.code, unregistered, key)
     with pytest.raises(RuleViolation, match="未报名项目"):
@@ -238,7 +177,7 @@ async def test_only_admitted_bidders_with_a_registered_key_and_any_deposit_paid_
 
 
 async def test_nothing_is_accepted_before_bidding_opens_or_after_the_deadline(demo, session, keys):
-    tender = await tender_in_bidding(session, keys, open_bidding=False)
+    tender = await tender_project(session, keys, "announced")
     code, signing_key = await bidder(session, tender.code)
     _, ciphertext, envelope = await sealed(session, tender.code, code, signing_key)
     with pytest.raises(Conflict, match="已发布招标公告.*不接受投标"):
@@ -255,7 +194,7 @@ async def test_nothing_is_accepted_before_bidding_opens_or_after_the_deadline(de
 
 
 async def test_a_signed_withdrawal_before_the_deadline_withdraws_the_current_bid(demo, session, keys):
-    tender = await tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     code, signing_key = await bidder(session, tender.code)
     _, ciphertext, envelope = await sealed(session, tender.code, code, signing_key)
     receipt = await submit(session, keys, tender.code, code, envelope, ciphertext)
@@ -319,7 +258,7 @@ async def test_a_second_key_does_not_replace_the_first_only_a_rotation_signed_by
 async def test_concurrent_submissions_around_the_deadline_none_is_accepted_after_it(demo, engine, keys):
     sessions = make_sessionmaker(engine)
     async with transaction(sessions) as session:
-        tender = await tender_in_bidding(session, keys)
+        tender = await tender_project(session, keys, "bidding")
         bidders = [await bidder(session, tender.code) for _ in range(12)]
         bids = [await sealed(session, tender.code, code, key) for code, key in bidders]
 
@@ -376,7 +315,7 @@ async def client(demo, settings: Settings, database_url: str) -> AsyncIterator[A
 async def test_the_api_takes_a_sealed_bid_and_answers_the_receipt_after_commit(client, settings, engine):
     keys = load_center_keys(settings)  # the app's own keys
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await tender_in_bidding(session, keys)
+        tender = await tender_project(session, keys, "bidding")
     code = tender.code
     assert (await client.get("/api/projects/NOPE/opening-key")).status_code == 404
     published = await client.get(f"/api/projects/{code}/opening-key")  # public

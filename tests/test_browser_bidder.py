@@ -29,7 +29,7 @@ from bidding.opening.proceedings import opening_record
 from bidding.tender.registrations import register_bidder
 from tests.common import factories
 from tests.common.bidder_world import LUJIAN, open_now, tender_in_bidding
-from tests.test_sealed_bid import VECTOR_CIPHERTEXT, VECTOR_ENVELOPE
+from tests.common.sealed_bid_vector import VECTOR_CIPHERTEXT, VECTOR_ENVELOPE
 from tests.conftest import log_in_page
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction

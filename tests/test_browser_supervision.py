@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from bidding.evaluation.sessions import close_stage, record_scores
 from bidding.opening.proceedings import hand_in_bidder_half, sign_in, start_opening
-from tests import test_evaluation as evaluation
-from tests import test_opening as opening
+from tests.common import evaluation
+from tests.common import opening
 from tests.conftest import SCREENSHOTS, log_in_page
-from tests.test_supervision_pages import evaluation_with_accounts
+from tests.common.evaluation import evaluation_with_accounts
 from trading.database import make_sessionmaker, transaction
 from trading.keys import load_center_keys
 

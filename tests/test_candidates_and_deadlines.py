@@ -8,23 +8,22 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bidding.bids.submission import Bid
 from bidding.evaluation.candidates import Candidate, RankedCandidate, ranked_candidates, record_candidates
 from bidding.tender.deadlines import Deadline, meet_deadline, set_deadline
 from tests.common import factories
-from tests import test_bids as bids
-from tests.test_opening import tender_with_bids
+from tests.common.opening import tender_with_bids
+from tests.common.tenders import tender_project
 from trading.audit import AuditEntry
 from trading.database import database_now
 from trading.errors import InvalidInput
 
-demo = bids.demo
-keys = bids.keys
 
 
 async def test_a_second_round_supersedes_the_first_and_both_stay_on_record(demo, session, keys):
     tender, _ = await tender_with_bids(session, keys, [100_000_00, 90_000_00])
-    bid_ids = (await session.scalars(select(bids.Bid.id).where(bids.Bid.project_id == tender.id)
-                                     .order_by(bids.Bid.id))).all()
+    bid_ids = (await session.scalars(select(Bid.id).where(Bid.project_id == tender.id)
+                                     .order_by(Bid.id))).all()
     first, second = (await factories.organisation(session, "bidder")), (await factories.organisation(session, "bidder"))
     await record_candidates(session, tender, [RankedCandidate(first.id, bid_ids[0], 100_000_00, "91.50"),
                                               RankedCandidate(second.id, bid_ids[1], 90_000_00, "88.25")])
@@ -39,7 +38,7 @@ async def test_a_second_round_supersedes_the_first_and_both_stay_on_record(demo,
 
 async def test_an_empty_or_repeated_ranking_is_refused(demo, session, keys):
     tender, _ = await tender_with_bids(session, keys, [100_000_00])
-    bid_id = await session.scalar(select(bids.Bid.id).where(bids.Bid.project_id == tender.id))
+    bid_id = await session.scalar(select(Bid.id).where(Bid.project_id == tender.id))
     org = await factories.organisation(session, "bidder")
     with pytest.raises(InvalidInput):
         await record_candidates(session, tender, [])
@@ -48,7 +47,7 @@ async def test_an_empty_or_repeated_ranking_is_refused(demo, session, keys):
 
 
 async def test_a_deadline_is_moved_not_doubled_and_met_late_is_recorded(demo, session, keys):
-    tender = await bids.tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     now = await database_now(session)
     await set_deadline(session, project=tender, kind="refund", subject="deposit:1", due_at=now + timedelta(days=5),
                        rule="deposit_refund_after_contract_days", actor="test")
@@ -71,7 +70,7 @@ async def test_a_deadline_is_moved_not_doubled_and_met_late_is_recorded(demo, se
 
 
 async def test_an_unknown_kind_of_deadline_is_a_programming_error(demo, session, keys):
-    tender = await bids.tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     with pytest.raises(ValueError):
         await set_deadline(session, project=tender, kind="lunch", subject="x", due_at=await database_now(session),
                            rule=None, actor="test")

@@ -22,8 +22,8 @@ from expert_pool.committees import INVITED, GroupSpec, answer_invitation
 from expert_pool.models import Expert
 from tests.common import factories
 from tests.common.portal import csrf_token_from, log_in
-from tests.test_statistics import award  # helpers only
-from tests.test_committees import members, witness_all
+from tests.common.award_world import award
+from tests.common.committees import members, witness_all
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.draws import supply_witness
 from trading.fees import service_fee

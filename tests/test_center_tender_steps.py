@@ -20,10 +20,11 @@ from bidding.opening.proceedings import start_opening
 from bidding.tender.projects import Project
 from cli.demo import load_demo_data
 from expert_pool.committees import CommitteeGroup, CommitteeRequest
-from tests import test_committees as committees  # helpers only
-from tests import test_evaluation as evaluation  # helpers only
-from tests import test_opening as opening  # helpers only
-from tests.test_party_pages import as_user, field_error, hospital_project, post_form
+from tests.common import committees
+from tests.common import evaluation
+from tests.common import opening
+from tests.common.party import hospital_project
+from tests.common.portal import as_user, field_error, post_form
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import load_center_keys
 from trading.settings import Settings

@@ -3,12 +3,12 @@ reserves, replacement draws, double booking, cooling-off, and the unseal."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from expert_pool.committees import (
@@ -29,6 +29,7 @@ from expert_pool.committees import (
 from expert_pool.composition import check_committee
 from expert_pool.experts import add_leave, declare_conflict, set_expert_status
 from tests.common import factories
+from tests.common.committees import draws_of, make_pool, members, session_window, start_session_now, witness_all
 from trading import sealed_draw as sd
 from trading.audit import AuditEntry
 from trading.canonical import canon
@@ -49,16 +50,6 @@ async def rule_set(session):
     return await get_rule_set(session, "construction-open-tender", "2019.1")
 
 
-async def session_window(session, days: int = 3, hours: int = 4) -> tuple[datetime, datetime]:
-    now = await session.scalar(select(func.now()))
-    start = (now + timedelta(days=days)).replace(microsecond=0)
-    return start, start + timedelta(hours=hours)
-
-
-async def make_pool(session, size: int, specialty: str = "A0801") -> list[str]:
-    return [(await factories.expert(session, specialties=[specialty])).code for _ in range(size)]
-
-
 async def new_request(session, keys, rule_set, *, groups=(GroupSpec("A0801", 5, 2),), party=None, window=None,
                       bidders=(), representatives=0, place="济宁市公共资源交易中心 第3评标室"):
     party = party or (await factories.organisation(session, "tendering_party")).credit_code
@@ -67,35 +58,6 @@ async def new_request(session, keys, rule_set, *, groups=(GroupSpec("A0801", 5, 
         session, keys, actor="user:1:admin", project_code="JN-2026-GC-0300", rule_set=rule_set,
         tendering_party_code=party, agency_code=None, bidder_codes=list(bidders), starts_at=starts_at, ends_at=ends_at,
         place=place, groups=list(groups), representatives=representatives)
-
-
-async def draws_of(session, request_id: int) -> list[Draw]:
-    from expert_pool.committees import CommitteeDraw, CommitteeGroup
-
-    return list((await session.scalars(
-        select(Draw).join(CommitteeDraw, CommitteeDraw.draw_id == Draw.draw_id).join(CommitteeGroup)
-        .where(CommitteeGroup.request_id == request_id).order_by(CommitteeDraw.id))).all())
-
-
-async def members(session, request_id: int) -> list[CommitteeMember]:
-    return list((await session.scalars(select(CommitteeMember).where(CommitteeMember.request_id == request_id)
-                                       .order_by(CommitteeMember.group_id, CommitteeMember.id)
-                                       .execution_options(populate_existing=True))).all())
-
-
-async def witness_all(session, keys, request_id: int) -> None:
-    for draw in await draws_of(session, request_id):
-        if draw.status == COMMITTED:
-            await witness_committee_draw(session, keys, draw.draw_id, value="监督员 5521", by="user:7:supervisor")
-
-
-async def start_session_now(session, request_id: int) -> None:
-    # Move the session (and its draws' unseal moment) into the past, as time would.
-    await session.execute(text("UPDATE committee_requests SET starts_at = now() - interval '1 minute', "
-                               "ends_at = now() + interval '3 hours' WHERE id = :r"), {"r": request_id})
-    await session.execute(text("UPDATE draws SET unseal_at = now() - interval '1 minute' WHERE draw_id IN "
-                               "(SELECT cd.draw_id FROM committee_draws cd JOIN committee_groups g ON g.id = cd.group_id "
-                               "WHERE g.request_id = :r)"), {"r": request_id})
 
 
 # --- the committee's make-up --------------------------------------------------------------

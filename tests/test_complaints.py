@@ -6,7 +6,6 @@ terminates it, dismissed resumes it; every step audited, every refusal naming it
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 
@@ -23,39 +22,22 @@ from bidding.award.publicity import publish_candidates
 from bidding.tender.states import local_date
 from tests.common import award_world as world
 from tests.common import factories
-from tests import test_bids as bids  # helpers only
+from tests.common import bids
 from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict, DomainError, InvalidInput, PermissionDenied, RuleViolation
 from trading.keys import load_center_keys
-from trading.rules.calendar import CALENDAR_DIR, WorkingDayCalendar
 from trading.settings import Settings
 from trading.timefmt import CENTER_ZONE
 from web.app import create_app
 
-demo = bids.demo
-keys = bids.keys
 TAIHE = "91370802MA3456789Q"  # demo bidder3
 PRICES = [100_000_000_00, 101_000_000_00, 102_000_000_00]
 
 
-@pytest.fixture
-def calendar_with_next_year(tmp_path, monkeypatch) -> WorkingDayCalendar:
-    """This year's calendar and a plain next year (weekends only), so that 30 working days from
-    late November can be counted; the shipped data stops at 2026."""
-    shutil.copy(CALENDAR_DIR / "2026.toml", tmp_path / "2026.toml")
-    (tmp_path / "2027.toml").write_text('year = 2027\nsource = "测试用：仅周末休息"\nholidays = []\n', encoding="utf-8")
-    calendar = WorkingDayCalendar.load(tmp_path)
-    monkeypatch.setattr("bidding.tender.periods.default_calendar", lambda: calendar)
-    return calendar
-
-
 async def in_publicity(session, keys) -> world.Tender:
-    tender = await world.tender_in_evaluation(session, keys, PRICES)
-    await world.report(session, tender)
-    await publish_candidates(session, actor="admin", project_code=tender.code)
-    return tender
+    return await world.tender_in_publicity(session, keys, PRICES)
 
 
 async def state_of(session, code: str) -> Project:

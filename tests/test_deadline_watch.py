@@ -6,7 +6,6 @@ act, the due time, the rule and its source; two watchers never card twice."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
@@ -18,25 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bidding.tender.deadline_watch import WATCH_ACTOR, card_for, open_cards, watch_deadlines, yellow_from
 from bidding.tender.deadlines import NO_CARD, RED, YELLOW, Deadline, meet_deadline, set_deadline
-from bidding.tender.projects import Project, register_project
-from tests.common import factories
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
+from bidding.tender.projects import Project
 from tests.common.portal import bearer
+from tests.common.tenders import tender_project
 from trading.audit import AuditEntry
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.settings import Settings
 from web.app import create_app
 
-_codes = itertools.count(1)
-demo = bids.demo  # the demo city, loaded once before anything is committed here
 DAY = timedelta(days=1)
 
 
 async def project(session: AsyncSession) -> Project:
-    party = await factories.organisation(session, "tendering_party")
-    return await register_project(session, actor="test", code=f"JN-2026-GC-W{next(_codes):04d}",
-                                  title="济宁市监察测试工程", category="construction", method="open_tender",
-                                  region_code="370800", tendering_party_id=party.id, estimate_fen=10_000_000_00)
+    return await tender_project(session, None, "registered", prefix="JN-2026-GC-W", title="济宁市监察测试工程",
+                                estimate_fen=10_000_000_00)
 
 
 async def clock(session: AsyncSession, tender: Project, *, kind: str, subject: str, days: float,

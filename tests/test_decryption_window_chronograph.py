@@ -21,13 +21,10 @@ from bidding.opening.proceedings import (
     start_opening,
 )
 from bidding.tender.projects import Project
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests.test_opening import k_b_of, tender_with_bids
+from tests.common.opening import k_b_of, tender_with_bids
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 
-demo = bids.demo
-keys = bids.keys
 CLOSE = "close_decryption_window"
 
 

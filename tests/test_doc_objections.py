@@ -23,8 +23,9 @@ from bidding.tender.registrations import register_bidder
 from bidding.tender.states import period_ends_at
 from cli.demo import load_demo_data
 from tests.common import factories
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
+from tests.common import bids
 from tests.common.portal import bearer
+from tests.common.tenders import tender_project
 from trading.audit import AuditEntry
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, PermissionDenied, RuleViolation
@@ -35,14 +36,13 @@ from trading.settings import Settings
 from web.app import create_app
 
 _codes = itertools.count(1)
-keys = bids.keys
 SIGNING_KEYS: dict[str, object] = {}
 
 
 async def tender_in_bidding(session: AsyncSession, keys: CenterKeys, *, days_left: float, bidders: int = 2):
     """A construction tender in bidding (opening key made) with ``days_left`` days to its
     deadline and ``bidders`` admitted bidders with their identity keys."""
-    tender = await bids.tender_in_bidding(session, keys)  # 21 days to go
+    tender = await tender_project(session, keys, "bidding")  # 21 days to go
     orgs = []
     for _ in range(bidders):
         code, signing_key = await bids.bidder(session, tender.code)

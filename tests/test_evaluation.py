@@ -38,17 +38,11 @@ from bidding.evaluation.sessions import (
 )
 from bidding.tender.lifecycle import apply_transition
 from bidding.evaluation.scoring import render
-from bidding.opening.proceedings import announce_max_price, finish_opening, hand_in_bidder_half, sign_in, start_opening
-from bidding.draws.project_draws import request_project_committee
-from bidding.tender.projects import Project
 from cli.demo import DEMO_PASSWORD
-from expert_pool.committees import INVITED, GroupSpec, answer_invitation
-from expert_pool.models import Expert
 from tests.common import factories
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests import test_committees as committees
-from tests import test_opening as opening
+from tests.common.evaluation import LOWEST_PRICE, SCHEME, all_review, elect, opened_tender
 from tests.common.portal import bearer
+from tests.common.tenders import tender_project
 from trading.accounts import create_user
 from trading.audit import AuditEntry
 from trading.canonical import canon
@@ -57,79 +51,6 @@ from trading.errors import Conflict, InvalidInput, PermissionDenied
 from trading.organisations import Organisation
 from trading.settings import Settings
 from web.app import create_app
-
-demo = bids.demo
-keys = bids.keys
-# A specialty no other test draws from, so committed experts never enter their pools.
-SPECIALTY = "A0701"
-SCHEME = {"method": "comprehensive", "price_points": "30", "price_formula": {"kind": "lowest_ratio"},
-          "items": [{"name": "施工组织设计", "max_points": "40"}, {"name": "项目管理机构", "max_points": "30"}]}
-LOWEST_PRICE = {"method": "lowest_price"}
-
-
-async def opened_tender(session, keys, prices: list[int], *, scheme=SCHEME, members: int = 5,
-                        max_price_fen: int | None = None) -> tuple[Project, list[str], list[Expert]]:
-    """A tender in evaluation: scheme fixed at the announcement, a committee drawn, confirmed and
-    due, the bids opened (one per price, in order), the opening finished."""
-    tender = await bids.tender_in_bidding(session, keys, open_bidding=False)
-    await set_evaluation_scheme(session, actor="agency", project_code=tender.code, scheme=scheme)
-    await apply_transition(session, actor="test", project_code=tender.code, action="open_bidding")
-    bidders = []
-    for price in prices:
-        code, signing_key = await bids.bidder(session, tender.code)
-        _, ciphertext, envelope = await bids.sealed(session, tender.code, code, signing_key, price_fen=price)
-        await bids.submit(session, keys, tender.code, code, envelope, ciphertext)
-        bidders.append((code, signing_key))
-    await bids.deadline_passes(session, tender.code)
-
-    for _ in range(members + 2):
-        await factories.expert(session, specialties=[SPECIALTY])
-    starts_at, ends_at = await committees.session_window(session)
-    request = await request_project_committee(
-        session, keys, actor="admin", project_code=tender.code, starts_at=starts_at, ends_at=ends_at,
-        place="第3评标室", groups=[GroupSpec(SPECIALTY, members, 2)])
-    await committees.witness_all(session, keys, request.id)
-    seated = [m for m in await committees.members(session, request.id) if m.status == INVITED]
-    for member in seated:
-        await answer_invitation(session, keys, member_id=member.id, expert_id=member.expert_id, accept=True,
-                                actor="expert")
-    await committees.start_session_now(session, request.id)
-
-    await start_opening(session, keys, actor="admin", project_code=tender.code)
-    for code, signing_key in bidders:
-        await sign_in(session, actor=code, project_code=tender.code, bidder_credit_code=code)
-        await hand_in_bidder_half(session, keys, actor=code, project_code=tender.code, bidder_credit_code=code,
-                                  k_b_hex=await opening.k_b_of(session, tender, code, signing_key))
-    if max_price_fen is not None:
-        await announce_max_price(session, actor="agency", project_code=tender.code, max_price_fen=max_price_fen)
-    await opening.window_passes(session, tender)
-    result = await finish_opening(session, actor="admin", project_code=tender.code, keys=keys)  # opens the hand-ins
-    assert result["state"] == "evaluating", result
-    experts = [await session.get(Expert, m.expert_id) for m in seated]
-    return tender, [code for code, _ in bidders], experts
-
-
-async def elect(session, code: str, experts: list[Expert], chair: Expert) -> None:
-    for expert in experts:  # until more than half have voted for ``chair``
-        evaluation = await vote_for_chair(session, actor=f"expert:{expert.code}", project_code=code,
-                                          expert_id=expert.id, candidate_code=chair.code)
-        if evaluation.chair_member_id is not None:
-            return
-
-
-async def all_review(session, code, experts, bidders, verdicts=None) -> None:
-    """Every member reviews every bidder: pass, unless ``verdicts[(i, bidder)]`` = (ground, reason)."""
-    verdicts = verdicts or {}
-    for i, expert in enumerate(experts):
-        for bidder in bidders:
-            ground, reason = verdicts.get((i, bidder), (None, None))
-            await record_review(session, actor=f"expert:{expert.code}", project_code=code, expert_id=expert.id,
-                                bidder_credit_code=bidder, verdict="reject" if ground else "pass", ground=ground,
-                                reason=reason)
-
-
-# --------------------------------------------------------------------------- a whole evaluation
-
 
 async def test_a_whole_comprehensive_evaluation_with_five_members(demo, session, keys):
     # A 1,000,000; B 950,000; C 900,000; D 1,200,000 yuan, above the 1,100,000 maximum price.
@@ -272,7 +193,7 @@ async def test_a_whole_comprehensive_evaluation_with_five_members(demo, session,
 
 
 async def test_the_scheme_is_frozen_once_bidding_starts(demo, session, keys):
-    tender = await bids.tender_in_bidding(session, keys, open_bidding=False)
+    tender = await tender_project(session, keys, "announced")
     await set_evaluation_scheme(session, actor="agency", project_code=tender.code, scheme=LOWEST_PRICE)
     await set_evaluation_scheme(session, actor="agency", project_code=tender.code, scheme=SCHEME)  # still announced
     await apply_transition(session, actor="test", project_code=tender.code, action="open_bidding")

@@ -18,7 +18,7 @@ from expert_pool.imports import EXPORT_COLUMNS, REQUIRED_COLUMNS
 from expert_pool.models import Expert
 from expert_pool.specialties import sync_specialties
 from tests.common.live_server import LiveServer
-from tests.test_expert_import import EXPECTED_ERRORS, SAMPLE, WITH_ERRORS, sample_rows
+from tests.common.expert_samples import EXPECTED_ERRORS, SAMPLE, WITH_ERRORS, sample_rows
 from tests.common.xlsx_parts import text_rows, xlsx_file
 from trading.database import make_sessionmaker, transaction
 from trading.identifiers import mask_id_number

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from expert_pool.imports import EXPORT_COLUMNS
 from expert_pool.models import Expert
 from expert_pool.specialties import sync_specialties
-from tests.test_expert_import import EXPECTED_ERRORS, SAMPLE, WITH_ERRORS, sample_rows
+from tests.common.expert_samples import EXPECTED_ERRORS, SAMPLE, WITH_ERRORS, sample_rows
 from trading.database import make_sessionmaker, transaction
 from trading.identifiers import mask_id_number
 from trading.spreadsheets import read_rows

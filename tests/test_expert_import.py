@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from expert_pool.imports import EXPORT_COLUMNS, REQUIRED_COLUMNS, export_experts
 from expert_pool.models import Expert
 from expert_pool.specialties import sync_specialties
 from tests.common import factories
+from tests.common.expert_samples import EXPECTED_ERRORS, SAMPLE, WITH_ERRORS, sample_rows
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import InvalidInput
@@ -22,32 +21,10 @@ from trading.identifiers import mask_id_number, validate_credit_code, validate_i
 from trading.organisations import register_organisation
 from trading.spreadsheets import ImportRejected, read_rows, write_rows
 
-SAMPLES = Path(__file__).resolve().parent.parent / "expert_pool" / "samples"
-SAMPLE = SAMPLES / "experts.csv"
-WITH_ERRORS = SAMPLES / "experts-with-errors.csv"
-
-# Every bad cell of experts-with-errors.csv: (row, column, part of the reason).
-EXPECTED_ERRORS = [
-    (3, "身份证号码", "校验位错误"),
-    (4, "工作单位统一社会信用代码", "校验位错误"),
-    (5, "专业代码", "专业代码不存在：A9999"),
-    (6, "职称", "职称「教授」无效"),
-    (7, "所在城市", "前两位不是省级行政区划代码"),
-    (8, "联系电话", "联系电话格式错误"),
-    (9, "身份证号码", "与第 2 行的身份证号码重复"),
-    (10, "姓名", "姓名不能为空"),
-    (10, "从业年限", "从业年限「abc」无效"),
-]
-
-
 @pytest.fixture(scope="module", autouse=True)
 async def taxonomy(engine: AsyncEngine) -> None:
     async with transaction(make_sessionmaker(engine)) as session:
         await sync_specialties(session)
-
-
-def sample_rows() -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(SAMPLE.read_text(encoding="utf-8"))))
 
 
 async def expert_count(session: AsyncSession) -> int:

@@ -17,8 +17,7 @@ from sqlalchemy import select
 
 from bidding.settlement.service_fee import charge_service_fee, confirm_fee_paid
 from bidding.tender.lifecycle import apply_transition
-from tests import test_bids as bids  # helpers only
-from tests import test_refunds as refunds  # helpers only
+from tests.common import settlement as refunds
 from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
@@ -28,8 +27,6 @@ from trading.keys import load_center_keys
 from trading.settings import Settings
 from web.app import create_app
 
-demo = bids.demo
-keys = bids.keys
 SCHEDULE = load_schedule()
 CATEGORIES = st.sampled_from(sorted(SCHEDULE.categories))
 AMOUNTS = st.integers(min_value=0, max_value=10**14)  # up to 1,000,000,000,000 yuan

@@ -25,8 +25,9 @@ from bidding.tender.projects import Project
 from bidding.tender.registrations import Registration, register_bidder
 from cli.demo import load_demo_data
 from tests.common import factories
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
+from tests.common import bids
 from tests.common.portal import bearer
+from tests.common.tenders import tender_project
 from trading.audit import AuditEntry
 from trading.bank_statements import parse_remark
 from trading.database import make_sessionmaker, transaction
@@ -77,7 +78,7 @@ async def registration_of(session: AsyncSession, project_code: str, credit_code:
 
 async def test_a_bidder_who_must_pay_may_bid_only_once_the_statement_with_its_deposit_is_imported(
         demo, session, keys):
-    tender = await bids.tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     code, signing_key = await bids.bidder(session, tender.code, HONGYUAN)
     registration = await registration_of(session, tender.code, HONGYUAN)
     assert registration.deposit_required_fen == 80_000_000 and registration.deposit_paid_at is None

@@ -23,9 +23,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bidding.opening.proceedings import hand_in_bidder_half, open_handed_in_bids, sign_in, start_opening
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
 from tests.common.portal import bearer, log_in
-from tests.test_opening import k_b_of, tender_with_bids
+from tests.common.opening import k_b_of, tender_with_bids
+from tests.common.tenders import tender_project
 from trading.database import make_sessionmaker, transaction
 from trading.draws import commit_draw, supply_witness
 from trading.event_hub import END, RESYNC, EventHub, Subscription
@@ -33,8 +33,6 @@ from trading.events import MAX_PAYLOAD_BYTES, LiveEvent, live_event, publish_eve
 from web import live
 from web.app import create_app
 
-demo = bids.demo
-keys = bids.keys
 QUIET = 0.4  # how long "nothing arrives" is watched for
 HEARTBEAT = 0.3
 
@@ -310,7 +308,7 @@ async def test_a_supervisor_watches_an_opening_live_over_http(server, engine, ke
 async def test_only_supervisors_and_administrators_may_watch_an_opening(server, engine, keys):
     base, _ = server
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, keys)
+        tender = await tender_project(session, keys, "bidding")
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         anonymous = await client.get(f"/api/live/opening/{tender.code}")
         assert anonymous.status_code == 401
@@ -328,7 +326,7 @@ async def test_the_browser_watches_with_its_session_cookie(server, engine, keys)
     """EventSource cannot send a bearer token: the portal path takes the login cookie."""
     base, _ = server
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, keys)
+        tender = await tender_project(session, keys, "bidding")
     async with httpx.AsyncClient(base_url=base, timeout=10) as browser:
         away = await browser.get(f"/live/opening/{tender.code}")
         assert away.status_code in (302, 303) and away.headers["location"].startswith("/login")

@@ -40,52 +40,17 @@ from bidding.opening.proceedings import (
 )
 from bidding.tender.lifecycle import apply_transition
 from bidding.tender.projects import Project
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
+from tests.common import bids
+from tests.common.opening import hand_in_and_open, k_b_of, tender_with_bids, window_passes
 from tests.common.portal import bearer
+from tests.common.tenders import tender_project
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict, RuleViolation
 from trading.settings import Settings
 from web.app import create_app
 
-demo = bids.demo
-keys = bids.keys
 OPENING_TABLES = ("opening_sessions", "opening_entries", "opening_objections")
-
-
-async def tender_with_bids(session: AsyncSession, keys, prices: list[int]):
-    """A tender in bidding with one sealed bid per price; the deadline then passes."""
-    tender = await bids.tender_in_bidding(session, keys)
-    bidders = []
-    for price in prices:
-        code, signing_key = await bids.bidder(session, tender.code)
-        _, ciphertext, envelope = await bids.sealed(session, tender.code, code, signing_key, price_fen=price)
-        await bids.submit(session, keys, tender.code, code, envelope, ciphertext)
-        bidders.append((code, signing_key))
-    await bids.deadline_passes(session, tender.code)
-    return tender, bidders
-
-
-async def k_b_of(session: AsyncSession, tender: Project, code: str, signing_key) -> str:
-    bid = await session.scalar(select(Bid).where(Bid.project_id == tender.id, Bid.bidder_credit_code == code,
-                                                 Bid.status == "submitted"))
-    return sealed_bid.open_bidder_half(bid.envelope, signing_key).hex()
-
-
-async def hand_in_and_open(session: AsyncSession, keys, tender_code: str, code: str, k_b_hex: str) -> OpeningEntry:
-    """A bidder's hand-in, then the batch opener as the app's worker runs it a moment later."""
-    entry = await hand_in_bidder_half(session, keys, actor=code, project_code=tender_code, bidder_credit_code=code,
-                                      k_b_hex=k_b_hex)
-    assert entry.state == PENDING and entry.handed_in_at is not None
-    await open_handed_in_bids(session, keys, tender_code)
-    return entry
-
-
-async def window_passes(session: AsyncSession, tender: Project) -> None:
-    """Move the window and the deadline so that the decryption window is over by the database clock."""
-    await session.execute(update(OpeningSession).where(OpeningSession.project_id == tender.id).values(
-        window_ends_at=func.clock_timestamp() - timedelta(seconds=1)))
-    await bids.deadline_passes(session, tender.code, ago=timedelta(minutes=31))
 
 
 async def test_the_whole_opening_with_three_bidders(demo, session, keys):
@@ -323,7 +288,7 @@ async def test_the_opening_over_the_api_with_each_role(client, settings, engine)
 
     center = load_center_keys(settings)
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, center)
+        tender = await tender_project(session, center, "bidding")
         code, signing_key = await bids.bidder(session, tender.code, bids.LUJIAN)  # demo bidder1
         _, ciphertext, envelope = await bids.sealed(session, tender.code, code, signing_key, price_fen=98_000_000)
         await bids.submit(session, center, tender.code, code, envelope, ciphertext)

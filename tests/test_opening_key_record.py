@@ -16,14 +16,13 @@ from sqlalchemy import select, update
 
 from bidding.bids import sealed_bid
 from bidding.bids.opening_keys import TenderOpeningKey
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
+from tests.common.tenders import tender_project
 from trading.database import make_sessionmaker, transaction
 from trading.keys import CenterKeys, load_center_keys
 from trading.settings import Settings
 from trading.timefmt import local_time, rfc3339
 from web.app import create_app
 
-demo = bids.demo
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +38,7 @@ def center(settings: Settings, client) -> CenterKeys:
 
 async def announced(engine, center: CenterKeys) -> tuple[str, TenderOpeningKey]:
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, center)
+        tender = await tender_project(session, center, "bidding")
         row = await session.scalar(select(TenderOpeningKey).where(TenderOpeningKey.project_id == tender.id))
     return tender.code, row
 

@@ -23,9 +23,10 @@ from bidding.opening.proceedings import (
     record_other_failure,
     start_opening,
 )
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
+from tests.common import bids
 from tests.common.portal import bearer, log_in
-from tests.test_opening import hand_in_and_open, k_b_of, window_passes
+from tests.common.opening import hand_in_and_open, k_b_of, window_passes
+from tests.common.tenders import tender_project
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict
 from trading.event_hub import EventHub
@@ -36,8 +37,6 @@ from web.app import create_app
 from web.bidder_opening import opening_events
 
 TAIHE = "91370802MA3456789Q"  # demo bidder3: no credit records
-demo = bids.demo
-keys = bids.keys
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +59,7 @@ async def three_bids_in_the_window(engine: AsyncEngine, center: CenterKeys):
     """bidder1 (LUJIAN), bidder3 (TAIHE) and a third bidder without an account bid; the opening
     starts; the third hands in and is opened, TAIHE hands in (pending), LUJIAN has not yet."""
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, center)
+        tender = await tender_project(session, center, "bidding")
         bidders = {}
         for credit_code, price in ((bids.LUJIAN, 98_000_000), (TAIHE, 97_654_300), (None, 99_876_500)):
             code, signing_key = await bids.bidder(session, tender.code, credit_code)
@@ -179,7 +178,7 @@ async def test_a_settled_entry_refuses_a_hand_in_in_a_sentence_that_reads(demo, 
 
 
 async def _two_in_the_window(session, keys):
-    from tests.test_opening import tender_with_bids
+    from tests.common.opening import tender_with_bids
 
     tender, bidders = await tender_with_bids(session, keys, [100_000_000, 100_500_000])
     await start_opening(session, keys, actor="admin", project_code=tender.code)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -18,7 +17,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agency_pool.draws import agency_assignment
-from bidding.notice.announce import announce_tender
 from bidding.award.award_notice import AwardNotice, WinnerChoice
 from bidding.notice.clarifications import Question, ask_question
 from bidding.award.contracts import Contract
@@ -26,17 +24,16 @@ from bidding.notice.objections import DocObjection, raise_doc_objection
 from bidding.opening.proceedings import start_opening
 from bidding.tender.party_projects import agency_mode_of
 from bidding.draws.project_draws import draw_project_agency
-from bidding.tender.projects import Project, register_project
-from bidding.award.publicity import CandidateObjection, publish_candidates, raise_candidate_objection
-from bidding.tender.registrations import register_bidder
+from bidding.tender.projects import Project
+from bidding.award.publicity import CandidateObjection, raise_candidate_objection
 from bidding.notice.documents import TenderDocumentVersion
 from cli.demo import DEMO_PASSWORD, load_demo_data
-from tests.common import award_world, factories
-from tests import test_opening as opening  # helpers only
-from tests.common.portal import csrf_token_from, log_in
+from tests.common import award_world
+from tests.common import opening
+from tests.common.party import DEMO_AGENCY, HOSPITAL, agency_drawn, hospital_project, new_code
+from tests.common.portal import as_user, field_error, post_form
 from trading.accounts import create_user
 from trading.database import database_now, make_sessionmaker, transaction
-from trading.draws import commit_draw, supply_witness
 from trading.errors import InvalidInput
 from trading.money import yuan
 from trading.keys import load_center_keys
@@ -48,11 +45,9 @@ from trading.timefmt import CENTER_ZONE
 from web.app import create_app
 from trading.money import MAX_FEN, fen_of_yuan
 
-HOSPITAL = "12370800MB12345670"  # the demo tendering party (account "tenderer")
 CITY_INVEST = "11370800MB0000001E"  # another tendering party
+_codes = itertools.count(1)  # usernames
 OTHERS_PROJECT = "JN-2026-GC-0008"  # the demo project of CITY_INVEST
-DEMO_AGENCY = "AG-青山招标"  # the demo agency's pool entry (account "agency")
-_codes = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
@@ -71,58 +66,6 @@ def sessions(engine: AsyncEngine):
 @pytest.fixture(autouse=True)
 def anonymous(client: AsyncTestClient) -> None:
     client.cookies.clear()
-
-
-async def as_user(client: AsyncTestClient, username: str) -> None:
-    client.cookies.clear()
-    answer = await log_in(client, username)
-    assert answer.status_code in (302, 303), answer.text
-
-
-async def post_form(client: AsyncTestClient, path: str, data: dict, *, page: str, files: dict | None = None):
-    token = await csrf_token_from(client, page)
-    return await client.post(path, data={**data, "_csrf_token": token}, files=files, follow_redirects=False)
-
-
-def field_error(html: str, name: str) -> str | None:
-    """The message shown beside field ``name``."""
-    match = re.search(rf'<p class="field-error" id="e-(?:[\w-]+-)?{name}">(.*?)</p>', html, re.S)  # a repeated form's prefix
-    return match.group(1).strip() if match else None
-
-
-def new_code(prefix: str = "PP") -> str:
-    return f"JN-2026-{prefix}-{next(_codes):04d}"
-
-
-async def agency_drawn(session, keys, project_code: str, pool: list[str]):
-    """An agency draw for the project, witnessed by its tendering party (so revealed)."""
-    draw = await commit_draw(session, keys, actor="test", purpose="agency", project_code=project_code,
-                             criteria={"test": True}, pool=pool, count=1, reserve_count=len(pool) - 1,
-                             witness_required=True, witness="tendering_party")
-    return await supply_witness(session, keys, draw.draw_id, value="招标人 1024", by="user:2:tenderer")
-
-
-async def hospital_project(sessions, keys, *, announced: bool = False, agency: bool = False, bidders: int = 0):
-    """A construction project of the demo hospital; optionally announced with documents,
-    served by the demo agency, and with admitted bidders."""
-    async with transaction(sessions) as session:
-        party = await session.scalar(select(Organisation).where(Organisation.credit_code == HOSPITAL))
-        project = await register_project(session, actor="test", code=new_code(), title="济宁市测试门诊楼工程",
-                                         category="construction", method="open_tender", region_code="370800",
-                                         tendering_party_id=party.id, estimate_fen=10_000_000_00)
-        if agency:
-            await agency_drawn(session, keys, project.code, [DEMO_AGENCY])
-        orgs = []
-        for _ in range(bidders):
-            org = await factories.organisation(session, "bidder")
-            await register_bidder(session, actor="test", project_code=project.code, bidder_credit_code=org.credit_code)
-            orgs.append(org)
-        if announced:
-            await announce_tender(session, keys, actor="test",
-                                  project_code=project.code,
-                                  bid_deadline=await database_now(session) + timedelta(days=25),
-                                  documents=factories.tender_documents())
-        return project.code, orgs
 
 
 @pytest.fixture(scope="module")
@@ -373,10 +316,8 @@ async def test_the_agency_books_a_room_and_an_overlap_is_refused_beside_the_time
 
 async def tender_in_publicity(sessions, keys, prices=(4_000_000_00, 4_100_000_00, 4_200_000_00)):
     async with transaction(sessions) as session:
-        tender = await award_world.tender_in_evaluation(session, keys, list(prices),
-                                                        kind=award_world.PROCUREMENT, party_credit_code=HOSPITAL)
-        await award_world.report(session, tender)
-        await publish_candidates(session, actor="test", project_code=tender.code)
+        tender = await award_world.tender_in_publicity(session, keys, list(prices),
+                                                       kind=award_world.PROCUREMENT, party_credit_code=HOSPITAL)
     return tender
 
 

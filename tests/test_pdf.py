@@ -27,9 +27,10 @@ from sqlalchemy import select
 from bidding.award.notice_pdf import award_notice_pdf
 from bidding.tender.registrations import register_bidder
 from cli.demo import DEMO_PASSWORD
-from tests import test_bids as bids  # helpers only
+from tests.common import bids
 from tests.common.live_server import LiveServer
 from tests.common.pdfs import assert_only_the_bundled_font, pdf_text
+from tests.common.tenders import tender_project
 from trading.database import make_sessionmaker, transaction
 from trading.draw_sheet import draw_sheet_pdf
 from trading.draws import REVEALED, Draw
@@ -39,7 +40,6 @@ from trading.pdf import TEMPLATES, font_files, in_rendering_process, make_pdf
 from trading.receipts import Receipt, amount_in_words, receipt_pdf
 from trading.settings import get_settings
 
-demo = bids.demo
 NO_FONTS = Path(__file__).resolve().parent / "fontconfig" / "no-system-fonts.conf"
 # Names with rare characters, as people and firms have them: 䶮 (CJK extension A), 𬌗
 # (extension E, in the 通用规范汉字表), 堃 and 喆 (common in given names).
@@ -213,7 +213,7 @@ class ServerWithoutFonts(LiveServer):
 async def tender_with_bidder(demo, engine, settings) -> str:
     """A tender in bidding with demo bidder1 registered: its deposit is confirmed in the tests."""
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, load_center_keys(settings))
+        tender = await tender_project(session, load_center_keys(settings), "bidding")
         await register_bidder(session, actor="test", project_code=tender.code, bidder_credit_code=bids.LUJIAN)
         return tender.code
 

@@ -9,13 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests import test_bids as bids
 from tests.common.portal import bearer
 from trading.settings import Settings
 from trading.timefmt import CENTER_ZONE
 from web.app import create_app
 
-demo = bids.demo
 HOSPITAL = "12370800MB12345670"  # the demo tendering party "tenderer"
 CITY_INVESTMENT = "11370800MB0000001E"  # another tendering party
 

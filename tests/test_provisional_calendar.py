@@ -26,8 +26,9 @@ from bidding.tender.projects import Project
 from bidding.award.publicity import publish_candidates
 from bidding.tender.states import local_date
 from tests.common import award_world as world
-from tests import test_bids as bids  # helpers only
-from tests.test_refunds import pay_deposit  # helpers only
+from tests.common import bids
+from tests.common.settlement import pay_deposit
+from tests.common.tenders import tender_project
 from trading.audit import AuditEntry
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.ledger import LedgerRefund
@@ -35,8 +36,6 @@ from trading.notifications import OutboxMessage
 from trading.timefmt import CENTER_ZONE
 from trading.rules.calendar import CalendarYear, WorkingDayCalendar, default_calendar
 
-demo = bids.demo
-keys = bids.keys
 PRICES = [98_765_432_10, 99_000_000_00, 101_000_000_00]
 PUBLIC_URL = "https://ggzy.example.cn"
 CALENDAR_USERS = ("bidding.tender.periods", "bidding.tender.states", "bidding.clock.calendar_change")
@@ -79,10 +78,7 @@ def weekdays_after(day: date, count: int, skip: int = 3) -> list[date]:
 
 
 async def in_publicity(session, keys, kind=world.CONSTRUCTION) -> world.Tender:
-    tender = await world.tender_in_evaluation(session, keys, PRICES, kind=kind)
-    await world.report(session, tender)
-    await publish_candidates(session, actor="admin", project_code=tender.code)
-    return tender
+    return await world.tender_in_publicity(session, keys, PRICES, kind=kind)
 
 
 async def complaint_decision_clock(session, keys) -> tuple[world.Tender, Deadline]:
@@ -183,7 +179,7 @@ async def test_loading_the_official_year_never_moves_a_deadline_earlier(demo, se
 
 
 async def test_a_refund_copy_moves_with_its_deadline(demo, session, keys, no_notice_yet):
-    tender = await bids.tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     code, _ = await bids.bidder(session, tender.code)
     await pay_deposit(session, tender.code, code, amount_fen=12_345_600)
     await apply_transition(session, actor="test", project_code=tender.code, action="terminate",

@@ -26,9 +26,10 @@ from bidding.reading.listing import day_start
 from cli.demo import PROJECTS, load_demo_data
 from tests.common import award_world as world
 from tests.common import factories
-from tests import test_bids as bids  # helpers only
-from tests import test_opening as opening  # helpers only
+from tests.common import bids
+from tests.common import opening
 from tests.common.portal import log_in
+from tests.common.tenders import tender_project
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.keys import load_center_keys
 from trading.organisations import Organisation, register_region
@@ -109,7 +110,7 @@ async def world_(settings: Settings, engine) -> World:
             bid_deadline=day_start(local_today) + timedelta(hours=12)))
 
         # In bidding: two sealed bids and an answered question.
-        sealed = await bids.tender_in_bidding(session, keys)
+        sealed = await tender_project(session, keys, "bidding")
         sealed_bidders = [await named_bidder(session, "秘密投标甲建设有限公司"),
                           await named_bidder(session, "秘密投标乙工程有限公司")]
         for _, credit_code in sealed_bidders:
@@ -121,7 +122,7 @@ async def world_(settings: Settings, engine) -> World:
                                     body="第12项单位为立方米。", answers=[question.id])
 
         # At the opening: the window still open.
-        opened = await bids.tender_in_bidding(session, keys)
+        opened = await tender_project(session, keys, "bidding")
         opened_bidders = [await named_bidder(session, "开标投标丙建设有限公司"),
                           await named_bidder(session, "开标投标丁建设有限公司")]
         for index, (_, credit_code) in enumerate(opened_bidders):

@@ -14,8 +14,7 @@ from sqlalchemy import func, select, text
 from bidding.draws.project_draws import draw_project_agency, request_project_committee
 from expert_pool.committees import INVITED, GroupSpec, answer_invitation
 from tests.common import factories
-from tests import test_bids as bids
-from tests.test_committees import members, witness_all
+from tests.common.committees import members, witness_all
 from tests.common.portal import bearer
 from trading.database import make_sessionmaker, transaction
 from trading.draws import supply_witness
@@ -23,7 +22,6 @@ from trading.keys import load_center_keys
 from trading.settings import Settings
 from web.app import create_app
 
-demo = bids.demo
 PROJECT = "JN-2026-GC-0007"  # the demo hospital's project; "tenderer" is its party
 
 

@@ -19,10 +19,11 @@ from bidding.settlement.due_receipts import issue_due_receipts, receipts_of
 from bidding.settlement.refunds import confirm_refund_paid
 from bidding.tender.registrations import register_bidder
 from tests.common import factories
-from tests import test_bids as bids  # helpers only
-from tests import test_refunds as refunds  # helpers only
+from tests.common import bids
+from tests.common import settlement as refunds
 from tests.common.pdfs import assert_only_the_bundled_font, pdf_text
 from tests.common.portal import bearer
+from tests.common.tenders import tender_project
 from trading.audit import AuditEntry
 from trading.database import make_sessionmaker, transaction
 from trading.errors import Conflict, InvalidInput
@@ -32,8 +33,6 @@ from trading.receipts import Receipt, amount_in_words, verify_receipt
 from trading.settings import Settings
 from web.app import create_app
 
-demo = bids.demo
-keys = bids.keys
 PUBLIC = "http://127.0.0.1:8000"
 LUJIAN, HONGYUAN = bids.LUJIAN, bids.HONGYUAN  # demo bidder1, bidder2
 
@@ -95,7 +94,7 @@ async def test_every_payment_and_refund_gets_one_signed_receipt_pdf(demo, sessio
 
 async def test_a_supervisor_dismisses_a_collusion_flag_with_a_reason_and_new_facts_raise_it_again(
         demo, session, keys):
-    tender = await bids.tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     codes = []
     for _ in range(3):
         code = (await factories.organisation(session, "bidder")).credit_code
@@ -131,7 +130,7 @@ async def client(demo, settings: Settings, database_url: str) -> AsyncIterator[A
 async def test_the_payer_and_the_center_download_the_pdf_and_anyone_verifies_it(client, engine, settings):
     keys_ = load_center_keys(settings)
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, keys_)
+        tender = await tender_project(session, keys_, "bidding")
         await register_bidder(session, actor="test", project_code=tender.code, bidder_credit_code=LUJIAN)
     finance = await bearer(client, "finance")
     confirmed = await client.post("/api/ledger/deposits", headers=finance, json={
@@ -176,7 +175,7 @@ async def test_the_payer_and_the_center_download_the_pdf_and_anyone_verifies_it(
 async def test_supervisors_dismiss_flags_over_the_api(client, engine, settings):
     keys_ = load_center_keys(settings)
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, keys_)
+        tender = await tender_project(session, keys_, "bidding")
         for code in (LUJIAN, HONGYUAN):
             await register_bidder(session, actor="test", project_code=tender.code, bidder_credit_code=code)
             await refunds.pay_deposit(session, tender.code, code, account="6228480000006666")

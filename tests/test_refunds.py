@@ -7,31 +7,25 @@ deadline met by finance confirmation or an outgoing statement row; the API and t
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
-import nacl.utils
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.notice.announce import announce_tender
 from bidding.bids.submission import WITHDRAW_PROTOCOL, Bid, withdraw_bid
-from bidding.evaluation.candidates import RankedCandidate, record_candidates
 from bidding.tender.deadlines import Deadline
-from bidding.settlement.deposits import confirm_deposit, import_statement
+from bidding.settlement.deposits import import_statement
 from bidding.tender.lifecycle import apply_transition
-from bidding.opening.proceedings import finish_opening, hand_in_bidder_half, sign_in, start_opening
-from bidding.tender.projects import Project, register_project
 from bidding.settlement.refunds import confirm_refund_paid, instruct_refunds
 from bidding.tender.registrations import Registration
 from bidding.tender.states import local_date, period_ends_at
-from tests.common import factories
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests import test_opening as opening  # helpers only
+from tests.common import bids
+from tests.common.settlement import award, open_bids, pay_deposit, refunds_of, tender_with_paid_bids
 from tests.common.portal import bearer
+from tests.common.tenders import tender_project
+from tests.common.tenders import PROCUREMENT, tender_in_state
 from trading.audit import AuditEntry
 from trading.canonical import canon
 from trading.database import database_now, make_sessionmaker, transaction
@@ -45,67 +39,7 @@ from trading.settings import Settings
 from trading.spreadsheets import ImportRejected
 from web.app import create_app
 
-demo = bids.demo
-keys = bids.keys
-_references = itertools.count(1)
 OUT_HEADER = "交易流水号,收支方向,付款账号,付款户名,金额（分）,附言,到账日期"
-
-
-# ----------------------------------------------------------------------------- helpers (reused by fees, receipts)
-
-
-async def pay_deposit(session: AsyncSession, project_code: str, bidder: str, amount_fen: int = 20_000_000,
-                      account: str | None = None, value_date: date = date(2026, 1, 5)) -> LedgerDeposit:
-    serial = next(_references)
-    return await confirm_deposit(session, actor="test:finance", project_code=project_code, bidder_credit_code=bidder,
-                                 amount_fen=amount_fen, account=account or f"62220237{serial:08d}",
-                                 account_name=f"缴款户{serial}", bank_reference=f"R{serial:06d}",
-                                 value_date=value_date)
-
-
-async def tender_with_paid_bids(session, keys, prices: list[int]) -> tuple[Project, list[tuple[str, object]]]:
-    """A construction tender in bidding; each bidder pays a deposit and bids; the deadline passes."""
-    tender = await bids.tender_in_bidding(session, keys)
-    bidders = []
-    for price in prices:
-        code, signing_key = await bids.bidder(session, tender.code)
-        await pay_deposit(session, tender.code, code)
-        _, ciphertext, envelope = await bids.sealed(session, tender.code, code, signing_key, price_fen=price)
-        await bids.submit(session, keys, tender.code, code, envelope, ciphertext)
-        bidders.append((code, signing_key))
-    await bids.deadline_passes(session, tender.code)
-    return tender, bidders
-
-
-async def open_bids(session, keys, tender: Project, bidders, *, revoked: set[str] = frozenset()) -> dict:
-    """Run the opening: every bidder signs in; those in ``revoked`` hand in a wrong key half."""
-    await start_opening(session, keys, actor="admin", project_code=tender.code)
-    for code, signing_key in bidders:
-        await sign_in(session, actor=code, project_code=tender.code, bidder_credit_code=code)
-        k_b = nacl.utils.random(32).hex() if code in revoked else await opening.k_b_of(session, tender, code, signing_key)
-        await hand_in_bidder_half(session, keys, actor=code, project_code=tender.code, bidder_credit_code=code,
-                                  k_b_hex=k_b)
-    await opening.window_passes(session, tender)
-    return await finish_opening(session, actor="admin", project_code=tender.code, keys=keys)  # opens the hand-ins
-
-
-async def award(session, tender: Project, ranked: list[str]) -> Project:
-    """Record the ranking (bidders' current bids) and put the tender in ``awarded`` (publicity elapsed)."""
-    candidates = []
-    for code in ranked:
-        organisation = await session.scalar(select(Organisation).where(Organisation.credit_code == code))
-        bid = await session.scalar(select(Bid).where(Bid.project_id == tender.id, Bid.bidder_credit_code == code,
-                                                     Bid.status == "submitted"))
-        candidates.append(RankedCandidate(organisation.id, bid.id, 99_000_000))
-    await record_candidates(session, tender, candidates)
-    await session.execute(update(Project).where(Project.id == tender.id).values(state="awarded", next_due_at=None))
-    await session.refresh(tender)
-    return tender
-
-
-async def refunds_of(session, project_code: str) -> dict[str, LedgerRefund]:
-    rows = (await session.scalars(select(LedgerRefund).where(LedgerRefund.project_code == project_code))).all()
-    return {refund.bidder_credit_code: refund for refund in rows}
 
 
 async def deadline_of(session, deposit_id: int) -> Deadline:
@@ -115,23 +49,11 @@ async def deadline_of(session, deposit_id: int) -> Deadline:
 
 async def procurement_tender(session, keys, bidder_count: int = 3):
     """A government procurement tender (public tender) with paid deposits and bids, then awarded."""
-    party = await factories.organisation(session, "tendering_party")
-    project = await register_project(session, actor="test", code=f"JN-2026-CG-R{next(_references):04d}",
-                                     title="济宁市测试医疗设备采购", category="government_procurement",
-                                     method="public_tender", region_code="370800", tendering_party_id=party.id,
-                                     estimate_fen=500_000_000)
-    await announce_tender(session, keys, actor="test", project_code=project.code,
-                          bid_deadline=await database_now(session) + timedelta(days=21),
-                          documents=factories.tender_documents())
-    project = await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
-    bidders = []
-    for _ in range(bidder_count):
-        code, signing_key = await bids.bidder(session, project.code)
-        await pay_deposit(session, project.code, code, amount_fen=1_000_000)
-        _, ciphertext, envelope = await bids.sealed(session, project.code, code, signing_key, price_fen=450_000_000)
-        await bids.submit(session, keys, project.code, code, envelope, ciphertext)
-        bidders.append(code)
-    return project, bidders
+    tender = await tender_in_state(session, keys, "bidding", prices=[450_000_000] * bidder_count, kind=PROCUREMENT,
+                                   prefix="JN-2026-CG-R", title="济宁市测试医疗设备采购", estimate_fen=500_000_000,
+                                   before_bid=lambda session, code, bidder: pay_deposit(session, code, bidder,
+                                                                                        amount_fen=1_000_000))
+    return tender.project, [code for code, _ in tender.bidders]
 
 
 # ----------------------------------------------------------------------------- interest
@@ -222,7 +144,7 @@ async def test_a_failed_tender_refunds_everyone_but_a_revoked_bid(demo, session,
 
 
 async def test_a_terminated_tender_refunds_every_deposit(demo, session, keys):
-    tender = await bids.tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     codes = []
     for _ in range(2):
         code, _ = await bids.bidder(session, tender.code)
@@ -235,7 +157,7 @@ async def test_a_terminated_tender_refunds_every_deposit(demo, session, keys):
 
 
 async def test_a_bid_withdrawn_before_the_deadline_has_its_deposit_refunded_within_five_days(demo, session, keys):
-    tender = await bids.tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     leaving, leaving_key = await bids.bidder(session, tender.code)
     staying, staying_key = await bids.bidder(session, tender.code)
     # The leaving bidder's credit record makes a deposit required (the deposit negative list).
@@ -293,7 +215,7 @@ async def test_procurement_refunds_the_others_after_the_award_notice_and_the_win
 
 
 async def test_an_outgoing_statement_row_naming_the_refund_pays_it_and_meets_its_deadline(demo, session, keys):
-    tender = await bids.tender_in_bidding(session, keys)
+    tender = await tender_project(session, keys, "bidding")
     code, _ = await bids.bidder(session, tender.code)
     deposit = await pay_deposit(session, tender.code, code, amount_fen=12_345_600)
     await apply_transition(session, actor="test", project_code=tender.code, action="terminate",
@@ -337,7 +259,7 @@ async def client(demo, settings: Settings, database_url: str) -> AsyncIterator[A
 async def test_finance_lists_refunds_due_and_confirms_them_paid_over_the_api(client, engine, settings):
     keys_ = load_center_keys(settings)
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, keys_)
+        tender = await tender_project(session, keys_, "bidding")
         code, _ = await bids.bidder(session, tender.code)
         await pay_deposit(session, tender.code, code, amount_fen=5_000_000)
     finance, admin = await bearer(client, "finance"), await bearer(client, "admin")
@@ -374,14 +296,14 @@ async def test_finance_lists_refunds_due_and_confirms_them_paid_over_the_api(cli
 async def test_the_cli_imports_a_statement_with_an_outgoing_refund_row(cli, engine, settings, tmp_path):
     keys_ = load_center_keys(settings)
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, keys_)
+        tender = await tender_project(session, keys_, "bidding")
         code, _ = await bids.bidder(session, tender.code)
         deposit = await pay_deposit(session, tender.code, code, amount_fen=3_000_000)
         await apply_transition(session, actor="test", project_code=tender.code, action="terminate",
                                facts={"reason": "项目取消"})
         refund = (await refunds_of(session, tender.code))[code]
     async with transaction(make_sessionmaker(engine)) as session:
-        other_tender = await bids.tender_in_bidding(session, keys_)
+        other_tender = await tender_project(session, keys_, "bidding")
         other, _ = await bids.bidder(session, other_tender.code)
     rows = [OUT_HEADER,
             f"CLI-1,支出,{deposit.account},{deposit.account_name},{refund.amount_fen},{refund_number(refund.id)},2026-11-24",

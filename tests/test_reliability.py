@@ -20,18 +20,17 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.bids import sealed_bid
-from bidding.notice.announce import announce_tender
 from bidding.bids.bidder_keys import register_bidder_key
-from bidding.tender.lifecycle import apply_transition
 from bidding.bids.opening_keys import TenderOpeningKey
-from bidding.tender.projects import Project, register_project
+from bidding.tender.projects import Project
 from bidding.tender.registrations import register_bidder
 from tests.common import factories
 from tests.common.live_server import LiveServer
+from tests.common.tenders import tender_project
 from trading.accounts import API, User, hash_password, issue_token
 from trading.audit import verify_audit_log
 from trading.canonical import canon
-from trading.database import database_now, make_sessionmaker, transaction
+from trading.database import make_sessionmaker, transaction
 from trading.keys import load_center_keys
 
 TENDER = "JN-2026-GC-K0001"
@@ -48,14 +47,7 @@ async def rush_setup(engine: AsyncEngine, settings) -> list[tuple[str, str, nacl
     keys = load_center_keys(settings)  # the server loads the same key files
     bidders = []
     async with transaction(make_sessionmaker(engine)) as session:
-        party = await factories.organisation(session, "tendering_party")
-        project = await register_project(session, actor="test", code=TENDER, title="济宁市可靠性测试工程",
-                                         category="construction", method="open_tender", region_code="370800",
-                                         tendering_party_id=party.id, estimate_fen=30_000_000_00)
-        deadline = await database_now(session) + timedelta(days=21)
-        await announce_tender(session, keys, actor="test", project_code=project.code, bid_deadline=deadline,
-                              documents=factories.tender_documents())
-        await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
+        await tender_project(session, keys, "bidding", code=TENDER, title="济宁市可靠性测试工程", estimate_fen=30_000_000_00)
         password_hash = hash_password(factories.PASSWORD)  # once: argon2id is slow on purpose
         for i in range(BIDDERS):
             organisation = await factories.organisation(session, "bidder")

@@ -9,7 +9,6 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
@@ -21,20 +20,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bidding.reading import statistics as stats
-from bidding.award.award_notice import choose_winner, issue_award_notice
-from bidding.clock.chronograph import run_due_steps
 from bidding.tender.lifecycle import apply_transition
 from bidding.tender.projects import Project
-from bidding.award.publicity import publish_candidates
 from cli.demo import PROJECTS, load_demo_data
 from tests.common import award_world as world
-from tests import test_bids as bids  # helpers only
-from trading.database import database_now, make_sessionmaker, transaction
+from tests.common.award_world import award
+from trading.database import make_sessionmaker, transaction
 from trading.errors import InvalidInput
 from trading.settings import Settings
 from web.app import create_app
 
-keys = bids.keys
 ESTIMATE = 500_000_000  # every tender of tests.common.award_world is registered with 5,000,000.00 yuan
 FAIL_REASON = "两家投标被评标委员会否决，有效投标不足三家"
 
@@ -46,22 +41,6 @@ class World:
     failed: str  # construction, failed in evaluation
     land: str  # a land deal (re-labelled), sold at 5,500,000.00 over a 5,000,000.00 reserve: premium 10 %
     month: str
-
-
-async def award(session, keys, prices: list[int], kind=world.CONSTRUCTION) -> str:
-    tender = await world.tender_in_evaluation(session, keys, prices, kind=kind)
-    await world.report(session, tender)
-    await publish_candidates(session, actor="admin", project_code=tender.code)
-    if kind == world.CONSTRUCTION:
-        await world.let_time_pass(session, tender.code, days=4)
-    else:  # no publicity period for procurement: the chronograph awards once due, the purchaser chooses
-        await session.execute(update(Project).where(Project.code == tender.code)
-                              .values(next_due_at=(await database_now(session)) - timedelta(seconds=1)))
-    assert (tender.code, "award") in await run_due_steps(session)
-    if kind != world.CONSTRUCTION:
-        await choose_winner(session, actor="tenderer", project_code=tender.code, rank=1, reason="排名第一")
-    await issue_award_notice(session, keys, actor="admin", project_code=tender.code, public_url="https://ggzy.example.cn")
-    return tender.code
 
 
 @pytest.fixture(scope="module")

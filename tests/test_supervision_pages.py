@@ -30,17 +30,15 @@ from bidding.evaluation.sessions import (
 )
 from bidding.draws.project_draws import request_project_committee
 from bidding.award.publicity import publish_candidates
-from cli.demo import DEMO_PASSWORD
 from expert_pool.committees import GroupSpec
 from expert_pool.models import Expert
 from tests.common import award_world as world
 from tests.common import factories
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
-from tests import test_committees as committees
-from tests import test_evaluation as evaluation
-from tests.test_complaints import calendar_with_next_year  # noqa: F401 - a fixture
+from tests.common import committees
+from tests.common import evaluation
+from tests.common.evaluation import evaluation_with_accounts, seat_accounts
 from tests.common.portal import csrf_token_from, log_in
-from trading.accounts import create_user
+from tests.common.tenders import tender_project
 from trading.canonical import canon
 from trading.database import make_sessionmaker, transaction
 from trading.draws import Draw
@@ -49,31 +47,7 @@ from trading.keys import load_center_keys
 from trading.settings import Settings
 from web.app import create_app
 
-demo = bids.demo
-SCHEME = {"method": "comprehensive", "price_points": "40", "price_formula": {"kind": "lowest_ratio"},
-          "items": [{"name": "技术方案", "max_points": "60"}]}
 FIELD_ERROR = re.compile(r'<p class="field-error" id="e-(?:[\w-]+-)?(\w+)">([^<]*)</p>')  # a repeated form's prefix
-
-
-async def seat_accounts(session, code: str, experts: list[Expert]) -> list[str]:
-    """An account of its own for each expert (matched to the pool by ID number)."""
-    employer = await factories.organisation(session, "expert_employer")
-    names = []
-    for i, expert in enumerate(experts):
-        name = f"ex-{code.lower()}-{i}"
-        await create_user(session, actor="test", username=name, display_name=expert.name, role="expert",
-                          password=DEMO_PASSWORD, organisation_id=employer.id, id_number=expert.id_number)
-        names.append(name)
-    return names
-
-
-async def evaluation_with_accounts(session, keys, prices: list[int], *, started: bool = True):
-    """A tender in evaluation (comprehensive, one item) whose five experts have accounts."""
-    tender, bidders, experts = await evaluation.opened_tender(session, keys, prices, scheme=SCHEME)
-    names = await seat_accounts(session, tender.code, experts)
-    if started:
-        await start_evaluation_session(session, keys, actor="admin", project_code=tender.code)
-    return tender, bidders, experts, names
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +227,7 @@ async def test_the_report_is_signed_with_the_experts_key_or_confirmed(client, en
 
 async def test_a_supervisor_witnesses_a_draw_from_its_live_view(client, engine, keys):
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, keys)
+        tender = await tender_project(session, keys, "bidding")
         for _ in range(8):
             await factories.expert(session, specialties=["A0601"])
         starts_at, ends_at = await committees.session_window(session)
@@ -284,7 +258,7 @@ async def test_a_supervisor_witnesses_a_draw_from_its_live_view(client, engine, 
 
 async def test_an_expert_answers_a_summons_seeing_only_time_and_place(client, engine, keys):
     async with transaction(make_sessionmaker(engine)) as session:
-        tender = await bids.tender_in_bidding(session, keys)
+        tender = await tender_project(session, keys, "bidding")
         for _ in range(7):
             await factories.expert(session, specialties=["A0602"])
         starts_at, ends_at = await committees.session_window(session)

@@ -6,7 +6,6 @@ SHA-256, size, publication time and announcement, and any logged-in user fetches
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -19,12 +18,12 @@ from bidding.notice.announce import announce_tender, publish_documents
 from bidding.notice.announcements import Announcement
 from bidding.notice.clarifications import Clarification
 from bidding.tender.lifecycle import apply_transition
-from bidding.tender.projects import Project, register_project
+from bidding.tender.projects import Project
 from bidding.tender.registrations import register_bidder
 from bidding.notice.documents import DocumentFile, TenderDocumentVersion, document_version, document_versions
 from cli.demo import load_demo_data
 from tests.common import factories
-from tests import test_bids as bids  # helpers only (a module attribute is not collected)
+from tests.common.tenders import tender_project
 from tests.common.portal import bearer
 from trading.audit import AuditEntry
 from trading.database import database_now, make_sessionmaker, transaction
@@ -33,17 +32,13 @@ from trading.notifications import OutboxMessage
 from trading.settings import Settings
 from web.app import create_app
 
-keys = bids.keys
-_codes = itertools.count(1)
 V1 = DocumentFile("招标文件.pdf", b"%PDF-1.7 first version " * 100, "application/pdf")
 V2 = DocumentFile("招标文件（修改一）.pdf", b"%PDF-1.7 second version " * 120, "application/pdf")
 
 
 async def registered(session: AsyncSession) -> Project:
-    party = await factories.organisation(session, "tendering_party")
-    return await register_project(session, actor="test", code=f"JN-2026-GC-D{next(_codes):04d}",
-                                  title="济宁市招标文件测试工程", category="construction", method="open_tender",
-                                  region_code="370800", tendering_party_id=party.id, estimate_fen=10_000_000_00)
+    return await tender_project(session, None, "registered", prefix="JN-2026-GC-D", title="济宁市招标文件测试工程",
+                                estimate_fen=10_000_000_00)
 
 
 async def reload(session: AsyncSession, code: str) -> Project:

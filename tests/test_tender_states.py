@@ -6,7 +6,6 @@ tenders on its own, never twice with two workers."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bidding.clock.chronograph import run_due_steps
 from bidding.tender.lifecycle import apply_transition
-from bidding.tender.projects import Project, register_project
+from bidding.tender.projects import Project
 from bidding.tender.states import (
     STATE_NAMES,
     TERMINAL_STATES,
@@ -33,21 +32,17 @@ from bidding.tender.states import (
     start_evaluation_guard,
     target_of,
 )
-from tests.common import factories
+from tests.common.tenders import tender_project
 from trading.rules.calendar import default_calendar
 from trading.audit import AuditEntry
 from trading.database import database_now, make_sessionmaker, transaction
 from trading.errors import Conflict, DomainError, InvalidInput, RuleViolation
 
-_codes = itertools.count(1)
 REASON = {"reason": "投诉人称评标委员会未按招标文件评审"}
 
 
 async def new_tender(session: AsyncSession, prefix: str = "JN-2026-GC-T") -> Project:
-    party = await factories.organisation(session, "tendering_party")
-    return await register_project(session, actor="test", code=f"{prefix}{next(_codes):04d}", title="济宁市测试道路工程",
-                                  category="construction", method="open_tender", region_code="370800",
-                                  tendering_party_id=party.id, estimate_fen=86_500_000_00)
+    return await tender_project(session, None, "registered", prefix=prefix)
 
 
 async def let_time_pass(session: AsyncSession, code: str, *, days: int = 0, minutes: int = 0) -> None:

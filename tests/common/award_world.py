@@ -1,29 +1,30 @@
 """Helpers for tests of publicity, complaints, award and contract: a tender with real sealed
-bids taken to evaluation, the committee's candidates recorded (as evaluation does), and
-time moved on for the tender."""
+bids taken to evaluation or publicity (tests.common.tenders), the committee's candidates
+recorded (as evaluation does), and time moved on for the tender."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding.notice.announce import announce_tender
+from bidding.award.award_notice import choose_winner, issue_award_notice
+from bidding.clock.chronograph import run_due_steps
 from bidding.evaluation.candidates import RankedCandidate, record_candidates
-from bidding.tender.lifecycle import apply_transition
-from bidding.tender.projects import Project, register_project
-from tests.common import factories
-from tests import test_bids as bids  # helpers only
+from bidding.tender.projects import Project
+from bidding.tender.states import TenderState as S
+from tests.common import tenders
+from tests.common.tenders import tender_in_state
 from trading.database import database_now
 from trading.keys import CenterKeys
 from trading.organisations import Organisation
 
-_codes = itertools.count(1)
-PROCUREMENT = ("government_procurement", "public_tender")
-CONSTRUCTION = ("construction", "open_tender")
+CONSTRUCTION, PROCUREMENT = tenders.CONSTRUCTION, tenders.PROCUREMENT
+# The tenders of these tests: a hospital's building, bids opened half an hour ago.
+DEFAULTS = dict(prefix="JN-2026-AW", title="济宁市测试综合楼工程", party_name="济宁市第一人民医院",
+                estimate_fen=500_000_000, deadline_ago=timedelta(minutes=31))
 
 
 @dataclass
@@ -38,35 +39,24 @@ class Tender:
         return self.project.code
 
 
-async def tender_in_evaluation(session: AsyncSession, keys: CenterKeys, prices: list[int], *,
-                               kind: tuple[str, str] = CONSTRUCTION, credit_codes: list[str] | None = None,
-                               party_credit_code: str | None = None) -> Tender:
-    """A tender with one sealed bid per price, opened and in evaluation (valid bids = len(prices))."""
-    if party_credit_code is not None:
-        party = await session.scalar(select(Organisation).where(Organisation.credit_code == party_credit_code))
-    else:
-        party = await factories.organisation(session, "tendering_party", name="济宁市第一人民医院")
-    category, method = kind
-    project = await register_project(session, actor="test", code=f"JN-2026-AW{next(_codes):04d}",
-                                     title="济宁市测试综合楼工程", category=category, method=method,
-                                     region_code="370800", tendering_party_id=party.id, estimate_fen=500_000_000)
-    await announce_tender(session, keys, actor="test", project_code=project.code,
-                          bid_deadline=await database_now(session) + timedelta(days=21),
-                          documents=factories.tender_documents())
-    await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
-    codes = list(credit_codes or [])
-    organisations, bid_ids = [], []
-    for index, price in enumerate(prices):
-        code, signing_key = await bids.bidder(session, project.code, codes[index] if index < len(codes) else None)
-        _, ciphertext, envelope = await bids.sealed(session, project.code, code, signing_key, price_fen=price)
-        receipt = await bids.submit(session, keys, project.code, code, envelope, ciphertext)
-        bid_ids.append(receipt.bid_id)
-        organisations.append(await session.scalar(select(Organisation).where(Organisation.credit_code == code)))
-    await bids.deadline_passes(session, project.code, ago=timedelta(minutes=31))
-    await apply_transition(session, actor="test", project_code=project.code, action="start_opening")
-    project = await apply_transition(session, actor="test", project_code=project.code, action="start_evaluation",
-                                     facts={"valid_bids": len(prices)})
-    return Tender(project, organisations, bid_ids, list(prices))
+async def tender_in_evaluation(session: AsyncSession, keys: CenterKeys, prices: list[int], **options) -> Tender:
+    """A tender with one sealed bid per price, opened and in evaluation (valid bids = len(prices));
+    ``options`` as :func:`tests.common.tenders.tender_in_state` takes them (kind, credit_codes,
+    party_credit_code)."""
+    return await _award_tender(session, await tender_in_state(session, keys, S.EVALUATING, prices=prices,
+                                                              **(DEFAULTS | options)))
+
+
+async def tender_in_publicity(session: AsyncSession, keys: CenterKeys, prices: list[int], **options) -> Tender:
+    """The same tender with the committee's candidates (in price order, with ``scores``) published."""
+    return await _award_tender(session, await tender_in_state(session, keys, S.PUBLICITY, prices=prices,
+                                                              **(DEFAULTS | options)))
+
+
+async def _award_tender(session: AsyncSession, built: tenders.Tender) -> Tender:
+    organisations = [await session.scalar(select(Organisation).where(Organisation.credit_code == code))
+                     for code, _ in built.bidders]
+    return Tender(built.project, organisations, built.bid_ids, built.prices)
 
 
 async def report(session: AsyncSession, tender: Tender, scores: list[str | None] | None = None) -> None:
@@ -83,3 +73,19 @@ async def let_time_pass(session: AsyncSession, code: str, *, days: int = 0, minu
     await session.execute(update(Project).where(Project.code == code).values(
         documents_issued_at=Project.documents_issued_at - shift, bid_deadline=Project.bid_deadline - shift,
         publicity_started_at=Project.publicity_started_at - shift, next_due_at=Project.next_due_at - shift))
+
+
+async def award(session, keys, prices: list[int], kind=CONSTRUCTION) -> str:
+    """A tender taken through evaluation and publicity to its award notice (with the winner
+    chosen, for procurement); its code."""
+    tender = await tender_in_publicity(session, keys, prices, kind=kind)
+    if kind == CONSTRUCTION:
+        await let_time_pass(session, tender.code, days=4)
+    else:  # no publicity period for procurement: the chronograph awards once due, the purchaser chooses
+        await session.execute(update(Project).where(Project.code == tender.code)
+                              .values(next_due_at=(await database_now(session)) - timedelta(seconds=1)))
+    assert (tender.code, "award") in await run_due_steps(session)
+    if kind != CONSTRUCTION:
+        await choose_winner(session, actor="tenderer", project_code=tender.code, rank=1, reason="排名第一")
+    await issue_award_notice(session, keys, actor="admin", project_code=tender.code, public_url="https://ggzy.example.cn")
+    return tender.code

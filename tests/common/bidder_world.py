@@ -4,47 +4,32 @@ paid, the deadline passed and the opening started, each in its own committed tra
 
 from __future__ import annotations
 
-import itertools
 from datetime import date, timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bidding.notice.announce import announce_tender
 from bidding.settlement.deposits import confirm_deposit
-from bidding.tender.lifecycle import apply_transition
 from bidding.opening.proceedings import start_opening
-from bidding.tender.projects import Project, register_project
+from bidding.tender.projects import Project
 from bidding.settlement.due_receipts import issue_due_receipts
-from tests.common import factories
-from trading.database import database_now, make_sessionmaker, transaction
+from tests.common.tenders import tender_in_state
+from trading.database import make_sessionmaker, transaction
 from trading.keys import CenterKeys
-from trading.organisations import Organisation
 
 LUJIAN = "91370800MA1234567Q"  # demo bidder1: no credit records, no deposit
 HONGYUAN = "91370811MA23456788"  # demo bidder2: on the deposit negative list
 PARTY = "12370800MB12345670"  # demo tendering party
-_codes = itertools.count(1)
 
 
 async def tender_in_bidding(engine: AsyncEngine, keys: CenterKeys, *, prefix: str = "BW",
                             title: str = "济宁市第一人民医院综合楼施工") -> str:
-    """A construction tender announced with its opening key and taking bids (deadline in 21 days)."""
-    from sqlalchemy import select
-
+    """A construction tender announced with its opening key and taking bids (deadline in 21 days),
+    of the demo tendering party where the demo city is loaded."""
     async with transaction(make_sessionmaker(engine)) as session:
-        party = await session.scalar(select(Organisation).where(Organisation.credit_code == PARTY))
-        if party is None:
-            party = await factories.organisation(session, "tendering_party")
-        project = await register_project(session, actor="test", code=f"JN-2026-{prefix}{next(_codes):04d}",
-                                         title=title, category="construction", method="open_tender",
-                                         region_code="370800", tendering_party_id=party.id,
-                                         estimate_fen=86_500_000_00)
-        await announce_tender(session, keys, actor="test", project_code=project.code,
-                              bid_deadline=await database_now(session) + timedelta(days=21),
-                              documents=factories.tender_documents())
-        await apply_transition(session, actor="test", project_code=project.code, action="open_bidding")
-        return project.code
+        tender = await tender_in_state(session, keys, "bidding", party_credit_code=PARTY, prefix=f"JN-2026-{prefix}",
+                                       title=title)
+        return tender.code
 
 
 async def pay_deposit(engine: AsyncEngine, keys: CenterKeys, code: str, credit_code: str, amount_fen: int,

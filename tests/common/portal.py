@@ -58,3 +58,20 @@ def assert_unique_ids_in(html: str, name: str) -> None:
     ids = ELEMENT_ID.findall(html)
     twice = sorted({i for i in ids if ids.count(i) > 1})
     assert not twice, f"ids used twice on {name}: {twice}"
+
+
+async def as_user(client: AsyncTestClient, username: str) -> None:
+    client.cookies.clear()
+    answer = await log_in(client, username)
+    assert answer.status_code in (302, 303), answer.text
+
+
+async def post_form(client: AsyncTestClient, path: str, data: dict, *, page: str, files: dict | None = None):
+    token = await csrf_token_from(client, page)
+    return await client.post(path, data={**data, "_csrf_token": token}, files=files, follow_redirects=False)
+
+
+def field_error(html: str, name: str) -> str | None:
+    """The message shown beside field ``name``."""
+    match = re.search(rf'<p class="field-error" id="e-(?:[\w-]+-)?{name}">(.*?)</p>', html, re.S)  # a repeated form's prefix
+    return match.group(1).strip() if match else None
