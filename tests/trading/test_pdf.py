@@ -40,7 +40,7 @@ from trading.pdf import TEMPLATES, font_files, in_rendering_process, make_pdf
 from trading.receipts import Receipt, amount_in_words, receipt_pdf
 from trading.settings import get_settings
 
-NO_FONTS = Path(__file__).resolve().parent / "fontconfig" / "no-system-fonts.conf"
+NO_FONTS = Path(__file__).resolve().parents[1] / "fontconfig" / "no-system-fonts.conf"
 # Names with rare characters, as people and firms have them: 䶮 (CJK extension A), 𬌗
 # (extension E, in the 通用规范汉字表), 堃 and 喆 (common in given names).
 RARE_NAME = "济宁𬌗䶮堃喆建设集团有限公司"
@@ -192,7 +192,7 @@ def test_without_pango_the_operator_is_told_what_to_install():
               "print(*asyncio.run(pdf_problems(get_settings().font_dir)), sep='\\n')")
     hide = f"mount --bind /dev/null {libraries[0]} && exec {sys.executable} -c \"$0\""
     answer = subprocess.run(["unshare", "-m", "sh", "-c", hide, script], capture_output=True, text=True, timeout=300,
-                            cwd=Path(__file__).resolve().parent.parent)
+                            cwd=Path(__file__).resolve().parents[2])
     assert "缺少 PDF 排版所需的系统库 Pango" in answer.stdout and "libpangoft2-1.0-0" in answer.stdout, answer
 
 

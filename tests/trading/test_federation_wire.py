@@ -30,7 +30,7 @@ from trading.federation_wire import (
 from trading.keys import CenterKeys
 from trading.partners import add_partner, disable_partner
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "federation.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "federation.md"
 KEY = nacl.signing.SigningKey(bytes(range(32)))
 MESSAGE = {
     "protocol": "federation/1", "message": "draw-request", "request_id": "5f0c6a1e-2b7d-4c39-9a41-0d6f3e8b7a21",
