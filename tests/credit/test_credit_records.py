@@ -45,7 +45,7 @@ from trading.errors import Conflict, InvalidInput, PermissionDenied
 from trading.roles import UserRole
 from trading.spreadsheets import ImportRejected, RowError, read_rows, write_rows
 
-SAMPLES = Path(__file__).resolve().parent.parent / "credit" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "credit" / "samples"
 SAMPLE = SAMPLES / "credit-records.csv"
 SAMPLE_WITH_ERRORS = SAMPLES / "credit-records-with-errors.csv"
 KEY = "统一社会信用代码/身份证号码"

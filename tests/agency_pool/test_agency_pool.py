@@ -43,7 +43,7 @@ from trading.sealed_draw import pool_digest, sorted_pool
 from trading.spreadsheets import ImportRejected, RowError, read_rows, write_rows
 from web.app import create_app
 
-SAMPLES = Path(__file__).resolve().parent.parent / "agency_pool" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "agency_pool" / "samples"
 SAMPLE = SAMPLES / "agencies.csv"
 SAMPLE_WITH_ERRORS = SAMPLES / "agencies-with-errors.csv"
 SAMPLE_CODES = ["AG-001", "AG-002", "AG-003", "AG-004", "AG-005", "AG-006", "AG-007", "AG-008", "AG-010", "AG-青山招标"]
