@@ -386,7 +386,7 @@ async def test_the_hub_beats_for_every_subscriber_on_one_timer(database_url):
 
 def test_the_fanout_benchmark_runs_small():
     """bench/live_fanout.py end to end with 20 subscribers (the recorded run has 1,000)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     run = subprocess.run([sys.executable, "bench/live_fanout.py", "--subscribers", "20", "--events", "5",
                           "--interval", "0.1"], cwd=root, capture_output=True, text=True, timeout=300)
     assert "Check: 20 of 20 subscribers received all 5 events, once each, in commit order." in run.stdout, \

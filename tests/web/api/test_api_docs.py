@@ -26,7 +26,7 @@ from trading.database import make_sessionmaker, transaction
 from trading.keys import load_center_keys
 from web.app import create_app
 
-BIDDER_DOC = Path(__file__).resolve().parent.parent / "docs" / "bidder-api.md"
+BIDDER_DOC = Path(__file__).resolve().parents[3] / "docs" / "bidder-api.md"
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
 

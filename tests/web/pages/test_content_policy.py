@@ -21,7 +21,7 @@ from trading.settings import Settings
 from web.app import create_app
 from tests.common.portal import log_in
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[3] / "web" / "templates"
 INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
 
 

@@ -25,7 +25,7 @@ from trading.roles import UserRole
 from trading.settings import Settings
 from web.app import create_app
 
-SAMPLES = Path(__file__).resolve().parent.parent / "credit" / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "credit" / "samples"
 PERSON_ID = "370828198207061530"
 ROW = re.compile(r"<tr>\s*<td>(.*?)<span class=\"tag\">", re.S)
 
