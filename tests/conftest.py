@@ -230,7 +230,7 @@ async def browser() -> AsyncIterator[Any]:
 @pytest.fixture(autouse=True)
 def no_content_policy_violation(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every browser test fails on any violation of the pages' Content-Security-Policy
-    (tests/content_policy.py): the pages must really pass the policy they are served with."""
+    (tests/common/content_policy.py): the pages must really pass the policy they are served with."""
     if "browser" not in request.fixturenames:
         yield
         return

@@ -9,6 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
+# The checks of the whole project stay at the top; every other test module is in the folder
+# of the package it tests (tests/bidding/opening/ for bidding/opening/, ...) or in tests/system/.
+TOP_LEVEL = {"test_layering.py", "test_migrations.py", "test_test_layout.py"}
 
 
 def imported_names(path: Path) -> Iterator[str]:
@@ -28,3 +31,9 @@ def test_no_test_module_imports_another():
                  if any(part.startswith("test_") for part in name.split("."))]
     assert offending == [], "shared helpers belong in tests/common/ or a conftest.py:\n" + "\n".join(offending)
 
+
+def test_test_modules_live_in_the_folder_of_their_package():
+    assert {path.name for path in TESTS.glob("test_*.py")} <= TOP_LEVEL
+    assert list((TESTS / "common").glob("test_*.py")) == [], "tests/common/ holds builders, not tests"
+    packages = [path.parent for path in TESTS.rglob("test_*.py") if path.parent != TESTS]
+    assert all((folder / "__init__.py").exists() for folder in packages), "each test folder is a package"

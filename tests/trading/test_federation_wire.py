@@ -1,6 +1,6 @@
 """federation/1 (docs/federation.md): the test vector of the spec, the receiver's checks in
 order, and the partner registry's validation. The exchange over real HTTP between two
-deployments is tests/test_federation_live.py."""
+deployments is tests/adapters/test_federation_live.py."""
 
 from __future__ import annotations
 

@@ -370,7 +370,7 @@ async def test_the_api_takes_a_sealed_bid_and_answers_the_receipt_after_commit(c
 
 
 async def test_no_route_returns_a_bid_and_the_table_holds_only_ciphertext(client, engine):
-    # The only GET under /bids is an opened bid's documents (tests/test_bid_documents.py):
+    # The only GET under /bids is an opened bid's documents (tests/bidding/evaluation/test_bid_documents.py):
     # before the opening every account gets 404 from it.
     documents_route = "/api/projects/{code:str}/bids/{bid_id:int}/documents"
     for route in client.app.routes:

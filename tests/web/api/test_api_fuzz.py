@@ -9,7 +9,7 @@ headers.
 
 Sized for CI (a few examples per operation, a fixed seed so every run sends the same
 requests); a larger campaign: ``TRADING_FUZZ_EXAMPLES=100 TRADING_FUZZ_SEED=7 pytest
-tests/test_api_fuzz.py`` (README, under `make test`).
+tests/web/api/test_api_fuzz.py`` (README, under `make test`).
 """
 
 from __future__ import annotations

@@ -136,7 +136,7 @@ async def test_the_js_canon_package_and_envelope_are_byte_for_byte_pythons(porta
 
 
 async def test_the_specs_test_vector_opens_in_the_browser(portal, page):
-    # The spec's vector as tests/test_sealed_bid.py holds it (the spec lies outside the repository).
+    # The spec's vector as tests/common/sealed_bid_vector.py holds it (the spec lies outside the repository).
     ciphertext_hex, envelope = VECTOR_CIPHERTEXT.hex(), dict(VECTOR_ENVELOPE)
     await load_module(page, portal)
     result = await page.evaluate("""async (args) => {

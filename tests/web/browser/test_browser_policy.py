@@ -1,6 +1,6 @@
 """Browser: the pages' Content-Security-Policy at work in real Chromium against
 `trading serve --demo`. Markup injected into a page (as a stored cross-site script would be)
-neither runs nor styles anything, and the browser tests' watch (tests/content_policy.py)
+neither runs nor styles anything, and the browser tests' watch (tests/common/content_policy.py)
 reports it; the API documentation runs from this server's own files under the policy."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ Not through the pages, and said where it happens:
   session, the publicity) are moved into the past in the database. The database clock is the
   platform's clock (every guard and the chronograph read it), so this is time passing;
 - user accounts for the pool's experts (the demo has one expert account; there is no page or
-  command that creates accounts): made in the module's set-up, as tests/test_whole_tender.py.
+  command that creates accounts): made in the module's set-up, as tests/system/test_whole_tender.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The pages' Content-Security-Policy (web/security_headers.py): every HTML answer carries it,
 the pages carry nothing inline that it refuses, and answers that are not pages (JSON, CSV,
 PDF, files) are left as they were. That the pages really pass it in a browser is checked by
-every browser test (tests/content_policy.py); tests/test_browser_policy.py shows it refusing."""
+every browser test (tests/common/content_policy.py); tests/web/browser/test_browser_policy.py shows it refusing."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ Only two things are not done through the API or the command line, and both are s
 where they happen:
 - the clock: the tender's periods (20 days to the deadline, the decryption window, the
   committee's session, 3 days of publicity) are moved into the past in the database, as
-  tests/test_bids.py ``deadline_passes`` and tests/test_opening.py ``window_passes`` do (a
+  tests/common/bids.py ``deadline_passes`` and tests/common/opening.py ``window_passes`` do (a
   controllable clock); the server's own chronograph then takes the time-driven steps;
 - user accounts for the pool's experts: the platform has no route or command that creates
   a user account (module fixture ``world``).

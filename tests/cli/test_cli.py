@@ -49,7 +49,7 @@ def demo_organisation_codes() -> set[str]:
 
     from cli.demo import ORGANISATIONS
 
-    sample = Path(__file__).resolve().parent.parent / "agency_pool" / "samples" / "agencies.csv"
+    sample = Path(__file__).resolve().parents[2] / "agency_pool" / "samples" / "agencies.csv"
     rows = csv.DictReader(sample.read_text(encoding="utf-8").splitlines())
     return {code for code, _, _ in ORGANISATIONS} | {row["统一社会信用代码"] for row in rows}
 
