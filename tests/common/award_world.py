@@ -12,11 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.award.award_notice import choose_winner, issue_award_notice
 from bidding.clock.chronograph import run_due_steps
-from bidding.evaluation.candidates import RankedCandidate, record_candidates
 from bidding.tender.projects import Project
 from bidding.tender.states import TenderState as S
 from tests.common import tenders
-from tests.common.tenders import tender_in_state
+from tests.common.tenders import record_ranking, tender_in_state
 from trading.database import database_now
 from trading.keys import CenterKeys
 from trading.organisations import Organisation
@@ -61,10 +60,7 @@ async def _award_tender(session: AsyncSession, built: tenders.Tender) -> Tender:
 
 async def report(session: AsyncSession, tender: Tender, scores: list[str | None] | None = None) -> None:
     """The committee's report: candidates ranked in the order the tender's bidders were made."""
-    scores = scores or [None] * len(tender.bidders)
-    await record_candidates(session, tender.project, [
-        RankedCandidate(org.id, bid_id, price, score)
-        for org, bid_id, price, score in zip(tender.bidders, tender.bid_ids, tender.prices, scores, strict=True)])
+    await record_ranking(session, tender.project, tender.bidders, tender.bid_ids, tender.prices, scores)
 
 
 async def let_time_pass(session: AsyncSession, code: str, *, days: int = 0, minutes: int = 0) -> None:

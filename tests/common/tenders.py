@@ -68,8 +68,9 @@ async def tender_in_state(session: AsyncSession, keys: CenterKeys | None, state:
     - ``bidding``: bidding open; one real sealed bid per price, by a new bidder (or the next of
       ``credit_codes``) registered with its identity key, after ``before_bid`` (a deposit, say);
       with ``deadline_passed`` the deadline is then ``deadline_ago`` in the past;
-    - ``opening``: the deadline passed (``deadline_ago``), the opening started;
-    - ``evaluating``: every bid valid;
+    - ``opening``: the deadline passed (``deadline_ago``), the tender's step to the opening taken
+      (the opening's own proceedings are tests.common.opening's);
+    - ``evaluating``: the step to evaluation with every bid valid;
     - ``publicity``: the committee's candidates recorded in price order (with ``scores``) and published.
     """
     state = S(state)
@@ -117,11 +118,17 @@ async def tender_in_state(session: AsyncSession, keys: CenterKeys | None, state:
     if S.PUBLICITY in steps:
         organisations = [await session.scalar(select(Organisation).where(Organisation.credit_code == credit_code))
                          for credit_code, _ in tender.bidders]
-        await record_candidates(session, tender.project, [
-            RankedCandidate(organisation.id, bid_id, price, score) for organisation, bid_id, price, score
-            in zip(organisations, tender.bid_ids, tender.prices, scores or [None] * len(prices), strict=True)])
+        await record_ranking(session, tender.project, organisations, tender.bid_ids, tender.prices, scores)
         await publish_candidates(session, actor="admin", project_code=project.code)
     return tender
+
+
+async def record_ranking(session: AsyncSession, project: Project, organisations: Sequence[Organisation],
+                         bid_ids: Sequence[int], prices: Sequence[int], scores: Sequence[str | None] | None = None) -> None:
+    """The committee's report: the bidders ranked in the order given (as evaluation records it)."""
+    await record_candidates(session, project, [
+        RankedCandidate(organisation.id, bid_id, price, score) for organisation, bid_id, price, score
+        in zip(organisations, bid_ids, prices, scores or [None] * len(organisations), strict=True)])
 
 
 async def tender_project(session: AsyncSession, keys: CenterKeys | None, state: S | str, **options: Any) -> Project:
