@@ -7,7 +7,7 @@ NOTIFY/LISTEN round-trip in the same run.
 What it does, all on a throwaway embedded PostgreSQL in a temporary directory:
 
 1. migrates a database; registers one tender (services) and a supervisor with an API token;
-   starts ``trading serve`` (one uvicorn worker, ``tests/live_server.py``) on a loopback port
+   starts ``trading serve`` (one uvicorn worker, ``tests/common/live_server.py``) on a loopback port
    (``--servers 2``: two of them, as two app workers, each with its own LISTEN connection;
    the subscribers are spread over them);
 2. bare baseline: a raw asyncpg connection LISTENs on the live channel; ``--events`` events
@@ -44,7 +44,7 @@ import asyncpg  # noqa: E402
 
 from bidders import CITY, commit_id, credit_code, machine, percentile, throwaway_database  # noqa: E402
 from bidding.tender.projects import register_project  # noqa: E402
-from tests.live_server import LiveServer  # noqa: E402
+from tests.common.live_server import LiveServer  # noqa: E402
 from trading.accounts import API, create_user, issue_token  # noqa: E402
 from trading.database import make_engine, make_sessionmaker, transaction  # noqa: E402
 from trading.event_hub import asyncpg_connect_arguments  # noqa: E402

@@ -18,6 +18,9 @@ from typing import Any
 from pathlib import Path
 
 import anyio
+import nacl.secret
+import nacl.signing
+import nacl.utils
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy.engine import make_url
@@ -36,6 +39,8 @@ from trading.database import (
     start_embedded_server,
     transaction,
 )
+from trading.keys import CenterKeys
+from trading.rules.calendar import CALENDAR_DIR, WorkingDayCalendar
 from trading.rules.store import sync_reference_data
 from trading.schema import upgrade_database
 from trading.settings import Settings, get_settings
@@ -167,6 +172,35 @@ def cli(settings, database_url) -> Iterator[Callable[..., Any]]:
     yield run
 
 
+# ---- Shared world: the demo city, the center's keys, a calendar with next year ----
+
+
+@pytest.fixture(scope="module")
+async def demo(engine: AsyncEngine) -> None:
+    """The demo city's organisations and accounts (no pools) in this module's database."""
+    from cli.demo import load_demo_data
+
+    async with transaction(make_sessionmaker(engine)) as session:
+        await load_demo_data(session, pools=False)
+
+
+@pytest.fixture(scope="module")
+def keys() -> CenterKeys:
+    """Center keys of this module's own (modules serving pages use the server's, from settings)."""
+    return CenterKeys(signing_key=nacl.signing.SigningKey.generate(), kek=nacl.utils.random(nacl.secret.SecretBox.KEY_SIZE))
+
+
+@pytest.fixture
+def calendar_with_next_year(tmp_path, monkeypatch) -> WorkingDayCalendar:
+    """This year's calendar and a plain next year (weekends only), so that 30 working days from
+    late November can be counted; the shipped data stops at 2026."""
+    shutil.copy(CALENDAR_DIR / "2026.toml", tmp_path / "2026.toml")
+    (tmp_path / "2027.toml").write_text('year = 2027\nsource = "测试用：仅周末休息"\nholidays = []\n', encoding="utf-8")
+    calendar = WorkingDayCalendar.load(tmp_path)
+    monkeypatch.setattr("bidding.tender.periods.default_calendar", lambda: calendar)
+    return calendar
+
+
 # ---- Browser tests: Playwright for Python driving Debian's Chromium (no browser download) ----
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -188,7 +222,7 @@ async def browser() -> AsyncIterator[Any]:
         pytest.skip("浏览器测试跳过：本机没有 Chromium（Debian: apt-get install chromium）")
     from playwright.async_api import async_playwright
 
-    from tests.content_policy import PolicyWatch, WatchedBrowser
+    from tests.common.content_policy import PolicyWatch, WatchedBrowser
 
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS,
@@ -200,11 +234,11 @@ async def browser() -> AsyncIterator[Any]:
 @pytest.fixture(autouse=True)
 def no_content_policy_violation(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every browser test fails on any violation of the pages' Content-Security-Policy
-    (tests/content_policy.py): the pages must really pass the policy they are served with."""
+    (tests/common/content_policy.py): the pages must really pass the policy they are served with."""
     if "browser" not in request.fixturenames:
         yield
         return
-    from tests.content_policy import describe
+    from tests.common.content_policy import describe
 
     watch = request.getfixturevalue("browser").policy
     watch.take()
@@ -216,7 +250,7 @@ def no_content_policy_violation(request: pytest.FixtureRequest) -> Iterator[None
 @pytest.fixture(scope="module")
 def portal(settings: Settings, database_url: str) -> Iterator[Any]:
     """``trading serve --demo`` for this module's database: the portal a new user sees."""
-    from tests.live_server import LiveServer
+    from tests.common.live_server import LiveServer
 
     server = LiveServer(settings, database_url, demo=True).start()
     yield server
@@ -232,7 +266,7 @@ async def page(browser: Any) -> AsyncIterator[Any]:
     tab = await context.new_page()
 
     async def shot(name: str) -> Path:
-        from tests.portal import assert_unique_ids
+        from tests.common.portal import assert_unique_ids
 
         await assert_unique_ids(tab, name)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ A number or a date the database or Python cannot hold (an id of 2147483648, the 
 9999) used to travel down to PostgreSQL and come back as an error. Declared here, the bound
 is in the OpenAPI document (so clients and the fuzzer see it) and Litestar enforces it
 before the handler runs, with a Chinese 400 naming the parameter (web.core.errors). Every
-integer path or query parameter of a route uses one of these (tests/test_api_docs.py).
+integer path or query parameter of a route uses one of these (tests/web/api/test_api_docs.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the API takes and answers, one module per area: the types of the handlers' ``data``
 parameters and of their answers, so that the OpenAPI document (/api/docs/openapi.json)
-shows every request body and every answer as it is (tests/test_api_docs.py checks that none
+shows every request body and every answer as it is (tests/web/api/test_api_docs.py checks that none
 is left untyped).
 
 Answers are ``TypedDict``s: the services' views stay plain dicts, so the JSON on the wire
